@@ -1,0 +1,199 @@
+//! Procedural macros of [`axum-identity`]: [`#[login_required]`](macro@login_required) and
+//! [`identity_routes!`](macro@identity_routes).
+//!
+//! Use them through the `axum_identity` crate, which re-exports them; the code they generate
+//! names the runtime through `::axum_identity::__private` (see the `crate` option to change
+//! that).
+//!
+//! [`axum-identity`]: https://docs.rs/axum-identity
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs, unreachable_pub, rust_2018_idioms)]
+
+use proc_macro::TokenStream;
+use proc_macro2::TokenStream as TokenStream2;
+
+mod attr;
+mod identity_routes;
+mod login_required;
+
+/// Signs the visitor in before an `async fn` handler runs, and hands it the signed-in user.
+///
+/// The equivalent of Python `identity`'s `@auth.login_required`: a signed-out visitor is sent to
+/// the login page (requests that are not page loads get a 401 naming the login URL instead), and
+/// comes back to this page once signed in.
+///
+/// ```ignore
+/// use axum::response::Html;
+/// use axum_identity::{login_required, Context};
+///
+/// #[login_required]
+/// async fn index(context: Context) -> Html<String> {
+///     Html(format!("Hello, {}", context.user.name.as_deref().unwrap_or("you")))
+/// }
+/// ```
+///
+/// # Scopes
+///
+/// With `scopes`, the handler also gets an access token for those scopes in
+/// `context.access_token`: the user is asked to consent first if needed, and the token is
+/// refreshed when it is about to expire.
+///
+/// ```ignore
+/// use axum::extract::Path;
+/// use axum_identity::{login_required, Context};
+///
+/// #[login_required(scopes = ["User.Read"])]
+/// async fn call_api(context: Context, Path(id): Path<u32>) -> String {
+///     format!("{id}: {}", context.access_token.as_deref().unwrap_or_default())
+/// }
+/// ```
+///
+/// The scopes are checked when the program is compiled: a bracketed list of distinct,
+/// non-empty string literals without whitespace (`["User.Read", "Mail.Read"]`, not
+/// `"User.Read Mail.Read"`). They become part of the handler's type, so they have to be written
+/// out: constants are not accepted.
+///
+/// # The `Context` argument
+///
+/// The argument of type `Context` may have any name or pattern (`context`, `ctx`, `mut c`, `_`)
+/// and any position; other extractors keep working, and an extractor that reads the body
+/// (`Json`, `Form`, ...) stays last. A handler without a `Context` argument is protected all the
+/// same. `Option<Context>` is for pages open to everyone, so it cannot be combined with this
+/// attribute; neither can `&Context`. An argument named `context` must be a `Context`.
+///
+/// ```ignore
+/// use axum::{extract::State, Json};
+/// use axum_identity::{login_required, Context};
+///
+/// #[login_required]
+/// async fn admin_only() -> &'static str {
+///     "only signed-in users see this"
+/// }
+///
+/// #[login_required(scopes = ["api://my-api/Notes.Write"])]
+/// async fn add_note(State(db): State<Db>, ctx: Context, Json(note): Json<Note>) { /* .. */ }
+/// ```
+///
+/// Only the signature changes: the body, the return type, generics, `where` clauses,
+/// visibility and other attributes stay as written. To use `#[axum::debug_handler]`, put it
+/// below `#[login_required]`:
+///
+/// ```ignore
+/// #[login_required(scopes = ["User.Read"])]
+/// #[axum::debug_handler]
+/// async fn profile(context: Context) -> String { /* .. */ }
+/// ```
+///
+/// # Where it applies
+///
+/// On free-standing `async fn`s (at module level or inside a function). Methods with a `self`
+/// receiver are rejected. With `scopes`, the attribute defines a hidden marker type next to the
+/// function, which Rust does not allow inside an `impl` block: keep handlers with scopes out of
+/// `impl` blocks.
+///
+/// # `crate`
+///
+/// Generated code names the runtime through `::axum_identity::__private`. A crate that
+/// re-exports `axum_identity` under another name says where it is, like serde's `crate`:
+///
+/// ```ignore
+/// #[login_required(crate = "my_facade::auth", scopes = ["User.Read"])]
+/// async fn index(context: my_facade::auth::Context) { /* .. */ }
+/// ```
+///
+/// # What it expands to
+///
+/// ```ignore
+/// #[login_required(scopes = ["User.Read"])]
+/// async fn call_api(context: Context, Path(id): Path<u32>) -> Response { .. }
+/// ```
+///
+/// becomes
+///
+/// ```ignore
+/// #[doc(hidden)]
+/// #[allow(non_camel_case_types, dead_code)]
+/// struct __axum_identity_scopes_call_api;
+/// impl ::axum_identity::__private::Scopes for __axum_identity_scopes_call_api {
+///     const SCOPES: &'static [&'static str] = &["User.Read"];
+/// }
+/// async fn call_api(
+///     ::axum_identity::__private::LoginRequired(context, ..): ::axum_identity::__private::LoginRequired<
+///         __axum_identity_scopes_call_api,
+///     >,
+///     Path(id): Path<u32>,
+/// ) -> Response { .. }
+/// ```
+#[proc_macro_attribute]
+pub fn login_required(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand_attribute(attr.into(), item.into(), login_required::expand).into()
+}
+
+/// The routes that sign users in and out, as an `axum::Router` to merge into the app.
+///
+/// `GET /login`, the redirect URI's path (`GET` and `POST`), `GET|POST /logout` and the device
+/// code pages, at the paths configured on `Auth::builder()`.
+///
+/// ```ignore
+/// use axum::{routing::get, Router};
+/// use axum_identity::{identity_routes, Auth};
+///
+/// let auth = Auth::from_env()?;
+/// let app: Router = Router::new()
+///     .route("/", get(index))
+///     .merge(identity_routes!(auth))
+///     .layer(auth.layer());
+/// ```
+///
+/// The argument is any expression that gives an `Auth` (or a reference to one); it is only
+/// borrowed. No other argument is accepted.
+#[proc_macro]
+pub fn identity_routes(input: TokenStream) -> TokenStream {
+    match identity_routes::expand(input.into()) {
+        Ok(tokens) => tokens.into(),
+        // A block, so that several errors still form one expression.
+        Err(err) => {
+            let errors = err.into_compile_error();
+            quote::quote!({ #errors }).into()
+        }
+    }
+}
+
+/// Runs an attribute macro; on error, emits the item unchanged next to the errors, so that the
+/// rest of the file does not fail in cascade (the error still stops the build, so an item left
+/// unprotected never compiles).
+fn expand_attribute(
+    attr: TokenStream2,
+    item: TokenStream2,
+    expand: fn(TokenStream2, TokenStream2) -> syn::Result<TokenStream2>,
+) -> TokenStream2 {
+    match expand(attr, item.clone()) {
+        Ok(tokens) => tokens,
+        Err(err) => {
+            let mut tokens = item;
+            tokens.extend(err.into_compile_error());
+            tokens
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    #[test]
+    fn an_error_keeps_the_original_item() {
+        let item = quote!(
+            fn handler(context: Context) {}
+        );
+        let out = super::expand_attribute(quote!(), item, crate::login_required::expand);
+        let out = out.to_string();
+        assert!(
+            out.starts_with("fn handler (context : Context) { }"),
+            "{out}"
+        );
+        assert!(out.contains("compile_error"), "{out}");
+        assert!(out.contains("must be `async`"), "{out}");
+    }
+}

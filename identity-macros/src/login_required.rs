@@ -1,0 +1,276 @@
+//! `#[login_required]`: rewrites the signature of an `async fn` handler so that it extracts
+//! `LoginRequired<Marker>` (which rejects signed-out requests) instead of plain `Context`:
+//!
+//! ```text
+//! #[login_required(scopes = ["a"])]        struct __axum_identity_scopes_h;  // + impl Scopes
+//! async fn h(ctx: Context, ..)       =>    async fn h(
+//!                                              LoginRequired { 0: ctx @ Context { .. }, .. }:
+//!                                                  LoginRequired<__axum_identity_scopes_h>, ..)
+//! ```
+
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use quote::{ToTokens, format_ident, quote, quote_spanned};
+use syn::{
+    FnArg, GenericArgument, Item, ItemFn, Pat, PatType, Path, PathArguments, Type,
+    parse_quote_spanned,
+    spanned::Spanned,
+};
+
+use crate::attr::{Errors, LoginRequiredArgs, private_path};
+
+/// axum implements `Handler` for functions of at most this many extractors.
+const AXUM_MAX_ARGS: usize = 16;
+
+pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    let mut errors = Errors::default();
+    // Options and item are both checked, so that one compile shows every mistake.
+    let args = errors.push_result(syn::parse2::<LoginRequiredArgs>(attr));
+    let item = errors.push_result(syn::parse2::<Item>(item));
+    let Some(Item::Fn(mut handler)) = item else {
+        if let Some(item) = &item {
+            errors.push(not_a_fn(item));
+        }
+        return Err(errors.into_error());
+    };
+
+    check_fn(&handler, &mut errors);
+    let context = find_context(&handler, &mut errors);
+    if context.is_none() && handler.sig.inputs.len() >= AXUM_MAX_ARGS {
+        errors.push(syn::Error::new(
+            handler.sig.paren_token.span.join(),
+            format!(
+                "this handler already takes {} arguments, the most axum allows, and \
+                 `#[login_required]` would add one: take `context: Context` in place of one of \
+                 them",
+                handler.sig.inputs.len()
+            ),
+        ));
+    }
+    errors.finish()?;
+    let args = args.expect("options parsed without error");
+
+    let prefix = private_path(args.krate.as_ref());
+    let (marker, marker_items) = match &args.scopes {
+        Some(list) => {
+            let marker = format_ident!(
+                "__axum_identity_scopes_{}",
+                handler.sig.ident,
+                span = handler.sig.ident.span()
+            );
+            let vis = &handler.vis;
+            // The marker lives and dies with the handler under `#[cfg]`.
+            let cfgs: Vec<_> = handler
+                .attrs
+                .iter()
+                .filter(|a| a.path().is_ident("cfg"))
+                .collect();
+            let scopes = &list.scopes;
+            let items = quote! {
+                #(#cfgs)*
+                #[doc(hidden)]
+                #[allow(non_camel_case_types, dead_code)]
+                #vis struct #marker;
+
+                #(#cfgs)*
+                impl #prefix::Scopes for #marker {
+                    const SCOPES: &'static [&'static str] = &[#(#scopes),*];
+                }
+            };
+            (Some(marker), items)
+        }
+        None => (None, TokenStream::new()),
+    };
+    let generics = marker.map(|m| quote!(<#m>));
+
+    match context {
+        Some((index, context_path)) => {
+            let Some(FnArg::Typed(arg)) = handler.sig.inputs.iter_mut().nth(index) else {
+                unreachable!("find_context returns a typed argument");
+            };
+            // Spanned at the user's `Context`, so that errors about the extractor point there.
+            let span = arg.ty.span();
+            let pat = bind_context(&arg.pat, &context_path, span);
+            *arg.pat = parse_quote_spanned!(span=> #prefix::LoginRequired { 0: #pat, .. });
+            *arg.ty = parse_quote_spanned!(span=> #prefix::LoginRequired #generics);
+        }
+        None => {
+            let arg: PatType =
+                parse_quote_spanned!(Span::call_site()=> _: #prefix::LoginRequired #generics);
+            handler.sig.inputs.insert(0, FnArg::Typed(arg));
+        }
+    }
+
+    Ok(quote! {
+        #marker_items
+        #handler
+    })
+}
+
+/// The pattern that takes the `Context` out of `LoginRequired`. It names the user's `Context`
+/// path in a struct pattern (`context @ Context { .. }`), so that the path is still used (no
+/// "unused import" once the type is rewritten) and is checked to be the runtime's `Context`.
+fn bind_context(pat: &Pat, context: &Path, span: Span) -> TokenStream {
+    let check = quote_spanned!(span=> #context { .. });
+    match pat {
+        Pat::Wild(_) => check,
+        Pat::Ident(ident) if ident.subpat.is_none() => quote!(#ident @ #check),
+        // Any other pattern (`Context { user, .. }`, `ctx @ ..`) is kept as written.
+        pat => pat.to_token_stream(),
+    }
+}
+
+/// Handlers must be free-standing `async fn`s.
+fn check_fn(handler: &ItemFn, errors: &mut Errors) {
+    let sig = &handler.sig;
+    if let Some(receiver) = sig.receiver() {
+        errors.push(syn::Error::new_spanned(
+            receiver,
+            "`#[login_required]` is for free-standing handler functions, not methods: move the \
+             handler out of the `impl` block and drop `self`",
+        ));
+    }
+    if sig.asyncness.is_none() {
+        let fn_token = sig.fn_token;
+        let ident = &sig.ident;
+        errors.push(syn::Error::new_spanned(
+            quote!(#fn_token #ident),
+            format!("`#[login_required]` handlers must be `async`: write `async fn {ident}`"),
+        ));
+    }
+}
+
+/// The position of the `Context` argument, if any; reports the arguments that look like a
+/// `Context` but cannot be one.
+fn find_context(handler: &ItemFn, errors: &mut Errors) -> Option<(usize, Path)> {
+    let mut found: Option<(usize, Path)> = None;
+    for (index, arg) in handler.sig.inputs.iter().enumerate() {
+        let FnArg::Typed(arg) = arg else { continue };
+        match classify(&arg.ty) {
+            Kind::Context(path) => {
+                if found.is_some() {
+                    errors.push(syn::Error::new_spanned(
+                        arg,
+                        "only one `Context` argument is allowed: remove this one",
+                    ));
+                } else {
+                    found = Some((index, path.clone()));
+                }
+            }
+            Kind::ContextWithArgs(args) => errors.push(syn::Error::new_spanned(
+                args,
+                "`Context` takes no generic arguments: write `Context`",
+            )),
+            Kind::Optional(wrapper) => errors.push(syn::Error::new_spanned(
+                &arg.ty,
+                format!(
+                    "`{wrapper}<Context>` would let signed-out visitors in, but \
+                     `#[login_required]` turns them away: take `Context`, or remove \
+                     `#[login_required]` to keep the page open with `{wrapper}<Context>`"
+                ),
+            )),
+            Kind::Reference => errors.push(syn::Error::new_spanned(
+                &arg.ty,
+                "extractors are taken by value: write `Context`, not a reference to it",
+            )),
+            Kind::Other if is_named_context(&arg.pat) => errors.push(syn::Error::new_spanned(
+                &arg.ty,
+                "expected `Context`: in a `#[login_required]` handler the argument named \
+                 `context` is the signed-in user's `axum_identity::Context`; write \
+                 `context: Context`, or rename this argument",
+            )),
+            Kind::Other => {}
+        }
+    }
+    found
+}
+
+enum Kind<'a> {
+    /// `Context`, `axum_identity::Context`, ...: recognized by the last path segment.
+    Context(&'a Path),
+    /// `Context<..>`.
+    ContextWithArgs(&'a PathArguments),
+    /// `Option<Context>` or `Result<Context, _>`: the wrapper's name.
+    Optional(String),
+    /// `&Context`, `&mut Context`.
+    Reference,
+    Other,
+}
+
+fn classify(ty: &Type) -> Kind<'_> {
+    match strip(ty) {
+        Type::Reference(r) if is_context(&r.elem) => Kind::Reference,
+        Type::Path(p) if p.qself.is_none() => {
+            let Some(last) = p.path.segments.last() else {
+                return Kind::Other;
+            };
+            if last.ident == "Context" {
+                return match &last.arguments {
+                    PathArguments::None => Kind::Context(&p.path),
+                    args => Kind::ContextWithArgs(args),
+                };
+            }
+            if last.ident == "Option" || last.ident == "Result" {
+                if let PathArguments::AngleBracketed(args) = &last.arguments {
+                    if let Some(GenericArgument::Type(inner)) = args.args.first() {
+                        if is_context(inner) {
+                            return Kind::Optional(last.ident.to_string());
+                        }
+                    }
+                }
+            }
+            Kind::Other
+        }
+        _ => Kind::Other,
+    }
+}
+
+fn is_context(ty: &Type) -> bool {
+    matches!(classify(ty), Kind::Context(_) | Kind::ContextWithArgs(_))
+}
+
+/// Types as they come out of `macro_rules!` (`$t:ty`) or with parentheses.
+fn strip(ty: &Type) -> &Type {
+    match ty {
+        Type::Group(g) => strip(&g.elem),
+        Type::Paren(p) => strip(&p.elem),
+        ty => ty,
+    }
+}
+
+fn is_named_context(pat: &Pat) -> bool {
+    matches!(pat, Pat::Ident(p) if p.ident == "context")
+}
+
+/// For an item that is not a fn: point at its head (`struct Foo`, `impl Foo for Bar`, ...).
+fn not_a_fn(item: &Item) -> syn::Error {
+    let mut head = TokenStream::new();
+    let mut tokens = item.to_token_stream().into_iter().peekable();
+    // Skip the outer attributes: `#` followed by a bracket group.
+    while let Some(TokenTree::Punct(p)) = tokens.peek() {
+        if p.as_char() != '#' {
+            break;
+        }
+        tokens.next();
+        tokens.next();
+    }
+    for tt in tokens {
+        let end = match &tt {
+            TokenTree::Group(g) => g.delimiter() != Delimiter::Parenthesis,
+            TokenTree::Punct(p) => matches!(p.as_char(), ';' | '=' | ':' | '<'),
+            _ => false,
+        };
+        if end {
+            break;
+        }
+        tt.to_tokens(&mut head);
+    }
+    let msg = "`#[login_required]` goes on an `async fn` handler";
+    if head.is_empty() {
+        syn::Error::new_spanned(item, msg)
+    } else {
+        syn::Error::new_spanned(head, msg)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,237 @@
+//! Which kind of provider the settings name, where its discovery document lives, and which
+//! issuers its tokens may carry.
+//!
+//! Microsoft's authorities do not follow the "issuer equals the URL you configured" rule that
+//! a generic OpenID library enforces: multi-tenant endpoints publish an issuer template with
+//! `{tenantid}`, and External ID and B2C publish issuers on other hosts or paths. Each kind gets
+//! its own rule here, on purpose, instead of turning issuer validation off.
+
+use serde_json::{Map, Value};
+use url::Url;
+
+/// The kind of authority, decided once from the configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum AuthorityKind {
+    /// Microsoft Entra ID (`https://login.microsoftonline.com/<tenant>`).
+    EntraId {
+        /// The tenant segment: a GUID, a domain, `common`, `organizations` or `consumers`.
+        tenant: String,
+    },
+    /// Microsoft Entra External ID (`https://<name>.ciamlogin.com/<tenant>`).
+    ExternalId,
+    /// Azure AD B2C (`https://<t>.b2clogin.com/<t>.onmicrosoft.com/<user_flow>`).
+    B2c,
+    /// Any OpenID provider, by its issuer URL.
+    Oidc,
+}
+
+/// A configured authority.
+#[derive(Debug, Clone)]
+pub(crate) struct Authority {
+    pub(crate) kind: AuthorityKind,
+    /// The authority URL, without a trailing slash.
+    pub(crate) url: String,
+}
+
+/// How the `iss` claim of a token is checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum IssuerRule {
+    /// The claim must equal this issuer exactly.
+    Exact(String),
+    /// Entra ID multi-tenant: the claim must equal the template with `{tenantid}` replaced by
+    /// the token's own `tid` claim.
+    TenantTemplate(String),
+}
+
+impl Authority {
+    /// Classifies an `authority` setting (Microsoft-style: Entra ID, External ID, B2C).
+    pub(crate) fn microsoft(raw: &str) -> Result<Self, String> {
+        let url = parse_https_or_loopback(raw)?;
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let mut segments = url.path_segments().into_iter().flatten().filter(|s| !s.is_empty());
+        let first = segments.next().map(str::to_owned);
+        let kind = if host.ends_with(".ciamlogin.com") {
+            AuthorityKind::ExternalId
+        } else if host.ends_with(".b2clogin.com") {
+            AuthorityKind::B2c
+        } else {
+            match first {
+                Some(tenant) => AuthorityKind::EntraId { tenant },
+                None => {
+                    return Err(
+                        "it needs a tenant, like https://login.microsoftonline.com/<tenant>".into(),
+                    );
+                }
+            }
+        };
+        Ok(Authority { kind, url: trim_slash(url.as_str()) })
+    }
+
+    /// An `oidc_authority` setting: any OpenID provider, named by its issuer.
+    pub(crate) fn oidc(raw: &str) -> Result<Self, String> {
+        let url = parse_https_or_loopback(raw)?;
+        Ok(Authority { kind: AuthorityKind::Oidc, url: trim_slash(url.as_str()) })
+    }
+
+    /// Where the discovery document lives.
+    pub(crate) fn discovery_url(&self) -> String {
+        match self.kind {
+            AuthorityKind::Oidc => format!("{}/.well-known/openid-configuration", self.url),
+            _ => format!("{}/v2.0/.well-known/openid-configuration", self.url),
+        }
+    }
+
+    /// Checks the `issuer` a discovery document declares, and returns the rule for tokens.
+    pub(crate) fn issuer_rule(&self, declared: &str) -> Result<IssuerRule, String> {
+        let mismatch = || {
+            format!(
+                "the discovery document at {} declares the issuer `{declared}`, which does not belong to the authority `{}`",
+                self.discovery_url(),
+                self.url
+            )
+        };
+        match &self.kind {
+            AuthorityKind::Oidc => {
+                // OpenID Connect Discovery 1.0 §4.3: the issuer must be the URL we asked.
+                if trim_slash(declared) == self.url {
+                    Ok(IssuerRule::Exact(declared.to_owned()))
+                } else {
+                    Err(mismatch())
+                }
+            }
+            AuthorityKind::EntraId { .. } => {
+                let same_host = host_of(declared).is_some_and(|h| Some(h) == host_of(&self.url));
+                if !same_host && !host_of(declared).is_some_and(|h| h == "sts.windows.net") {
+                    return Err(mismatch());
+                }
+                if declared.contains("{tenantid}") {
+                    Ok(IssuerRule::TenantTemplate(declared.to_owned()))
+                } else {
+                    Ok(IssuerRule::Exact(declared.to_owned()))
+                }
+            }
+            AuthorityKind::ExternalId => {
+                // External ID issues tokens from `<tenant-id>.ciamlogin.com`, not the host the
+                // app is configured with.
+                if host_of(declared).is_some_and(|h| h.ends_with(".ciamlogin.com")) {
+                    Ok(IssuerRule::Exact(declared.to_owned()))
+                } else {
+                    Err(mismatch())
+                }
+            }
+            AuthorityKind::B2c => {
+                let ok = host_of(declared).is_some_and(|h| {
+                    h.ends_with(".b2clogin.com") || Some(h) == host_of(&self.url)
+                });
+                if ok { Ok(IssuerRule::Exact(declared.to_owned())) } else { Err(mismatch()) }
+            }
+        }
+    }
+}
+
+impl IssuerRule {
+    /// The issuer to hand to the ID token verifier, when it can check it by itself.
+    pub(crate) fn exact(&self) -> Option<&str> {
+        match self {
+            IssuerRule::Exact(issuer) => Some(issuer),
+            IssuerRule::TenantTemplate(_) => None,
+        }
+    }
+
+    /// Checks a token's `iss` against the rule.
+    pub(crate) fn check(&self, claims: &Map<String, Value>) -> Result<(), String> {
+        let iss = claims.get("iss").and_then(Value::as_str).ok_or("the token has no `iss`")?;
+        let expected = match self {
+            IssuerRule::Exact(issuer) => issuer.clone(),
+            IssuerRule::TenantTemplate(template) => {
+                let tid = claims
+                    .get("tid")
+                    .and_then(Value::as_str)
+                    .filter(|tid| !tid.is_empty() && tid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+                    .ok_or("the token has no valid `tid` to check its issuer against")?;
+                template.replace("{tenantid}", tid)
+            }
+        };
+        if iss == expected {
+            Ok(())
+        } else {
+            Err(format!("unexpected issuer `{iss}` (expected `{expected}`)"))
+        }
+    }
+}
+
+fn host_of(url: &str) -> Option<String> {
+    Url::parse(url).ok()?.host_str().map(str::to_ascii_lowercase)
+}
+
+fn trim_slash(url: &str) -> String {
+    url.trim_end_matches('/').to_owned()
+}
+
+/// Providers are reached over https; plain http is accepted only on loopback, for development
+/// and tests.
+pub(crate) fn parse_https_or_loopback(raw: &str) -> Result<Url, String> {
+    let url = Url::parse(raw.trim()).map_err(|e| format!("`{raw}` is not a URL ({e})"))?;
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if is_loopback(&url) => Ok(url),
+        "http" => Err(format!("`{raw}` must use https (plain http is allowed on loopback only)")),
+        other => Err(format!("`{raw}` has the scheme `{other}`; it must be https")),
+    }
+}
+
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn authorities_are_classified_with_their_discovery_urls() {
+        let entra = Authority::microsoft("https://login.microsoftonline.com/common/").unwrap();
+        assert_eq!(entra.kind, AuthorityKind::EntraId { tenant: "common".into() });
+        assert_eq!(
+            entra.discovery_url(),
+            "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"
+        );
+        let ciam = Authority::microsoft("https://contoso.ciamlogin.com/contoso.onmicrosoft.com").unwrap();
+        assert_eq!(ciam.kind, AuthorityKind::ExternalId);
+        let b2c = Authority::microsoft("https://t.b2clogin.com/t.onmicrosoft.com/B2C_1_susi").unwrap();
+        assert_eq!(b2c.kind, AuthorityKind::B2c);
+        let oidc = Authority::oidc("http://127.0.0.1:3000/").unwrap();
+        assert_eq!(oidc.discovery_url(), "http://127.0.0.1:3000/.well-known/openid-configuration");
+        assert!(Authority::oidc("http://idp.example").is_err());
+        assert!(Authority::microsoft("https://login.microsoftonline.com").is_err());
+    }
+
+    #[test]
+    fn multi_tenant_issuers_are_checked_against_the_token_tenant() {
+        let entra = Authority::microsoft("https://login.microsoftonline.com/organizations").unwrap();
+        let rule = entra.issuer_rule("https://login.microsoftonline.com/{tenantid}/v2.0").unwrap();
+        let tid = "9122040d-6c67-4c5b-b112-36a304b66dad";
+        let good = json!({"iss": format!("https://login.microsoftonline.com/{tid}/v2.0"), "tid": tid});
+        assert!(rule.check(good.as_object().unwrap()).is_ok());
+        let other = json!({"iss": "https://login.microsoftonline.com/other/v2.0", "tid": tid});
+        assert!(rule.check(other.as_object().unwrap()).is_err());
+        let no_tid = json!({"iss": format!("https://login.microsoftonline.com/{tid}/v2.0")});
+        assert!(rule.check(no_tid.as_object().unwrap()).is_err());
+    }
+
+    #[test]
+    fn a_discovery_document_for_another_issuer_is_refused() {
+        let oidc = Authority::oidc("https://idp.example/realm").unwrap();
+        assert!(oidc.issuer_rule("https://idp.example/realm/").is_ok());
+        assert!(oidc.issuer_rule("https://evil.example/realm").is_err());
+        let ciam = Authority::microsoft("https://contoso.ciamlogin.com/contoso.onmicrosoft.com").unwrap();
+        assert!(ciam.issuer_rule("https://abc.ciamlogin.com/abc/v2.0").is_ok());
+        assert!(ciam.issuer_rule("https://evil.example/abc/v2.0").is_err());
+    }
+}

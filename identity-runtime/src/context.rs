@@ -1,0 +1,316 @@
+//! What a handler gets: [`Context`] (the signed-in user and a token), and the extractors that
+//! make a handler require sign-in.
+
+use std::marker::PhantomData;
+
+use axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::{Map, Value};
+use tower_sessions::Session;
+
+use crate::config::{Auth, encode};
+use crate::flow::OIDC_SCOPES;
+use crate::record::{self, Record};
+use crate::token::{self, Failure};
+use crate::Error;
+
+/// The signed-in user and, when the handler declared scopes, a fresh access token for them —
+/// what Python `identity` passes to a view as `context`.
+///
+/// `Context` is an extractor: a handler that takes it requires sign-in (a page load is sent to
+/// the provider, an API request gets `401`). `Option<Context>` serves pages that work signed in
+/// or not. With `#[login_required(scopes = [...])]` the token fields are filled.
+///
+/// ```
+/// use axum::response::Html;
+/// use axum_identity_runtime::{Context, escape_html};
+///
+/// async fn index(context: Context) -> Html<String> {
+///     Html(format!("Welcome {}", escape_html(context.user.display_name())))
+/// }
+///
+/// async fn home(context: Option<Context>) -> Html<String> {
+///     Html(match context {
+///         Some(context) => format!("Hello {}", escape_html(context.user.display_name())),
+///         None => "<a href=\"/login\">Sign in</a>".to_owned(),
+///     })
+/// }
+/// # let _: axum::Router = axum::Router::new()
+/// #     .route("/", axum::routing::get(index))
+/// #     .route("/home", axum::routing::get(home));
+/// ```
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct Context {
+    /// The signed-in user's claims.
+    pub user: User,
+    /// An access token for the handler's scopes; empty when the handler declared none (as in
+    /// Python, where `context` carries a token only for `scopes=[...]`).
+    pub access_token: String,
+    /// The token's type, normally `Bearer`; empty without scopes.
+    pub token_type: String,
+    /// Seconds until the token expires; 0 without scopes.
+    pub expires_in: u64,
+    /// The scopes the token was granted; empty without scopes.
+    pub scopes: Vec<String>,
+    logout_path: String,
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Tokens never reach a log line.
+        f.debug_struct("Context")
+            .field("user", &self.user)
+            .field("access_token", &if self.access_token.is_empty() { "" } else { "<redacted>" })
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("scopes", &self.scopes)
+            .finish()
+    }
+}
+
+impl Context {
+    /// The URL that signs the user out, for templates (Python's `url_for("identity.logout")`).
+    pub fn logout_url(&self) -> &str {
+        &self.logout_path
+    }
+}
+
+/// The signed-in user: the verified ID token's claims, with typed accessors for the common ones
+/// and every raw claim at hand.
+#[derive(Clone, Debug)]
+pub struct User {
+    claims: Map<String, Value>,
+}
+
+impl User {
+    /// Wraps claims (for tests of your own handlers).
+    pub fn from_claims(claims: Map<String, Value>) -> Self {
+        User { claims }
+    }
+
+    fn str_claim(&self, name: &str) -> Option<&str> {
+        self.claims.get(name).and_then(Value::as_str)
+    }
+
+    /// `sub`: the user's stable identifier at the provider.
+    pub fn subject(&self) -> &str {
+        self.str_claim("sub").unwrap_or_default()
+    }
+
+    /// `name`.
+    pub fn name(&self) -> Option<&str> {
+        self.str_claim("name")
+    }
+
+    /// `preferred_username`.
+    pub fn preferred_username(&self) -> Option<&str> {
+        self.str_claim("preferred_username")
+    }
+
+    /// `email`.
+    pub fn email(&self) -> Option<&str> {
+        self.str_claim("email")
+    }
+
+    /// A user name to show: `preferred_username`, else `email`.
+    pub fn username(&self) -> Option<&str> {
+        self.preferred_username().or_else(|| self.email())
+    }
+
+    /// Something to greet the user with: `name`, else the user name, else `sub`.
+    pub fn display_name(&self) -> &str {
+        self.name().or_else(|| self.username()).unwrap_or_else(|| self.subject())
+    }
+
+    /// `tid`: the Entra tenant the user signed in from.
+    pub fn tenant_id(&self) -> Option<&str> {
+        self.str_claim("tid")
+    }
+
+    /// `oid`: the user's object id in Entra.
+    pub fn object_id(&self) -> Option<&str> {
+        self.str_claim("oid")
+    }
+
+    /// Any claim by name.
+    pub fn claim(&self, name: &str) -> Option<&Value> {
+        self.claims.get(name)
+    }
+
+    /// Every claim.
+    pub fn claims(&self) -> &Map<String, Value> {
+        &self.claims
+    }
+}
+
+/// The scopes a handler needs, as a type: what `#[login_required(scopes = [...])]` generates.
+pub trait Scopes: Send + Sync + 'static {
+    /// The scopes.
+    const SCOPES: &'static [&'static str];
+}
+
+/// No scopes: sign-in only.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoScopes;
+
+impl Scopes for NoScopes {
+    const SCOPES: &'static [&'static str] = &[];
+}
+
+/// The extractor `#[login_required]` puts in place of `context: Context`. Prefer the attribute;
+/// this type is public so the generated code can name it. `C` is always [`Context`]: the
+/// generated code spells it with the user's own tokens, so their `use` of `Context` stays used
+/// and errors point at their code.
+pub struct LoginRequired<S: Scopes = NoScopes, C = Context>(pub C, pub PhantomData<S>);
+
+impl<S: Scopes> std::fmt::Debug for LoginRequired<S, Context> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("LoginRequired").field(&self.0).finish()
+    }
+}
+
+/// Why a protected request did not reach its handler: a redirect into sign-in for a page load,
+/// `401` with JSON for an API request, or an error page.
+#[derive(Debug)]
+pub struct LoginRejection(Response);
+
+impl IntoResponse for LoginRejection {
+    fn into_response(self) -> Response {
+        self.0
+    }
+}
+
+impl<St: Send + Sync, S: Scopes> FromRequestParts<St> for LoginRequired<S, Context> {
+    type Rejection = LoginRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
+        match extract(parts, S::SCOPES).await? {
+            Some(context) => Ok(LoginRequired(context, PhantomData)),
+            None => Err(sign_in_needed(parts, S::SCOPES)),
+        }
+    }
+}
+
+impl<St: Send + Sync> FromRequestParts<St> for Context {
+    type Rejection = LoginRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
+        match extract(parts, &[]).await? {
+            Some(context) => Ok(context),
+            None => Err(sign_in_needed(parts, &[])),
+        }
+    }
+}
+
+impl<St: Send + Sync> OptionalFromRequestParts<St> for Context {
+    type Rejection = LoginRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Option<Self>, Self::Rejection> {
+        extract(parts, &[]).await
+    }
+}
+
+fn auth_of(parts: &Parts) -> Result<Auth, LoginRejection> {
+    parts.extensions.get::<Auth>().cloned().ok_or_else(|| {
+        LoginRejection(
+            Error::Setup("no `Auth` on the request: add `.layer(auth.layer())` to the router").into_response(),
+        )
+    })
+}
+
+/// The context of a signed-in request, `None` for a signed-out one; a rejection for failures.
+async fn extract(parts: &Parts, scopes: &'static [&'static str]) -> Result<Option<Context>, LoginRejection> {
+    let auth = auth_of(parts)?;
+    let session = parts.extensions.get::<Session>().cloned().ok_or_else(|| {
+        LoginRejection(auth.render_error(&Error::Setup(
+            "no session on the request: add a tower-sessions `SessionManagerLayer` (see `Auth::session_layer`)",
+        )))
+    })?;
+    let mut record: Record = record::load(&session).await.map_err(|e| LoginRejection(auth.render_error(&e)))?;
+    let Some(user) = record.user.as_ref() else {
+        return Ok(None);
+    };
+    let mut context = Context {
+        user: User { claims: user.claims.clone() },
+        access_token: String::new(),
+        token_type: String::new(),
+        expires_in: 0,
+        scopes: Vec::new(),
+        logout_path: auth.inner.logout_path.clone(),
+    };
+    let api_scopes: Vec<&str> = scopes.iter().copied().filter(|s| !OIDC_SCOPES.contains(s)).collect();
+    if api_scopes.is_empty() {
+        return Ok(Some(context));
+    }
+    match token::acquire(&auth, &mut record, &api_scopes).await {
+        Ok(acquired) => {
+            if acquired.changed {
+                token::save(&session, &record).await.map_err(|e| LoginRejection(auth.render_error(&e)))?;
+                if let Some(user) = &record.user {
+                    context.user = User { claims: user.claims.clone() };
+                }
+            }
+            context.expires_in = (acquired.token.expires_at - record::now()).max(0) as u64;
+            context.access_token = acquired.token.access_token;
+            context.token_type = acquired.token.token_type;
+            context.scopes = acquired.token.scopes;
+            Ok(Some(context))
+        }
+        Err(Failure::SignIn) => Err(sign_in_needed(parts, scopes)),
+        Err(Failure::Declined(missing)) => Err(LoginRejection(
+            auth.render_error(&Error::ScopesNotGranted(missing.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "))),
+        )),
+        Err(Failure::Error(error)) => Err(LoginRejection(auth.render_error(&error))),
+    }
+}
+
+/// A browser navigating to a page is sent into sign-in; anything else (fetch/XHR asking for
+/// JSON, htmx, a form post) gets `401` with the login URL, since a redirect to another origin
+/// is useless to a script and would replay a non-GET request.
+fn is_page_load(parts: &Parts) -> bool {
+    if parts.method != Method::GET && parts.method != Method::HEAD {
+        return false;
+    }
+    if parts.headers.contains_key("hx-request") {
+        return false;
+    }
+    let accept = parts
+        .headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join(",")
+        .to_ascii_lowercase();
+    accept.is_empty() || accept.contains("text/html") || !accept.contains("json")
+}
+
+fn sign_in_needed(parts: &Parts, scopes: &[&str]) -> LoginRejection {
+    let auth = match auth_of(parts) {
+        Ok(auth) => auth,
+        Err(rejection) => return rejection,
+    };
+    let uri = parts.extensions.get::<OriginalUri>().map(|o| &o.0).unwrap_or(&parts.uri);
+    let next = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+    let mut login_url = auth.login_url(next);
+    if !scopes.is_empty() {
+        let separator = if login_url.contains('?') { '&' } else { '?' };
+        login_url = format!("{login_url}{separator}scope={}", encode(&scopes.join(" ")));
+    }
+    let mut response = if is_page_load(parts) {
+        Redirect::to(&login_url).into_response()
+    } else {
+        let body = serde_json::json!({
+            "error": "login_required",
+            "message": "Sign-in required.",
+            "login_url": login_url,
+        });
+        (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
+    };
+    *response.status_mut() = if is_page_load(parts) { StatusCode::SEE_OTHER } else { StatusCode::UNAUTHORIZED };
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    LoginRejection(response)
+}

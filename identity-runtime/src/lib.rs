@@ -1,0 +1,49 @@
+//! The runtime of [axum-identity](https://docs.rs/axum-identity): configuration, the OpenID
+//! Connect flows, the token cache, session storage on tower-sessions, the routes and pages.
+//!
+//! Applications use it through the `axum-identity` facade, which adds the `#[login_required]`
+//! and `identity_routes!` macros:
+//!
+//! ```
+//! use axum::{Router, response::Html, routing::get};
+//! use axum_identity_runtime::{Auth, Context, escape_html, routes};
+//! use tower_sessions::MemoryStore;
+//!
+//! async fn index(context: Context) -> Html<String> {
+//!     Html(format!("Welcome {}", escape_html(context.user.display_name())))
+//! }
+//!
+//! let auth = Auth::builder()
+//!     .client_id("my-client")
+//!     .client_secret("my-secret")
+//!     .redirect_uri("http://localhost:5000/redirect")
+//!     .oidc_authority("http://127.0.0.1:3000")
+//!     .build()?;
+//! let app: Router = Router::new()
+//!     .route("/", get(index))
+//!     .merge(routes(&auth))
+//!     .layer(auth.layer())
+//!     .layer(auth.session_layer(MemoryStore::default()));
+//! # Ok::<(), axum_identity_runtime::ConfigError>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod authority;
+mod config;
+mod context;
+mod error;
+mod flow;
+mod pages;
+mod provider;
+mod record;
+mod return_path;
+mod routes;
+mod token;
+
+pub use config::{Auth, AuthBuilder, ConfigError};
+pub use context::{Context, LoginRejection, LoginRequired, NoScopes, Scopes, User};
+pub use error::Error;
+pub use pages::{DefaultPages, ErrorPage, Pages, SignedOutPage, escape_html};
+pub use return_path::safe_return_path;
+pub use routes::routes;

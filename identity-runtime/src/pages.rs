@@ -1,0 +1,177 @@
+//! The pages the library shows itself: errors and "signed out". Applications replace them by
+//! implementing [`Pages`] and passing it to [`AuthBuilder::pages`](crate::AuthBuilder::pages).
+
+use axum::http::StatusCode;
+
+/// What an error page shows.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ErrorPage<'a> {
+    /// The application's name, as configured (may be empty).
+    pub app_name: &'a str,
+    /// The HTTP status of the response.
+    pub status: StatusCode,
+    /// A short title.
+    pub title: &'a str,
+    /// What happened, for the user. Not HTML-escaped yet.
+    pub message: &'a str,
+    /// Where to sign in again, when that is the way out.
+    pub login_url: Option<&'a str>,
+}
+
+/// What the signed-out page shows.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SignedOutPage<'a> {
+    /// The application's name, as configured (may be empty).
+    pub app_name: &'a str,
+    /// Where to sign in again.
+    pub login_url: &'a str,
+}
+
+/// The HTML of the pages the library serves. Every method has a default; override the ones
+/// your application wants to look like the rest of it. Whatever you interpolate into your
+/// HTML must be escaped: [`escape_html`] does that.
+///
+/// ```
+/// use axum_identity_runtime::{Pages, SignedOutPage, escape_html};
+///
+/// struct MyPages;
+///
+/// impl Pages for MyPages {
+///     fn signed_out(&self, page: &SignedOutPage<'_>) -> String {
+///         format!("<p>Bye! <a href=\"{}\">Sign in</a></p>", escape_html(page.login_url))
+///     }
+/// }
+/// ```
+pub trait Pages: Send + Sync + 'static {
+    /// An error page: a bad or stale sign-in, a provider error, an unreachable provider.
+    fn error(&self, page: &ErrorPage<'_>) -> String {
+        let action = match page.login_url {
+            Some(url) => format!(
+                r#"<p><a class="button" href="{}">Sign in again</a></p>"#,
+                escape_html(url)
+            ),
+            None => String::new(),
+        };
+        layout(
+            page.app_name,
+            page.title,
+            &format!(
+                "<h1>{}</h1><p>{}</p>{action}<p class=\"muted\">Error {}</p>",
+                escape_html(page.title),
+                escape_html(page.message),
+                page.status.as_u16()
+            ),
+        )
+    }
+
+    /// The page shown after sign-out when the application configures no other destination.
+    fn signed_out(&self, page: &SignedOutPage<'_>) -> String {
+        layout(
+            page.app_name,
+            "Signed out",
+            &format!(
+                r#"<h1>You have signed out</h1><p>See you soon.</p><p><a class="button" href="{}">Sign in again</a></p>"#,
+                escape_html(page.login_url)
+            ),
+        )
+    }
+}
+
+/// The built-in pages.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DefaultPages;
+
+impl Pages for DefaultPages {}
+
+/// Escapes text for use in HTML element content and quoted attribute values.
+///
+/// ```
+/// assert_eq!(
+///     axum_identity_runtime::escape_html(r#"<a href="x">'&'</a>"#),
+///     "&lt;a href=&quot;x&quot;&gt;&#x27;&amp;&#x27;&lt;/a&gt;"
+/// );
+/// ```
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#x27;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The shell of every built-in page: self-contained (no external resources, so it works
+/// offline and under a strict CSP), readable on a phone, light and dark.
+pub(crate) fn layout(app_name: &str, title: &str, body: &str) -> String {
+    let app = escape_html(app_name);
+    let full_title = if app_name.is_empty() {
+        escape_html(title)
+    } else {
+        format!("{} · {app}", escape_html(title))
+    };
+    let header = if app_name.is_empty() {
+        String::new()
+    } else {
+        format!(r#"<header>{app}</header>"#)
+    };
+    format!(
+        r#"<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="referrer" content="no-referrer">
+<title>{full_title}</title>
+<style>
+:root {{ color-scheme: light dark; --fg: #1b1f24; --bg: #f4f5f7; --card: #fff; --muted: #5b6573; --accent: #2358c4; }}
+@media (prefers-color-scheme: dark) {{ :root {{ --fg: #e8eaed; --bg: #16181c; --card: #22252b; --muted: #a0a8b3; --accent: #7aa5ff; }} }}
+* {{ box-sizing: border-box; }}
+body {{ margin: 0; min-height: 100vh; display: flex; flex-direction: column; align-items: center; justify-content: center; padding: 1.5rem; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }}
+header {{ font-weight: 600; color: var(--muted); margin-bottom: 1rem; letter-spacing: .02em; }}
+main {{ width: 100%; max-width: 28rem; background: var(--card); border-radius: 12px; padding: 2rem; box-shadow: 0 1px 3px rgba(0,0,0,.08), 0 8px 24px rgba(0,0,0,.06); }}
+h1 {{ font-size: 1.4rem; margin: 0 0 .75rem; }}
+p {{ margin: .75rem 0; overflow-wrap: anywhere; }}
+.muted {{ color: var(--muted); font-size: .875rem; }}
+.code {{ font: 600 1.6rem/1.2 ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing: .15em; padding: .75rem 1rem; border-radius: 8px; background: var(--bg); text-align: center; }}
+a.button {{ display: inline-block; padding: .6rem 1.2rem; border-radius: 8px; background: var(--accent); color: #fff; text-decoration: none; font-weight: 600; }}
+a.button:focus-visible {{ outline: 3px solid var(--fg); outline-offset: 2px; }}
+</style>
+</head>
+<body>
+{header}
+<main>
+{body}
+</main>
+</body>
+</html>
+"#
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_page_escapes_everything_it_is_given() {
+        let html = DefaultPages.error(&ErrorPage {
+            app_name: "<b>App</b>",
+            status: StatusCode::BAD_REQUEST,
+            title: "Sign-in failed",
+            message: "provider said <script>alert(1)</script>",
+            login_url: Some("/login?next=/a&b=\"c\""),
+        });
+        assert!(!html.contains("<script>"));
+        assert!(!html.contains("<b>App</b>"));
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(html.contains("/login?next=/a&amp;b=&quot;c&quot;"));
+    }
+}

@@ -1,0 +1,100 @@
+//! The one record this library keeps in the tower-sessions session: typed and versioned.
+//!
+//! Everything lives server-side in the store; the cookie holds only the session id. A record
+//! written by another version of this library, or one that does not parse, reads as "signed
+//! out" rather than failing the request.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use tower_sessions::Session;
+
+use crate::Error;
+
+/// The session key under which the record lives.
+pub(crate) const KEY: &str = "axum_identity";
+/// Bumped whenever the record's shape changes incompatibly.
+pub(crate) const VERSION: u32 = 1;
+/// At most this many sign-ins may be in flight in one browser (tabs); older ones are dropped.
+pub(crate) const MAX_PENDING: usize = 8;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct Record {
+    pub(crate) v: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) pending: Vec<PendingLogin>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) user: Option<SignedIn>,
+}
+
+impl Default for Record {
+    fn default() -> Self {
+        Record { v: VERSION, pending: Vec::new(), user: None }
+    }
+}
+
+/// A sign-in that was started and not yet completed, keyed by its `state`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PendingLogin {
+    pub(crate) state: String,
+    pub(crate) nonce: String,
+    pub(crate) verifier: String,
+    /// The scopes a handler asked for, beyond the sign-in's own.
+    #[serde(default)]
+    pub(crate) scopes: Vec<String>,
+    pub(crate) next: String,
+    /// Unix seconds.
+    pub(crate) created: i64,
+}
+
+/// A signed-in user and their tokens.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct SignedIn {
+    /// The verified ID token's claims (merged with userinfo where the ID token was thin).
+    pub(crate) claims: Map<String, Value>,
+    /// Kept for `id_token_hint` at logout.
+    pub(crate) id_token: String,
+    /// Unix seconds of the sign-in.
+    pub(crate) since: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) refresh_token: Option<String>,
+    /// Access tokens, one per scope set.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) tokens: Vec<CachedToken>,
+    /// Scopes asked for at a sign-in and not granted: asking again would loop.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) declined: Vec<String>,
+}
+
+/// An access token and what it is good for.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct CachedToken {
+    /// The granted scopes (sorted), OpenID scopes left out.
+    pub(crate) scopes: Vec<String>,
+    pub(crate) access_token: String,
+    pub(crate) token_type: String,
+    /// Unix seconds.
+    pub(crate) expires_at: i64,
+    /// Unix seconds.
+    pub(crate) obtained_at: i64,
+}
+
+pub(crate) fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// Loads the record. A store failure is an error (the caller answers 503, never lets anyone
+/// in); a missing, foreign-version or corrupt record is an empty one.
+pub(crate) async fn load(session: &Session) -> Result<Record, Error> {
+    let value = session.get_value(KEY).await?;
+    Ok(value
+        .and_then(|value| serde_json::from_value::<Record>(value).ok())
+        .filter(|record| record.v == VERSION)
+        .unwrap_or_default())
+}
+
+/// Stores the record in the session; the session layer writes it at the end of the request
+/// unless the caller saves earlier.
+pub(crate) async fn store(session: &Session, record: &Record) -> Result<(), Error> {
+    session.insert(KEY, record).await?;
+    Ok(())
+}

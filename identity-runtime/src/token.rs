@@ -1,0 +1,203 @@
+//! Access tokens for the scopes a handler declares: served from the session's cache, refreshed
+//! silently when they expire, one refresh at a time.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use openidconnect::{OAuth2TokenResponse, RefreshToken, Scope, TokenResponse};
+use tower_sessions::Session;
+
+use crate::config::Auth;
+use crate::flow::{NoNonce, granted_scopes, store_token, token_error, verify_id_token};
+use crate::record::{self, CachedToken, Record};
+use crate::Error;
+
+/// The safety margin before expiry, at most: MSAL's five minutes.
+const MAX_MARGIN: i64 = 300;
+/// How long a finished refresh is remembered, so a request that read the session before the
+/// refresh was written uses its result instead of presenting the rotated refresh token again.
+const REMEMBER_FLIGHT: Duration = Duration::from_secs(60);
+
+/// What a handler gets: a token for its scopes.
+pub(crate) struct Acquired {
+    pub(crate) token: CachedToken,
+    /// The record changed (a refresh happened) and must be stored.
+    pub(crate) changed: bool,
+}
+
+/// Why no token could be had.
+pub(crate) enum Failure {
+    /// The user must go through sign-in for these scopes (no refresh token, revoked grant,
+    /// consent needed).
+    SignIn,
+    /// The user or provider declined these scopes before; asking again would loop.
+    Declined(Vec<String>),
+    /// Something to show as an error page.
+    Error(Error),
+}
+
+/// Whether a cached token is still good for the next request: the margin is a fraction of
+/// the token's own lifetime, so a 60-second token is used for ~45 seconds rather than being
+/// refreshed on every request.
+pub(crate) fn is_fresh(token: &CachedToken, now: i64) -> bool {
+    let lifetime = (token.expires_at - token.obtained_at).max(0);
+    let margin = (lifetime / 4).min(MAX_MARGIN);
+    now < token.expires_at - margin
+}
+
+fn covers(token: &CachedToken, scopes: &[&str]) -> bool {
+    scopes.iter().all(|s| token.scopes.iter().any(|t| t == s))
+}
+
+/// Finds or obtains a token for `scopes` (already free of OpenID scopes).
+pub(crate) async fn acquire(auth: &Auth, record: &mut Record, scopes: &[&str]) -> Result<Acquired, Failure> {
+    let now = record::now();
+    let user = record.user.as_mut().ok_or(Failure::SignIn)?;
+    if let Some(token) = user.tokens.iter().find(|t| covers(t, scopes) && is_fresh(t, now)) {
+        return Ok(Acquired { token: token.clone(), changed: false });
+    }
+    let declined: Vec<String> = scopes.iter().filter(|s| user.declined.iter().any(|d| d == *s)).map(|s| s.to_string()).collect();
+    if !declined.is_empty() {
+        return Err(Failure::Declined(declined));
+    }
+    let Some(refresh_token) = user.refresh_token.clone() else {
+        return Err(Failure::SignIn);
+    };
+    let mut key: Vec<&str> = scopes.to_vec();
+    key.sort_unstable();
+    let flight = auth.inner.flights.join(format!("{refresh_token}\n{}", key.join(" ")));
+    let refreshed = flight
+        .cell
+        .get_or_init(|| refresh(auth, refresh_token.clone(), user.claims.clone(), scopes))
+        .await
+        .clone();
+    let refreshed = match refreshed {
+        Ok(refreshed) => refreshed,
+        Err(Shared::SignIn) => return Err(Failure::SignIn),
+        Err(Shared::Unavailable(message)) => return Err(Failure::Error(Error::ProviderUnavailable(message))),
+        Err(Shared::Rejected(message)) => return Err(Failure::Error(Error::InvalidToken(message))),
+        Err(Shared::Other(message)) => return Err(Failure::Error(Error::TokenEndpoint(message))),
+    };
+    if let Some(rotated) = &refreshed.refresh_token {
+        user.refresh_token = Some(rotated.clone());
+    }
+    if let Some(claims) = &refreshed.claims {
+        user.claims = claims.clone();
+    }
+    user.tokens.retain(|t| t.scopes != refreshed.token.scopes && t.expires_at > now);
+    user.tokens.push(refreshed.token.clone());
+    if !covers(&refreshed.token, scopes) {
+        let missing = scopes.iter().filter(|s| !refreshed.token.scopes.iter().any(|t| t == *s)).map(|s| s.to_string()).collect();
+        return Err(Failure::Declined(missing));
+    }
+    Ok(Acquired { token: refreshed.token.clone(), changed: true })
+}
+
+/// A refresh's outcome, shared by every request that waited for it.
+#[derive(Clone)]
+struct Refreshed {
+    token: CachedToken,
+    refresh_token: Option<String>,
+    claims: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+#[derive(Clone)]
+enum Shared {
+    SignIn,
+    Unavailable(String),
+    Rejected(String),
+    Other(String),
+}
+
+async fn refresh(
+    auth: &Auth,
+    refresh_token: String,
+    claims: serde_json::Map<String, serde_json::Value>,
+    scopes: &[&str],
+) -> Result<Refreshed, Shared> {
+    let inner = &auth.inner;
+    let meta = inner.provider.metadata().await.map_err(|e| Shared::Unavailable(e.to_string()))?;
+    let client = meta
+        .client(&inner.client_id, inner.client_secret.as_deref(), &inner.redirect_uri)
+        .map_err(|e| Shared::Other(e.to_string()))?;
+    let refresh_token = RefreshToken::new(refresh_token);
+    let mut request = client.exchange_refresh_token(&refresh_token);
+    for scope in scopes {
+        request = request.add_scope(Scope::new((*scope).to_owned()));
+    }
+    tracing::debug!(?scopes, "refreshing an access token");
+    let response = request.request_async(&inner.provider.http).await.map_err(|e| match token_error(e) {
+        Error::InvalidGrant(_) => Shared::SignIn,
+        Error::ProviderUnavailable(m) => Shared::Unavailable(m),
+        other => Shared::Other(other.to_string()),
+    })?;
+    // A refreshed ID token must describe the same user from the same issuer (OpenID Connect
+    // Core §12.2); anything else is an attack or a provider bug, and nothing of it is used.
+    let new_claims = match response.id_token() {
+        Some(id_token) => {
+            let (_, fresh) = verify_id_token(auth, meta, id_token, &NoNonce)
+                .await
+                .map_err(|e| Shared::Rejected(e.to_string()))?;
+            if fresh.get("iss") != claims.get("iss") || fresh.get("sub") != claims.get("sub") {
+                return Err(Shared::Rejected("the refreshed ID token names another issuer or subject".into()));
+            }
+            let mut merged = claims.clone();
+            merged.extend(fresh);
+            Some(merged)
+        }
+        None => None,
+    };
+    let asked: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+    let granted = granted_scopes(&response, &asked, &[]);
+    let mut user = record::SignedIn {
+        claims: serde_json::Map::new(),
+        id_token: String::new(),
+        since: 0,
+        refresh_token: None,
+        tokens: Vec::new(),
+        declined: Vec::new(),
+    };
+    store_token(&mut user, &response, granted, record::now());
+    Ok(Refreshed {
+        token: user.tokens.pop().expect("store_token pushes one token"),
+        refresh_token: response.refresh_token().map(|t| t.secret().clone()),
+        claims: new_claims,
+    })
+}
+
+/// Refreshes in flight (and just finished), keyed by refresh token and scope set.
+#[derive(Default)]
+pub(crate) struct Flights {
+    map: Mutex<HashMap<String, Arc<Flight>>>,
+}
+
+pub(crate) struct Flight {
+    cell: tokio::sync::OnceCell<Result<Refreshed, Shared>>,
+    started: Instant,
+}
+
+impl Flights {
+    fn join(&self, key: String) -> Arc<Flight> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        // A failed flight is not remembered: the next request may try again (the provider may
+        // be back).
+        let now = record::now();
+        map.retain(|_, f| {
+            f.started.elapsed() < REMEMBER_FLIGHT
+                && match f.cell.get() {
+                    Some(Ok(done)) => is_fresh(&done.token, now),
+                    Some(Err(_)) => false,
+                    None => true,
+                }
+        });
+        map.entry(key)
+            .or_insert_with(|| Arc::new(Flight { cell: tokio::sync::OnceCell::new(), started: Instant::now() }))
+            .clone()
+    }
+}
+
+/// Stores the record after a refresh.
+pub(crate) async fn save(session: &Session, record: &Record) -> Result<(), Error> {
+    record::store(session, record).await
+}

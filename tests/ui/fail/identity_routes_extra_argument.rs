@@ -1,0 +1,10 @@
+use axum::Router;
+use axum_identity::{identity_routes, Auth};
+
+fn app(auth: Auth) -> Router {
+    Router::new().merge(identity_routes!(auth, foo = 1))
+}
+
+fn main() {
+    let _ = app;
+}

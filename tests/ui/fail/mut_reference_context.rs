@@ -1,0 +1,8 @@
+use axum_identity::{login_required, Context};
+
+#[login_required(scopes = ["User.Read"])]
+async fn index(context: &mut Context) {
+    let _ = context;
+}
+
+fn main() {}

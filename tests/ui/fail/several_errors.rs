@@ -1,0 +1,9 @@
+// Every mistake of one handler is reported in one compile.
+use axum_identity::{login_required, Context};
+
+#[login_required(scopes = ["", "User.Read", "User.Read"])]
+fn index(context: &Context) {
+    let _ = context;
+}
+
+fn main() {}

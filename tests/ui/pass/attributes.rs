@@ -1,0 +1,32 @@
+#![deny(warnings)]
+
+use axum::{routing::get, Router};
+use axum_identity::{login_required, Context};
+
+/// Doc comments stay on the handler.
+///
+/// Shown to signed-in users only.
+#[login_required(scopes = ["User.Read"])]
+#[allow(clippy::unused_async)]
+#[must_use = "a handler's future does nothing unless awaited"]
+async fn documented(context: Context) -> String {
+    let _ = context;
+    String::new()
+}
+
+// A handler configured out takes its marker type with it.
+#[login_required(scopes = ["User.Read"])]
+#[cfg(test)]
+async fn configured_out(context: Context) {
+    let _ = context;
+}
+
+#[login_required(scopes = ["User.Read"])]
+#[cfg(not(test))]
+async fn configured_in(#[allow(unused_variables)] context: Context) {}
+
+fn main() {
+    let _app: Router = Router::new()
+        .route("/", get(documented))
+        .route("/in", get(configured_in));
+}

@@ -1,0 +1,32 @@
+#![deny(warnings)]
+
+use axum::{routing::get, Router};
+
+/// A crate that re-exports axum-identity under its own path.
+mod my_facade {
+    pub mod auth {
+        pub use axum_identity::{__private, login_required, Context};
+    }
+}
+
+use my_facade::auth::{login_required, Context};
+
+#[login_required(crate = "crate::my_facade::auth", scopes = ["User.Read"])]
+async fn by_string(context: Context) {
+    let _ = context;
+}
+
+#[login_required(crate = crate::my_facade::auth)]
+async fn by_path(context: Context) {
+    let _ = context;
+}
+
+#[login_required(scopes = ["User.Read"], crate = ::axum_identity)]
+async fn by_absolute_path() {}
+
+fn main() {
+    let _app: Router = Router::new()
+        .route("/string", get(by_string))
+        .route("/path", get(by_path))
+        .route("/absolute", get(by_absolute_path));
+}

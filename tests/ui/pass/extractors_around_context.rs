@@ -1,0 +1,29 @@
+#![deny(warnings)]
+
+use std::collections::HashMap;
+
+use axum::{
+    extract::{Path, Query},
+    http::{HeaderMap, Method, Uri},
+    response::IntoResponse,
+    routing::get,
+    Router,
+};
+use axum_identity::{login_required, Context};
+
+#[login_required(scopes = ["User.Read"])]
+async fn show(
+    Path(id): Path<u32>,
+    headers: HeaderMap,
+    context: Context,
+    Query(query): Query<HashMap<String, String>>,
+    method: Method,
+    uri: Uri,
+) -> impl IntoResponse {
+    let _ = (context, headers, query, method);
+    format!("{id} {uri}")
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/items/{id}", get(show));
+}

@@ -1,0 +1,27 @@
+#![deny(warnings)]
+
+use axum::{routing::get, Router};
+use axum_identity::{login_required, Context};
+
+macro_rules! handler {
+    ($name:ident, $ctx:ty) => {
+        #[login_required(scopes = ["User.Read"])]
+        async fn $name(context: $ctx) {
+            let _ = context;
+        }
+    };
+}
+
+handler!(from_macro, Context);
+
+fn main() {
+    // A handler defined inside a function.
+    #[login_required(scopes = ["User.Read"])]
+    async fn inner(context: Context) {
+        let _ = context;
+    }
+
+    let _app: Router = Router::new()
+        .route("/macro", get(from_macro))
+        .route("/inner", get(inner));
+}

@@ -1,0 +1,16 @@
+#![deny(warnings)]
+
+// Pages open to everyone take `Option<Context>` and no attribute.
+use axum::{routing::get, Router};
+use axum_identity::Context;
+
+async fn home(context: Option<Context>) -> &'static str {
+    match context {
+        Some(_) => "welcome back",
+        None => "hello, stranger",
+    }
+}
+
+fn main() {
+    let _app: Router = Router::new().route("/", get(home));
+}

@@ -1,0 +1,34 @@
+#![deny(warnings)]
+
+use axum::{extract::State, routing::get, Router};
+use axum_identity::{login_required, Context};
+
+#[derive(Clone)]
+struct AppState {
+    name: String,
+}
+
+#[login_required]
+async fn before(State(state): State<AppState>, context: Context) -> String {
+    let _ = context;
+    state.name
+}
+
+#[login_required(scopes = ["User.Read"])]
+async fn after(context: Context, State(state): State<AppState>) -> String {
+    let _ = context;
+    state.name
+}
+
+#[login_required]
+async fn without_context(State(state): State<AppState>) -> String {
+    state.name
+}
+
+fn main() {
+    let _app: Router = Router::new()
+        .route("/before", get(before))
+        .route("/after", get(after))
+        .route("/without", get(without_context))
+        .with_state(AppState { name: "app".to_owned() });
+}
