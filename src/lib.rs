@@ -51,5 +51,4 @@ pub use axum_identity_runtime::*;
 #[doc(hidden)]
 pub mod __private {
     pub use axum_identity_runtime::{LoginRequired, NoScopes, Scopes, routes};
-    pub use core::marker::PhantomData;
 }

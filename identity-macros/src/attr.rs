@@ -38,10 +38,7 @@ impl Parse for LoginRequiredArgs {
                 let tt: proc_macro2::TokenTree = input.parse()?;
                 return Err(syn::Error::new_spanned(
                     tt,
-                    format!(
-                        "expected an option name: write {SCOPES_EXAMPLE}, e.g. \
-                         `#[login_required(scopes = [\"User.Read\"])]`"
-                    ),
+                    "expected an option name: write `#[login_required(scopes = [\"User.Read\"])]`",
                 ));
             }
             let key = Ident::parse_any(input)?;
@@ -141,7 +138,7 @@ fn parse_scopes(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Scop
         ));
     }
     if !input.peek(token::Bracket) {
-        let value = take_value(input);
+        let value = take_item(input);
         return Err(syn::Error::new_spanned(
             value,
             format!(
@@ -241,15 +238,11 @@ fn parse_crate_path(input: ParseStream<'_>) -> syn::Result<Path> {
     let fork = input.fork();
     match fork.call(Path::parse_mod_style) {
         Ok(_) if fork.is_empty() || fork.peek(Token![,]) => input.call(Path::parse_mod_style),
-        _ => Err(syn::Error::new_spanned(take_value(input), HELP)),
+        _ => Err(syn::Error::new_spanned(take_item(input), HELP)),
     }
 }
 
-/// The tokens of a malformed option value: everything up to the next top-level comma.
-fn take_value(input: ParseStream<'_>) -> TokenStream {
-    take_item(input)
-}
-
+/// The tokens of a malformed value or list item: everything up to the next top-level comma.
 fn take_item(input: ParseStream<'_>) -> TokenStream {
     let mut tokens = TokenStream::new();
     while !input.is_empty() && !input.peek(Token![,]) {
@@ -287,8 +280,8 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, row) in d.iter_mut().enumerate() {
         row[0] = i;
     }
-    for j in 0..=b.len() {
-        d[0][j] = j;
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
     }
     for i in 1..=a.len() {
         for j in 1..=b.len() {
@@ -368,10 +361,19 @@ mod tests {
         let args = parse("").unwrap();
         assert!(args.scopes.is_none() && args.krate.is_none());
 
-        let args = parse(r#"scopes = ["User.Read", "https://graph.microsoft.com/Mail.Read",]"#)
-            .unwrap();
-        let scopes: Vec<String> = args.scopes.unwrap().scopes.iter().map(LitStr::value).collect();
-        assert_eq!(scopes, ["User.Read", "https://graph.microsoft.com/Mail.Read"]);
+        let args =
+            parse(r#"scopes = ["User.Read", "https://graph.microsoft.com/Mail.Read",]"#).unwrap();
+        let scopes: Vec<String> = args
+            .scopes
+            .unwrap()
+            .scopes
+            .iter()
+            .map(LitStr::value)
+            .collect();
+        assert_eq!(
+            scopes,
+            ["User.Read", "https://graph.microsoft.com/Mail.Read"]
+        );
 
         let args = parse(r#"crate = "my::facade", scopes = [r"api://x/y"],"#).unwrap();
         let krate = args.krate.unwrap();
@@ -382,7 +384,10 @@ mod tests {
         assert_eq!(quote!(#krate).to_string(), ":: my_facade");
 
         let args = parse("crate = crate").unwrap();
-        assert_eq!(private_path(args.krate.as_ref()).to_string(), "crate :: __private");
+        assert_eq!(
+            private_path(args.krate.as_ref()).to_string(),
+            "crate :: __private"
+        );
         assert_eq!(
             private_path(None).to_string(),
             ":: axum_identity :: __private"
@@ -418,7 +423,10 @@ mod tests {
         let err = parse(src).err().unwrap();
         assert_eq!(err.span().start().column, src.rfind("scopes").unwrap());
 
-        assert_eq!(message("crate = a, crate = b"), "`crate` specified more than once");
+        assert_eq!(
+            message("crate = a, crate = b"),
+            "`crate` specified more than once"
+        );
     }
 
     #[test]
@@ -430,10 +438,16 @@ mod tests {
         assert_eq!(pointed(r#"scopes = "a""#), r#""a""#);
 
         let msg = message("scopes = SCOPES");
-        assert!(msg.starts_with("`scopes` takes a bracketed list of string literals"), "{msg}");
+        assert!(
+            msg.starts_with("`scopes` takes a bracketed list of string literals"),
+            "{msg}"
+        );
         assert_eq!(pointed("scopes = SCOPES"), "SCOPES");
         assert_eq!(pointed(r#"scopes = vec!["a"]"#), r#"vec!["a"]"#);
-        assert_eq!(pointed(r#"scopes = ("a", "b"), crate = x"#), r#"("a", "b")"#);
+        assert_eq!(
+            pointed(r#"scopes = ("a", "b"), crate = x"#),
+            r#"("a", "b")"#
+        );
 
         let msg = message(r#"scopes = ["a", SCOPE_B]"#);
         assert!(msg.starts_with("expected a string literal"), "{msg}");
@@ -479,7 +493,10 @@ mod tests {
     #[test]
     fn duplicate_scope_points_at_the_second() {
         let src = r#"scopes = ["a", "b", "a"]"#;
-        assert_eq!(message(src), r#"scope "a" is listed twice: remove this one"#);
+        assert_eq!(
+            message(src),
+            r#"scope "a" is listed twice: remove this one"#
+        );
         let err = parse(src).err().unwrap();
         assert_eq!(err.span().start().column, src.rfind("\"a\"").unwrap());
         // Scopes are case-sensitive (RFC 6749 §3.3).
@@ -503,10 +520,22 @@ mod tests {
 
     #[test]
     fn suggestions() {
-        assert_eq!(did_you_mean("scope", LOGIN_REQUIRED_OPTIONS), Some("scopes"));
-        assert_eq!(did_you_mean("SCOPES", LOGIN_REQUIRED_OPTIONS), Some("scopes"));
-        assert_eq!(did_you_mean("scopse", LOGIN_REQUIRED_OPTIONS), Some("scopes"));
-        assert_eq!(did_you_mean("crates", LOGIN_REQUIRED_OPTIONS), Some("crate"));
+        assert_eq!(
+            did_you_mean("scope", LOGIN_REQUIRED_OPTIONS),
+            Some("scopes")
+        );
+        assert_eq!(
+            did_you_mean("SCOPES", LOGIN_REQUIRED_OPTIONS),
+            Some("scopes")
+        );
+        assert_eq!(
+            did_you_mean("scopse", LOGIN_REQUIRED_OPTIONS),
+            Some("scopes")
+        );
+        assert_eq!(
+            did_you_mean("crates", LOGIN_REQUIRED_OPTIONS),
+            Some("crate")
+        );
         assert_eq!(did_you_mean("path", LOGIN_REQUIRED_OPTIONS), None);
         assert_eq!(did_you_mean("s", LOGIN_REQUIRED_OPTIONS), None);
         assert_eq!(edit_distance("scopse", "scopes"), 1);

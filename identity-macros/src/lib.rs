@@ -25,11 +25,11 @@ mod login_required;
 ///
 /// ```ignore
 /// use axum::response::Html;
-/// use axum_identity::{login_required, Context};
+/// use axum_identity::{escape_html, login_required, Context};
 ///
 /// #[login_required]
 /// async fn index(context: Context) -> Html<String> {
-///     Html(format!("Hello, {}", context.user.name.as_deref().unwrap_or("you")))
+///     Html(format!("Welcome {}", escape_html(context.user.display_name())))
 /// }
 /// ```
 ///
@@ -45,14 +45,14 @@ mod login_required;
 ///
 /// #[login_required(scopes = ["User.Read"])]
 /// async fn call_api(context: Context, Path(id): Path<u32>) -> String {
-///     format!("{id}: {}", context.access_token.as_deref().unwrap_or_default())
+///     format!("{id}: a {} token valid for {} s", context.token_type, context.expires_in)
 /// }
 /// ```
 ///
 /// The scopes are checked when the program is compiled: a bracketed list of distinct,
 /// non-empty string literals without whitespace (`["User.Read", "Mail.Read"]`, not
-/// `"User.Read Mail.Read"`). They become part of the handler's type, so they have to be written
-/// out: constants are not accepted.
+/// `"User.Read Mail.Read"`), in the characters OAuth 2.0 allows. They become part of the
+/// handler's type, so they have to be written out: constants are not accepted.
 ///
 /// # The `Context` argument
 ///
@@ -62,12 +62,16 @@ mod login_required;
 /// same. `Option<Context>` is for pages open to everyone, so it cannot be combined with this
 /// attribute; neither can `&Context`. An argument named `context` must be a `Context`.
 ///
+/// The argument is recognized by the last segment of its type's path (`Context`,
+/// `axum_identity::Context`): a `Context` imported under another name is not recognized (the
+/// handler is still protected, by an extractor added in front).
+///
 /// ```ignore
 /// use axum::{extract::State, Json};
 /// use axum_identity::{login_required, Context};
 ///
 /// #[login_required]
-/// async fn admin_only() -> &'static str {
+/// async fn members_only() -> &'static str {
 ///     "only signed-in users see this"
 /// }
 ///
@@ -77,7 +81,7 @@ mod login_required;
 ///
 /// Only the signature changes: the body, the return type, generics, `where` clauses,
 /// visibility and other attributes stay as written. To use `#[axum::debug_handler]`, put it
-/// below `#[login_required]`:
+/// below `#[login_required]`, so that it checks the handler as rewritten:
 ///
 /// ```ignore
 /// #[login_required(scopes = ["User.Read"])]
@@ -90,12 +94,13 @@ mod login_required;
 /// On free-standing `async fn`s (at module level or inside a function). Methods with a `self`
 /// receiver are rejected. With `scopes`, the attribute defines a hidden marker type next to the
 /// function, which Rust does not allow inside an `impl` block: keep handlers with scopes out of
-/// `impl` blocks.
+/// `impl` blocks (associated functions without scopes work).
 ///
 /// # `crate`
 ///
 /// Generated code names the runtime through `::axum_identity::__private`. A crate that
-/// re-exports `axum_identity` under another name says where it is, like serde's `crate`:
+/// re-exports `axum_identity` elsewhere says where, like serde's `crate`; items are then named
+/// `<path>::__private::..`:
 ///
 /// ```ignore
 /// #[login_required(crate = "my_facade::auth", scopes = ["User.Read"])]
@@ -105,8 +110,8 @@ mod login_required;
 /// # What it expands to
 ///
 /// ```ignore
-/// #[login_required(scopes = ["User.Read"])]
-/// async fn call_api(context: Context, Path(id): Path<u32>) -> Response { .. }
+/// #[login_required(scopes = ["User.Read", "Mail.Read"])]
+/// async fn call_api(context: Context) -> Response { .. }
 /// ```
 ///
 /// becomes
@@ -116,15 +121,19 @@ mod login_required;
 /// #[allow(non_camel_case_types, dead_code)]
 /// struct __axum_identity_scopes_call_api;
 /// impl ::axum_identity::__private::Scopes for __axum_identity_scopes_call_api {
-///     const SCOPES: &'static [&'static str] = &["User.Read"];
+///     const SCOPES: &'static [&'static str] = &["User.Read", "Mail.Read"];
 /// }
 /// async fn call_api(
-///     ::axum_identity::__private::LoginRequired(context, ..): ::axum_identity::__private::LoginRequired<
-///         __axum_identity_scopes_call_api,
-///     >,
-///     Path(id): Path<u32>,
+///     ::axum_identity::__private::LoginRequired {
+///         0: context @ Context { .. },
+///         ..
+///     }: ::axum_identity::__private::LoginRequired<__axum_identity_scopes_call_api>,
 /// ) -> Response { .. }
 /// ```
+///
+/// The pattern `context @ Context { .. }` keeps naming your `Context`, so its `use` stays used,
+/// and a `Context` that is not axum-identity's is reported right there ("expected
+/// `axum_identity::Context`, found `Context`"). The marker type has the function's visibility.
 #[proc_macro_attribute]
 pub fn login_required(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand_attribute(attr.into(), item.into(), login_required::expand).into()
@@ -132,8 +141,9 @@ pub fn login_required(attr: TokenStream, item: TokenStream) -> TokenStream {
 
 /// The routes that sign users in and out, as an `axum::Router` to merge into the app.
 ///
-/// `GET /login`, the redirect URI's path (`GET` and `POST`), `GET|POST /logout` and the device
-/// code pages, at the paths configured on `Auth::builder()`.
+/// The login page, the redirect URI's path (the callback, `GET` and `POST`), logout and the
+/// signed-out page, at the paths configured on `Auth::builder()`. It expands to
+/// `::axum_identity::__private::routes(&(auth))`.
 ///
 /// ```ignore
 /// use axum::{routing::get, Router};

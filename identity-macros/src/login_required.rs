@@ -12,8 +12,7 @@ use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::{
     FnArg, GenericArgument, Item, ItemFn, Pat, PatType, Path, PathArguments, Type,
-    parse_quote_spanned,
-    spanned::Spanned,
+    parse_quote_spanned, spanned::Spanned,
 };
 
 use crate::attr::{Errors, LoginRequiredArgs, private_path};
@@ -156,16 +155,14 @@ fn find_context(handler: &ItemFn, errors: &mut Errors) -> Option<(usize, Path)> 
                     found = Some((index, path.clone()));
                 }
             }
-            Kind::ContextWithArgs(args) => errors.push(syn::Error::new_spanned(
-                args,
-                "`Context` takes no generic arguments: write `Context`",
-            )),
+            // Not the runtime's `Context` (which has no parameters): rustc says so clearly.
+            Kind::ContextWithArgs => {}
             Kind::Optional(wrapper) => errors.push(syn::Error::new_spanned(
                 &arg.ty,
                 format!(
-                    "`{wrapper}<Context>` would let signed-out visitors in, but \
-                     `#[login_required]` turns them away: take `Context`, or remove \
-                     `#[login_required]` to keep the page open with `{wrapper}<Context>`"
+                    "`{wrapper}` would let signed-out visitors in, but `#[login_required]` \
+                     turns them away: take `Context`, or remove `#[login_required]` to keep \
+                     the page open with `{wrapper}`"
                 ),
             )),
             Kind::Reference => errors.push(syn::Error::new_spanned(
@@ -188,9 +185,9 @@ enum Kind<'a> {
     /// `Context`, `axum_identity::Context`, ...: recognized by the last path segment.
     Context(&'a Path),
     /// `Context<..>`.
-    ContextWithArgs(&'a PathArguments),
-    /// `Option<Context>` or `Result<Context, _>`: the wrapper's name.
-    Optional(String),
+    ContextWithArgs,
+    /// `Option<Context>` or `Result<Context, _>`, as written in messages.
+    Optional(&'static str),
     /// `&Context`, `&mut Context`.
     Reference,
     Other,
@@ -206,17 +203,19 @@ fn classify(ty: &Type) -> Kind<'_> {
             if last.ident == "Context" {
                 return match &last.arguments {
                     PathArguments::None => Kind::Context(&p.path),
-                    args => Kind::ContextWithArgs(args),
+                    _ => Kind::ContextWithArgs,
                 };
             }
-            if last.ident == "Option" || last.ident == "Result" {
-                if let PathArguments::AngleBracketed(args) = &last.arguments {
-                    if let Some(GenericArgument::Type(inner)) = args.args.first() {
-                        if is_context(inner) {
-                            return Kind::Optional(last.ident.to_string());
-                        }
-                    }
-                }
+            if (last.ident == "Option" || last.ident == "Result")
+                && let PathArguments::AngleBracketed(args) = &last.arguments
+                && let Some(GenericArgument::Type(inner)) = args.args.first()
+                && is_context(inner)
+            {
+                return Kind::Optional(if last.ident == "Option" {
+                    "Option<Context>"
+                } else {
+                    "Result<Context, _>"
+                });
             }
             Kind::Other
         }
@@ -225,7 +224,7 @@ fn classify(ty: &Type) -> Kind<'_> {
 }
 
 fn is_context(ty: &Type) -> bool {
-    matches!(classify(ty), Kind::Context(_) | Kind::ContextWithArgs(_))
+    matches!(classify(ty), Kind::Context(_) | Kind::ContextWithArgs)
 }
 
 /// Types as they come out of `macro_rules!` (`$t:ty`) or with parentheses.

@@ -161,12 +161,10 @@ impl Scopes for NoScopes {
 }
 
 /// The extractor `#[login_required]` puts in place of `context: Context`. Prefer the attribute;
-/// this type is public so the generated code can name it. `C` is always [`Context`]: the
-/// generated code spells it with the user's own tokens, so their `use` of `Context` stays used
-/// and errors point at their code.
-pub struct LoginRequired<S: Scopes = NoScopes, C = Context>(pub C, pub PhantomData<S>);
+/// this type is public so the generated code can name it.
+pub struct LoginRequired<S: Scopes = NoScopes>(pub Context, pub PhantomData<S>);
 
-impl<S: Scopes> std::fmt::Debug for LoginRequired<S, Context> {
+impl<S: Scopes> std::fmt::Debug for LoginRequired<S> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("LoginRequired").field(&self.0).finish()
     }
@@ -183,7 +181,7 @@ impl IntoResponse for LoginRejection {
     }
 }
 
-impl<St: Send + Sync, S: Scopes> FromRequestParts<St> for LoginRequired<S, Context> {
+impl<St: Send + Sync, S: Scopes> FromRequestParts<St> for LoginRequired<S> {
     type Rejection = LoginRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {

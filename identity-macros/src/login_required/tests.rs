@@ -226,21 +226,38 @@ fn other_patterns() {
             async fn patterns(_: Context) {}
         }
     ));
-    let out = first_arg(quote!(async fn f(Context { user, .. }: Context) {}));
+    let out = first_arg(quote!(
+        async fn f(Context { user, .. }: Context) {}
+    ));
     assert_eq!(
         out,
         ":: axum_identity :: __private :: LoginRequired { 0 : Context { user , .. } , .. } : \
          :: axum_identity :: __private :: LoginRequired"
     );
-    let out = first_arg(quote!(async fn f(mut ctx: my::Context) {}));
-    assert!(out.contains("LoginRequired { 0 : mut ctx @ my :: Context { .. } , .. }"), "{out}");
-    let out = first_arg(quote!(async fn f(ref c @ Context { .. }: Context) {}));
-    assert!(out.contains("LoginRequired { 0 : ref c @ Context { .. } , .. }"), "{out}");
+    let out = first_arg(quote!(
+        async fn f(mut ctx: my::Context) {}
+    ));
+    assert!(
+        out.contains("LoginRequired { 0 : mut ctx @ my :: Context { .. } , .. }"),
+        "{out}"
+    );
+    let out = first_arg(quote!(
+        async fn f(ref c @ Context { .. }: Context) {}
+    ));
+    assert!(
+        out.contains("LoginRequired { 0 : ref c @ Context { .. } , .. }"),
+        "{out}"
+    );
 }
 
 #[test]
 fn raw_identifier_name() {
-    let out = pretty(quote!(scopes = ["a"]), quote!(async fn r#type(context: Context) {}));
+    let out = pretty(
+        quote!(scopes = ["a"]),
+        quote!(
+            async fn r#type(context: Context) {}
+        ),
+    );
     assert!(out.contains("struct __axum_identity_scopes_type;"), "{out}");
     assert!(out.contains("async fn r#type("), "{out}");
 }
@@ -250,7 +267,10 @@ fn nested_macro_types() {
     // `$t:ty` from `macro_rules!` arrives wrapped in an invisible group.
     let ty = proc_macro2::Group::new(proc_macro2::Delimiter::None, quote!(Context));
     let out = first_arg(quote!(async fn f(c: #ty) {}));
-    assert!(out.contains("LoginRequired { 0 : c @ Context { .. } , .. }"), "{out}");
+    assert!(
+        out.contains("LoginRequired { 0 : c @ Context { .. } , .. }"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -317,7 +337,10 @@ fn method_with_self() {
         "{msg}"
     );
     assert_eq!(at, "&self");
-    assert_eq!(error("", "async fn index(self: Arc<Self>) {}").1, "self: Arc<Self>");
+    assert_eq!(
+        error("", "async fn index(self: Arc<Self>) {}").1,
+        "self: Arc<Self>"
+    );
 }
 
 #[test]
@@ -326,14 +349,36 @@ fn context_named_argument_of_another_type() {
     assert!(msg.starts_with("expected `Context`"), "{msg}");
     assert_eq!(at, "String");
     // The name is only checked for a plain binding; other names are other extractors.
-    assert!(expand(quote!(), quote!(async fn f(ctx: String) {})).is_ok());
-    assert!(expand(quote!(), quote!(async fn f(State(context): State<String>) {})).is_ok());
+    assert!(
+        expand(
+            quote!(),
+            quote!(
+                async fn f(ctx: String) {}
+            )
+        )
+        .is_ok()
+    );
+    assert!(
+        expand(
+            quote!(),
+            quote!(
+                async fn f(State(context): State<String>) {}
+            )
+        )
+        .is_ok()
+    );
 }
 
 #[test]
 fn two_contexts() {
-    let (msg, at) = error("", "async fn index(a: Context, b: axum_identity::Context) {}");
-    assert_eq!(msg, "only one `Context` argument is allowed: remove this one");
+    let (msg, at) = error(
+        "",
+        "async fn index(a: Context, b: axum_identity::Context) {}",
+    );
+    assert_eq!(
+        msg,
+        "only one `Context` argument is allowed: remove this one"
+    );
     assert_eq!(at, "b: axum_identity::Context");
 }
 
@@ -347,7 +392,7 @@ fn optional_context() {
     assert!(msg.contains("remove `#[login_required]`"), "{msg}");
     assert_eq!(at, "Option<Context>");
     let (msg, at) = error("", "async fn index(c: Result<Context, Rejection>) {}");
-    assert!(msg.starts_with("`Result<Context>`"), "{msg}");
+    assert!(msg.starts_with("`Result<Context, _>` would let"), "{msg}");
     assert_eq!(at, "Result<Context, Rejection>");
 }
 
@@ -355,13 +400,15 @@ fn optional_context() {
 fn reference_to_context() {
     for (item, at) in [
         ("async fn index(context: &Context) {}", "&Context"),
-        ("async fn index(context: &'static mut Context) {}", "&'static mut Context"),
+        (
+            "async fn index(context: &'static mut Context) {}",
+            "&'static mut Context",
+        ),
     ] {
         assert_eq!(
             error("", item),
             (
-                "extractors are taken by value: write `Context`, not a reference to it"
-                    .to_owned(),
+                "extractors are taken by value: write `Context`, not a reference to it".to_owned(),
                 at.to_owned()
             )
         );
@@ -369,14 +416,13 @@ fn reference_to_context() {
 }
 
 #[test]
-fn context_with_generic_arguments() {
-    assert_eq!(
-        error("", "async fn index(context: Context<User>) {}"),
-        (
-            "`Context` takes no generic arguments: write `Context`".to_owned(),
-            "<User>".to_owned()
-        )
-    );
+fn context_with_generic_arguments_is_left_to_rustc() {
+    // Not the runtime's `Context`; rustc reports the generic arguments on the original item, and
+    // the handler is protected by an inserted extractor meanwhile.
+    let out = first_arg(quote!(
+        async fn index(context: Context<User>) {}
+    ));
+    assert_eq!(out, "_ : :: axum_identity :: __private :: LoginRequired");
 }
 
 #[test]
@@ -384,7 +430,10 @@ fn too_many_arguments_for_axum() {
     let args = (0..16).map(|i| format!("a{i}: A{i}")).collect::<Vec<_>>();
     let item = format!("async fn big({}) {{}}", args.join(", "));
     let (msg, at) = error("", &item);
-    assert!(msg.starts_with("this handler already takes 16 arguments"), "{msg}");
+    assert!(
+        msg.starts_with("this handler already takes 16 arguments"),
+        "{msg}"
+    );
     assert!(at.starts_with("(a0: A0"), "{at}");
     // With a `Context` among them, the count does not grow.
     let item = item.replace("a0: A0", "context: Context");
@@ -417,7 +466,13 @@ fn scope_errors_are_spanned() {
     let all = errors(r#"scopes = ["a", "b", "a"]"#, "async fn f() {}");
     // The second "a": column of the last `"a"` in the attribute.
     let attr = r#"scopes = ["a", "b", "a"]"#;
-    let err = expand(attr.parse().unwrap(), quote!(async fn f() {})).unwrap_err();
+    let err = expand(
+        attr.parse().unwrap(),
+        quote!(
+            async fn f() {}
+        ),
+    )
+    .unwrap_err();
     assert_eq!(err.span().start().column, attr.rfind("\"a\"").unwrap());
     assert_eq!(all.len(), 1);
 }

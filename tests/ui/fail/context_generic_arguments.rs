@@ -1,4 +1,5 @@
-use axum_identity::{login_required, Context};
+// Not the runtime's `Context` (which takes no generic arguments): the macro leaves this to rustc.
+use axum_identity::{Context, login_required};
 
 #[login_required]
 async fn index(context: Context<u8>) {

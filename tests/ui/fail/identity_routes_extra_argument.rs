@@ -1,5 +1,5 @@
 use axum::Router;
-use axum_identity::{identity_routes, Auth};
+use axum_identity::{Auth, identity_routes};
 
 fn app(auth: Auth) -> Router {
     Router::new().merge(identity_routes!(auth, foo = 1))

@@ -1,7 +1,7 @@
 // A misused attribute reports its own error only: the handler is still emitted, so the code that
 // routes it raises no further error.
-use axum::{routing::get, Router};
-use axum_identity::{login_required, Context};
+use axum::{Router, routing::get};
+use axum_identity::{Context, login_required};
 
 #[login_required(scope = ["User.Read"])]
 async fn index(context: Context) -> String {

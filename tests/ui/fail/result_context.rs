@@ -1,5 +1,5 @@
 use axum::response::Response;
-use axum_identity::{login_required, Context};
+use axum_identity::{Context, login_required};
 
 #[login_required]
 async fn index(context: Result<Context, Response>) {

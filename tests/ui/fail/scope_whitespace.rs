@@ -1,4 +1,4 @@
-use axum_identity::{login_required, Context};
+use axum_identity::{Context, login_required};
 
 #[login_required(scopes = ["User.Read Mail.Read"])]
 async fn index(context: Context) {

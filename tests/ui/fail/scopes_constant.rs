@@ -1,4 +1,4 @@
-use axum_identity::{login_required, Context};
+use axum_identity::{Context, login_required};
 
 const SCOPES: &[&str] = &["User.Read"];
 

@@ -1,6 +1,6 @@
 // Known limitation: with `scopes` the attribute defines a marker type next to the fn, which an
 // `impl` block cannot hold. rustc reports it; this case records its message.
-use axum_identity::{login_required, Context};
+use axum_identity::{Context, login_required};
 
 struct Pages;
 

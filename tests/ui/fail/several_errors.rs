@@ -1,5 +1,5 @@
 // Every mistake of one handler is reported in one compile.
-use axum_identity::{login_required, Context};
+use axum_identity::{Context, login_required};
 
 #[login_required(scopes = ["", "User.Read", "User.Read"])]
 fn index(context: &Context) {

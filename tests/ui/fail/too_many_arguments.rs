@@ -4,10 +4,23 @@ use axum_identity::login_required;
 
 #[login_required]
 async fn index(
-    _: HeaderMap, _: HeaderMap, _: HeaderMap, _: HeaderMap,
-    _: HeaderMap, _: HeaderMap, _: HeaderMap, _: HeaderMap,
-    _: HeaderMap, _: HeaderMap, _: HeaderMap, _: HeaderMap,
-    _: HeaderMap, _: HeaderMap, _: HeaderMap, _: HeaderMap,
-) {}
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+) {
+}
 
 fn main() {}

@@ -1,8 +1,8 @@
 #![deny(warnings)]
 
 // Without `scopes` no marker type is needed, so an associated fn (no `self`) works.
-use axum::{routing::get, Router};
-use axum_identity::{login_required, Context};
+use axum::{Router, routing::get};
+use axum_identity::{Context, login_required};
 
 struct Pages;
 

@@ -1,11 +1,11 @@
 #![deny(warnings)]
 
 use axum::{
+    Form, Json, Router,
     http::StatusCode,
     routing::{get, post},
-    Form, Json, Router,
 };
-use axum_identity::{login_required, Context};
+use axum_identity::{Context, login_required};
 use serde::Deserialize;
 
 #[derive(Deserialize)]

@@ -1,15 +1,15 @@
 #![deny(warnings)]
 
-use axum::{routing::get, Router};
+use axum::{Router, routing::get};
 
 /// A crate that re-exports axum-identity under its own path.
 mod my_facade {
     pub mod auth {
-        pub use axum_identity::{__private, login_required, Context};
+        pub use axum_identity::{__private, Context, login_required};
     }
 }
 
-use my_facade::auth::{login_required, Context};
+use my_facade::auth::{Context, login_required};
 
 #[login_required(crate = "crate::my_facade::auth", scopes = ["User.Read"])]
 async fn by_string(context: Context) {

@@ -1,7 +1,7 @@
 #![deny(warnings)]
 
-use axum::{extract::State, routing::get, Json, Router};
-use axum_identity::{login_required, Context};
+use axum::{Json, Router, extract::State, routing::get};
+use axum_identity::{Context, login_required};
 
 #[derive(Clone)]
 struct AppState;

@@ -3,13 +3,13 @@
 use std::collections::HashMap;
 
 use axum::{
+    Router,
     extract::{Path, Query},
     http::{HeaderMap, Method, Uri},
     response::IntoResponse,
     routing::get,
-    Router,
 };
-use axum_identity::{login_required, Context};
+use axum_identity::{Context, login_required};
 
 #[login_required(scopes = ["User.Read"])]
 async fn show(

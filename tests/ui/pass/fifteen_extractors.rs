@@ -2,15 +2,28 @@
 #![allow(clippy::too_many_arguments)]
 
 // 15 extractors plus the inserted one: 16, the most axum takes.
-use axum::{http::HeaderMap, routing::get, Router};
+use axum::{Router, http::HeaderMap, routing::get};
 use axum_identity::login_required;
 
 #[login_required]
 async fn index(
-    _: HeaderMap, _: HeaderMap, _: HeaderMap, _: HeaderMap, _: HeaderMap,
-    _: HeaderMap, _: HeaderMap, _: HeaderMap, _: HeaderMap, _: HeaderMap,
-    _: HeaderMap, _: HeaderMap, _: HeaderMap, _: HeaderMap, _: HeaderMap,
-) {}
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+    _: HeaderMap,
+) {
+}
 
 fn main() {
     let _app: Router = Router::new().route("/", get(index));

@@ -1,8 +1,8 @@
 #![deny(warnings)]
 
-use axum::{routing::post, Json, Router};
-use axum_identity::{login_required, Context};
-use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use axum::{Json, Router, routing::post};
+use axum_identity::{Context, login_required};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 #[derive(Deserialize, Serialize)]
 struct Note {

@@ -1,7 +1,7 @@
 #![deny(warnings)]
 
-use axum::{extract::State, routing::get, Router};
-use axum_identity::{identity_routes, Auth};
+use axum::{Router, extract::State, routing::get};
+use axum_identity::{Auth, identity_routes};
 
 #[derive(Clone)]
 struct AppState;

@@ -1,7 +1,7 @@
 #![deny(warnings)]
 
-use axum::{response::Html, routing::get, Router};
-use axum_identity::{login_required, Context};
+use axum::{Router, response::Html, routing::get};
+use axum_identity::{Context, login_required};
 
 #[login_required]
 async fn index(context: Context) -> Html<String> {

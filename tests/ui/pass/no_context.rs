@@ -1,6 +1,6 @@
 #![deny(warnings)]
 
-use axum::{extract::Path, routing::get, Router};
+use axum::{Router, extract::Path, routing::get};
 use axum_identity::login_required;
 
 #[login_required]

@@ -1,7 +1,7 @@
 #![deny(warnings)]
 
 // Pages open to everyone take `Option<Context>` and no attribute.
-use axum::{routing::get, Router};
+use axum::{Router, routing::get};
 use axum_identity::Context;
 
 async fn home(context: Option<Context>) -> &'static str {

@@ -1,7 +1,7 @@
 #![deny(warnings)]
 
-use axum::{routing::get, Router};
-use axum_identity::{login_required, Context};
+use axum::{Router, routing::get};
+use axum_identity::{Context, login_required};
 
 #[login_required]
 async fn short_name(ctx: Context) {

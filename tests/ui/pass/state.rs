@@ -1,7 +1,7 @@
 #![deny(warnings)]
 
-use axum::{extract::State, routing::get, Router};
-use axum_identity::{login_required, Context};
+use axum::{Router, extract::State, routing::get};
+use axum_identity::{Context, login_required};
 
 #[derive(Clone)]
 struct AppState {
@@ -30,5 +30,7 @@ fn main() {
         .route("/before", get(before))
         .route("/after", get(after))
         .route("/without", get(without_context))
-        .with_state(AppState { name: "app".to_owned() });
+        .with_state(AppState {
+            name: "app".to_owned(),
+        });
 }

@@ -1,9 +1,9 @@
 #![deny(warnings)]
 
-use axum::{routing::get, Router};
+use axum::{Router, routing::get};
 
 mod handlers {
-    use axum_identity::{login_required, Context};
+    use axum_identity::{Context, login_required};
 
     #[login_required(scopes = ["User.Read"])]
     pub async fn public(context: Context) {
@@ -21,7 +21,7 @@ mod handlers {
     }
 
     pub mod nested {
-        use axum_identity::{login_required, Context};
+        use axum_identity::{Context, login_required};
 
         #[login_required(scopes = ["Mail.Read"])]
         pub(in crate::handlers) async fn handlers_visible(context: Context) {
