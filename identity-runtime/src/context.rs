@@ -211,6 +211,36 @@ impl<St: Send + Sync> OptionalFromRequestParts<St> for Context {
     }
 }
 
+/// Requires sign-in with scopes known only at run time (from configuration, say), for a custom
+/// extractor. `#[login_required(scopes = [...])]` is the way when they are known at compile time.
+///
+/// ```
+/// use axum::extract::FromRequestParts;
+/// use axum::http::request::Parts;
+/// use axum_identity_runtime::{Context, LoginRejection, require_sign_in};
+///
+/// /// A `Context` with a token for the scopes in the application's state.
+/// struct ApiContext(Context);
+///
+/// #[derive(Clone)]
+/// struct AppState { scopes: Vec<String> }
+///
+/// impl FromRequestParts<AppState> for ApiContext {
+///     type Rejection = LoginRejection;
+///
+///     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, LoginRejection> {
+///         let scopes: Vec<&str> = state.scopes.iter().map(String::as_str).collect();
+///         require_sign_in(parts, &scopes).await.map(ApiContext)
+///     }
+/// }
+/// ```
+pub async fn require_sign_in(parts: &Parts, scopes: &[&str]) -> Result<Context, LoginRejection> {
+    match extract(parts, scopes).await? {
+        Some(context) => Ok(context),
+        None => Err(sign_in_needed(parts, scopes)),
+    }
+}
+
 fn auth_of(parts: &Parts) -> Result<Auth, LoginRejection> {
     parts.extensions.get::<Auth>().cloned().ok_or_else(|| {
         LoginRejection(
@@ -220,7 +250,7 @@ fn auth_of(parts: &Parts) -> Result<Auth, LoginRejection> {
 }
 
 /// The context of a signed-in request, `None` for a signed-out one; a rejection for failures.
-async fn extract(parts: &Parts, scopes: &'static [&'static str]) -> Result<Option<Context>, LoginRejection> {
+async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, LoginRejection> {
     let auth = auth_of(parts)?;
     let session = parts.extensions.get::<Session>().cloned().ok_or_else(|| {
         LoginRejection(auth.render_error(&Error::Setup(

@@ -42,7 +42,7 @@ mod routes;
 mod token;
 
 pub use config::{Auth, AuthBuilder, ConfigError};
-pub use context::{Context, LoginRejection, LoginRequired, NoScopes, Scopes, User};
+pub use context::{Context, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_sign_in};
 pub use error::Error;
 pub use pages::{DefaultPages, ErrorPage, Pages, SignedOutPage, escape_html};
 pub use return_path::safe_return_path;

@@ -1,0 +1,159 @@
+//! Calling an API on the user's behalf, like the Python sample's `/call_api`.
+//!
+//! ```bash
+//! CLIENT_ID=... CLIENT_SECRET=... REDIRECT_URI=http://localhost:5000/redirect \
+//! AUTHORITY=https://login.microsoftonline.com/<tenant> \
+//! SCOPE="User.Read" ENDPOINT=https://graph.microsoft.com/v1.0/me \
+//! cargo run --example call_api
+//! ```
+//!
+//! SCOPE (space separated) is read at run time, as in the Python sample, so this example uses a
+//! small extractor around [`require_sign_in`]; when the scopes are known at compile time,
+//! `#[login_required(scopes = ["User.Read"])]` on the handler does the same. Without SCOPE the
+//! page says what to set. With nothing configured, it signs in against the local test provider
+//! with SCOPE=api.read, and calls ENDPOINT only if you set one.
+
+#[path = "../tests/support/provider.rs"]
+#[allow(dead_code)]
+mod provider;
+
+use std::error::Error;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
+use axum::response::Html;
+use axum::routing::get;
+use axum_identity::{
+    Auth, Context, LoginRejection, escape_html, identity_routes, login_required, require_sign_in,
+};
+use tower_sessions::MemoryStore;
+
+#[derive(Clone)]
+struct AppState {
+    scopes: Vec<String>,
+    endpoint: Option<String>,
+    http: reqwest::Client,
+}
+
+/// A `Context` with an access token for SCOPE.
+struct ApiContext(Context);
+
+impl FromRequestParts<AppState> for ApiContext {
+    type Rejection = LoginRejection;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, LoginRejection> {
+        let scopes: Vec<&str> = state.scopes.iter().map(String::as_str).collect();
+        require_sign_in(parts, &scopes).await.map(ApiContext)
+    }
+}
+
+#[login_required]
+async fn index(context: Context) -> Html<String> {
+    page(&format!(
+        "<h1>Welcome {}</h1><p><a href=\"/call_api\">Call the API</a> · <a href=\"{}\">Sign out</a></p>",
+        escape_html(context.user.display_name()),
+        escape_html(context.logout_url())
+    ))
+}
+
+/// Without SCOPE there is no token to ask for: say what to set instead of failing.
+#[login_required]
+async fn call_api(context: Context) -> Html<String> {
+    page(&format!(
+        "<p>{}, set SCOPE (the API's scopes, space separated) and ENDPOINT (its URL) to call an API.</p>",
+        escape_html(context.user.display_name())
+    ))
+}
+
+async fn call_api_with_token(State(state): State<AppState>, ApiContext(context): ApiContext) -> Html<String> {
+    let summary = format!(
+        "<p>A {} token for <code>{}</code>, valid for {} more seconds.</p>",
+        escape_html(&context.token_type),
+        escape_html(&context.scopes.join(" ")),
+        context.expires_in
+    );
+    let Some(endpoint) = &state.endpoint else {
+        return page(&format!("{summary}<p>Set ENDPOINT to call an API with it.</p><p><a href=\"/\">Back</a></p>"));
+    };
+    let result = state
+        .http
+        .get(endpoint)
+        .bearer_auth(&context.access_token)
+        .send()
+        .await;
+    let shown = match result {
+        Ok(response) => {
+            let status = response.status();
+            let text = response.text().await.unwrap_or_default();
+            let pretty = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|json| serde_json::to_string_pretty(&json).ok())
+                .unwrap_or(text);
+            format!("<p>{} answered {status}:</p><pre>{}</pre>", escape_html(endpoint), escape_html(&pretty))
+        }
+        Err(error) => format!("<p>Calling {} failed: {}</p>", escape_html(endpoint), escape_html(&error.to_string())),
+    };
+    page(&format!("{summary}{shown}<p><a href=\"/\">Back</a></p>"))
+}
+
+fn page(body: &str) -> Html<String> {
+    Html(format!(
+        "<!doctype html><html lang=en><meta charset=utf-8><meta name=viewport content=\"width=device-width\">\
+         <title>call_api</title><body style=\"font-family:system-ui;max-width:40rem;margin:2rem auto;padding:0 1rem\">{body}</body></html>"
+    ))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    tracing_subscriber::fmt().with_env_filter("info").init();
+    dotenvy::dotenv().ok();
+    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(5000);
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+
+    let mut _local_provider = None;
+    let (auth, default_scope) = if var("CLIENT_ID").is_some() || var("AUTHORITY").is_some() || var("OIDC_AUTHORITY").is_some() {
+        (Auth::from_env()?, None)
+    } else {
+        let redirect_uri = format!("http://127.0.0.1:{port}/redirect");
+        let signed_out = format!("http://127.0.0.1:{port}/logout/done");
+        let local = provider::TestProvider::start(serde_json::json!({
+            "clients": [provider::TestProvider::web_client("quickstart", "quickstart-secret", &[&redirect_uri], &[&signed_out])],
+        }))
+        .await?;
+        println!("No CLIENT_ID/AUTHORITY configured: using the local OpenID provider at {} (any user name signs in).", local.issuer);
+        let auth = Auth::builder()
+            .client_id("quickstart")
+            .client_secret("quickstart-secret")
+            .redirect_uri(redirect_uri)
+            .oidc_authority(&local.issuer)
+            .app_name("axum-identity call_api")
+            .build()?;
+        _local_provider = Some(local);
+        (auth, Some("api.read"))
+    };
+    let scopes: Vec<String> = var("SCOPE")
+        .or(default_scope.map(str::to_owned))
+        .unwrap_or_default()
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+    let state = AppState {
+        endpoint: var("ENDPOINT"),
+        http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
+        scopes: scopes.clone(),
+    };
+    let api_route = if scopes.is_empty() { get(call_api) } else { get(call_api_with_token) };
+    let app = Router::new()
+        .route("/", get(index))
+        .route("/call_api", api_route)
+        .with_state(state)
+        .merge(identity_routes!(auth))
+        .layer(auth.layer())
+        .layer(auth.session_layer(MemoryStore::default()));
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("Listening on http://127.0.0.1:{port}");
+    axum::serve(listener, app).with_graceful_shutdown(async { let _ = tokio::signal::ctrl_c().await; }).await?;
+    Ok(())
+}
