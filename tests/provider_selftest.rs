@@ -58,7 +58,11 @@ fn authorization_url(metadata: &Value, scope: &str, state: &str, nonce: &str) ->
 }
 
 /// POSTs `form` to the token endpoint as the confidential client (client_secret_basic).
-async fn token_request(http: &reqwest::Client, metadata: &Value, form: &[(&str, &str)]) -> (u16, Value) {
+async fn token_request(
+    http: &reqwest::Client,
+    metadata: &Value,
+    form: &[(&str, &str)],
+) -> (u16, Value) {
     let response = http
         .post(metadata["token_endpoint"].as_str().unwrap())
         .basic_auth(CLIENT_ID, Some(CLIENT_SECRET))
@@ -101,9 +105,15 @@ fn base64url_decode(input: &str) -> Vec<u8> {
 
 #[tokio::test]
 async fn code_flow_refresh_revoke_logout_and_device_flow() {
-    let provider = TestProvider::start(config(json!({}))).await.expect("provider starts");
+    let provider = TestProvider::start(config(json!({})))
+        .await
+        .expect("provider starts");
     let http = reqwest::Client::new();
-    assert!(provider.issuer.starts_with("http://127.0.0.1:"), "{}", provider.issuer);
+    assert!(
+        provider.issuer.starts_with("http://127.0.0.1:"),
+        "{}",
+        provider.issuer
+    );
     assert!(!provider.issuer.ends_with('/'));
 
     // Discovery names the issuer and the endpoints the library needs.
@@ -119,12 +129,28 @@ async fn code_flow_refresh_revoke_logout_and_device_flow() {
         "revocation_endpoint",
         "introspection_endpoint",
     ] {
-        assert!(metadata[endpoint].is_string(), "discovery lacks {endpoint}: {metadata}");
+        assert!(
+            metadata[endpoint].is_string(),
+            "discovery lacks {endpoint}: {metadata}"
+        );
     }
-    assert_eq!(metadata["code_challenge_methods_supported"], json!(["S256"]));
+    assert_eq!(
+        metadata["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
     let scopes = metadata["scopes_supported"].as_array().unwrap();
-    for scope in ["openid", "profile", "email", "offline_access", "api.read", "api.write"] {
-        assert!(scopes.contains(&json!(scope)), "scope {scope} not supported: {metadata}");
+    for scope in [
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+        "api.read",
+        "api.write",
+    ] {
+        assert!(
+            scopes.contains(&json!(scope)),
+            "scope {scope} not supported: {metadata}"
+        );
     }
 
     // PKCE is required, even for a confidential client.
@@ -139,27 +165,45 @@ async fn code_flow_refresh_revoke_logout_and_device_flow() {
     let browser = Browser::new();
     browser.stop_at(APP);
     let refused = browser.get(no_pkce.as_str()).await;
-    assert_eq!(refused.query("error").as_deref(), Some("invalid_request"), "{refused:?}");
+    assert_eq!(
+        refused.query("error").as_deref(),
+        Some("invalid_request"),
+        "{refused:?}"
+    );
     assert_eq!(refused.query("state").as_deref(), Some("s0"));
 
     // Authorization code flow: the browser lands on the sign-in page...
     let browser = Browser::new();
     browser.stop_at(APP);
     let scope = "openid profile offline_access api.read";
-    let login_page = browser.get(authorization_url(&metadata, scope, "state-1", "nonce-1")).await;
+    let login_page = browser
+        .get(authorization_url(&metadata, scope, "state-1", "nonce-1"))
+        .await;
     assert_eq!(login_page.status, 200, "{login_page:?}");
-    assert!(login_page.url.path().starts_with("/interaction/"), "{login_page:?}");
+    assert!(
+        login_page.url.path().starts_with("/interaction/"),
+        "{login_page:?}"
+    );
     let login_form = login_page.form_with_field("login").expect("a sign-in form");
     assert!(login_form.has("password"));
 
     // ...signs in, consents, and is sent to the redirect URI with a code.
     let callback = browser.sign_in(login_page, "alice").await;
-    let stopped = callback.stopped_at.clone().expect("stopped at the redirect URI");
+    let stopped = callback
+        .stopped_at
+        .clone()
+        .expect("stopped at the redirect URI");
     assert!(stopped.as_str().starts_with(REDIRECT_URI), "{callback:?}");
     assert_eq!(callback.query("state").as_deref(), Some("state-1"));
-    assert_eq!(callback.query("iss").as_deref(), Some(provider.issuer.as_str()));
+    assert_eq!(
+        callback.query("iss").as_deref(),
+        Some(provider.issuer.as_str())
+    );
     let code = callback.query("code").expect("an authorization code");
-    let consent_seen = callback.chain.iter().any(|(_, url)| url.path().ends_with("/confirm"));
+    let consent_seen = callback
+        .chain
+        .iter()
+        .any(|(_, url)| url.path().ends_with("/confirm"));
     assert!(consent_seen, "a consent page was submitted: {callback:?}");
 
     // The code redeems for an ID token with the profile claims, an access token and a refresh
@@ -181,7 +225,10 @@ async fn code_flow_refresh_revoke_logout_and_device_flow() {
         assert!(tokens[field].is_string(), "no {field}: {tokens}");
     }
     let granted: Vec<&str> = tokens["scope"].as_str().unwrap().split(' ').collect();
-    assert!(granted.contains(&"api.read") && granted.contains(&"profile"), "{tokens}");
+    assert!(
+        granted.contains(&"api.read") && granted.contains(&"profile"),
+        "{tokens}"
+    );
     assert!(!granted.contains(&"offline_access"), "{tokens}");
     let id_token = tokens["id_token"].as_str().unwrap();
     let header = jwt_part(id_token, 0);
@@ -195,9 +242,20 @@ async fn code_flow_refresh_revoke_logout_and_device_flow() {
     assert_eq!(claims["preferred_username"], "alice");
 
     // The signing key is in the JWKS.
-    let jwks: Value = http.get(metadata["jwks_uri"].as_str().unwrap()).send().await.unwrap().json().await.unwrap();
+    let jwks: Value = http
+        .get(metadata["jwks_uri"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let keys = jwks["keys"].as_array().unwrap();
-    assert!(keys.iter().any(|k| k["kid"] == header["kid"] && k["kty"] == "RSA"), "{jwks}");
+    assert!(
+        keys.iter()
+            .any(|k| k["kid"] == header["kid"] && k["kty"] == "RSA"),
+        "{jwks}"
+    );
 
     // The access token works at userinfo.
     let userinfo: Value = http
@@ -214,12 +272,25 @@ async fn code_flow_refresh_revoke_logout_and_device_flow() {
 
     // One refresh.
     let refresh_token = tokens["refresh_token"].as_str().unwrap().to_owned();
-    let (status, refreshed) =
-        token_request(&http, &metadata, &[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)]).await;
+    let (status, refreshed) = token_request(
+        &http,
+        &metadata,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh_token),
+        ],
+    )
+    .await;
     assert_eq!(status, 200, "{refreshed}");
-    assert!(refreshed["access_token"].is_string() && refreshed["id_token"].is_string(), "{refreshed}");
+    assert!(
+        refreshed["access_token"].is_string() && refreshed["id_token"].is_string(),
+        "{refreshed}"
+    );
     assert_ne!(refreshed["access_token"], tokens["access_token"]);
-    let refresh_token = refreshed["refresh_token"].as_str().unwrap_or(&refresh_token).to_owned();
+    let refresh_token = refreshed["refresh_token"]
+        .as_str()
+        .unwrap_or(&refresh_token)
+        .to_owned();
 
     // The counters saw exactly that.
     let stats = provider.stats().await;
@@ -232,23 +303,45 @@ async fn code_flow_refresh_revoke_logout_and_device_flow() {
     assert_eq!(requests(&stats, "authorization"), 2, "{stats}"); // with the PKCE-less one
     provider.reset_stats().await;
     let stats = provider.stats().await;
-    assert_eq!(token_requests(&stats, "authorization_code") + requests(&stats, "discovery"), 0, "{stats}");
+    assert_eq!(
+        token_requests(&stats, "authorization_code") + requests(&stats, "discovery"),
+        0,
+        "{stats}"
+    );
 
     // After revoke_all the refresh token is dead.
     let revoked = provider.revoke_all("alice").await;
     assert!(revoked["revoked"].as_u64().unwrap() > 0, "{revoked}");
-    let (status, error) =
-        token_request(&http, &metadata, &[("grant_type", "refresh_token"), ("refresh_token", &refresh_token)]).await;
+    let (status, error) = token_request(
+        &http,
+        &metadata,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &refresh_token),
+        ],
+    )
+    .await;
     assert_eq!(status, 400, "{error}");
     assert_eq!(error["error"], "invalid_grant");
     assert_eq!(token_requests(&provider.stats().await, "refresh_token"), 1);
 
     // The browser session survives revoke_all: a new authorization asks only for consent again
     // (the grant is gone), not for the password.
-    let again = browser.get(authorization_url(&metadata, "openid profile", "state-2", "nonce-2")).await;
+    let again = browser
+        .get(authorization_url(
+            &metadata,
+            "openid profile",
+            "state-2",
+            "nonce-2",
+        ))
+        .await;
     assert!(again.form_with_field("password").is_none(), "{again:?}");
     let again = browser.sign_in(again, "alice").await;
-    assert_eq!(again.query("state").as_deref(), Some("state-2"), "{again:?}");
+    assert_eq!(
+        again.query("state").as_deref(),
+        Some("state-2"),
+        "{again:?}"
+    );
     assert!(again.query("code").is_some());
 
     // RP-initiated logout: a confirmation page, then back to the post-logout redirect URI.
@@ -262,25 +355,38 @@ async fn code_flow_refresh_revoke_logout_and_device_flow() {
     assert_eq!(confirm.status, 200, "{confirm:?}");
     let signed_out = browser.confirm_logout(confirm).await;
     let stopped = signed_out.stopped_at.clone().expect("back at the app");
-    assert!(stopped.as_str().starts_with(SIGNED_OUT_URI), "{signed_out:?}");
+    assert!(
+        stopped.as_str().starts_with(SIGNED_OUT_URI),
+        "{signed_out:?}"
+    );
     assert_eq!(signed_out.query("state").as_deref(), Some("bye"));
     assert_eq!(requests(&provider.stats().await, "end_session"), 1);
 
     // Signed out at the provider: the next authorization asks for the password again.
-    let after = browser.get(authorization_url(&metadata, "openid", "state-3", "nonce-3")).await;
+    let after = browser
+        .get(authorization_url(&metadata, "openid", "state-3", "nonce-3"))
+        .await;
     assert!(after.form_with_field("password").is_some(), "{after:?}");
 
     // Device authorization flow, with a public client.
     let device: Value = http
         .post(metadata["device_authorization_endpoint"].as_str().unwrap())
-        .form(&[("client_id", DEVICE_CLIENT_ID), ("scope", "openid profile offline_access api.write")])
+        .form(&[
+            ("client_id", DEVICE_CLIENT_ID),
+            ("scope", "openid profile offline_access api.write"),
+        ])
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    for field in ["device_code", "user_code", "verification_uri", "verification_uri_complete"] {
+    for field in [
+        "device_code",
+        "user_code",
+        "verification_uri",
+        "verification_uri_complete",
+    ] {
         assert!(device[field].is_string(), "no {field}: {device}");
     }
     let device_code = device["device_code"].as_str().unwrap();
@@ -289,19 +395,35 @@ async fn code_flow_refresh_revoke_logout_and_device_flow() {
     let poll = || async move {
         let response = client
             .post(token_endpoint)
-            .form(&[("grant_type", DEVICE_CODE_GRANT), ("device_code", device_code), ("client_id", DEVICE_CLIENT_ID)])
+            .form(&[
+                ("grant_type", DEVICE_CODE_GRANT),
+                ("device_code", device_code),
+                ("client_id", DEVICE_CLIENT_ID),
+            ])
             .send()
             .await
             .unwrap();
-        (response.status().as_u16(), response.json::<Value>().await.unwrap())
+        (
+            response.status().as_u16(),
+            response.json::<Value>().await.unwrap(),
+        )
     };
     let (status, pending) = poll().await;
-    assert_eq!((status, pending["error"].as_str()), (400, Some("authorization_pending")), "{pending}");
+    assert_eq!(
+        (status, pending["error"].as_str()),
+        (400, Some("authorization_pending")),
+        "{pending}"
+    );
 
     // The user opens verification_uri_complete in a fresh browser, confirms the code, signs in.
     let phone = Browser::new();
-    let confirm = phone.get(device["verification_uri_complete"].as_str().unwrap()).await;
-    assert!(confirm.body.contains(device["user_code"].as_str().unwrap()), "{confirm:?}");
+    let confirm = phone
+        .get(device["verification_uri_complete"].as_str().unwrap())
+        .await;
+    assert!(
+        confirm.body.contains(device["user_code"].as_str().unwrap()),
+        "{confirm:?}"
+    );
     let done = phone.sign_in(confirm, "bob").await;
     assert_eq!(done.status, 200, "{done:?}");
     assert!(done.body.contains("Device signed in"), "{done:?}");
@@ -313,20 +435,59 @@ async fn code_flow_refresh_revoke_logout_and_device_flow() {
             break body;
         }
         assert!(
-            matches!(body["error"].as_str(), Some("authorization_pending" | "slow_down")),
+            matches!(
+                body["error"].as_str(),
+                Some("authorization_pending" | "slow_down")
+            ),
             "{status} {body}"
         );
-        assert!(Instant::now() < deadline, "device flow never completed: {body}");
+        assert!(
+            Instant::now() < deadline,
+            "device flow never completed: {body}"
+        );
         tokio::time::sleep(Duration::from_secs(1)).await;
     };
     for field in ["id_token", "access_token", "refresh_token"] {
         assert!(tokens[field].is_string(), "no {field}: {tokens}");
     }
-    assert_eq!(jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"], "bob");
-    assert!(tokens["scope"].as_str().unwrap().split(' ').any(|s| s == "api.write"), "{tokens}");
+    assert_eq!(
+        jwt_part(tokens["id_token"].as_str().unwrap(), 1)["sub"],
+        "bob"
+    );
+    assert!(
+        tokens["scope"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .any(|s| s == "api.write"),
+        "{tokens}"
+    );
+
+    // Again, typing the code at verification_uri this time. Bob is still signed in at the
+    // provider and has consented, so confirming the code is all it takes.
+    let device: Value = http
+        .post(metadata["device_authorization_endpoint"].as_str().unwrap())
+        .form(&[
+            ("client_id", DEVICE_CLIENT_ID),
+            ("scope", "openid profile offline_access api.write"),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code_page = phone
+        .get(device["verification_uri"].as_str().unwrap())
+        .await;
+    let confirm = phone
+        .enter_user_code(code_page, device["user_code"].as_str().unwrap())
+        .await;
+    let done = phone.sign_in(confirm, "bob").await;
+    assert!(done.body.contains("Device signed in"), "{done:?}");
 
     let stats = provider.stats().await;
-    assert_eq!(requests(&stats, "device_authorization"), 1, "{stats}");
+    assert_eq!(requests(&stats, "device_authorization"), 2, "{stats}");
     assert!(token_requests(&stats, DEVICE_CODE_GRANT) >= 2, "{stats}");
 
     provider.stop().await;
@@ -334,19 +495,39 @@ async fn code_flow_refresh_revoke_logout_and_device_flow() {
 
 #[tokio::test]
 async fn conform_claims_and_auto_consent() {
-    let provider = TestProvider::start(config(json!({ "conformIdTokenClaims": true, "autoConsent": true })))
-        .await
-        .expect("provider starts");
+    let provider = TestProvider::start(config(json!({
+        "conformIdTokenClaims": true,
+        "autoConsent": true,
+        "accessTokenTtl": 120,
+        "idTokenTtl": 300,
+    })))
+    .await
+    .expect("provider starts");
     let http = reqwest::Client::new();
     let metadata = discovery(&http, &provider).await;
 
     let browser = Browser::new();
     browser.stop_at(APP);
-    let page = browser.get(authorization_url(&metadata, "openid profile email api.read", "s", "n")).await;
+    let page = browser
+        .get(authorization_url(
+            &metadata,
+            "openid profile email api.read",
+            "s",
+            "n",
+        ))
+        .await;
     let callback = browser.sign_in(page, "carol").await;
-    let code = callback.query("code").unwrap_or_else(|| panic!("no code: {callback:?}"));
-    let consent_seen = callback.chain.iter().any(|(_, url)| url.path().ends_with("/confirm"));
-    assert!(!consent_seen, "autoConsent showed a consent page: {callback:?}");
+    let code = callback
+        .query("code")
+        .unwrap_or_else(|| panic!("no code: {callback:?}"));
+    let consent_seen = callback
+        .chain
+        .iter()
+        .any(|(_, url)| url.path().ends_with("/confirm"));
+    assert!(
+        !consent_seen,
+        "autoConsent showed a consent page: {callback:?}"
+    );
 
     let (status, tokens) = token_request(
         &http,
@@ -360,11 +541,20 @@ async fn conform_claims_and_auto_consent() {
     )
     .await;
     assert_eq!(status, 200, "{tokens}");
-    assert!(tokens["scope"].as_str().unwrap().contains("api.read"), "{tokens}");
+    assert!(
+        tokens["scope"].as_str().unwrap().contains("api.read"),
+        "{tokens}"
+    );
     // conformIdTokenClaims: the ID token carries sub only; the rest comes from userinfo.
     let claims = jwt_part(tokens["id_token"].as_str().unwrap(), 1);
     assert_eq!(claims["sub"], "carol");
-    assert!(claims.get("name").is_none() && claims.get("email").is_none(), "{claims}");
+    assert_eq!(tokens["expires_in"], 120, "accessTokenTtl: {tokens}");
+    let lifetime = claims["exp"].as_u64().unwrap() - claims["iat"].as_u64().unwrap();
+    assert_eq!(lifetime, 300, "idTokenTtl: {claims}");
+    assert!(
+        claims.get("name").is_none() && claims.get("email").is_none(),
+        "{claims}"
+    );
     let userinfo: Value = http
         .get(metadata["userinfo_endpoint"].as_str().unwrap())
         .bearer_auth(tokens["access_token"].as_str().unwrap())
@@ -381,15 +571,20 @@ async fn conform_claims_and_auto_consent() {
     // The process goes away with the handle.
     let issuer = provider.issuer.clone();
     provider.stop().await;
-    assert!(http.get(format!("{issuer}/__stats")).send().await.is_err(), "provider still answers");
+    assert!(
+        http.get(format!("{issuer}/__stats")).send().await.is_err(),
+        "provider still answers"
+    );
 }
 
 #[tokio::test]
 async fn bad_config_reports_the_provider_stderr() {
-    let error = TestProvider::start(json!({ "clients": [{ "client_id": "no-secret", "redirect_uris": [REDIRECT_URI] }] }))
-        .await
-        .err()
-        .expect("an invalid client fails to start");
+    let error = TestProvider::start(
+        json!({ "clients": [{ "client_id": "no-secret", "redirect_uris": [REDIRECT_URI] }] }),
+    )
+    .await
+    .err()
+    .expect("an invalid client fails to start");
     let message = error.to_string();
     assert!(message.contains("did not start"), "{message}");
     assert!(message.contains("invalid_client_metadata"), "{message}");

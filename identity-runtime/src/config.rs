@@ -101,6 +101,8 @@ pub(crate) struct Inner {
     pub(crate) app_name: String,
     pub(crate) pages: Arc<dyn Pages>,
     pub(crate) login_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) session_lifetime: Duration,
     pub(crate) provider: Provider,
     pub(crate) flights: crate::token::Flights,
 }
@@ -199,6 +201,8 @@ pub struct AuthBuilder {
     app_name: Option<String>,
     pages: Option<Arc<dyn Pages>>,
     login_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    session_lifetime: Option<Duration>,
     http_timeout: Option<Duration>,
     metadata_ttl: Option<Duration>,
 }
@@ -293,6 +297,21 @@ impl AuthBuilder {
     /// How long a started sign-in stays valid. Default 10 minutes.
     pub fn login_timeout(mut self, timeout: Duration) -> Self {
         self.login_timeout = Some(timeout);
+        self
+    }
+
+    /// A signed-in session that sees no request for this long is signed out. Default 8 hours.
+    /// Activity is recorded at most every tenth of this, so protected requests do not write
+    /// to the session store.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// A sign-in is valid for at most this long, however active the user is; token refreshes do
+    /// not extend it. Default 24 hours.
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.session_lifetime = Some(lifetime);
         self
     }
 
@@ -401,6 +420,8 @@ impl AuthBuilder {
                 app_name: self.app_name.unwrap_or_default(),
                 pages: self.pages.unwrap_or_else(|| Arc::new(DefaultPages)),
                 login_timeout: self.login_timeout.unwrap_or(Duration::from_secs(600)),
+                idle_timeout: self.idle_timeout.unwrap_or(Duration::from_secs(8 * 3600)),
+                session_lifetime: self.session_lifetime.unwrap_or(Duration::from_secs(24 * 3600)),
                 provider,
                 flights: Default::default(),
             }),

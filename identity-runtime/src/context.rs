@@ -258,9 +258,23 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
         )))
     })?;
     let mut record: Record = record::load(&session).await.map_err(|e| LoginRejection(auth.render_error(&e)))?;
-    let Some(user) = record.user.as_ref() else {
+    let Some(user) = record.user.as_mut() else {
         return Ok(None);
     };
+    let now = record::now();
+    let seen = user.seen.max(user.since);
+    let inner = &auth.inner;
+    if now - user.since > inner.session_lifetime.as_secs() as i64 || now - seen > inner.idle_timeout.as_secs() as i64 {
+        return Ok(None);
+    }
+    // Recording activity on every request would make every protected request a store write;
+    // a tenth of the idle timeout is precise enough.
+    let mut dirty = false;
+    if now - seen > (inner.idle_timeout.as_secs() / 10) as i64 {
+        user.seen = now;
+        dirty = true;
+    }
+    let user = &*user;
     let mut context = Context {
         user: User { claims: user.claims.clone() },
         access_token: String::new(),
@@ -271,11 +285,14 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
     };
     let api_scopes: Vec<&str> = scopes.iter().copied().filter(|s| !OIDC_SCOPES.contains(s)).collect();
     if api_scopes.is_empty() {
+        if dirty {
+            record::store(&session, &record).await.map_err(|e| LoginRejection(auth.render_error(&e)))?;
+        }
         return Ok(Some(context));
     }
     match token::acquire(&auth, &mut record, &api_scopes).await {
         Ok(acquired) => {
-            if acquired.changed {
+            if acquired.changed || dirty {
                 token::save(&session, &record).await.map_err(|e| LoginRejection(auth.render_error(&e)))?;
                 if let Some(user) = &record.user {
                     context.user = User { claims: user.claims.clone() };

@@ -165,7 +165,7 @@ pub(crate) async fn callback(auth: &Auth, session: &Session, params: HashMap<Str
     let response = client
         .exchange_code(AuthorizationCode::new(code.clone()))
         .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()))
-        .request_async(&inner.provider.http)
+        .request_async(&inner.provider.oauth)
         .await
         .map_err(token_error)?;
     let id_token = response.id_token().ok_or_else(|| Error::InvalidToken("the provider sent no ID token".into()))?;
@@ -181,9 +181,10 @@ pub(crate) async fn callback(auth: &Auth, session: &Session, params: HashMap<Str
     let mut signed_in = match record.user.take() {
         // An incremental-consent sign-in of the same user keeps the tokens already cached.
         Some(previous) if previous.claims.get("sub") == claims.get("sub") => previous,
-        _ => SignedIn { claims: Map::new(), id_token: String::new(), since: now, refresh_token: None, tokens: Vec::new(), declined: Vec::new() },
+        _ => SignedIn { claims: Map::new(), id_token: String::new(), since: now, seen: now, refresh_token: None, tokens: Vec::new(), declined: Vec::new() },
     };
     signed_in.claims = claims;
+    signed_in.seen = now;
     signed_in.id_token = id_token.to_string();
     if let Some(refresh) = response.refresh_token() {
         signed_in.refresh_token = Some(refresh.secret().clone());
@@ -246,18 +247,27 @@ pub(crate) async fn verify_id_token(
         Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
             match auth.inner.provider.refetch_keys(&meta).await? {
                 Some(fresh) => {
-                    verify_with(auth, &fresh, id_token, nonce).map_err(|e| Error::InvalidToken(e.to_string()))?;
-                    let claims = checked_claims(&fresh, id_token)?;
+                    verify_with(auth, &fresh, id_token, nonce).map_err(rejected)?;
+                    let claims = checked_claims(&fresh, &auth.inner.client_id, id_token)?;
                     Ok((fresh, claims))
                 }
                 None => Err(Error::InvalidToken("the ID token is signed with an unknown key".into())),
             }
         }
-        Err(e) => Err(Error::InvalidToken(e.to_string())),
+        Err(e) => Err(rejected(e)),
         Ok(()) => {
-            let claims = checked_claims(&meta, id_token)?;
+            let claims = checked_claims(&meta, &auth.inner.client_id, id_token)?;
             Ok((meta, claims))
         }
+    }
+}
+
+/// Keeps the cause of a signature failure ("disallowed algorithm", "no matching key"), which the
+/// error's own message drops, so logs can tell the cases apart.
+fn rejected(error: ClaimsVerificationError) -> Error {
+    match &error {
+        ClaimsVerificationError::SignatureVerification(cause) => Error::InvalidToken(format!("{error}: {cause}")),
+        _ => Error::InvalidToken(error.to_string()),
     }
 }
 
@@ -293,9 +303,15 @@ fn verify_with(auth: &Auth, meta: &Metadata, id_token: &CoreIdToken, nonce: &imp
     id_token.claims(&verifier, |n: Option<&Nonce>| nonce.check(n)).map(|_| ())
 }
 
-fn checked_claims(meta: &Metadata, id_token: &CoreIdToken) -> Result<Map<String, Value>, Error> {
+fn checked_claims(meta: &Metadata, client_id: &str, id_token: &CoreIdToken) -> Result<Map<String, Value>, Error> {
     let claims = raw_claims(&id_token.to_string())?;
     meta.issuer_rule.check(&claims).map_err(Error::InvalidToken)?;
+    // OpenID Connect Core §3.1.3.7 step 5; the openidconnect crate leaves `azp` unchecked.
+    if let Some(azp) = claims.get("azp") {
+        if azp.as_str() != Some(client_id) {
+            return Err(Error::InvalidToken(format!("the ID token was issued to another party (azp {azp})")));
+        }
+    }
     match claims.get("sub").and_then(Value::as_str) {
         Some(sub) if !sub.is_empty() => Ok(claims),
         _ => Err(Error::InvalidToken("the ID token has no `sub`".into())),
@@ -331,7 +347,10 @@ async fn merge_userinfo(auth: &Auth, meta: &Metadata, access_token: &str, claims
         .send()
         .await;
     let info: Map<String, Value> = match response {
-        Ok(r) if r.status().is_success() => match r.json().await {
+        Ok(r) if r.status().is_success() => match crate::provider::read_limited(r, crate::provider::MAX_RESPONSE_BYTES)
+            .await
+            .and_then(|body| serde_json::from_slice(&body).map_err(|e| e.to_string()))
+        {
             Ok(info) => info,
             Err(e) => {
                 tracing::warn!(error = %e, "userinfo is not a JSON object; using the ID token's claims only");
@@ -380,6 +399,13 @@ pub(crate) fn token_error<E: std::error::Error + 'static>(
             }
         }
         RequestTokenError::Request(e) => Error::ProviderUnavailable(format!("token request failed: {e}")),
+        // openidconnect parses the ID token's claims while reading the response, so a token
+        // without `sub` or `iat` surfaces here: that is a rejected token, not a broken provider.
+        RequestTokenError::Parse(e, _)
+            if e.path().to_string().contains("id_token") || e.inner().to_string().contains("payload JSON") =>
+        {
+            Error::InvalidToken(format!("the ID token is malformed: {e}"))
+        }
         RequestTokenError::Parse(e, _) => Error::TokenEndpoint(format!("unreadable token response: {e}")),
         RequestTokenError::Other(e) => Error::TokenEndpoint(e),
     }

@@ -25,6 +25,51 @@ const FAILURE_BACKOFF: Duration = Duration::from_secs(5);
 /// into a request amplifier against the provider.
 const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 
+/// The largest response read from the provider. Real token responses and discovery documents
+/// are a few kilobytes (a 20 KB ID token with many groups is fine); a hostile or broken
+/// provider must not make us buffer megabytes.
+pub(crate) const MAX_RESPONSE_BYTES: usize = 256 * 1024;
+
+/// Reads a response body, refusing it as soon as it grows past `limit`.
+pub(crate) async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
+    if response.content_length().is_some_and(|len| len > limit as u64) {
+        return Err(format!("the response is larger than {limit} bytes"));
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > limit {
+            return Err(format!("the response is larger than {limit} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The HTTP client the OAuth requests go through: reqwest, with the response size bounded.
+pub(crate) struct BoundedClient(pub(crate) reqwest::Client);
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for BoundedClient {
+    type Error = openidconnect::HttpClientError<reqwest::Error>;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<openidconnect::HttpResponse, Self::Error>> + Send + Sync + 'c>,
+    >;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        Box::pin(async move {
+            let request = reqwest::Request::try_from(request).map_err(Box::new)?;
+            let response = self.0.execute(request).await.map_err(Box::new)?;
+            let mut builder = axum::http::Response::builder().status(response.status());
+            for (name, value) in response.headers() {
+                builder = builder.header(name, value);
+            }
+            let body = read_limited(response, MAX_RESPONSE_BYTES)
+                .await
+                .map_err(openidconnect::HttpClientError::Other)?;
+            builder.body(body).map_err(openidconnect::HttpClientError::Http)
+        })
+    }
+}
+
 /// Fields of the discovery document that `CoreProviderMetadata` does not carry.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct ExtraMetadata {
@@ -118,6 +163,8 @@ impl Metadata {
 pub(crate) struct Provider {
     authority: Authority,
     pub(crate) http: reqwest::Client,
+    /// `http` with bounded responses, for the OAuth requests.
+    pub(crate) oauth: BoundedClient,
     ttl: Duration,
     current: RwLock<Option<Arc<Metadata>>>,
     /// Serializes fetches, so a burst of first sign-ins makes one discovery request.
@@ -139,6 +186,7 @@ impl Provider {
             .map_err(|e| e.to_string())?;
         Ok(Provider {
             authority,
+            oauth: BoundedClient(http.clone()),
             http,
             ttl,
             current: RwLock::new(None),
@@ -260,10 +308,8 @@ impl Provider {
                 response.status()
             )));
         }
-        response
-            .bytes()
+        read_limited(response, MAX_RESPONSE_BYTES)
             .await
-            .map(|b| b.to_vec())
             .map_err(|e| Error::ProviderUnavailable(format!("GET {url}: {e}")))
     }
 }

@@ -53,8 +53,12 @@ pub(crate) struct SignedIn {
     pub(crate) claims: Map<String, Value>,
     /// Kept for `id_token_hint` at logout.
     pub(crate) id_token: String,
-    /// Unix seconds of the sign-in.
+    /// Unix seconds of the sign-in: the absolute session lifetime counts from here, and a
+    /// token refresh does not move it.
     pub(crate) since: i64,
+    /// Unix seconds of the last activity seen, updated coarsely (see `Auth::idle_timeout`).
+    #[serde(default)]
+    pub(crate) seen: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) refresh_token: Option<String>,
     /// Access tokens, one per scope set.

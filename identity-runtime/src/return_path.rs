@@ -38,7 +38,7 @@ fn is_safe(candidate: &str) -> bool {
     // must pass; a form that does not decode cleanly to UTF-8 is rejected outright.
     let mut form = candidate.to_owned();
     for _ in 0..4 {
-        if !looks_local(&form) {
+        if !looks_local(&form) || !stays_on_origin(&form) {
             return false;
         }
         let decoded = match percent_decode_str(&form).decode_utf8() {
@@ -69,6 +69,9 @@ fn stays_on_origin(path: &str) -> bool {
         Ok(joined) => {
             joined.scheme() == "http"
                 && joined.host_str() == Some("local.invalid")
+                // `/.//host` normalizes to `//host`: harmless in a browser, but one proxy
+                // rewrite away from a scheme-relative URL.
+                && !joined.path().starts_with("//")
                 && joined.port().is_none()
                 && joined.username().is_empty()
                 && joined.password().is_none()
@@ -111,6 +114,8 @@ mod tests {
             "/%E0%A4%A",
             "@evil.example",
             "/\u{3000}/evil.example",
+            "/.%2f/evil.example",
+            "/./%2fevil.example",
         ];
         for case in cases {
             assert_eq!(safe_return_path(case), "/", "{case:?}");

@@ -81,8 +81,8 @@ impl Auth {
 
     /// A tower-sessions layer over `store` with the cookie settings sign-in needs: `HttpOnly`,
     /// `SameSite=Lax` (`Strict` would drop the cookie on the provider's redirect back and
-    /// break every sign-in), `Secure` when the redirect URI is https, and a session that ends
-    /// after 8 idle hours.
+    /// break every sign-in), `Secure` when the redirect URI is https, and records that expire
+    /// in the store after the idle timeout.
     pub fn session_layer<Store: tower_sessions::SessionStore + Clone>(
         &self,
         store: Store,
@@ -92,6 +92,8 @@ impl Auth {
             .with_http_only(true)
             .with_same_site(tower_sessions::cookie::SameSite::Lax)
             .with_secure(self.requires_secure_cookies())
-            .with_expiry(tower_sessions::Expiry::OnInactivity(time::Duration::hours(8)))
+            .with_expiry(tower_sessions::Expiry::OnInactivity(
+                time::Duration::try_from(self.inner.idle_timeout).unwrap_or(time::Duration::hours(8)),
+            ))
     }
 }

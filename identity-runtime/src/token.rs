@@ -127,7 +127,7 @@ async fn refresh(
         request = request.add_scope(Scope::new((*scope).to_owned()));
     }
     tracing::debug!(?scopes, "refreshing an access token");
-    let response = request.request_async(&inner.provider.http).await.map_err(|e| match token_error(e) {
+    let response = request.request_async(&inner.provider.oauth).await.map_err(|e| match token_error(e) {
         Error::InvalidGrant(_) => Shared::SignIn,
         Error::ProviderUnavailable(m) => Shared::Unavailable(m),
         other => Shared::Other(other.to_string()),
@@ -154,6 +154,7 @@ async fn refresh(
         claims: serde_json::Map::new(),
         id_token: String::new(),
         since: 0,
+        seen: 0,
         refresh_token: None,
         tokens: Vec::new(),
         declined: Vec::new(),

@@ -13,7 +13,8 @@
 // PROVIDER_CONFIG (JSON, every field optional):
 //   port                   listen port on 127.0.0.1; 0 (default) = ephemeral
 //   clients                oidc-provider client metadata objects, passed through as-is
-//                          (default: the `test-client` web client and `test-device` public device client below)
+//                          (default: the `test-client` web client and, with deviceFlow, the
+//                          `test-device` public device-flow client below)
 //   accessTokenTtl         seconds, default 3600
 //   idTokenTtl             seconds, default 3600
 //   refreshTokenTtl        seconds, default 14 days
@@ -91,7 +92,8 @@ const defaultClients = [
 
 const settings = {
   port: config.port ?? 0,
-  clients: config.clients ?? defaultClients,
+  clients: config.clients
+    ?? defaultClients.filter((c) => config.deviceFlow !== false || c.client_id !== 'test-device'),
   accessTokenTtl: config.accessTokenTtl ?? 3600,
   idTokenTtl: config.idTokenTtl ?? 3600,
   refreshTokenTtl: config.refreshTokenTtl ?? 14 * DAY,

@@ -102,7 +102,9 @@ impl Browser {
     /// The `Cookie` header this browser would send to `url`.
     pub fn cookies_for(&self, url: &str) -> Option<String> {
         let url = Url::parse(url).unwrap_or_else(|e| panic!("bad URL {url}: {e}"));
-        self.jar.cookies(&url).map(|v| v.to_str().unwrap_or_default().to_owned())
+        self.jar
+            .cookies(&url)
+            .map(|v| v.to_str().unwrap_or_default().to_owned())
     }
 
     /// The value of cookie `name` this browser would send to `url`.
@@ -115,27 +117,42 @@ impl Browser {
 
     /// GET `url`, following redirects and auto-submitting forms to the end.
     pub async fn get(&self, url: impl AsRef<str>) -> Page {
-        self.navigate(Method::GET, parse(url.as_ref()), Body::None, Vec::new()).await
+        self.navigate(Method::GET, parse(url.as_ref()), Body::None, Vec::new())
+            .await
     }
 
     /// POST `fields` as a urlencoded form to `url`, following redirects to the end.
     pub async fn post_form(&self, url: impl AsRef<str>, fields: &[(&str, &str)]) -> Page {
-        let fields = fields.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
-        self.navigate(Method::POST, parse(url.as_ref()), Body::Form(fields), Vec::new()).await
+        let fields = fields
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        self.navigate(
+            Method::POST,
+            parse(url.as_ref()),
+            Body::Form(fields),
+            Vec::new(),
+        )
+        .await
     }
 
     /// GET `url` and return the first response as it is, redirect or not.
     pub async fn get_no_follow(&self, url: impl AsRef<str>) -> Page {
         let url = parse(url.as_ref());
         let mut chain = Vec::new();
-        self.fetch(&Method::GET, &url, &Body::None, &mut chain).await
+        self.fetch(&Method::GET, &url, &Body::None, &mut chain)
+            .await
     }
 
     /// Continues a navigation that stopped at a [`stop_at`](Self::stop_at) prefix (remove the
     /// prefix first with [`clear_stops`](Self::clear_stops) if it still applies).
     pub async fn resume(&self, page: Page) -> Page {
-        let next = page.stopped_at.clone().expect("resume: the page did not stop at a prefix");
-        self.navigate(Method::GET, next, Body::None, page.chain).await
+        let next = page
+            .stopped_at
+            .clone()
+            .expect("resume: the page did not stop at a prefix");
+        self.navigate(Method::GET, next, Body::None, page.chain)
+            .await
     }
 
     /// Submits `form` as a browser does when a button is clicked: `button` names the submit
@@ -166,11 +183,17 @@ impl Browser {
         let mut handled = 0;
         let mut logins = 0;
         loop {
-            assert!(handled < 10, "sign_in: the provider keeps asking; last page: {page:?}");
+            assert!(
+                handled < 10,
+                "sign_in: the provider keeps asking; last page: {page:?}"
+            );
             let forms = page.forms();
             if let Some(form) = forms.iter().find(|f| f.has("login") && f.has("password")) {
                 logins += 1;
-                assert!(logins == 1, "sign_in: the sign-in form came back (rejected?): {page:?}");
+                assert!(
+                    logins == 1,
+                    "sign_in: the sign-in form came back (rejected?): {page:?}"
+                );
                 let mut form = form.clone();
                 form.set("login", login);
                 form.set("password", "password");
@@ -178,12 +201,18 @@ impl Browser {
             } else if let Some(form) = forms.iter().find(|f| f.get("prompt") == Some("consent")) {
                 let form = form.clone();
                 page = self.submit_after(&form, None, page.chain).await;
-            } else if let Some(form) = forms.iter().find(|f| f.get("confirm") == Some("yes") && f.has("user_code")) {
+            } else if let Some(form) = forms
+                .iter()
+                .find(|f| f.get("confirm") == Some("yes") && f.has("user_code"))
+            {
                 // Device flow: "is this the code your device shows?" Continue (the first button).
                 let form = form.clone();
                 page = self.submit_after(&form, None, page.chain).await;
             } else {
-                assert!(handled > 0, "sign_in: not a provider sign-in page: {page:?}");
+                assert!(
+                    handled > 0,
+                    "sign_in: not a provider sign-in page: {page:?}"
+                );
                 return page;
             }
             handled += 1;
@@ -229,9 +258,14 @@ impl Browser {
             let page = self.fetch(&method, &url, &body, &mut chain).await;
 
             let next = if page.status.is_redirection() {
-                let Some(location) = page.location() else { return page };
+                let Some(location) = page.location() else {
+                    return page;
+                };
                 // 307/308 repeat the request as it was; the others turn into a GET.
-                if !matches!(page.status, StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT) {
+                if !matches!(
+                    page.status,
+                    StatusCode::TEMPORARY_REDIRECT | StatusCode::PERMANENT_REDIRECT
+                ) {
                     method = Method::GET;
                     body = Body::None;
                 }
@@ -252,14 +286,22 @@ impl Browser {
                 };
             }
             hops += 1;
-            assert!(hops <= MAX_HOPS, "more than {MAX_HOPS} redirects; chain: {:?}", page.chain);
+            assert!(
+                hops <= MAX_HOPS,
+                "more than {MAX_HOPS} redirects; chain: {:?}",
+                page.chain
+            );
             chain = page.chain;
             url = next;
         }
     }
 
     fn stops_before(&self, url: &Url) -> bool {
-        self.stop_prefixes.lock().unwrap().iter().any(|p| url.as_str().starts_with(p.as_str()))
+        self.stop_prefixes
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|p| url.as_str().starts_with(p.as_str()))
     }
 
     async fn fetch(
@@ -310,7 +352,9 @@ impl Page {
     /// else the page URL. Handy for the `code` and `state` at a redirect URI.
     pub fn query(&self, name: &str) -> Option<String> {
         let url = self.stopped_at.as_ref().unwrap_or(&self.url);
-        url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+        url.query_pairs()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
     }
 
     /// The page's header `name` as text.
@@ -328,7 +372,9 @@ impl Page {
     pub fn forms(&self) -> Vec<Form> {
         let html = Html::parse_document(&self.body);
         let form_selector = Selector::parse("form").expect("valid selector");
-        html.select(&form_selector).map(|form| parse_form(&html, form, &self.url)).collect()
+        html.select(&form_selector)
+            .map(|form| parse_form(&html, form, &self.url))
+            .collect()
     }
 
     /// The first form with a control named `name`.
@@ -346,7 +392,11 @@ impl Page {
         let submits = html
             .select(&scripts)
             .any(|s| s.text().collect::<String>().contains(".submit()"));
-        if submits { self.forms().into_iter().next() } else { None }
+        if submits {
+            self.forms().into_iter().next()
+        } else {
+            None
+        }
     }
 }
 
@@ -357,7 +407,14 @@ impl fmt::Debug for Page {
             .field("status", &self.status)
             .field("url", &self.url.as_str())
             .field("stopped_at", &self.stopped_at.as_ref().map(Url::as_str))
-            .field("chain", &self.chain.iter().map(|(s, u)| format!("{} {}", s.as_u16(), u)).collect::<Vec<_>>())
+            .field(
+                "chain",
+                &self
+                    .chain
+                    .iter()
+                    .map(|(s, u)| format!("{} {}", s.as_u16(), u))
+                    .collect::<Vec<_>>(),
+            )
             .field("body", &body)
             .finish()
     }
@@ -366,7 +423,10 @@ impl fmt::Debug for Page {
 impl Form {
     /// The value of the first field named `name`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.fields
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -390,7 +450,12 @@ impl Form {
                 self.buttons
                     .iter()
                     .find(|(n, _)| n.as_deref() == Some(name))
-                    .unwrap_or_else(|| panic!("form {} has no button named {name:?}: {self:?}", self.action)),
+                    .unwrap_or_else(|| {
+                        panic!(
+                            "form {} has no button named {name:?}: {self:?}",
+                            self.action
+                        )
+                    }),
             ),
             None => self.buttons.first(),
         };
@@ -424,10 +489,12 @@ fn parse_form(html: &Html, form: ElementRef<'_>, page_url: &Url) -> Form {
     };
 
     let controls = Selector::parse("input, button, select, textarea").expect("valid selector");
-    let mine = form.select(&controls).filter(|c| match c.value().attr("form") {
-        Some(owner) => Some(owner) == id.as_deref(),
-        None => true,
-    });
+    let mine = form
+        .select(&controls)
+        .filter(|c| match c.value().attr("form") {
+            Some(owner) => Some(owner) == id.as_deref(),
+            None => true,
+        });
     let elsewhere: Vec<ElementRef<'_>> = match &id {
         Some(id) => html
             .select(&controls)
@@ -459,11 +526,11 @@ fn parse_form(html: &Html, form: ElementRef<'_>, page_url: &Url) -> Form {
                     "submit" | "image" => buttons.push((name, value)),
                     "button" | "reset" | "file" => {}
                     "checkbox" | "radio" => {
-                        if let Some(name) = name {
-                            if element.attr("checked").is_some() {
-                                let value = element.attr("value").unwrap_or("on").to_owned();
-                                fields.push((name, value));
-                            }
+                        if let Some(name) = name
+                            && element.attr("checked").is_some()
+                        {
+                            let value = element.attr("value").unwrap_or("on").to_owned();
+                            fields.push((name, value));
                         }
                     }
                     _ => {

@@ -4,3 +4,4 @@
 pub mod browser;
 pub mod provider;
 pub mod app;
+pub mod hostile;

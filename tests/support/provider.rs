@@ -73,15 +73,18 @@ impl TestProvider {
 
         let stdin = child.stdin.take();
         let stderr = Arc::new(Mutex::new(String::new()));
-        tokio::spawn(forward_stderr(child.stderr.take().expect("stderr is piped"), stderr.clone()));
+        tokio::spawn(forward_stderr(
+            child.stderr.take().expect("stderr is piped"),
+            stderr.clone(),
+        ));
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
 
         let ready = tokio::time::timeout(READY_TIMEOUT, async {
             while let Some(line) = stdout.next_line().await? {
-                if let Ok(Value::Object(ready)) = serde_json::from_str::<Value>(&line) {
-                    if let Some(Value::String(issuer)) = ready.get("issuer") {
-                        return Ok(Some(issuer.clone()));
-                    }
+                if let Ok(Value::Object(ready)) = serde_json::from_str::<Value>(&line)
+                    && let Some(Value::String(issuer)) = ready.get("issuer")
+                {
+                    return Ok(Some(issuer.clone()));
                 }
                 eprintln!("[test-provider stdout] {line}");
             }
@@ -142,7 +145,11 @@ impl TestProvider {
 
     /// The provider's port.
     pub fn port(&self) -> u16 {
-        self.issuer.rsplit(':').next().and_then(|p| p.parse().ok()).expect("issuer has a port")
+        self.issuer
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("issuer has a port")
     }
 
     /// Everything the provider has written to stderr so far (it is also forwarded to the test's
@@ -162,7 +169,11 @@ impl TestProvider {
             .send()
             .await
             .unwrap_or_else(|e| panic!("GET /__stats on the test provider failed: {e}"));
-        assert!(response.status().is_success(), "GET /__stats: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "GET /__stats: {}",
+            response.status()
+        );
         response.json().await.expect("/__stats returns JSON")
     }
 
@@ -192,14 +203,21 @@ impl TestProvider {
             .send()
             .await
             .unwrap_or_else(|e| panic!("POST {url} on the test provider failed: {e}"));
-        assert!(response.status().is_success(), "POST {url}: {}", response.status());
+        assert!(
+            response.status().is_success(),
+            "POST {url}: {}",
+            response.status()
+        );
         response.json().await.expect("test hook returns JSON")
     }
 
     /// Stops the provider: closes its stdin (it exits by itself) and waits a little, then kills it.
     pub async fn stop(mut self) {
         drop(self.stdin.take());
-        if tokio::time::timeout(Duration::from_secs(5), self.child.wait()).await.is_err() {
+        if tokio::time::timeout(Duration::from_secs(5), self.child.wait())
+            .await
+            .is_err()
+        {
             let _ = self.child.kill().await;
         }
     }
@@ -250,7 +268,9 @@ pub fn requests(stats: &Value, endpoint: &str) -> u64 {
 /// `<crate>/tests/provider`, found from the crate being compiled (the root package for both the
 /// tests and the examples).
 pub fn provider_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("provider")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("provider")
 }
 
 async fn forward_stderr(stderr: impl AsyncRead + Unpin, kept: Arc<Mutex<String>>) {
@@ -303,10 +323,10 @@ async fn check_tool(tool: &str, dir: &Path) -> io::Result<()> {
 // ------------------------------------------------------------------------------------------------
 // Installing the Node packages.
 //
-// `node_modules` is not committed. It is (re)installed with `npm ci` when the marker file that a
-// previous install left does not hold the hash of the current package-lock.json. Inside one test
-// binary a OnceCell makes the tests wait for one install; across binaries (cargo runs several at
-// once) a lock directory, created atomically, makes the others wait for the one installing.
+// `node_modules` is not committed. It is (re)installed with `npm ci` unless it was installed from
+// the current package-lock.json (see `is_installed`). Inside one test binary a OnceCell makes the
+// tests wait for one install; across binaries (cargo runs several at once) a lock directory,
+// created atomically, makes the others wait for the one installing.
 
 static INSTALLED: tokio::sync::OnceCell<Result<(), String>> = tokio::sync::OnceCell::const_new();
 
@@ -323,7 +343,13 @@ async fn ensure_installed(dir: &Path) -> io::Result<()> {
 
 fn lockfile_hash(dir: &Path) -> io::Result<String> {
     let lock = std::fs::read(dir.join("package-lock.json")).map_err(|e| {
-        io::Error::new(e.kind(), format!("cannot read {}: {e}", dir.join("package-lock.json").display()))
+        io::Error::new(
+            e.kind(),
+            format!(
+                "cannot read {}: {e}",
+                dir.join("package-lock.json").display()
+            ),
+        )
     })?;
     // FNV-1a: enough to notice that the lockfile changed.
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
@@ -334,9 +360,30 @@ fn lockfile_hash(dir: &Path) -> io::Result<String> {
     Ok(format!("{hash:016x}"))
 }
 
+/// Installed by us for this lockfile (our marker), or by npm itself after the lockfile last
+/// changed (`npm ci` in scripts or by hand writes `node_modules/.package-lock.json` at the end).
 fn is_installed(dir: &Path, hash: &str) -> bool {
-    dir.join("node_modules/oidc-provider/package.json").is_file()
-        && std::fs::read_to_string(dir.join(MARKER)).is_ok_and(|m| m.trim() == hash)
+    if !dir
+        .join("node_modules/oidc-provider/package.json")
+        .is_file()
+    {
+        return false;
+    }
+    if std::fs::read_to_string(dir.join(MARKER)).is_ok_and(|m| m.trim() == hash) {
+        return true;
+    }
+    let modified = |path: &str| {
+        std::fs::metadata(dir.join(path))
+            .and_then(|m| m.modified())
+            .ok()
+    };
+    match (
+        modified("node_modules/.package-lock.json"),
+        modified("package-lock.json"),
+    ) {
+        (Some(installed), Some(locked)) => installed >= locked,
+        _ => false,
+    }
 }
 
 /// Removes the lock directory when dropped (also when the install panics or fails).
@@ -388,7 +435,10 @@ async fn install(dir: &Path) -> io::Result<()> {
                     return Ok(());
                 }
                 if lock_is_stale(&lock_path) {
-                    eprintln!("[test-provider] removing stale install lock {}", lock_path.display());
+                    eprintln!(
+                        "[test-provider] removing stale install lock {}",
+                        lock_path.display()
+                    );
                     let _ = std::fs::remove_dir_all(&lock_path);
                     continue;
                 }
@@ -416,7 +466,10 @@ async fn install(dir: &Path) -> io::Result<()> {
     }
 
     check_tool("npm", dir).await?;
-    eprintln!("[test-provider] installing Node packages: npm ci in {}", dir.display());
+    eprintln!(
+        "[test-provider] installing Node packages: npm ci in {}",
+        dir.display()
+    );
     let child = Command::new("npm")
         .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
         .current_dir(dir)
@@ -428,7 +481,12 @@ async fn install(dir: &Path) -> io::Result<()> {
         .map_err(|e| missing_or(e, "npm", "could not run npm ci"))?;
     let output = tokio::time::timeout(INSTALL_TIMEOUT, child.wait_with_output())
         .await
-        .map_err(|_| io::Error::other(format!("npm ci in {} took longer than {INSTALL_TIMEOUT:?}", dir.display())))??;
+        .map_err(|_| {
+            io::Error::other(format!(
+                "npm ci in {} took longer than {INSTALL_TIMEOUT:?}",
+                dir.display()
+            ))
+        })??;
     if !output.status.success() {
         return Err(io::Error::other(format!(
             "npm ci in {} failed ({}):\n{}{}",
