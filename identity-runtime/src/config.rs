@@ -70,7 +70,7 @@ pub enum ConfigError {
 ///     .build()
 ///     .expect("valid settings");
 /// assert_eq!(auth.login_path(), "/login");
-/// assert_eq!(auth.redirect_path(), "/redirect");
+/// assert_eq!(auth.redirect_path(), Some("/redirect"));
 /// ```
 #[derive(Clone)]
 pub struct Auth {
@@ -83,7 +83,7 @@ impl std::fmt::Debug for Auth {
         f.debug_struct("Auth")
             .field("client_id", &self.inner.client_id)
             .field("authority", &self.inner.authority.url)
-            .field("redirect_uri", &self.inner.redirect_uri.as_str())
+            .field("redirect_uri", &self.inner.redirect_uri.as_ref().map(Url::as_str))
             .finish_non_exhaustive()
     }
 }
@@ -91,8 +91,13 @@ impl std::fmt::Debug for Auth {
 pub(crate) struct Inner {
     pub(crate) client_id: String,
     pub(crate) client_secret: Option<String>,
-    pub(crate) redirect_uri: Url,
+    /// `None`: the Device Code flow signs users in.
+    pub(crate) redirect_uri: Option<Url>,
     pub(crate) authority: Authority,
+    pub(crate) prompt: Option<Prompt>,
+    pub(crate) secure_cookies: bool,
+    /// Azure AD B2C's other user flows, when configured.
+    pub(crate) b2c: B2cFlows,
     pub(crate) scopes: Vec<String>,
     pub(crate) post_logout: String,
     pub(crate) login_path: String,
@@ -131,6 +136,10 @@ impl Auth {
         builder.redirect_uri = var("REDIRECT_URI");
         builder.authority = var("AUTHORITY");
         builder.oidc_authority = var("OIDC_AUTHORITY");
+        builder.b2c_tenant_name = var("B2C_TENANT_NAME");
+        builder.b2c_signup_signin_user_flow = var("SIGNUPSIGNIN_USER_FLOW");
+        builder.b2c_edit_profile_user_flow = var("EDITPROFILE_USER_FLOW");
+        builder.b2c_reset_password_user_flow = var("RESETPASSWORD_USER_FLOW");
         builder
     }
 
@@ -144,9 +153,24 @@ impl Auth {
         &self.inner.logout_path
     }
 
-    /// The path of the redirect URI: where the provider sends the browser back.
-    pub fn redirect_path(&self) -> &str {
-        self.inner.redirect_uri.path()
+    /// The path of the redirect URI, where the provider sends the browser back; `None` when
+    /// the Device Code flow is used (no redirect URI configured).
+    pub fn redirect_path(&self) -> Option<&str> {
+        self.inner.redirect_uri.as_ref().map(Url::path)
+    }
+
+    /// Whether users sign in with the Device Code flow (no redirect URI is configured).
+    pub fn uses_device_code(&self) -> bool {
+        self.inner.redirect_uri.is_none()
+    }
+
+    /// The URL of Azure AD B2C's edit-profile user flow, for templates (Python's
+    /// `get_edit_profile_url()`); `None` unless `b2c_edit_profile_user_flow` is configured. The
+    /// return trip refreshes the user's claims.
+    pub fn edit_profile_url(&self, next: &str) -> Option<String> {
+        self.inner.b2c.edit_profile.as_ref()?;
+        let next = crate::return_path::safe_return_path(next);
+        Some(format!("{}?flow=edit_profile&next={}", self.inner.login_path, encode(&next)))
     }
 
     /// The path of the built-in signed-out page.
@@ -165,7 +189,7 @@ impl Auth {
 
     /// Whether cookies must be `Secure`: the application is served over https.
     pub fn requires_secure_cookies(&self) -> bool {
-        self.inner.redirect_uri.scheme() == "https"
+        self.inner.secure_cookies
     }
 
     /// Fetches the provider's discovery document and keys now, instead of at the first sign-in,
@@ -205,6 +229,45 @@ pub struct AuthBuilder {
     session_lifetime: Option<Duration>,
     http_timeout: Option<Duration>,
     metadata_ttl: Option<Duration>,
+    prompt: Option<Prompt>,
+    secure_cookies: Option<bool>,
+    http_client: Option<reqwest::Client>,
+    b2c_tenant_name: Option<String>,
+    b2c_signup_signin_user_flow: Option<String>,
+    b2c_edit_profile_user_flow: Option<String>,
+    b2c_reset_password_user_flow: Option<String>,
+}
+
+/// The `prompt` parameter of the sign-in request (OpenID Connect Core §3.1.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Prompt {
+    /// Let the user pick one of several signed-in accounts.
+    SelectAccount,
+    /// Ask for credentials even when the provider has a session.
+    Login,
+    /// Ask for consent even when it was given before.
+    Consent,
+    /// Show nothing; fail when interaction would be needed.
+    None,
+}
+
+impl Prompt {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Prompt::SelectAccount => "select_account",
+            Prompt::Login => "login",
+            Prompt::Consent => "consent",
+            Prompt::None => "none",
+        }
+    }
+}
+
+/// The B2C user flows besides sign-up/sign-in, each an authority of its own.
+#[derive(Default)]
+pub(crate) struct B2cFlows {
+    pub(crate) edit_profile: Option<Provider>,
+    pub(crate) reset_password: Option<Provider>,
 }
 
 impl std::fmt::Debug for AuthBuilder {
@@ -232,7 +295,9 @@ impl AuthBuilder {
     }
 
     /// The absolute URL the provider sends the browser back to; its path is served by
-    /// `identity_routes!`. Variable: `REDIRECT_URI`.
+    /// `identity_routes!`. Variable: `REDIRECT_URI`. Without one, users sign in with the Device
+    /// Code flow (like Python `identity`): the login page shows a code to enter at the provider
+    /// on any device.
     pub fn redirect_uri(mut self, value: impl Into<String>) -> Self {
         self.redirect_uri = Some(value.into());
         self
@@ -250,6 +315,56 @@ impl AuthBuilder {
     /// document is `<url>/.well-known/openid-configuration`. Variable: `OIDC_AUTHORITY`.
     pub fn oidc_authority(mut self, value: impl Into<String>) -> Self {
         self.oidc_authority = Some(value.into());
+        self
+    }
+
+    /// Azure AD B2C: the tenant name (`contoso` for `contoso.onmicrosoft.com`); with
+    /// [`b2c_signup_signin_user_flow`](Self::b2c_signup_signin_user_flow) it makes the authority
+    /// `https://<tenant>.b2clogin.com/<tenant>.onmicrosoft.com/<flow>`. Variable:
+    /// `B2C_TENANT_NAME`.
+    pub fn b2c_tenant_name(mut self, value: impl Into<String>) -> Self {
+        self.b2c_tenant_name = Some(value.into());
+        self
+    }
+
+    /// Azure AD B2C's sign-up/sign-in user flow, e.g. `B2C_1_signupsignin1`. Variable:
+    /// `SIGNUPSIGNIN_USER_FLOW`.
+    pub fn b2c_signup_signin_user_flow(mut self, value: impl Into<String>) -> Self {
+        self.b2c_signup_signin_user_flow = Some(value.into());
+        self
+    }
+
+    /// Azure AD B2C's edit-profile user flow; enables [`Auth::edit_profile_url`]. Variable:
+    /// `EDITPROFILE_USER_FLOW`.
+    pub fn b2c_edit_profile_user_flow(mut self, value: impl Into<String>) -> Self {
+        self.b2c_edit_profile_user_flow = Some(value.into());
+        self
+    }
+
+    /// Azure AD B2C's password-reset user flow: B2C's "forgot your password?" (`AADB2C90118`)
+    /// sends the user through it. Variable: `RESETPASSWORD_USER_FLOW`.
+    pub fn b2c_reset_password_user_flow(mut self, value: impl Into<String>) -> Self {
+        self.b2c_reset_password_user_flow = Some(value.into());
+        self
+    }
+
+    /// The `prompt` of every sign-in request. Default: none sent.
+    pub fn prompt(mut self, prompt: Prompt) -> Self {
+        self.prompt = Some(prompt);
+        self
+    }
+
+    /// Whether the session cookie is `Secure`. Default: when the redirect URI is https.
+    pub fn secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = Some(secure);
+        self
+    }
+
+    /// The HTTP client for requests to the provider, for proxies or extra root certificates.
+    /// It must not follow redirects (build it with `redirect::Policy::none()`), and should have
+    /// timeouts; the default client has both.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
         self
     }
 
@@ -330,15 +445,46 @@ impl AuthBuilder {
 
     /// Checks the settings and builds the [`Auth`]. Does not contact the provider (see
     /// [`Auth::warm_up`]).
-    pub fn build(self) -> Result<Auth, ConfigError> {
+    pub fn build(mut self) -> Result<Auth, ConfigError> {
         let client_id = self
             .client_id
             .filter(|v| !v.trim().is_empty())
             .ok_or(ConfigError::Missing { setting: "client_id", variable: "CLIENT_ID" })?;
-        let redirect_uri = self
-            .redirect_uri
-            .ok_or(ConfigError::Missing { setting: "redirect_uri", variable: "REDIRECT_URI" })?;
-        let redirect_uri = parse_redirect_uri(&redirect_uri)?;
+        let redirect_uri = self.redirect_uri.as_deref().map(parse_redirect_uri).transpose()?;
+        let b2c_flow = |flow: &Option<String>, setting: &'static str, variable: &'static str| -> Result<Option<String>, ConfigError> {
+            let (Some(tenant), Some(flow)) = (&self.b2c_tenant_name, flow) else { return Ok(None) };
+            let valid = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+            if !valid(tenant) {
+                return Err(ConfigError::Invalid { setting: "b2c_tenant_name", variable: "B2C_TENANT_NAME", reason: format!("`{tenant}` is not a tenant name like `contoso`") });
+            }
+            if !valid(flow) {
+                return Err(ConfigError::Invalid { setting, variable, reason: format!("`{flow}` is not a user flow name like `B2C_1_signupsignin1`") });
+            }
+            Ok(Some(format!("https://{tenant}.b2clogin.com/{tenant}.onmicrosoft.com/{flow}")))
+        };
+        let b2c_authority = b2c_flow(&self.b2c_signup_signin_user_flow, "b2c_signup_signin_user_flow", "SIGNUPSIGNIN_USER_FLOW")?;
+        let b2c_edit = b2c_flow(&self.b2c_edit_profile_user_flow, "b2c_edit_profile_user_flow", "EDITPROFILE_USER_FLOW")?;
+        let b2c_reset = b2c_flow(&self.b2c_reset_password_user_flow, "b2c_reset_password_user_flow", "RESETPASSWORD_USER_FLOW")?;
+        match (&self.b2c_tenant_name, &self.b2c_signup_signin_user_flow) {
+            (Some(_), None) => return Err(ConfigError::Missing { setting: "b2c_signup_signin_user_flow", variable: "SIGNUPSIGNIN_USER_FLOW (B2C_TENANT_NAME is set)" }),
+            (None, Some(_)) => return Err(ConfigError::Missing { setting: "b2c_tenant_name", variable: "B2C_TENANT_NAME (SIGNUPSIGNIN_USER_FLOW is set)" }),
+            _ => {}
+        }
+        if self.b2c_tenant_name.is_none() && (self.b2c_edit_profile_user_flow.is_some() || self.b2c_reset_password_user_flow.is_some()) {
+            return Err(ConfigError::Missing { setting: "b2c_tenant_name", variable: "B2C_TENANT_NAME (a B2C user flow is set)" });
+        }
+        if let Some(b2c) = b2c_authority {
+            if let Some(first) = self.authority.as_ref().map(|_| ("authority", "AUTHORITY")).or(self.oidc_authority.as_ref().map(|_| ("oidc_authority", "OIDC_AUTHORITY"))) {
+                return Err(ConfigError::Conflict {
+                    first: first.0,
+                    first_variable: first.1,
+                    second: "b2c_tenant_name",
+                    second_variable: "B2C_TENANT_NAME",
+                    reason: "a B2C tenant and user flow make the authority; set one or the other",
+                });
+            }
+            self.authority = Some(b2c);
+        }
         let authority = match (self.authority, self.oidc_authority) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError::Conflict {
@@ -381,7 +527,13 @@ impl AuthBuilder {
             }
             None => signed_out_path.clone(),
         };
-        let redirect_path = redirect_uri.path();
+        if redirect_uri.is_none() && authority.kind == crate::authority::AuthorityKind::B2c {
+            return Err(ConfigError::Missing {
+                setting: "redirect_uri",
+                variable: "REDIRECT_URI (Azure AD B2C has no Device Code flow)",
+            });
+        }
+        let redirect_path = redirect_uri.as_ref().map(Url::path).unwrap_or_default();
         for (setting, path) in [("login_path", &login_path), ("logout_path", &logout_path)] {
             if path == redirect_path {
                 return Err(ConfigError::Invalid {
@@ -400,18 +552,32 @@ impl AuthBuilder {
                 });
             }
         }
-        let provider = Provider::new(
-            authority.clone(),
-            self.http_timeout.unwrap_or(Duration::from_secs(10)),
-            self.metadata_ttl.unwrap_or(Duration::from_secs(24 * 3600)),
-        )
-        .map_err(|reason| ConfigError::Invalid { setting: "http_timeout", variable: "-", reason })?;
+        let http = match self.http_client {
+            Some(client) => client,
+            None => crate::provider::default_client(self.http_timeout.unwrap_or(Duration::from_secs(10)))
+                .map_err(|reason| ConfigError::Invalid { setting: "http_timeout", variable: "-", reason })?,
+        };
+        let ttl = self.metadata_ttl.unwrap_or(Duration::from_secs(24 * 3600));
+        let provider = Provider::new(authority.clone(), http.clone(), ttl);
+        let flow_provider = |url: Option<String>| {
+            url.map(|url| {
+                let authority = Authority::microsoft(&url).expect("a B2C URL built above");
+                Provider::new(authority, http.clone(), ttl)
+            })
+        };
+        let b2c = B2cFlows { edit_profile: flow_provider(b2c_edit), reset_password: flow_provider(b2c_reset) };
+        let secure_cookies = self
+            .secure_cookies
+            .unwrap_or_else(|| redirect_uri.as_ref().is_some_and(|u| u.scheme() == "https"));
         Ok(Auth {
             inner: Arc::new(Inner {
                 client_id,
                 client_secret: self.client_secret.filter(|s| !s.is_empty()),
                 redirect_uri,
                 authority,
+                prompt: self.prompt,
+                secure_cookies,
+                b2c,
                 scopes: self.scopes,
                 post_logout,
                 login_path,

@@ -17,7 +17,8 @@ use tower_sessions::Session;
 
 use crate::config::{Auth, encode};
 use crate::provider::Metadata;
-use crate::record::{self, CachedToken, PendingLogin, SignedIn};
+use crate::provider::Provider;
+use crate::record::{self, CachedToken, Flow, PendingLogin, SignedIn};
 use crate::return_path::safe_return_path;
 use crate::Error;
 
@@ -64,10 +65,11 @@ pub(crate) async fn start_login(
     session: &Session,
     next: &str,
     scopes: Vec<String>,
+    flow: Flow,
 ) -> Result<Response, Error> {
     let inner = &auth.inner;
-    let meta = inner.provider.metadata().await?;
-    let client = meta.client(&inner.client_id, inner.client_secret.as_deref(), &inner.redirect_uri)?;
+    let meta = provider_for(auth, flow)?.metadata().await?;
+    let client = meta.client(&inner.client_id, inner.client_secret.as_deref(), inner.redirect_uri.as_ref())?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let state = CsrfToken::new_random_len(32);
     let nonce = Nonce::new_random_len(32);
@@ -81,6 +83,9 @@ pub(crate) async fn start_login(
             move || nonce
         })
         .set_pkce_challenge(challenge);
+    if let Some(prompt) = inner.prompt {
+        request = request.add_extra_param("prompt", prompt.as_str());
+    }
     // `authorize_url` adds `openid` itself.
     let mut asked: Vec<&str> = vec!["profile"];
     if meta.supports_scope("offline_access") {
@@ -111,9 +116,21 @@ pub(crate) async fn start_login(
         scopes,
         next: safe_return_path(next),
         created: now,
+        flow,
     });
     record::store(session, &record).await?;
     Ok(no_store(Redirect::to(url.as_str()).into_response()))
+}
+
+/// The provider of a user flow: B2C's edit-profile and password-reset flows are authorities of
+/// their own.
+pub(crate) fn provider_for(auth: &Auth, flow: Flow) -> Result<&Provider, Error> {
+    let b2c = &auth.inner.b2c;
+    match flow {
+        Flow::SignIn => Ok(&auth.inner.provider),
+        Flow::EditProfile => b2c.edit_profile.as_ref().ok_or(Error::Malformed("no edit-profile user flow is configured".into())),
+        Flow::ResetPassword => b2c.reset_password.as_ref().ok_or(Error::Malformed("no password-reset user flow is configured".into())),
+    }
 }
 
 /// Completes a sign-in at the redirect URI.
@@ -145,7 +162,7 @@ pub(crate) async fn callback(auth: &Auth, session: &Session, params: HashMap<Str
     if record::now() - pending.created > inner.login_timeout.as_secs() as i64 {
         return Err(Error::Expired);
     }
-    let meta = inner.provider.metadata().await?;
+    let meta = provider_for(auth, pending.flow)?.metadata().await?;
     // RFC 9207: the authorization response names its issuer, which defeats mix-up attacks.
     match params.get("iss") {
         Some(iss) if iss != &meta.issuer => {
@@ -157,11 +174,21 @@ pub(crate) async fn callback(auth: &Auth, session: &Session, params: HashMap<Str
         _ => {}
     }
     if let Some(error) = params.get("error") {
+        let description = params.get("error_description").map(String::as_str).unwrap_or_default();
+        // B2C's "Forgot your password?" link ends the sign-in with AADB2C90118: send the user
+        // through the password-reset flow, then back where they were going.
+        if description.contains("AADB2C90118") && inner.b2c.reset_password.is_some() {
+            return start_login(auth, session, &pending.next, pending.scopes, Flow::ResetPassword).await;
+        }
+        // AADB2C90091: the user cancelled an edit-profile or reset flow; nothing changes.
+        if description.contains("AADB2C90091") && pending.flow != Flow::SignIn && record.user.is_some() {
+            return Ok(no_store(Redirect::to(&pending.next).into_response()));
+        }
         return Err(provider_error(error, params.get("error_description")));
     }
     let code = params.get("code").filter(|c| !c.is_empty()).ok_or(Error::MissingParameter("code"))?;
 
-    let client = meta.client(&inner.client_id, inner.client_secret.as_deref(), &inner.redirect_uri)?;
+    let client = meta.client(&inner.client_id, inner.client_secret.as_deref(), inner.redirect_uri.as_ref())?;
     let response = client
         .exchange_code(AuthorizationCode::new(code.clone()))
         .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()))
@@ -175,9 +202,34 @@ pub(crate) async fn callback(auth: &Auth, session: &Session, params: HashMap<Str
         merge_userinfo(auth, &meta, response.access_token().secret(), &mut claims).await?;
     }
 
+    if pending.flow == Flow::EditProfile {
+        // The edit-profile return trip refreshes the claims of the user who is signed in.
+        let Some(user) = record.user.as_mut().filter(|u| u.claims.get("sub") == claims.get("sub")) else {
+            return Err(Error::InvalidToken("the edited profile belongs to another user".into()));
+        };
+        user.claims = claims;
+        record::store(session, &record).await?;
+        return Ok(no_store(Redirect::to(&pending.next).into_response()));
+    }
+    complete_sign_in(auth, session, record, &response, claims, &pending.scopes, &pending.next).await
+}
+
+/// Stores a freshly signed-in user (after the callback or a Device Code sign-in) under a new
+/// session id, and sends the browser on to `next`.
+pub(crate) async fn complete_sign_in(
+    auth: &Auth,
+    session: &Session,
+    mut record: record::Record,
+    response: &CoreTokenResponse,
+    claims: Map<String, Value>,
+    asked: &[String],
+    next: &str,
+) -> Result<Response, Error> {
+    let inner = &auth.inner;
     let now = record::now();
-    let granted = granted_scopes(&response, &pending.scopes, &inner.scopes);
-    let declined: Vec<String> = pending.scopes.iter().filter(|s| !granted.contains(s)).cloned().collect();
+    let granted = granted_scopes(response, asked, &inner.scopes);
+    let declined: Vec<String> = asked.iter().filter(|s| !granted.contains(s)).cloned().collect();
+    let id_token = response.id_token().map(|t| t.to_string()).unwrap_or_default();
     let mut signed_in = match record.user.take() {
         // An incremental-consent sign-in of the same user keeps the tokens already cached.
         Some(previous) if previous.claims.get("sub") == claims.get("sub") => previous,
@@ -185,19 +237,20 @@ pub(crate) async fn callback(auth: &Auth, session: &Session, params: HashMap<Str
     };
     signed_in.claims = claims;
     signed_in.seen = now;
-    signed_in.id_token = id_token.to_string();
+    signed_in.id_token = id_token;
     if let Some(refresh) = response.refresh_token() {
         signed_in.refresh_token = Some(refresh.secret().clone());
     }
     signed_in.declined.retain(|s| !granted.contains(s));
     signed_in.declined.extend(declined);
-    store_token(&mut signed_in, &response, granted, now);
+    store_token(&mut signed_in, response, granted, now);
     record.user = Some(signed_in);
+    record.device = None;
     // A new session id at the moment of sign-in defeats session fixation: whatever id an
     // attacker planted before is dead from now on.
     session.cycle_id().await?;
     record::store(session, &record).await?;
-    let mut response = Redirect::to(&pending.next).into_response();
+    let mut response = Redirect::to(next).into_response();
     *response.status_mut() = StatusCode::SEE_OTHER;
     Ok(no_store(response))
 }
@@ -294,7 +347,7 @@ impl NonceCheck for NoNonce {
 fn verify_with(auth: &Auth, meta: &Metadata, id_token: &CoreIdToken, nonce: &impl NonceCheck) -> Result<(), ClaimsVerificationError> {
     let inner = &auth.inner;
     let client = meta
-        .client(&inner.client_id, inner.client_secret.as_deref(), &inner.redirect_uri)
+        .client(&inner.client_id, inner.client_secret.as_deref(), inner.redirect_uri.as_ref())
         .map_err(|e| ClaimsVerificationError::Other(e.to_string()))?;
     let verifier = client
         .id_token_verifier()
@@ -329,11 +382,11 @@ fn raw_claims(jwt: &str) -> Result<Map<String, Value>, Error> {
 
 /// A code-flow ID token may carry only `sub` (OpenID Connect Core §5.4); the profile then
 /// comes from userinfo.
-fn needs_userinfo(claims: &Map<String, Value>) -> bool {
+pub(crate) fn needs_userinfo(claims: &Map<String, Value>) -> bool {
     !["name", "preferred_username", "email"].iter().any(|c| claims.contains_key(*c))
 }
 
-async fn merge_userinfo(auth: &Auth, meta: &Metadata, access_token: &str, claims: &mut Map<String, Value>) -> Result<(), Error> {
+pub(crate) async fn merge_userinfo(auth: &Auth, meta: &Metadata, access_token: &str, claims: &mut Map<String, Value>) -> Result<(), Error> {
     let Some(url) = meta.provider.userinfo_endpoint() else {
         return Ok(());
     };
@@ -418,8 +471,9 @@ pub(crate) async fn logout(auth: &Auth, session: &Session) -> Result<Response, E
     // Deletes the record from the store and expires the cookie: replaying the old cookie
     // finds nothing.
     session.flush().await?;
-    let destination = absolute_url(auth, &inner.post_logout);
-    let Some(user) = record.user else {
+    // With the Device Code flow the provider's session lives on another device: ending it
+    // from this browser is neither possible nor wanted.
+    let (Some(user), Some(destination)) = (record.user, absolute_url(auth, &inner.post_logout)) else {
         return Ok(no_store(Redirect::to(&inner.post_logout).into_response()));
     };
     // A provider that cannot be reached right now must not keep the user signed in here.
@@ -445,9 +499,9 @@ pub(crate) async fn logout(auth: &Auth, session: &Session) -> Result<Response, E
     Ok(no_store(Redirect::to(&target).into_response()))
 }
 
-fn absolute_url(auth: &Auth, path: &str) -> String {
-    let redirect = &auth.inner.redirect_uri;
-    format!("{}{}", redirect.origin().ascii_serialization(), path)
+fn absolute_url(auth: &Auth, path: &str) -> Option<String> {
+    let redirect = auth.inner.redirect_uri.as_ref()?;
+    Some(format!("{}{}", redirect.origin().ascii_serialization(), path))
 }
 
 pub(crate) fn no_store(mut response: Response) -> Response {

@@ -32,6 +32,7 @@
 mod authority;
 mod config;
 mod context;
+mod device;
 mod error;
 mod flow;
 mod pages;
@@ -41,9 +42,9 @@ mod return_path;
 mod routes;
 mod token;
 
-pub use config::{Auth, AuthBuilder, ConfigError};
+pub use config::{Auth, AuthBuilder, ConfigError, Prompt};
 pub use context::{Context, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_sign_in};
 pub use error::Error;
-pub use pages::{DefaultPages, ErrorPage, Pages, SignedOutPage, escape_html};
+pub use pages::{DefaultPages, DeviceCodePage, ErrorPage, Pages, SignedOutPage, escape_html};
 pub use return_path::safe_return_path;
 pub use routes::routes;

@@ -29,6 +29,24 @@ pub struct SignedOutPage<'a> {
     pub login_url: &'a str,
 }
 
+/// What the Device Code page shows.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DeviceCodePage<'a> {
+    /// The application's name, as configured (may be empty).
+    pub app_name: &'a str,
+    /// The code the user enters at the provider.
+    pub user_code: &'a str,
+    /// Where to enter it.
+    pub verification_uri: &'a str,
+    /// A link that carries the code already, when the provider gives one.
+    pub verification_uri_complete: Option<&'a str>,
+    /// Seconds until the code expires.
+    pub expires_in: u64,
+    /// Seconds until the page should reload itself to check whether the user signed in.
+    pub refresh_seconds: u64,
+}
+
 /// The HTML of the pages the library serves. Every method has a default; override the ones
 /// your application wants to look like the rest of it. Whatever you interpolate into your
 /// HTML must be escaped: [`escape_html`] does that.
@@ -63,6 +81,34 @@ pub trait Pages: Send + Sync + 'static {
                 escape_html(page.message),
                 page.status.as_u16()
             ),
+        )
+    }
+
+    /// The Device Code page: the code, where to enter it, and a reload every
+    /// `refresh_seconds` so the page completes by itself once the user has signed in.
+    fn device_code(&self, page: &DeviceCodePage<'_>) -> String {
+        let complete = match page.verification_uri_complete {
+            Some(url) => format!(
+                r#"<p>Or open <a href="{0}" target="_blank" rel="noopener noreferrer">this link</a>, which carries the code already.</p>"#,
+                escape_html(url)
+            ),
+            None => String::new(),
+        };
+        let body = format!(
+            r#"<h1>Sign in on another device</h1>
+<p>Go to <a href="{uri}" target="_blank" rel="noopener noreferrer">{uri_text}</a> and enter this code:</p>
+<p class="code" aria-label="Your sign-in code">{code}</p>
+{complete}
+<p class="muted" role="status">This page continues by itself once you have signed in. The code expires in {minutes} min.</p>"#,
+            uri = escape_html(page.verification_uri),
+            uri_text = escape_html(page.verification_uri),
+            code = escape_html(page.user_code),
+            minutes = page.expires_in.div_ceil(60),
+        );
+        layout(page.app_name, "Sign in", &body).replacen(
+            "<meta name=\"referrer\" content=\"no-referrer\">",
+            &format!("<meta name=\"referrer\" content=\"no-referrer\">\n<meta http-equiv=\"refresh\" content=\"{}\">", page.refresh_seconds),
+            1,
         )
     }
 

@@ -74,6 +74,7 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for BoundedClient {
 #[derive(Debug, Clone, Default, Deserialize)]
 pub(crate) struct ExtraMetadata {
     pub(crate) end_session_endpoint: Option<String>,
+    pub(crate) device_authorization_endpoint: Option<String>,
     #[serde(default)]
     pub(crate) authorization_response_iss_parameter_supported: bool,
 }
@@ -123,7 +124,7 @@ impl Metadata {
         &self,
         client_id: &str,
         client_secret: Option<&str>,
-        redirect_uri: &url::Url,
+        redirect_uri: Option<&url::Url>,
     ) -> Result<OidcClient, Error> {
         let token_url = self.provider.token_endpoint().cloned().ok_or_else(|| {
             Error::Config(crate::ConfigError::Provider(
@@ -137,15 +138,17 @@ impl Metadata {
         let mut client = CoreClient::new(ClientId::new(client_id.to_owned()), issuer, self.jwks.clone())
             .set_auth_uri(self.provider.authorization_endpoint().clone())
             .set_token_uri(token_url)
-            .set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()))
             .set_auth_type(self.auth_type());
+        if let Some(redirect_uri) = redirect_uri {
+            client = client.set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
+        }
         if let Some(secret) = client_secret {
             client = client.set_client_secret(ClientSecret::new(secret.to_owned()));
         }
         Ok(client)
     }
 
-    fn auth_type(&self) -> AuthType {
+    pub(crate) fn auth_type(&self) -> AuthType {
         use openidconnect::core::CoreClientAuthMethod as M;
         match self.provider.token_endpoint_auth_methods_supported() {
             Some(methods)
@@ -157,6 +160,19 @@ impl Metadata {
             _ => AuthType::BasicAuth,
         }
     }
+}
+
+/// The client used unless the application brings its own.
+pub(crate) fn default_client(timeout: Duration) -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        // Following redirects would let a hostile document point us anywhere (SSRF), and the
+        // OAuth endpoints never legitimately redirect.
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(5)))
+        .user_agent(concat!("axum-identity/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| e.to_string())
 }
 
 /// The cached view of the provider, refreshed when it ages.
@@ -174,17 +190,8 @@ pub(crate) struct Provider {
 }
 
 impl Provider {
-    pub(crate) fn new(authority: Authority, timeout: Duration, ttl: Duration) -> Result<Self, String> {
-        let http = reqwest::Client::builder()
-            // Following redirects would let a hostile document point us anywhere (SSRF), and
-            // the OAuth endpoints never legitimately redirect.
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(timeout)
-            .connect_timeout(timeout.min(Duration::from_secs(5)))
-            .user_agent(concat!("axum-identity/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| e.to_string())?;
-        Ok(Provider {
+    pub(crate) fn new(authority: Authority, http: reqwest::Client, ttl: Duration) -> Self {
+        Provider {
             authority,
             oauth: BoundedClient(http.clone()),
             http,
@@ -193,7 +200,7 @@ impl Provider {
             fetching: tokio::sync::Mutex::new(()),
             last_failure: Mutex::new(None),
             last_jwks_refetch: Mutex::new(None),
-        })
+        }
     }
 
     fn cached(&self) -> Option<Arc<Metadata>> {

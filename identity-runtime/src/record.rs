@@ -24,12 +24,33 @@ pub(crate) struct Record {
     pub(crate) pending: Vec<PendingLogin>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) user: Option<SignedIn>,
+    /// A Device Code sign-in waiting for the user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) device: Option<PendingDevice>,
 }
 
 impl Default for Record {
     fn default() -> Self {
-        Record { v: VERSION, pending: Vec::new(), user: None }
+        Record { v: VERSION, pending: Vec::new(), user: None, device: None }
     }
+}
+
+/// A Device Code sign-in (RFC 8628) in progress.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct PendingDevice {
+    pub(crate) device_code: String,
+    pub(crate) user_code: String,
+    pub(crate) verification_uri: String,
+    #[serde(default)]
+    pub(crate) verification_uri_complete: Option<String>,
+    /// Unix seconds.
+    pub(crate) expires_at: i64,
+    /// Seconds between polls, as the provider asks (raised by `slow_down`).
+    pub(crate) interval: i64,
+    /// Unix seconds of the earliest next poll.
+    pub(crate) next_poll: i64,
+    pub(crate) scopes: Vec<String>,
+    pub(crate) next: String,
 }
 
 /// A sign-in that was started and not yet completed, keyed by its `state`.
@@ -44,6 +65,19 @@ pub(crate) struct PendingLogin {
     pub(crate) next: String,
     /// Unix seconds.
     pub(crate) created: i64,
+    /// Which user flow (B2C) the sign-in went through.
+    #[serde(default)]
+    pub(crate) flow: Flow,
+}
+
+/// The user flows a sign-in can go through; all but `SignIn` are Azure AD B2C's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Flow {
+    #[default]
+    SignIn,
+    EditProfile,
+    ResetPassword,
 }
 
 /// A signed-in user and their tokens.

@@ -9,11 +9,14 @@ use tower_sessions::Session;
 
 use crate::config::Auth;
 use crate::flow::{self, parse_params, parse_scopes};
+use crate::device;
 use crate::pages::SignedOutPage;
+use crate::record::Flow;
 
 /// The router behind `identity_routes!(auth)`: `GET <login_path>` (with `?next=/page` and
 /// optionally `&scope=a b`), `GET|POST <redirect path>` (the callback, query or `form_post`),
-/// `GET|POST <logout_path>`, and `GET <logout_path>/done` (the signed-out page).
+/// `GET|POST <logout_path>`, and `GET <logout_path>/done` (the signed-out page). Without a
+/// redirect URI, `GET <login_path>/device` shows the Device Code page instead of a callback.
 ///
 /// ```
 /// use axum::Router;
@@ -28,12 +31,19 @@ use crate::pages::SignedOutPage;
 /// let app: Router = Router::new().merge(routes(&auth)).layer(auth.layer());
 /// ```
 pub fn routes<S: Clone + Send + Sync + 'static>(auth: &Auth) -> Router<S> {
-    Router::new()
+    let router = Router::new()
         .route(&auth.inner.login_path, get(login))
-        .route(auth.redirect_path(), get(callback_query).post(callback_form))
         .route(&auth.inner.logout_path, get(logout).post(logout))
-        .route(&auth.inner.signed_out_path, get(signed_out))
-        .with_state(auth.clone())
+        .route(&auth.inner.signed_out_path, get(signed_out));
+    let router = match auth.redirect_path() {
+        Some(path) => router.route(path, get(callback_query).post(callback_form)),
+        None => router.route(&device::page_path(auth), get(device_page)),
+    };
+    router.with_state(auth.clone())
+}
+
+async fn device_page(State(auth): State<Auth>, session: Session) -> Response {
+    device::poll(&auth, &session).await.unwrap_or_else(|e| auth.render_error(&e))
 }
 
 async fn login(State(auth): State<Auth>, session: Session, RawQuery(query): RawQuery) -> Response {
@@ -41,7 +51,16 @@ async fn login(State(auth): State<Auth>, session: Session, RawQuery(query): RawQ
         let params = parse_params(query.unwrap_or_default().as_bytes())?;
         let next = params.get("next").map(String::as_str).unwrap_or("/");
         let scopes = parse_scopes(params.get("scope").map(String::as_str))?;
-        flow::start_login(&auth, &session, next, scopes).await
+        let user_flow = match params.get("flow").map(String::as_str) {
+            None | Some("sign_in") => Flow::SignIn,
+            Some("edit_profile") => Flow::EditProfile,
+            Some("reset_password") => Flow::ResetPassword,
+            Some(other) => return Err(crate::Error::Malformed(format!("unknown flow `{other}`"))),
+        };
+        if auth.uses_device_code() {
+            return device::start(&auth, &session, next, scopes).await;
+        }
+        flow::start_login(&auth, &session, next, scopes, user_flow).await
     }
     .await;
     result.unwrap_or_else(|e| auth.render_error(&e))

@@ -119,7 +119,7 @@ async fn refresh(
     let inner = &auth.inner;
     let meta = inner.provider.metadata().await.map_err(|e| Shared::Unavailable(e.to_string()))?;
     let client = meta
-        .client(&inner.client_id, inner.client_secret.as_deref(), &inner.redirect_uri)
+        .client(&inner.client_id, inner.client_secret.as_deref(), inner.redirect_uri.as_ref())
         .map_err(|e| Shared::Other(e.to_string()))?;
     let refresh_token = RefreshToken::new(refresh_token);
     let mut request = client.exchange_refresh_token(&refresh_token);
