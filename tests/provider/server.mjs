@@ -22,6 +22,7 @@
 //                          true: the ID token from the code flow only has `sub`, the rest comes from userinfo
 //   extraScopes            extra scope names accepted and grantable, default ["api.read", "api.write"]
 //   deviceFlow             default true
+//   deviceCodeTtl          seconds a device code lives, default 600
 //   autoConsent            default false; true grants the consent prompt without showing a page
 //   tokensExpireWithSession default false: tokens outlive the provider's browser session (as with most real
 //                          providers) and RP-initiated logout does not revoke them; true: oidc-provider's
@@ -100,6 +101,7 @@ const settings = {
   conformIdTokenClaims: config.conformIdTokenClaims ?? false,
   extraScopes: config.extraScopes ?? ['api.read', 'api.write'],
   deviceFlow: config.deviceFlow ?? true,
+  deviceCodeTtl: config.deviceCodeTtl ?? 600,
   autoConsent: config.autoConsent ?? false,
   tokensExpireWithSession: config.tokensExpireWithSession ?? false,
   rotateRefreshTokens: config.rotateRefreshTokens,
@@ -383,7 +385,7 @@ const provider = new Provider(issuer, {
     RefreshToken: settings.refreshTokenTtl,
     AuthorizationCode: 60,
     ClientCredentials: settings.accessTokenTtl,
-    DeviceCode: 600,
+    DeviceCode: settings.deviceCodeTtl,
     Interaction: 3600,
     Session: 14 * DAY,
     // A refresh needs its grant, so the grant must live at least as long as the refresh token.

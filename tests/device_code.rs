@@ -1,0 +1,137 @@
+//! The Device Code flow against the real provider: used when no redirect URI is configured.
+
+mod support;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use axum_identity::{Auth, Context, escape_html, identity_routes, login_required};
+use reqwest::StatusCode;
+use serde_json::json;
+use support::browser::{Browser, Page};
+use support::provider::TestProvider;
+use tower_sessions::MemoryStore;
+
+#[login_required]
+async fn index(context: Context) -> Html<String> {
+    Html(format!("Welcome {}", escape_html(context.user.display_name())))
+}
+
+struct DeviceApp {
+    base: String,
+    provider: TestProvider,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+async fn start(provider_config: serde_json::Value) -> DeviceApp {
+    let mut config = json!({"clients": [TestProvider::device_client("device-app")]});
+    config.as_object_mut().unwrap().extend(provider_config.as_object().unwrap().clone());
+    let provider = TestProvider::start(config).await.expect("provider");
+    // No redirect URI and no secret: a public client signing in with the Device Code flow.
+    let auth = Auth::builder().client_id("device-app").oidc_authority(&provider.issuer).app_name("Device app").build().unwrap();
+    assert!(auth.uses_device_code());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let app = Router::new()
+        .route("/", get(index))
+        .merge(identity_routes!(auth))
+        .layer(auth.layer())
+        .layer(auth.session_layer(MemoryStore::default()));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    DeviceApp { base, provider, _server: server }
+}
+
+/// The code and the links the Device Code page shows.
+fn shown(page: &Page) -> (String, String, String) {
+    let html = scraper::Html::parse_document(&page.body);
+    let code = scraper::Selector::parse("p.code").unwrap();
+    let links = scraper::Selector::parse("main a").unwrap();
+    let code = html.select(&code).next().expect("a code on the page").text().collect::<String>();
+    let hrefs: Vec<String> = html.select(&links).filter_map(|a| a.value().attr("href").map(str::to_owned)).collect();
+    (code, hrefs[0].clone(), hrefs.get(1).cloned().expect("verification_uri_complete link"))
+}
+
+#[tokio::test]
+async fn the_page_shows_the_code_and_completes_once_the_user_signed_in_elsewhere() {
+    let app = start(json!({})).await;
+    let browser = Browser::new();
+    let page = browser.get(format!("{}/", app.base)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.url.path(), "/login/device");
+    assert!(page.header("refresh").is_some(), "the page reloads itself");
+    assert!(page.body.contains("http-equiv=\"refresh\""));
+    let (code, verification_uri, complete) = shown(&page);
+    assert!(verification_uri.starts_with(&app.provider.issuer), "{verification_uri}");
+    assert!(complete.contains("user_code="), "{complete}");
+
+    // Before the user signs in, reloading keeps showing the same code.
+    let again = browser.get(format!("{}/login/device", app.base)).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(shown(&again).0, code);
+
+    // The user signs in on their phone, typing the code.
+    let phone = Browser::new();
+    let entry = phone.get(&verification_uri).await;
+    let confirm = phone.enter_user_code(entry, &code).await;
+    let done = phone.sign_in(confirm, "grace").await;
+    assert!(done.body.contains("Device signed in"), "{}", done.body);
+
+    // The page completes by itself at its next reload (after the provider's interval).
+    let mut landed = None;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let page = browser.get(format!("{}/login/device", app.base)).await;
+        if page.url.path() == "/" {
+            landed = Some(page);
+            break;
+        }
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    }
+    let landed = landed.expect("the device page completed");
+    assert_eq!(landed.body, "Welcome Grace");
+    let stats = app.provider.stats().await;
+    assert!(support::provider::token_requests(&stats, "urn:ietf:params:oauth:grant-type:device_code") <= 4, "polled at the interval: {stats}");
+}
+
+#[tokio::test]
+async fn a_denied_code_shows_a_clear_page() {
+    let app = start(json!({})).await;
+    let browser = Browser::new();
+    let page = browser.get(format!("{}/", app.base)).await;
+    let (_, _, complete) = shown(&page);
+    let phone = Browser::new();
+    let confirm = phone.get(&complete).await;
+    let form = confirm.forms().into_iter().find(|f| f.has("user_code")).expect("the confirmation form");
+    let _ = phone.submit(&form, Some("abort")).await;
+    let mut result = None;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let page = browser.get(format!("{}/login/device", app.base)).await;
+        if page.status != StatusCode::OK {
+            result = Some(page);
+            break;
+        }
+    }
+    let page = result.expect("the denial reached the page");
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(page.body.contains("access_denied"), "{}", page.body);
+    assert!(page.body.contains("Sign in again"));
+}
+
+#[tokio::test]
+async fn an_expired_code_shows_a_clear_page() {
+    let app = start(json!({"deviceCodeTtl": 2})).await;
+    let browser = Browser::new();
+    let page = browser.get(format!("{}/", app.base)).await;
+    assert_eq!(page.url.path(), "/login/device");
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let page = browser.get(format!("{}/login/device", app.base)).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(page.body.contains("expired"), "{}", page.body);
+    // Signing in again starts over with a new code.
+    let page = browser.get(format!("{}/", app.base)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.url.path(), "/login/device");
+}
