@@ -157,7 +157,6 @@ pub(crate) async fn callback(auth: &Auth, session: &Session, params: HashMap<Str
     // a replayed or concurrent callback can never redeem it again.
     let pending = record.pending.remove(position);
     record::store(session, &record).await?;
-    session.save().await?;
 
     if record::now() - pending.created > inner.login_timeout.as_secs() as i64 {
         return Err(Error::Expired);

@@ -130,9 +130,11 @@ pub(crate) async fn load(session: &Session) -> Result<Record, Error> {
         .unwrap_or_default())
 }
 
-/// Stores the record in the session; the session layer writes it at the end of the request
-/// unless the caller saves earlier.
+/// Stores the record in the session and writes it to the store now. Writing now, rather than
+/// leaving it to the session layer at the end of the request, turns a failing store into our
+/// 503 page instead of the layer's bare 500 (and the layer does not write again after a 5xx).
 pub(crate) async fn store(session: &Session, record: &Record) -> Result<(), Error> {
     session.insert(KEY, record).await?;
+    session.save().await?;
     Ok(())
 }
