@@ -8,30 +8,20 @@
 #[path = "../tests/support/provider.rs"]
 #[allow(dead_code)]
 mod provider;
+#[path = "support/quickstart_page.rs"]
+mod quickstart_page;
 
 use std::error::Error;
 
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use axum_identity::{Auth, Context, escape_html, identity_routes, login_required};
+use axum_identity::{Auth, Context, identity_routes, login_required};
 use tower_sessions::MemoryStore;
 
 #[login_required]
 async fn index(context: Context) -> Html<String> {
-    let claims = serde_json::to_string_pretty(context.user.claims()).unwrap_or_default();
-    Html(format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Quickstart</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"></head>
-<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 2rem auto; padding: 0 1rem">
-<h1>Welcome {name}</h1>
-<p><a href="/call_api">Call an API</a> (see <code>examples/call_api.rs</code>) · <a href="{logout}">Sign out</a></p>
-<h2>Your claims</h2><pre>{claims}</pre>
-</body></html>"#,
-        name = escape_html(context.user.display_name()),
-        logout = escape_html(context.logout_url()),
-        claims = escape_html(&claims),
-    ))
+    quickstart_page::render(&context)
 }
 
 #[tokio::main]

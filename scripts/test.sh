@@ -15,6 +15,32 @@ need npm "npm installs that provider from tests/provider/package-lock.json"
 echo "== installing the test OpenID provider (npm ci, from the lockfile)"
 npm ci --prefix tests/provider --no-audit --no-fund --loglevel=error
 
+echo "== installing the browser for tests/browser.rs (Debian's chromium and chromium-driver)"
+if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: /usr/bin/chromium or /usr/bin/chromedriver is missing and there is no apt-get to install them" >&2
+    echo "       (install Debian's packages 'chromium' and 'chromium-driver')" >&2
+    exit 1
+  fi
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    need sudo "installing chromium and chromium-driver as a non-root user"
+    sudo="sudo"
+  fi
+  apt_log="$(mktemp)"
+  if ! { $sudo apt-get update -qq \
+      && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium chromium-driver; } \
+      >"$apt_log" 2>&1; then
+    cat "$apt_log" >&2
+    echo "error: 'apt-get install chromium chromium-driver' failed (output above); the browser tests need them" >&2
+    exit 1
+  fi
+  rm -f "$apt_log"
+  for tool in /usr/bin/chromium /usr/bin/chromedriver; do
+    [ -x "$tool" ] || { echo "error: $tool is still missing after installing chromium and chromium-driver" >&2; exit 1; }
+  done
+fi
+
 echo "== running the tests"
 cargo test --workspace --all-targets
 cargo test --workspace --doc

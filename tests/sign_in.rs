@@ -226,7 +226,7 @@ async fn provider_errors_and_missing_codes_are_shown_not_500() {
     let state = started_state(&browser, &app).await;
     let page = browser.get(app.url(&format!("/redirect?state={state}&iss={iss}&code=made-up"))).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
-    assert!(page.body.contains("refused the grant"), "{}", page.body);
+    assert!(page.body.contains("did not accept"), "{}", page.body);
 
     // RFC 9207: the provider advertises `iss` in responses, so a response without it, or from
     // another issuer, is refused (a mix-up attack), before the code is redeemed.

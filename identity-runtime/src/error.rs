@@ -133,7 +133,19 @@ impl Error {
             Error::Config(_) | Error::Setup(_) => {
                 "The application's sign-in is not configured correctly.".into()
             }
-            other => other.to_string(),
+            Error::UnknownState => {
+                "This sign-in page was open too long, was already used, or belongs to another browser.".into()
+            }
+            Error::Expired => "The sign-in took too long to complete.".into(),
+            Error::InvalidGrant(_) => "The identity provider did not accept this sign-in.".into(),
+            other => {
+                let text = other.to_string();
+                let mut chars = text.chars();
+                match chars.next() {
+                    Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
+                    None => text,
+                }
+            }
         }
     }
 

@@ -48,3 +48,17 @@ pub use error::Error;
 pub use pages::{DefaultPages, DeviceCodePage, ErrorPage, Pages, SignedOutPage, escape_html};
 pub use return_path::safe_return_path;
 pub use routes::routes;
+
+/// Entry points for the fuzz targets in `fuzz/`. Not a public API.
+#[doc(hidden)]
+pub mod __fuzz {
+    /// Parses callback or login parameters the way the routes do, including the scope list.
+    pub fn callback_params(input: &[u8]) {
+        if let Ok(params) = crate::flow::parse_params(input) {
+            let _ = crate::flow::parse_scopes(params.get("scope").map(String::as_str));
+            if let Some(next) = params.get("next") {
+                let _ = crate::safe_return_path(next);
+            }
+        }
+    }
+}

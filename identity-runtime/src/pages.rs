@@ -76,7 +76,7 @@ pub trait Pages: Send + Sync + 'static {
             page.app_name,
             page.title,
             &format!(
-                "<h1>{}</h1><p>{}</p>{action}<p class=\"muted\">Error {}</p>",
+                "<h1>{}</h1><p>{}</p>{action}<p class=\"muted\">Error code: {}</p>",
                 escape_html(page.title),
                 escape_html(page.message),
                 page.status.as_u16()
@@ -118,7 +118,8 @@ pub trait Pages: Send + Sync + 'static {
             page.app_name,
             "Signed out",
             &format!(
-                r#"<h1>You have signed out</h1><p>See you soon.</p><p><a class="button" href="{}">Sign in again</a></p>"#,
+                r#"<h1>You have signed out{}</h1><p>Your session has ended on this device.</p><p><a class="button" href="{}">Sign in again</a></p>"#,
+                if page.app_name.is_empty() { String::new() } else { format!(" of {}", escape_html(page.app_name)) },
                 escape_html(page.login_url)
             ),
         )
@@ -175,20 +176,23 @@ pub(crate) fn layout(app_name: &str, title: &str, body: &str) -> String {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>{full_title}</title>
 <style>
-:root {{ color-scheme: light dark; --fg: #1b1f24; --bg: #f4f5f7; --card: #fff; --muted: #5b6573; --accent: #2358c4; }}
-@media (prefers-color-scheme: dark) {{ :root {{ --fg: #e8eaed; --bg: #16181c; --card: #22252b; --muted: #a0a8b3; --accent: #7aa5ff; }} }}
+:root {{ color-scheme: light dark; --fg: #1b1f24; --bg: #f4f5f7; --card: #fff; --muted: #5b6573; --accent: #2358c4; --on-accent: #fff; }}
+@media (prefers-color-scheme: dark) {{ :root {{ --fg: #e8eaed; --bg: #16181c; --card: #22252b; --muted: #a0a8b3; --accent: #7aa5ff; --on-accent: #0b1a33; }} }}
 * {{ box-sizing: border-box; }}
 body {{ margin: 0; min-height: 100vh; display: flex; flex-direction: column; align-items: center; justify-content: center; padding: 1.5rem; font: 16px/1.5 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: var(--fg); background: var(--bg); }}
-header {{ font-weight: 600; color: var(--muted); margin-bottom: 1rem; letter-spacing: .02em; }}
+header {{ font-weight: 600; font-size: 1.05rem; color: var(--fg); margin-bottom: 1rem; letter-spacing: .02em; }}
 main {{ width: 100%; max-width: 28rem; background: var(--card); border-radius: 12px; padding: 2rem; box-shadow: 0 1px 3px rgba(0,0,0,.08), 0 8px 24px rgba(0,0,0,.06); }}
 h1 {{ font-size: 1.4rem; margin: 0 0 .75rem; }}
 p {{ margin: .75rem 0; overflow-wrap: anywhere; }}
 .muted {{ color: var(--muted); font-size: .875rem; }}
 .code {{ font: 600 1.6rem/1.2 ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing: .15em; padding: .75rem 1rem; border-radius: 8px; background: var(--bg); text-align: center; }}
-a.button {{ display: inline-block; padding: .6rem 1.2rem; border-radius: 8px; background: var(--accent); color: #fff; text-decoration: none; font-weight: 600; }}
+a.button {{ display: inline-block; min-height: 44px; padding: .7rem 1.25rem; border-radius: 8px; background: var(--accent); color: var(--on-accent); text-decoration: none; font-weight: 600; }}
+a.button:hover {{ background: color-mix(in srgb, var(--accent) 85%, black); }}
 a.button:focus-visible {{ outline: 3px solid var(--fg); outline-offset: 2px; }}
+@media (max-width: 480px) {{ body {{ justify-content: flex-start; padding: 12vh 1rem 1rem; }} main {{ padding: 1.5rem; }} a.button {{ display: block; text-align: center; }} }}
 </style>
 </head>
 <body>
