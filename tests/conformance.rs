@@ -479,7 +479,7 @@ async fn rejects_a_discovery_document_for_another_issuer() {
     let page = rig.sign_in(&browser).await;
     assert_eq!(page.url.path(), "/login", "chain: {:?}", page.chain);
     assert!(page.status.is_server_error(), "{} {}", page.status, page.body);
-    assert!(page.body.contains("Error 5"), "not the error page: {}", page.body);
+    assert!(page.body.contains("Error code: 5"), "not the error page: {}", page.body);
     assert_eq!(rig.count(&rig.hostile.counters().authorization), 0, "the browser was sent to the provider");
     assert_eq!(rig.who(&browser).await, "anonymous");
 }

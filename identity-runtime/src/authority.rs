@@ -44,6 +44,12 @@ pub(crate) enum IssuerRule {
 }
 
 impl Authority {
+    /// Microsoft authorities follow MSAL's habits (`offline_access` is always asked for, even
+    /// where the metadata does not list it, as B2C's does not).
+    pub(crate) fn is_microsoft(&self) -> bool {
+        self.kind != AuthorityKind::Oidc
+    }
+
     /// Classifies an `authority` setting (Microsoft-style: Entra ID, External ID, B2C).
     pub(crate) fn microsoft(raw: &str) -> Result<Self, String> {
         let url = parse_https_or_loopback(raw)?;
@@ -92,8 +98,11 @@ impl Authority {
         };
         match &self.kind {
             AuthorityKind::Oidc => {
-                // OpenID Connect Discovery 1.0 §4.3: the issuer must be the URL we asked.
-                if trim_slash(declared) == self.url {
+                // OpenID Connect Discovery 1.0 §4.3: the issuer must be the URL we asked —
+                // except that External ID behind a custom domain keeps publishing its tenant's
+                // `https://<tenant-id>.ciamlogin.com/<tenant-id>/v2.0` issuer (as MSAL accepts).
+                // That exception is bound to the tenant id named in the configured URL.
+                if trim_slash(declared) == self.url || self.is_ciam_issuer_of_own_tenant(declared) {
                     Ok(IssuerRule::Exact(declared.to_owned()))
                 } else {
                     Err(mismatch())
@@ -101,7 +110,8 @@ impl Authority {
             }
             AuthorityKind::EntraId { .. } => {
                 let same_host = host_of(declared).is_some_and(|h| Some(h) == host_of(&self.url));
-                if !same_host && !host_of(declared).is_some_and(|h| h == "sts.windows.net") {
+                let microsoft_sts = host_of(declared).is_some_and(|h| h == "sts.windows.net");
+                if !same_host && !microsoft_sts {
                     return Err(mismatch());
                 }
                 if declared.contains("{tenantid}") {
@@ -126,6 +136,21 @@ impl Authority {
                 if ok { Ok(IssuerRule::Exact(declared.to_owned())) } else { Err(mismatch()) }
             }
         }
+    }
+}
+
+impl Authority {
+    fn is_ciam_issuer_of_own_tenant(&self, declared: &str) -> bool {
+        let Ok(issuer) = Url::parse(declared) else { return false };
+        let Some(host) = issuer.host_str().map(str::to_ascii_lowercase) else { return false };
+        let Some(tenant) = host.strip_suffix(".ciamlogin.com") else { return false };
+        let is_guid = tenant.len() == 36 && tenant.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+        let path_names_it = issuer.path().trim_matches('/').split('/').next() == Some(tenant);
+        let configured_names_it = Url::parse(&self.url)
+            .ok()
+            .and_then(|u| u.path_segments().map(|s| s.map(str::to_ascii_lowercase).collect::<Vec<_>>()))
+            .is_some_and(|segments| segments.iter().any(|s| s == tenant));
+        issuer.scheme() == "https" && is_guid && path_names_it && configured_names_it
     }
 }
 

@@ -130,17 +130,18 @@ impl Auth {
     /// does not say (pages, paths, the application name).
     pub fn builder_from_env() -> AuthBuilder {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
-        let mut builder = AuthBuilder::default();
-        builder.client_id = var("CLIENT_ID");
-        builder.client_secret = var("CLIENT_SECRET");
-        builder.redirect_uri = var("REDIRECT_URI");
-        builder.authority = var("AUTHORITY");
-        builder.oidc_authority = var("OIDC_AUTHORITY");
-        builder.b2c_tenant_name = var("B2C_TENANT_NAME");
-        builder.b2c_signup_signin_user_flow = var("SIGNUPSIGNIN_USER_FLOW");
-        builder.b2c_edit_profile_user_flow = var("EDITPROFILE_USER_FLOW");
-        builder.b2c_reset_password_user_flow = var("RESETPASSWORD_USER_FLOW");
-        builder
+        AuthBuilder {
+            client_id: var("CLIENT_ID"),
+            client_secret: var("CLIENT_SECRET"),
+            redirect_uri: var("REDIRECT_URI"),
+            authority: var("AUTHORITY"),
+            oidc_authority: var("OIDC_AUTHORITY"),
+            b2c_tenant_name: var("B2C_TENANT_NAME"),
+            b2c_signup_signin_user_flow: var("SIGNUPSIGNIN_USER_FLOW"),
+            b2c_edit_profile_user_flow: var("EDITPROFILE_USER_FLOW"),
+            b2c_reset_password_user_flow: var("RESETPASSWORD_USER_FLOW"),
+            ..AuthBuilder::default()
+        }
     }
 
     /// The path that starts a sign-in; `?next=/page` says where to return afterwards.

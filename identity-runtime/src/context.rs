@@ -173,11 +173,17 @@ impl<S: Scopes> std::fmt::Debug for LoginRequired<S> {
 /// Why a protected request did not reach its handler: a redirect into sign-in for a page load,
 /// `401` with JSON for an API request, or an error page.
 #[derive(Debug)]
-pub struct LoginRejection(Response);
+pub struct LoginRejection(Box<Response>);
+
+impl LoginRejection {
+    fn new(response: Response) -> Self {
+        LoginRejection(Box::new(response))
+    }
+}
 
 impl IntoResponse for LoginRejection {
     fn into_response(self) -> Response {
-        self.0
+        *self.0
     }
 }
 
@@ -243,7 +249,7 @@ pub async fn require_sign_in(parts: &Parts, scopes: &[&str]) -> Result<Context, 
 
 fn auth_of(parts: &Parts) -> Result<Auth, LoginRejection> {
     parts.extensions.get::<Auth>().cloned().ok_or_else(|| {
-        LoginRejection(
+        LoginRejection::new(
             Error::Setup("no `Auth` on the request: add `.layer(auth.layer())` to the router").into_response(),
         )
     })
@@ -253,11 +259,11 @@ fn auth_of(parts: &Parts) -> Result<Auth, LoginRejection> {
 async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, LoginRejection> {
     let auth = auth_of(parts)?;
     let session = parts.extensions.get::<Session>().cloned().ok_or_else(|| {
-        LoginRejection(auth.render_error(&Error::Setup(
+        LoginRejection::new(auth.render_error(&Error::Setup(
             "no session on the request: add a tower-sessions `SessionManagerLayer` (see `Auth::session_layer`)",
         )))
     })?;
-    let mut record: Record = record::load(&session).await.map_err(|e| LoginRejection(auth.render_error(&e)))?;
+    let mut record: Record = record::load(&session).await.map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
     let Some(user) = record.user.as_mut() else {
         return Ok(None);
     };
@@ -286,14 +292,14 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
     let api_scopes: Vec<&str> = scopes.iter().copied().filter(|s| !OIDC_SCOPES.contains(s)).collect();
     if api_scopes.is_empty() {
         if dirty {
-            record::store(&session, &record).await.map_err(|e| LoginRejection(auth.render_error(&e)))?;
+            record::store(&session, &record).await.map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
         }
         return Ok(Some(context));
     }
     match token::acquire(&auth, &mut record, &api_scopes).await {
         Ok(acquired) => {
             if acquired.changed || dirty {
-                token::save(&session, &record).await.map_err(|e| LoginRejection(auth.render_error(&e)))?;
+                token::save(&session, &record).await.map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
                 if let Some(user) = &record.user {
                     context.user = User { claims: user.claims.clone() };
                 }
@@ -305,10 +311,10 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
             Ok(Some(context))
         }
         Err(Failure::SignIn) => Err(sign_in_needed(parts, scopes)),
-        Err(Failure::Declined(missing)) => Err(LoginRejection(
+        Err(Failure::Declined(missing)) => Err(LoginRejection::new(
             auth.render_error(&Error::ScopesNotGranted(missing.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "))),
         )),
-        Err(Failure::Error(error)) => Err(LoginRejection(auth.render_error(&error))),
+        Err(Failure::Error(error)) => Err(LoginRejection::new(auth.render_error(&error))),
     }
 }
 
@@ -357,5 +363,5 @@ fn sign_in_needed(parts: &Parts, scopes: &[&str]) -> LoginRejection {
     };
     *response.status_mut() = if is_page_load(parts) { StatusCode::SEE_OTHER } else { StatusCode::UNAUTHORIZED };
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    LoginRejection(response)
+    LoginRejection::new(response)
 }

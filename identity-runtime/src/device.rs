@@ -51,7 +51,7 @@ pub(crate) async fn start(auth: &Auth, session: &Session, next: &str, scopes: Ve
         ))
     })?;
     let mut asked = vec!["openid", "profile"];
-    if meta.supports_scope("offline_access") {
+    if meta.supports_scope("offline_access") || inner.authority.is_microsoft() {
         asked.push("offline_access");
     }
     asked.extend(inner.scopes.iter().map(String::as_str));
@@ -145,7 +145,7 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
     let id_token: &CoreIdToken = response.id_token().ok_or_else(|| Error::InvalidToken("the provider sent no ID token".into()))?;
     // The Device Code flow has no nonce to compare: the device code itself, sent only from
     // this server to the token endpoint, binds the answer to this sign-in.
-    let (meta, mut claims) = verify_id_token(auth, meta, id_token, &NoNonce).await?;
+    let (meta, mut claims) = verify_id_token(auth, &inner.provider, meta, id_token, &NoNonce).await?;
     if needs_userinfo(&claims) {
         merge_userinfo(auth, &meta, openidconnect::OAuth2TokenResponse::access_token(&response).secret(), &mut claims).await?;
     }

@@ -88,7 +88,7 @@ pub(crate) async fn start_login(
     }
     // `authorize_url` adds `openid` itself.
     let mut asked: Vec<&str> = vec!["profile"];
-    if meta.supports_scope("offline_access") {
+    if meta.supports_scope("offline_access") || inner.authority.is_microsoft() {
         asked.push("offline_access");
     }
     asked.extend(inner.scopes.iter().map(String::as_str));
@@ -161,7 +161,8 @@ pub(crate) async fn callback(auth: &Auth, session: &Session, params: HashMap<Str
     if record::now() - pending.created > inner.login_timeout.as_secs() as i64 {
         return Err(Error::Expired);
     }
-    let meta = provider_for(auth, pending.flow)?.metadata().await?;
+    let provider = provider_for(auth, pending.flow)?;
+    let meta = provider.metadata().await?;
     // RFC 9207: the authorization response names its issuer, which defeats mix-up attacks.
     match params.get("iss") {
         Some(iss) if iss != &meta.issuer => {
@@ -196,7 +197,7 @@ pub(crate) async fn callback(auth: &Auth, session: &Session, params: HashMap<Str
         .map_err(token_error)?;
     let id_token = response.id_token().ok_or_else(|| Error::InvalidToken("the provider sent no ID token".into()))?;
     let nonce = Nonce::new(pending.nonce.clone());
-    let (meta, mut claims) = verify_id_token(auth, meta, id_token, &nonce).await?;
+    let (meta, mut claims) = verify_id_token(auth, provider, meta, id_token, &nonce).await?;
     if needs_userinfo(&claims) {
         merge_userinfo(auth, &meta, response.access_token().secret(), &mut claims).await?;
     }
@@ -269,6 +270,10 @@ pub(crate) fn granted_scopes(response: &CoreTokenResponse, asked: &[String], con
 
 /// Puts the access token of a token response into the cache, replacing one for the same scopes.
 pub(crate) fn store_token(user: &mut SignedIn, response: &CoreTokenResponse, scopes: Vec<String>, now: i64) {
+    // B2C answers a sign-in without API scopes with an ID token only (see `BoundedClient`).
+    if response.access_token().secret().is_empty() {
+        return;
+    }
     let lifetime = response.expires_in().map(|d| d.as_secs() as i64).unwrap_or(3600);
     user.tokens.retain(|t| t.scopes != scopes && t.expires_at > now);
     user.tokens.push(CachedToken {
@@ -291,13 +296,14 @@ fn token_type_name(response: &CoreTokenResponse) -> String {
 /// An unknown signing key makes one (rate-limited) attempt with freshly fetched keys.
 pub(crate) async fn verify_id_token(
     auth: &Auth,
+    provider: &Provider,
     meta: Arc<Metadata>,
     id_token: &CoreIdToken,
     nonce: &impl NonceCheck,
 ) -> Result<(Arc<Metadata>, Map<String, Value>), Error> {
     match verify_with(auth, &meta, id_token, nonce) {
         Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
-            match auth.inner.provider.refetch_keys(&meta).await? {
+            match provider.refetch_keys(&meta).await? {
                 Some(fresh) => {
                     verify_with(auth, &fresh, id_token, nonce).map_err(rejected)?;
                     let claims = checked_claims(&fresh, &auth.inner.client_id, id_token)?;
@@ -359,10 +365,8 @@ fn checked_claims(meta: &Metadata, client_id: &str, id_token: &CoreIdToken) -> R
     let claims = raw_claims(&id_token.to_string())?;
     meta.issuer_rule.check(&claims).map_err(Error::InvalidToken)?;
     // OpenID Connect Core §3.1.3.7 step 5; the openidconnect crate leaves `azp` unchecked.
-    if let Some(azp) = claims.get("azp") {
-        if azp.as_str() != Some(client_id) {
-            return Err(Error::InvalidToken(format!("the ID token was issued to another party (azp {azp})")));
-        }
+    if let Some(azp) = claims.get("azp").filter(|azp| azp.as_str() != Some(client_id)) {
+        return Err(Error::InvalidToken(format!("the ID token was issued to another party (azp {azp})")));
     }
     match claims.get("sub").and_then(Value::as_str) {
         Some(sub) if !sub.is_empty() => Ok(claims),

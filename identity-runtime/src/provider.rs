@@ -65,9 +65,24 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for BoundedClient {
             let body = read_limited(response, MAX_RESPONSE_BYTES)
                 .await
                 .map_err(openidconnect::HttpClientError::Other)?;
-            builder.body(body).map_err(openidconnect::HttpClientError::Http)
+            builder.body(id_token_only_answer(body)).map_err(openidconnect::HttpClientError::Http)
         })
     }
+}
+
+/// Azure AD B2C answers a code redemption that asked for no API scope with an ID token and no
+/// access token (a documented B2C behaviour). The OAuth types require `access_token`, so such
+/// an answer gets an empty one; the token cache never stores an empty token.
+fn id_token_only_answer(body: Vec<u8>) -> Vec<u8> {
+    let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_slice::<serde_json::Value>(&body) else {
+        return body;
+    };
+    if fields.contains_key("access_token") || !fields.contains_key("id_token") {
+        return body;
+    }
+    fields.insert("access_token".into(), "".into());
+    fields.entry("token_type").or_insert_with(|| "Bearer".into());
+    serde_json::to_vec(&fields).unwrap_or(body)
 }
 
 /// Fields of the discovery document that `CoreProviderMetadata` does not carry.
@@ -185,7 +200,9 @@ pub(crate) struct Provider {
     current: RwLock<Option<Arc<Metadata>>>,
     /// Serializes fetches, so a burst of first sign-ins makes one discovery request.
     fetching: tokio::sync::Mutex<()>,
-    last_failure: Mutex<Option<Instant>>,
+    /// When the last fetch failed, and with which configuration error if it was one (so the
+    /// back-off answers with the same error instead of "unavailable").
+    last_failure: Mutex<Option<(Instant, Option<String>)>>,
     last_jwks_refetch: Mutex<Option<Instant>>,
 }
 
@@ -219,14 +236,16 @@ impl Provider {
         if let Some(current) = stale.as_ref().filter(|m| m.fetched_at.elapsed() < self.ttl) {
             return Ok(current.clone());
         }
-        let failed_recently = self
+        let recent_failure = self
             .last_failure
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .is_some_and(|at| at.elapsed() < FAILURE_BACKOFF);
-        if failed_recently {
-            return stale.ok_or_else(|| {
-                Error::ProviderUnavailable("the last attempt to reach it failed moments ago".into())
+            .clone()
+            .filter(|(at, _)| at.elapsed() < FAILURE_BACKOFF);
+        if let Some((_, config_error)) = recent_failure {
+            return stale.ok_or_else(|| match config_error {
+                Some(message) => Error::Config(crate::ConfigError::Provider(message)),
+                None => Error::ProviderUnavailable("the last attempt to reach it failed moments ago".into()),
             });
         }
         match self.fetch().await {
@@ -237,7 +256,11 @@ impl Provider {
                 Ok(fresh)
             }
             Err(error) => {
-                *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(Instant::now());
+                let config_error = match &error {
+                    Error::Config(crate::ConfigError::Provider(message)) => Some(message.clone()),
+                    _ => None,
+                };
+                *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), config_error));
                 match stale {
                     Some(stale) if !matches!(error, Error::Config(_)) => {
                         tracing::warn!(%error, "refreshing the provider metadata failed; using the cached copy");

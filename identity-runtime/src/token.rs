@@ -136,7 +136,7 @@ async fn refresh(
     // Core §12.2); anything else is an attack or a provider bug, and nothing of it is used.
     let new_claims = match response.id_token() {
         Some(id_token) => {
-            let (_, fresh) = verify_id_token(auth, meta, id_token, &NoNonce)
+            let (_, fresh) = verify_id_token(auth, &inner.provider, meta, id_token, &NoNonce)
                 .await
                 .map_err(|e| Shared::Rejected(e.to_string()))?;
             if fresh.get("iss") != claims.get("iss") || fresh.get("sub") != claims.get("sub") {
@@ -160,8 +160,9 @@ async fn refresh(
         declined: Vec::new(),
     };
     store_token(&mut user, &response, granted, record::now());
+    let token = user.tokens.pop().ok_or_else(|| Shared::Other("the refresh answer has no access token".into()))?;
     Ok(Refreshed {
-        token: user.tokens.pop().expect("store_token pushes one token"),
+        token,
         refresh_token: response.refresh_token().map(|t| t.secret().clone()),
         claims: new_claims,
     })

@@ -5,3 +5,4 @@ pub mod browser;
 pub mod provider;
 pub mod app;
 pub mod hostile;
+pub mod microsoft;
