@@ -110,6 +110,7 @@ pub(crate) struct Inner {
     pub(crate) session_lifetime: Duration,
     pub(crate) provider: Provider,
     pub(crate) flights: crate::token::Flights,
+    pub(crate) refresh_lock: Option<Arc<dyn crate::RefreshLock>>,
 }
 
 impl Auth {
@@ -233,6 +234,7 @@ pub struct AuthBuilder {
     prompt: Option<Prompt>,
     secure_cookies: Option<bool>,
     http_client: Option<reqwest::Client>,
+    refresh_lock: Option<Arc<dyn crate::RefreshLock>>,
     b2c_tenant_name: Option<String>,
     b2c_signup_signin_user_flow: Option<String>,
     b2c_edit_profile_user_flow: Option<String>,
@@ -366,6 +368,14 @@ impl AuthBuilder {
     /// timeouts; the default client has both.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http_client = Some(client);
+        self
+    }
+
+    /// Coordinates token refreshes across application instances that share a session store
+    /// (see [`RefreshLock`](crate::RefreshLock); `RedisRefreshLock` with the `redis` feature).
+    /// Without it, refreshes are single-flight within each process only.
+    pub fn refresh_lock(mut self, lock: impl crate::RefreshLock) -> Self {
+        self.refresh_lock = Some(Arc::new(lock));
         self
     }
 
@@ -591,6 +601,7 @@ impl AuthBuilder {
                 session_lifetime: self.session_lifetime.unwrap_or(Duration::from_secs(24 * 3600)),
                 provider,
                 flights: Default::default(),
+                refresh_lock: self.refresh_lock,
             }),
         })
     }

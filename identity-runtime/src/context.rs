@@ -296,7 +296,7 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
         }
         return Ok(Some(context));
     }
-    match token::acquire(&auth, &mut record, &api_scopes).await {
+    match token::acquire(&auth, &session, &mut record, &api_scopes).await {
         Ok(acquired) => {
             if acquired.changed || dirty {
                 token::save(&session, &record).await.map_err(|e| LoginRejection::new(auth.render_error(&e)))?;

@@ -270,8 +270,9 @@ pub(crate) fn granted_scopes(response: &CoreTokenResponse, asked: &[String], con
 
 /// Puts the access token of a token response into the cache, replacing one for the same scopes.
 pub(crate) fn store_token(user: &mut SignedIn, response: &CoreTokenResponse, scopes: Vec<String>, now: i64) {
-    // B2C answers a sign-in without API scopes with an ID token only (see `BoundedClient`).
-    if response.access_token().secret().is_empty() {
+    // B2C answers a sign-in without API scopes with an ID token only (see `BoundedClient`), and
+    // a token for no API scope serves no handler: neither is worth session bytes.
+    if response.access_token().secret().is_empty() || scopes.is_empty() {
         return;
     }
     let lifetime = response.expires_in().map(|d| d.as_secs() as i64).unwrap_or(3600);

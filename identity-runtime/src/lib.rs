@@ -35,6 +35,7 @@ mod context;
 mod device;
 mod error;
 mod flow;
+mod lock;
 mod pages;
 mod provider;
 mod record;
@@ -45,6 +46,9 @@ mod token;
 pub use config::{Auth, AuthBuilder, ConfigError, Prompt};
 pub use context::{Context, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_sign_in};
 pub use error::Error;
+#[cfg(feature = "redis")]
+pub use lock::RedisRefreshLock;
+pub use lock::{LockFuture, RefreshLock};
 pub use pages::{DefaultPages, DeviceCodePage, ErrorPage, Pages, SignedOutPage, escape_html};
 pub use return_path::safe_return_path;
 pub use routes::routes;

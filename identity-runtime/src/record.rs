@@ -123,7 +123,18 @@ pub(crate) fn now() -> i64 {
 /// Loads the record. A store failure is an error (the caller answers 503, never lets anyone
 /// in); a missing, foreign-version or corrupt record is an empty one.
 pub(crate) async fn load(session: &Session) -> Result<Record, Error> {
-    let value = session.get_value(KEY).await?;
+    let value = match session.get_value(KEY).await {
+        Ok(value) => value,
+        // The store holds bytes it cannot decode (another application's format, a truncated
+        // write): that session is unusable, but the store works. Dropping it signs the browser
+        // out instead of locking it out with 503s until the cookie expires.
+        Err(tower_sessions::session::Error::Store(tower_sessions::session_store::Error::Decode(reason))) => {
+            tracing::warn!(%reason, "dropping a session record the store cannot decode");
+            session.flush().await?;
+            return Ok(Record::default());
+        }
+        Err(other) => return Err(other.into()),
+    };
     Ok(value
         .and_then(|value| serde_json::from_value::<Record>(value).ok())
         .filter(|record| record.v == VERSION)

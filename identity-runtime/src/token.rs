@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use openidconnect::{OAuth2TokenResponse, RefreshToken, Scope, TokenResponse};
+use sha2::Digest as _;
 use tower_sessions::Session;
 
 use crate::config::Auth;
@@ -50,8 +51,67 @@ fn covers(token: &CachedToken, scopes: &[&str]) -> bool {
     scopes.iter().all(|s| token.scopes.iter().any(|t| t == s))
 }
 
-/// Finds or obtains a token for `scopes` (already free of OpenID scopes).
-pub(crate) async fn acquire(auth: &Auth, record: &mut Record, scopes: &[&str]) -> Result<Acquired, Failure> {
+/// How long one instance may hold the cross-instance refresh lock before it lapses.
+const LOCK_TTL: Duration = Duration::from_secs(15);
+/// How long a request waits for another instance's refresh before giving up with a 503.
+const LOCK_WAIT: Duration = Duration::from_secs(10);
+
+/// Finds or obtains a token for `scopes` (already free of OpenID scopes). With a
+/// [`RefreshLock`](crate::RefreshLock), a refresh happens under the lock and after re-reading
+/// the session from the store, so instances never present the same refresh token twice.
+pub(crate) async fn acquire(auth: &Auth, session: &Session, record: &mut Record, scopes: &[&str]) -> Result<Acquired, Failure> {
+    let Some(lock) = auth.inner.refresh_lock.clone() else {
+        return acquire_here(auth, record, scopes).await;
+    };
+    if let Some(token) = cached(record, scopes) {
+        return Ok(Acquired { token, changed: false });
+    }
+    let refresh_token = match record.user.as_ref().and_then(|u| u.refresh_token.as_deref()) {
+        Some(token) => token.to_owned(),
+        None => return acquire_here(auth, record, scopes).await,
+    };
+    // The key names the grant, not the token itself: no secret goes to the lock's store.
+    let digest = sha2::Sha256::digest(refresh_token.as_bytes());
+    let key = format!("axum-identity:refresh:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let deadline = std::time::Instant::now() + LOCK_WAIT;
+    loop {
+        let held = lock.try_lock(&key, LOCK_TTL).await.map_err(|e| Failure::Error(Error::SessionStore(e)))?;
+        // Whoever held the lock before may have stored a fresh token (and a rotated refresh
+        // token): read the session again from the store before deciding anything.
+        session.load().await.map_err(|e| Failure::Error(e.into()))?;
+        *record = record::load(session).await.map_err(Failure::Error)?;
+        if let Some(token) = cached(record, scopes) {
+            if let Some(held) = &held {
+                lock.unlock(&key, held).await;
+            }
+            return Ok(Acquired { token, changed: false });
+        }
+        if let Some(held) = held {
+            let result = acquire_here(auth, record, scopes).await;
+            if matches!(result, Ok(Acquired { changed: true, .. })) {
+                // Stored before the lock is released, so the next holder reads it.
+                if let Err(error) = save(session, record).await {
+                    lock.unlock(&key, &held).await;
+                    return Err(Failure::Error(error));
+                }
+            }
+            lock.unlock(&key, &held).await;
+            return result.map(|acquired| Acquired { changed: false, ..acquired });
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(Failure::Error(Error::ProviderUnavailable("another instance's token refresh did not finish".into())));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn cached(record: &Record, scopes: &[&str]) -> Option<CachedToken> {
+    let now = record::now();
+    let user = record.user.as_ref()?;
+    user.tokens.iter().find(|t| covers(t, scopes) && is_fresh(t, now)).cloned()
+}
+
+async fn acquire_here(auth: &Auth, record: &mut Record, scopes: &[&str]) -> Result<Acquired, Failure> {
     let now = record::now();
     let user = record.user.as_mut().ok_or(Failure::SignIn)?;
     if let Some(token) = user.tokens.iter().find(|t| covers(t, scopes) && is_fresh(t, now)) {

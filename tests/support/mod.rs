@@ -1,8 +1,9 @@
 //! Shared test support: `mod support;` from an integration test in `tests/`.
 #![allow(dead_code)]
 
-pub mod browser;
-pub mod provider;
 pub mod app;
+pub mod browser;
 pub mod hostile;
 pub mod microsoft;
+pub mod provider;
+pub mod stores;

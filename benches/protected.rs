@@ -1,0 +1,381 @@
+//! What signing users in costs per request: the `#[login_required]` page against the same
+//! app's unprotected page that reads the session, a scoped page served from the token cache,
+//! provider calls, and session bytes — with the memory store and with Redis.
+//!
+//! ```text
+//! cargo bench --bench protected                       # 3 s per point
+//! BENCH_SECS=10 cargo bench --bench protected         # longer points
+//! ```
+//!
+//! It starts the real test provider (`tests/provider`, Node) and the app on loopback, signs in
+//! once through the real login pages, then drives the pages with keep-alive HTTP/1.1
+//! connections (one reqwest client per connection), each as fast as it can for a fixed time.
+//! The load generator runs in the same process and on the same cores as the app, so the
+//! figures are what one machine does as client and server at once.
+//!
+//! Needs Redis on 127.0.0.1:6379 (`REDIS_URL` to change); fails saying so when it is missing.
+//! Under `cargo test --all-targets` (no `--bench` argument) it only says how to run it.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::response::Html;
+use axum::routing::get;
+use axum_identity::{Context, escape_html, login_required};
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, HeaderValue};
+use serde_json::{Value, json};
+use support::app::{self, Options, TestApp};
+use support::browser::Browser;
+use support::stores;
+use tower_sessions::session::Id;
+use tower_sessions::{MemoryStore, Session, SessionStore};
+
+const CONNECTIONS: [usize; 3] = [1, 10, 50];
+/// Each point's time is cut into this many slices, taken in turn with the other pages'.
+const SLICES: u32 = 6;
+
+#[login_required]
+async fn protected(context: Context) -> Html<String> {
+    Html(format!("<p>Hello {}</p>", escape_html(context.user.display_name())))
+}
+
+#[login_required(scopes = ["api.read"])]
+async fn read(context: Context) -> Html<String> {
+    Html(format!("<p>Token {} chars</p>", context.access_token.len()))
+}
+
+#[login_required(scopes = ["api.write"])]
+async fn write(context: Context) -> Html<String> {
+    Html(format!("<p>Token {} chars</p>", context.access_token.len()))
+}
+
+#[login_required(scopes = ["api.admin"])]
+async fn admin(context: Context) -> Html<String> {
+    Html(format!("<p>Token {} chars</p>", context.access_token.len()))
+}
+
+/// The baseline: no `axum-identity` extractor, one read of the tower-sessions session.
+async fn session_page(session: Session) -> Html<String> {
+    let x = session.get::<String>("x").await.ok().flatten();
+    Html(format!("<p>Hello {}</p>", escape_html(x.as_deref().unwrap_or("anonymous"))))
+}
+
+fn routes() -> Router {
+    Router::new()
+        .route("/protected", get(protected))
+        .route("/session", get(session_page))
+        .route("/read", get(read))
+        .route("/write", get(write))
+        .route("/admin", get(admin))
+}
+
+fn options() -> Options {
+    Options {
+        provider: json!({"extraScopes": ["api.read", "api.write", "api.admin"], "autoConsent": true}),
+        ..Default::default()
+    }
+}
+
+struct Point {
+    store: &'static str,
+    page: &'static str,
+    connections: usize,
+    requests: usize,
+    errors: usize,
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Keep-alive connections to the app, opened (and checked) before any clock starts.
+async fn connect(url: &str, cookie: &HeaderValue, connections: usize, expect: &str) -> Vec<reqwest::Client> {
+    let mut clients = Vec::new();
+    for _ in 0..connections {
+        let client = reqwest::Client::builder()
+            .http1_only()
+            .pool_max_idle_per_host(1)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let response = client.get(url).header(COOKIE, cookie.clone()).send().await.unwrap();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert!(status == StatusCode::OK && body.contains(expect), "{url}: {status} {body}");
+        clients.push(client);
+    }
+    clients
+}
+
+/// Drives `url` with every client at once, each as fast as it can, for `duration`; returns
+/// the latencies, the failed requests and the time taken.
+async fn drive(
+    clients: &[reqwest::Client],
+    url: &str,
+    cookie: &HeaderValue,
+    duration: Duration,
+    expect: &'static str,
+) -> (Vec<Duration>, usize, Duration) {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = tokio::task::JoinSet::new();
+    for client in clients {
+        let (client, url, cookie) = (client.clone(), url.to_owned(), cookie.clone());
+        tasks.spawn(async move {
+            let mut latencies: Vec<Duration> = Vec::with_capacity(1 << 14);
+            let mut errors = 0;
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let ok = match client.get(&url).header(COOKIE, cookie.clone()).send().await {
+                    Ok(response) => {
+                        let status = response.status();
+                        matches!(response.bytes().await, Ok(body) if status == StatusCode::OK
+                            && body.windows(expect.len()).any(|w| w == expect.as_bytes()))
+                    }
+                    Err(_) => false,
+                };
+                latencies.push(sent.elapsed());
+                if !ok {
+                    errors += 1;
+                }
+            }
+            (latencies, errors)
+        });
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    while let Some(result) = tasks.join_next().await {
+        let (l, e) = result.unwrap();
+        latencies.extend(l);
+        errors += e;
+    }
+    (latencies, errors, start.elapsed())
+}
+
+/// One point per page at `connections`: the pages take turns in short slices (A B C A B C ...)
+/// so that load from other processes on the machine hits them alike.
+async fn measure_pages(
+    store: &'static str,
+    app: &TestApp,
+    sid: &str,
+    pages: &[(&'static str, &'static str, &'static str)],
+    connections: usize,
+    per_point: Duration,
+) -> Vec<Point> {
+    let cookie = HeaderValue::from_str(&format!("identity.sid={sid}")).unwrap();
+    let mut clients = Vec::new();
+    for (_, path, expect) in pages {
+        clients.push(connect(&app.url(path), &cookie, connections, expect).await);
+    }
+    let slice = per_point / SLICES;
+    let mut totals: Vec<(Vec<Duration>, usize, Duration)> = vec![(Vec::new(), 0, Duration::ZERO); pages.len()];
+    for _ in 0..SLICES {
+        for (i, (_, path, expect)) in pages.iter().enumerate() {
+            let (latencies, errors, elapsed) = drive(&clients[i], &app.url(path), &cookie, slice, expect).await;
+            totals[i].0.extend(latencies);
+            totals[i].1 += errors;
+            totals[i].2 += elapsed;
+        }
+    }
+    pages
+        .iter()
+        .zip(totals)
+        .map(|((page, _, _), (mut latencies, errors, elapsed))| {
+            latencies.sort_unstable();
+            let pct = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1];
+            Point {
+                store,
+                page,
+                connections,
+                requests: latencies.len(),
+                errors,
+                rps: latencies.len() as f64 / elapsed.as_secs_f64(),
+                p50: pct(0.50),
+                p99: pct(0.99),
+            }
+        })
+        .collect()
+}
+
+/// Every request the provider counted, whatever the endpoint.
+fn total_calls(stats: &Value) -> u64 {
+    match stats {
+        Value::Number(n) => n.as_u64().unwrap_or(0),
+        Value::Object(map) => map.values().map(total_calls).sum(),
+        _ => 0,
+    }
+}
+
+struct StoreRun {
+    points: Vec<Point>,
+    cold_login_calls: u64,
+    warm_login_calls: u64,
+    protected_hits: usize,
+    calls_during_hits: u64,
+}
+
+/// Signs `login` in at `path` and returns the session cookie and the provider calls it took.
+async fn sign_in(app: &TestApp, browser: &Browser, path: &str, login: &str) -> (String, u64) {
+    app.provider.reset_stats().await;
+    let mut page = browser.get(app.url(path)).await;
+    if page.url.as_str().starts_with(&app.provider.issuer) {
+        // Not signed in at the provider yet (later scope sets are approved without a page).
+        page = browser.sign_in(page, login).await;
+    }
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.url.as_str(), app.url(path), "{}", page.body);
+    let calls = total_calls(&app.provider.stats().await);
+    (browser.cookie(&app.base, "identity.sid").expect("a session cookie"), calls)
+}
+
+async fn run_store<S>(name: &'static str, store: S, secs: Duration) -> StoreRun
+where
+    S: SessionStore + Clone,
+{
+    let app = app::start_with_store(routes(), options(), store).await;
+    // The first sign-in after start also fetches discovery and JWKS; later ones do not.
+    let (_, cold_login_calls) = sign_in(&app, &Browser::new(), "/protected", "warmup").await;
+    let browser = Browser::new();
+    let (_, warm_login_calls) = sign_in(&app, &browser, "/protected", "alice").await;
+    // One API token in the cache for the scoped page (incremental consent, auto-approved).
+    let (sid, _) = sign_in(&app, &browser, "/read", "alice").await;
+
+    app.provider.reset_stats().await;
+    let pages = [
+        ("unprotected, reads session", "/session", "Hello anonymous"),
+        ("`#[login_required]`", "/protected", "Hello Alice"),
+        ("scoped, cached token", "/read", "Token "),
+    ];
+    let mut points = Vec::new();
+    for connections in CONNECTIONS {
+        for point in measure_pages(name, &app, &sid, &pages, connections, secs).await {
+            eprintln!(
+                "{name:>6} {:<28} {connections:>3} conns: {:>8.0} req/s  p99 {:?}  ({} errors)",
+                point.page, point.rps, point.p99, point.errors
+            );
+            points.push(point);
+        }
+    }
+    let protected_hits = points.iter().filter(|p| !p.page.starts_with("unprotected")).map(|p| p.requests).sum();
+    let calls_during_hits = total_calls(&app.provider.stats().await);
+    StoreRun { points, cold_login_calls, warm_login_calls, protected_hits, calls_during_hits }
+}
+
+/// Sizes of one signed-in user's session in Redis as API tokens accumulate.
+async fn session_sizes() -> Vec<(String, usize, u64, usize, String)> {
+    let (store, pool) = stores::redis_store().await;
+    let app = app::start_with_store(routes(), options(), store.clone()).await;
+    let browser = Browser::new();
+    let mut sizes = Vec::new();
+    for (step, path) in [("signed in, no API scope", "/protected"), ("+ api.read", "/read"), ("+ api.write", "/write"), ("+ api.admin", "/admin")] {
+        let (sid, _) = sign_in(&app, &browser, path, "alice").await;
+        let msgpack = stores::redis_strlen(&pool, &sid).await;
+        let id: Id = sid.parse().unwrap();
+        let record = store.load(&id).await.unwrap().expect("the record");
+        let ours = &record.data["axum_identity"];
+        let json_bytes = serde_json::to_vec(&record.data).unwrap().len();
+        let tokens = ours["user"]["tokens"].as_array().map_or(0, Vec::len);
+        let part = |v: &Value| serde_json::to_vec(v).unwrap().len();
+        let user = &ours["user"];
+        let breakdown = format!(
+            "claims {} B ({} claims), id_token {} B, refresh_token {} B, tokens {} B, other {} B",
+            part(&user["claims"]),
+            user["claims"].as_object().map_or(0, |m| m.len()),
+            part(&user["id_token"]),
+            part(&user["refresh_token"]),
+            part(&user["tokens"]),
+            json_bytes - part(&user["claims"]) - part(&user["id_token"]) - part(&user["refresh_token"]) - part(&user["tokens"]),
+        );
+        sizes.push((step.to_owned(), tokens, msgpack, json_bytes, breakdown));
+    }
+    sizes
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("benches/protected.rs is a measurement, not a test: run `cargo bench --bench protected`");
+        return;
+    }
+    let secs = Duration::from_secs_f64(std::env::var("BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0));
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let load_before = load_average();
+    runtime.block_on(async move {
+        let mut runs = Vec::new();
+        runs.push(run_store("memory", MemoryStore::default(), secs).await);
+        let (redis, _pool) = stores::redis_store().await;
+        runs.push(run_store("redis", redis, secs).await);
+        let sizes = session_sizes().await;
+        report(&runs, &sizes, secs);
+        println!("Load average (1, 5, 15 min) before: {load_before}; after: {}.", load_average());
+    });
+}
+
+/// Other work on the machine skews the figures: say how busy it was.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn report(runs: &[StoreRun], sizes: &[(String, usize, u64, usize, String)], secs: Duration) {
+    println!();
+    println!(
+        "axum-identity benchmark: {:.1} s per point, {} CPU(s), {}, app and load generator in one process on loopback",
+        secs.as_secs_f64(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if cfg!(debug_assertions) { "DEBUG build (not a measurement: use `cargo bench`)" } else { "optimized build" },
+    );
+    println!();
+    println!("| store | page | connections | requests/s | p50 ms | p99 ms | vs unprotected | errors |");
+    println!("|---|---|---:|---:|---:|---:|---:|---:|");
+    for run in runs {
+        for point in &run.points {
+            let baseline = run
+                .points
+                .iter()
+                .find(|p| p.page.starts_with("unprotected") && p.connections == point.connections)
+                .map_or(f64::NAN, |p| p.rps);
+            println!(
+                "| {} | {} | {} | {:.0} | {} | {} | {:.0}% | {} |",
+                point.store,
+                point.page,
+                point.connections,
+                point.rps,
+                ms(point.p50),
+                ms(point.p99),
+                100.0 * point.rps / baseline,
+                point.errors,
+            );
+        }
+    }
+    println!();
+    println!("| store | provider calls, first login after start | per later login | per 1,000 protected hits |");
+    println!("|---|---:|---:|---:|");
+    for run in runs {
+        println!(
+            "| {} | {} | {} | {:.3} ({} calls in {} hits) |",
+            run.points[0].store,
+            run.cold_login_calls,
+            run.warm_login_calls,
+            1000.0 * run.calls_during_hits as f64 / run.protected_hits.max(1) as f64,
+            run.calls_during_hits,
+            run.protected_hits,
+        );
+    }
+    println!();
+    println!("| session of one signed-in user (Redis) | access tokens cached | bytes in Redis (MessagePack) | bytes as JSON | JSON breakdown |");
+    println!("|---|---:|---:|---:|---|");
+    for (step, tokens, msgpack, json, breakdown) in sizes {
+        println!("| {step} | {tokens} | {msgpack} | {json} | {breakdown} |");
+    }
+    let total: usize = runs.iter().flat_map(|r| &r.points).map(|p| p.requests).sum();
+    println!();
+    println!("{total} requests measured.");
+}
