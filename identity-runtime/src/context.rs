@@ -280,30 +280,35 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
         user.seen = now;
         dirty = true;
     }
-    let user = &*user;
-    let mut context = Context {
-        user: User { claims: user.claims.clone() },
+    let api_scopes: Vec<&str> = scopes.iter().copied().filter(|s| !OIDC_SCOPES.contains(s)).collect();
+    let logout_path = auth.inner.logout_path.clone();
+    // The record is ours: move the claims into the context instead of copying them.
+    let context = |record: &mut Record| Context {
+        user: User { claims: record.user.take().map(|u| u.claims).unwrap_or_default() },
         access_token: String::new(),
         token_type: String::new(),
         expires_in: 0,
         scopes: Vec::new(),
-        logout_path: auth.inner.logout_path.clone(),
+        logout_path,
     };
-    let api_scopes: Vec<&str> = scopes.iter().copied().filter(|s| !OIDC_SCOPES.contains(s)).collect();
     if api_scopes.is_empty() {
         if dirty {
             record::store(&session, &record).await.map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
         }
-        return Ok(Some(context));
+        return Ok(Some(context(&mut record)));
+    }
+    // Tokens are needed now: read them (they live apart from the claims).
+    let seen = record.user.as_ref().map(|u| u.seen);
+    record = record::load_full(&session).await.map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
+    if let (Some(user), Some(seen)) = (record.user.as_mut(), seen) {
+        user.seen = seen;
     }
     match token::acquire(&auth, &session, &mut record, &api_scopes).await {
         Ok(acquired) => {
             if acquired.changed || dirty {
                 token::save(&session, &record).await.map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
-                if let Some(user) = &record.user {
-                    context.user = User { claims: user.claims.clone() };
-                }
             }
+            let mut context = context(&mut record);
             context.expires_in = (acquired.token.expires_at - record::now()).max(0) as u64;
             context.access_token = acquired.token.access_token;
             context.token_type = acquired.token.token_type;

@@ -91,7 +91,7 @@ pub(crate) async fn start(auth: &Auth, session: &Session, next: &str, scopes: Ve
 /// once per interval whether the user has signed in.
 pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Error> {
     let inner = &auth.inner;
-    let mut record = record::load(session).await?;
+    let mut record = record::load_full(session).await?;
     let Some(device) = record.device.clone() else {
         if record.user.is_some() {
             return Ok(no_store(Redirect::to("/").into_response()));

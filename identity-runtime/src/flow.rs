@@ -144,7 +144,7 @@ pub(crate) async fn callback(auth: &Auth, session: &Session, params: HashMap<Str
         }
         return Err(Error::MissingParameter("state"));
     };
-    let mut record = record::load(session).await?;
+    let mut record = record::load_full(session).await?;
     let Some(position) = record.pending.iter().position(|p| &p.state == state) else {
         // A double click or the back button replays a callback whose sign-in already
         // completed: a signed-in user simply goes back to the app.
@@ -471,7 +471,7 @@ pub(crate) fn token_error<E: std::error::Error + 'static>(
 /// Signs out: ends the session server-side, then lets the provider end its own.
 pub(crate) async fn logout(auth: &Auth, session: &Session) -> Result<Response, Error> {
     let inner = &auth.inner;
-    let record = record::load(session).await?;
+    let record = record::load_full(session).await?;
     // Deletes the record from the store and expires the cookie: replaying the old cookie
     // finds nothing.
     session.flush().await?;

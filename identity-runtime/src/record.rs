@@ -12,8 +12,11 @@ use crate::Error;
 
 /// The session key under which the record lives.
 pub(crate) const KEY: &str = "axum_identity";
+/// The session key of the user's tokens, kept apart so that a protected request, which needs
+/// only the claims, does not copy and parse them.
+pub(crate) const SECRETS_KEY: &str = "axum_identity.tokens";
 /// Bumped whenever the record's shape changes incompatibly.
-pub(crate) const VERSION: u32 = 1;
+pub(crate) const VERSION: u32 = 2;
 /// At most this many sign-ins may be in flight in one browser (tabs); older ones are dropped.
 pub(crate) const MAX_PENDING: usize = 8;
 
@@ -27,12 +30,26 @@ pub(crate) struct Record {
     /// A Device Code sign-in waiting for the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) device: Option<PendingDevice>,
+    /// Whether the user's tokens were loaded too ([`load_full`]), so storing writes them back.
+    #[serde(skip)]
+    pub(crate) full: bool,
 }
 
 impl Default for Record {
     fn default() -> Self {
-        Record { v: VERSION, pending: Vec::new(), user: None, device: None }
+        Record { v: VERSION, pending: Vec::new(), user: None, device: None, full: false }
     }
+}
+
+/// The user's tokens, under [`SECRETS_KEY`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Secrets {
+    v: u32,
+    id_token: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    refresh_token: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    tokens: Vec<CachedToken>,
 }
 
 /// A Device Code sign-in (RFC 8628) in progress.
@@ -85,7 +102,8 @@ pub(crate) enum Flow {
 pub(crate) struct SignedIn {
     /// The verified ID token's claims (merged with userinfo where the ID token was thin).
     pub(crate) claims: Map<String, Value>,
-    /// Kept for `id_token_hint` at logout.
+    /// Kept for `id_token_hint` at logout. Stored under [`SECRETS_KEY`].
+    #[serde(skip)]
     pub(crate) id_token: String,
     /// Unix seconds of the sign-in: the absolute session lifetime counts from here, and a
     /// token refresh does not move it.
@@ -93,10 +111,11 @@ pub(crate) struct SignedIn {
     /// Unix seconds of the last activity seen, updated coarsely (see `Auth::idle_timeout`).
     #[serde(default)]
     pub(crate) seen: i64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Stored under [`SECRETS_KEY`].
+    #[serde(skip)]
     pub(crate) refresh_token: Option<String>,
-    /// Access tokens, one per scope set.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Access tokens, one per scope set. Stored under [`SECRETS_KEY`].
+    #[serde(skip)]
     pub(crate) tokens: Vec<CachedToken>,
     /// Scopes asked for at a sign-in and not granted: asking again would loop.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -141,11 +160,45 @@ pub(crate) async fn load(session: &Session) -> Result<Record, Error> {
         .unwrap_or_default())
 }
 
+/// Loads the record with the user's tokens, for the flows that use or replace them.
+pub(crate) async fn load_full(session: &Session) -> Result<Record, Error> {
+    let mut record = load(session).await?;
+    if let Some(user) = record.user.as_mut() {
+        let secrets = session
+            .get_value(SECRETS_KEY)
+            .await?
+            .and_then(|value| serde_json::from_value::<Secrets>(value).ok())
+            .filter(|secrets| secrets.v == VERSION)
+            .unwrap_or_default();
+        user.id_token = secrets.id_token;
+        user.refresh_token = secrets.refresh_token;
+        user.tokens = secrets.tokens;
+    }
+    record.full = true;
+    Ok(record)
+}
+
 /// Stores the record in the session and writes it to the store now. Writing now, rather than
 /// leaving it to the session layer at the end of the request, turns a failing store into our
 /// 503 page instead of the layer's bare 500 (and the layer does not write again after a 5xx).
 pub(crate) async fn store(session: &Session, record: &Record) -> Result<(), Error> {
     session.insert(KEY, record).await?;
+    if record.full {
+        match &record.user {
+            Some(user) => {
+                let secrets = Secrets {
+                    v: VERSION,
+                    id_token: user.id_token.clone(),
+                    refresh_token: user.refresh_token.clone(),
+                    tokens: user.tokens.clone(),
+                };
+                session.insert(SECRETS_KEY, secrets).await?;
+            }
+            None => {
+                session.remove_value(SECRETS_KEY).await?;
+            }
+        }
+    }
     session.save().await?;
     Ok(())
 }

@@ -79,7 +79,7 @@ pub(crate) async fn acquire(auth: &Auth, session: &Session, record: &mut Record,
         // Whoever held the lock before may have stored a fresh token (and a rotated refresh
         // token): read the session again from the store before deciding anything.
         session.load().await.map_err(|e| Failure::Error(e.into()))?;
-        *record = record::load(session).await.map_err(Failure::Error)?;
+        *record = record::load_full(session).await.map_err(Failure::Error)?;
         if let Some(token) = cached(record, scopes) {
             if let Some(held) = &held {
                 lock.unlock(&key, held).await;
