@@ -44,7 +44,155 @@
 //! - [`identity_routes!`] adds the login, redirect (callback) and logout routes.
 //! - Sessions live server-side in any tower-sessions store; the cookie holds only the id.
 
-pub use axum_identity_macros::{identity_routes, login_required};
+/// Every example below compiles as a doctest of this crate; the attribute's full documentation
+/// follows them.
+///
+/// ```
+/// use axum::extract::{Path, Query, State};
+/// use axum::response::Html;
+/// use axum::routing::{get, post};
+/// use axum::{Form, Json, Router};
+/// use axum_identity::{Context, escape_html, login_required};
+/// use serde::Deserialize;
+///
+/// /// Signed-in users only; `context.user` is who they are.
+/// #[login_required]
+/// async fn index(context: Context) -> Html<String> {
+///     Html(format!("Welcome {}", escape_html(context.user.display_name())))
+/// }
+///
+/// /// With scopes, `context.access_token` is a fresh token for them. Other extractors keep
+/// /// working, before or after the `Context`.
+/// #[login_required(scopes = ["User.Read"])]
+/// async fn call_api(Path(id): Path<u32>, context: Context) -> String {
+///     format!("{id}: a {} token valid for {} s", context.token_type, context.expires_in)
+/// }
+///
+/// /// Protected without taking the user.
+/// #[login_required]
+/// async fn members_only() -> &'static str {
+///     "only signed-in users see this"
+/// }
+///
+/// #[derive(Clone)]
+/// struct Db;
+///
+/// #[derive(Deserialize)]
+/// struct Note {
+///     text: String,
+/// }
+///
+/// /// State first, any name for the `Context`, the body-reading extractor last.
+/// #[login_required(scopes = ["api://my-api/Notes.Write"])]
+/// async fn add_note(State(_db): State<Db>, ctx: Context, Json(note): Json<Note>) -> String {
+///     format!("{} wrote {}", ctx.user.subject(), note.text)
+/// }
+///
+/// #[login_required]
+/// async fn add_note_from_form(ctx: Context, Form(note): Form<Note>) -> String {
+///     format!("{} wrote {}", ctx.user.subject(), note.text)
+/// }
+///
+/// /// Generic handlers work too.
+/// #[login_required]
+/// async fn search<Q>(context: Context, Query(query): Query<Q>) -> String
+/// where
+///     Q: serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+/// {
+///     format!("{} searched {query:?}", context.user.subject())
+/// }
+///
+/// #[derive(Debug, Deserialize)]
+/// struct Search {
+///     q: String,
+/// }
+///
+/// /// `#[axum::debug_handler]` goes below, to check the handler as rewritten.
+/// #[login_required(scopes = ["User.Read"])]
+/// #[axum::debug_handler]
+/// async fn profile(context: Context) -> String {
+///     context.user.subject().to_owned()
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/", get(index))
+///     .route("/items/{id}", get(call_api))
+///     .route("/members", get(members_only))
+///     .route("/notes", post(add_note))
+///     .route("/notes/form", post(add_note_from_form))
+///     .route("/search", get(search::<Search>))
+///     .route("/profile", get(profile))
+///     .with_state(Db);
+/// ```
+///
+/// A crate that re-exports axum-identity under another path says where with `crate`:
+///
+/// ```
+/// mod my_facade {
+///     pub mod auth {
+///         pub use axum_identity::*;
+///     }
+/// }
+///
+/// use my_facade::auth::{Context, login_required};
+///
+/// #[login_required(crate = my_facade::auth, scopes = ["User.Read"])]
+/// async fn index(context: Context) -> String {
+///     context.user.subject().to_owned()
+/// }
+///
+/// # fn main() {
+/// let app: axum::Router = axum::Router::new().route("/", axum::routing::get(index));
+/// # }
+/// ```
+#[doc(inline)]
+pub use axum_identity_macros::login_required;
+
+/// This example compiles as a doctest of this crate; the macro's full documentation follows.
+///
+/// ```
+/// use axum::{Router, extract::State, routing::get};
+/// use axum_identity::{Auth, Context, identity_routes, login_required};
+/// use tower_sessions::MemoryStore;
+///
+/// #[login_required]
+/// async fn index(context: Context) -> String {
+///     format!("Welcome {}", context.user.display_name())
+/// }
+///
+/// let auth = Auth::builder()
+///     .client_id("my-client-id")
+///     .client_secret("my-client-secret")
+///     .redirect_uri("http://localhost:5000/redirect")
+///     .oidc_authority("https://login.example.com")
+///     .build()?;
+/// let app: Router = Router::new()
+///     .route("/", get(index))
+///     .merge(identity_routes!(auth))
+///     .layer(auth.layer())
+///     .layer(auth.session_layer(MemoryStore::default()));
+///
+/// // In an app with state: the routes take the router's state type, `.with_state` comes last.
+/// #[derive(Clone)]
+/// struct AppState {
+///     auth: Auth,
+/// }
+///
+/// async fn home(State(_state): State<AppState>) -> &'static str {
+///     "home"
+/// }
+///
+/// let state = AppState { auth };
+/// let app: Router = Router::new()
+///     .route("/home", get(home))
+///     .merge(identity_routes!(&state.auth))
+///     .layer(state.auth.layer())
+///     .layer(state.auth.session_layer(MemoryStore::default()))
+///     .with_state(state);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[doc(inline)]
+pub use axum_identity_macros::identity_routes;
 pub use axum_identity_runtime::*;
 
 /// What the macros' generated code names. Not a public API: it may change in any release.

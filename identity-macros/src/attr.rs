@@ -47,12 +47,18 @@ impl Parse for LoginRequiredArgs {
                 "scopes" => {
                     expect_eq(input, &key, SCOPES_EXAMPLE)?;
                     let list = parse_scopes(input, &mut errors)?;
-                    set_once(&mut args.scopes, &key, list)?;
+                    set_once(
+                        &mut args.scopes,
+                        &key,
+                        list,
+                        "list every scope in one `scopes = [..]`, e.g. \
+                         `scopes = [\"User.Read\", \"Mail.Read\"]`",
+                    )?;
                 }
                 "crate" => {
                     expect_eq(input, &key, "`crate = \"path\"`")?;
                     let path = parse_crate_path(input)?;
-                    set_once(&mut args.krate, &key, path)?;
+                    set_once(&mut args.krate, &key, path, "keep one")?;
                 }
                 _ => return Err(unknown_option(&key, LOGIN_REQUIRED_OPTIONS)),
             }
@@ -68,9 +74,20 @@ impl Parse for LoginRequiredArgs {
 
 /// The path through which generated code names runtime items: `::axum_identity::__private` by
 /// default, `<path>::__private` with `crate = path`.
+///
+/// With `crate = path`, `__private` is spanned at the end of the user's path, so that a path
+/// that does not lead to the facade is reported there ("could not find `__private` in `x`"),
+/// not on the whole attribute.
 pub(crate) fn private_path(krate: Option<&Path>) -> TokenStream {
     match krate {
-        Some(path) => quote!(#path::__private),
+        Some(path) => {
+            let span = path
+                .segments
+                .last()
+                .map_or_else(Span::call_site, |s| s.ident.span());
+            let private = Ident::new("__private", span);
+            quote!(#path::#private)
+        }
         None => quote!(::axum_identity::__private),
     }
 }
@@ -87,12 +104,12 @@ fn expect_eq(input: ParseStream<'_>, key: &Ident, example: &str) -> syn::Result<
     }
 }
 
-/// Stores an option, or fails with "`key` specified more than once" at the second key.
-fn set_once<T>(slot: &mut Option<T>, key: &Ident, value: T) -> syn::Result<()> {
+/// Stores an option, or fails with "`key` specified more than once: <fix>" at the second key.
+fn set_once<T>(slot: &mut Option<T>, key: &Ident, value: T, fix: &str) -> syn::Result<()> {
     if slot.is_some() {
         return Err(syn::Error::new(
             key.span(),
-            format!("`{key}` specified more than once"),
+            format!("`{key}` specified more than once: {fix}"),
         ));
     }
     *slot = Some(value);
@@ -395,6 +412,17 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_crate_path_is_reported_at_the_path() {
+        let args = parse("crate = my::facade").unwrap();
+        let last = private_path(args.krate.as_ref())
+            .into_iter()
+            .last()
+            .unwrap();
+        assert_eq!(last.to_string(), "__private");
+        assert_eq!(last.span().source_text().as_deref(), Some("facade"));
+    }
+
+    #[test]
     fn unknown_options_suggest_the_near_one() {
         for (src, near) in [
             (r#"scope = ["a"]"#, "scopes"),
@@ -419,13 +447,17 @@ mod tests {
     #[test]
     fn option_given_twice_points_at_the_second() {
         let src = r#"scopes = ["a"], crate = x, scopes = ["b"]"#;
-        assert_eq!(message(src), "`scopes` specified more than once");
+        assert_eq!(
+            message(src),
+            "`scopes` specified more than once: list every scope in one `scopes = [..]`, e.g. \
+             `scopes = [\"User.Read\", \"Mail.Read\"]`"
+        );
         let err = parse(src).err().unwrap();
         assert_eq!(err.span().start().column, src.rfind("scopes").unwrap());
 
         assert_eq!(
             message("crate = a, crate = b"),
-            "`crate` specified more than once"
+            "`crate` specified more than once: keep one"
         );
     }
 

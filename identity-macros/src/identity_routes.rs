@@ -2,10 +2,11 @@
 //! `Router`, built by a plain runtime function.
 
 use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use quote::{quote, quote_spanned};
 use syn::{
     Expr, Token,
     parse::{Parse, ParseStream},
+    spanned::Spanned,
 };
 
 use crate::attr::private_path;
@@ -50,7 +51,9 @@ impl Parse for Input {
 pub(crate) fn expand(input: TokenStream) -> syn::Result<TokenStream> {
     let Input { auth } = syn::parse2(input)?;
     let prefix = private_path(None);
-    Ok(quote!(#prefix::routes(&(#auth))))
+    // Spanned at the argument, so that a value that is not an `Auth` is reported there.
+    let arg = quote_spanned!(auth.span()=> &(#auth));
+    Ok(quote!(#prefix::routes(#arg)))
 }
 
 #[cfg(test)]

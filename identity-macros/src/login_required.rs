@@ -263,11 +263,40 @@ fn not_a_fn(item: &Item) -> syn::Error {
         }
         tt.to_tokens(&mut head);
     }
-    let msg = "`#[login_required]` goes on an `async fn` handler";
+    let which = if matches!(item, Item::Impl(_)) {
+        "each handler"
+    } else {
+        "the handler"
+    };
+    let msg = format!(
+        "`#[login_required]` goes on an `async fn` handler, not on {}: put it on {which}, \
+         e.g. `#[login_required] async fn index(context: Context) {{ .. }}`",
+        item_kind(item)
+    );
     if head.is_empty() {
         syn::Error::new_spanned(item, msg)
     } else {
         syn::Error::new_spanned(head, msg)
+    }
+}
+
+/// What an item is, with its article, for messages.
+fn item_kind(item: &Item) -> &'static str {
+    match item {
+        Item::Const(_) => "a `const`",
+        Item::Enum(_) => "an `enum`",
+        Item::ExternCrate(_) => "an `extern crate`",
+        Item::ForeignMod(_) => "an `extern` block",
+        Item::Impl(_) => "an `impl` block",
+        Item::Macro(_) => "a macro",
+        Item::Mod(_) => "a module",
+        Item::Static(_) => "a `static`",
+        Item::Struct(_) => "a `struct`",
+        Item::Trait(_) | Item::TraitAlias(_) => "a trait",
+        Item::Type(_) => "a type alias",
+        Item::Union(_) => "a `union`",
+        Item::Use(_) => "a `use` declaration",
+        _ => "this item",
     }
 }
 

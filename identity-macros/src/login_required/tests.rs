@@ -306,7 +306,9 @@ fn not_a_fn() {
     assert_eq!(
         error("", "struct Index;"),
         (
-            "`#[login_required]` goes on an `async fn` handler".to_owned(),
+            "`#[login_required]` goes on an `async fn` handler, not on a `struct`: put it on the \
+             handler, e.g. `#[login_required] async fn index(context: Context) { .. }`"
+                .to_owned(),
             "struct Index".to_owned()
         )
     );
@@ -314,7 +316,9 @@ fn not_a_fn() {
         error("", "#[derive(Clone)] pub(crate) struct Index { a: u32 }").1,
         "pub(crate) struct Index"
     );
-    assert_eq!(error("", "impl<T> Foo for Bar {}").1, "impl");
+    let (msg, at) = error("", "impl<T> Foo for Bar {}");
+    assert!(msg.contains("not on an `impl` block"), "{msg}");
+    assert_eq!(at, "impl");
     assert_eq!(error("", "const X: u32 = 1;").1, "const X");
 }
 
