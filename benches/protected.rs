@@ -40,7 +40,10 @@ const SLICES: u32 = 6;
 
 #[login_required]
 async fn protected(context: Context) -> Html<String> {
-    Html(format!("<p>Hello {}</p>", escape_html(context.user.display_name())))
+    Html(format!(
+        "<p>Hello {}</p>",
+        escape_html(context.user.display_name())
+    ))
 }
 
 #[login_required(scopes = ["api.read"])]
@@ -61,7 +64,10 @@ async fn admin(context: Context) -> Html<String> {
 /// The baseline: no `axum-identity` extractor, one read of the tower-sessions session.
 async fn session_page(session: Session) -> Html<String> {
     let x = session.get::<String>("x").await.ok().flatten();
-    Html(format!("<p>Hello {}</p>", escape_html(x.as_deref().unwrap_or("anonymous"))))
+    Html(format!(
+        "<p>Hello {}</p>",
+        escape_html(x.as_deref().unwrap_or("anonymous"))
+    ))
 }
 
 fn routes() -> Router {
@@ -92,7 +98,12 @@ struct Point {
 }
 
 /// Keep-alive connections to the app, opened (and checked) before any clock starts.
-async fn connect(url: &str, cookie: &HeaderValue, connections: usize, expect: &str) -> Vec<reqwest::Client> {
+async fn connect(
+    url: &str,
+    cookie: &HeaderValue,
+    connections: usize,
+    expect: &str,
+) -> Vec<reqwest::Client> {
     let mut clients = Vec::new();
     for _ in 0..connections {
         let client = reqwest::Client::builder()
@@ -101,10 +112,18 @@ async fn connect(url: &str, cookie: &HeaderValue, connections: usize, expect: &s
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .unwrap();
-        let response = client.get(url).header(COOKIE, cookie.clone()).send().await.unwrap();
+        let response = client
+            .get(url)
+            .header(COOKIE, cookie.clone())
+            .send()
+            .await
+            .unwrap();
         let status = response.status();
         let body = response.text().await.unwrap();
-        assert!(status == StatusCode::OK && body.contains(expect), "{url}: {status} {body}");
+        assert!(
+            status == StatusCode::OK && body.contains(expect),
+            "{url}: {status} {body}"
+        );
         clients.push(client);
     }
     clients
@@ -171,10 +190,12 @@ async fn measure_pages(
         clients.push(connect(&app.url(path), &cookie, connections, expect).await);
     }
     let slice = per_point / SLICES;
-    let mut totals: Vec<(Vec<Duration>, usize, Duration)> = vec![(Vec::new(), 0, Duration::ZERO); pages.len()];
+    let mut totals: Vec<(Vec<Duration>, usize, Duration)> =
+        vec![(Vec::new(), 0, Duration::ZERO); pages.len()];
     for _ in 0..SLICES {
         for (i, (_, path, expect)) in pages.iter().enumerate() {
-            let (latencies, errors, elapsed) = drive(&clients[i], &app.url(path), &cookie, slice, expect).await;
+            let (latencies, errors, elapsed) =
+                drive(&clients[i], &app.url(path), &cookie, slice, expect).await;
             totals[i].0.extend(latencies);
             totals[i].1 += errors;
             totals[i].2 += elapsed;
@@ -185,7 +206,10 @@ async fn measure_pages(
         .zip(totals)
         .map(|((page, _, _), (mut latencies, errors, elapsed))| {
             latencies.sort_unstable();
-            let pct = |p: f64| latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1];
+            let pct = |p: f64| {
+                latencies
+                    [((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1]
+            };
             Point {
                 store,
                 page,
@@ -228,7 +252,12 @@ async fn sign_in(app: &TestApp, browser: &Browser, path: &str, login: &str) -> (
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.url.as_str(), app.url(path), "{}", page.body);
     let calls = total_calls(&app.provider.stats().await);
-    (browser.cookie(&app.base, "identity.sid").expect("a session cookie"), calls)
+    (
+        browser
+            .cookie(&app.base, "identity.sid")
+            .expect("a session cookie"),
+        calls,
+    )
 }
 
 async fn run_store<S>(name: &'static str, store: S, secs: Duration) -> StoreRun
@@ -259,9 +288,19 @@ where
             points.push(point);
         }
     }
-    let protected_hits = points.iter().filter(|p| !p.page.starts_with("unprotected")).map(|p| p.requests).sum();
+    let protected_hits = points
+        .iter()
+        .filter(|p| !p.page.starts_with("unprotected"))
+        .map(|p| p.requests)
+        .sum();
     let calls_during_hits = total_calls(&app.provider.stats().await);
-    StoreRun { points, cold_login_calls, warm_login_calls, protected_hits, calls_during_hits }
+    StoreRun {
+        points,
+        cold_login_calls,
+        warm_login_calls,
+        protected_hits,
+        calls_during_hits,
+    }
 }
 
 /// Sizes of one signed-in user's session in Redis as API tokens accumulate.
@@ -270,7 +309,12 @@ async fn session_sizes() -> Vec<(String, usize, u64, usize, String)> {
     let app = app::start_with_store(routes(), options(), store.clone()).await;
     let browser = Browser::new();
     let mut sizes = Vec::new();
-    for (step, path) in [("signed in, no API scope", "/protected"), ("+ api.read", "/read"), ("+ api.write", "/write"), ("+ api.admin", "/admin")] {
+    for (step, path) in [
+        ("signed in, no API scope", "/protected"),
+        ("+ api.read", "/read"),
+        ("+ api.write", "/write"),
+        ("+ api.admin", "/admin"),
+    ] {
         let (sid, _) = sign_in(&app, &browser, path, "alice").await;
         let msgpack = stores::redis_strlen(&pool, &sid).await;
         let id: Id = sid.parse().unwrap();
@@ -287,7 +331,11 @@ async fn session_sizes() -> Vec<(String, usize, u64, usize, String)> {
             part(&user["id_token"]),
             part(&user["refresh_token"]),
             part(&user["tokens"]),
-            json_bytes - part(&user["claims"]) - part(&user["id_token"]) - part(&user["refresh_token"]) - part(&user["tokens"]),
+            json_bytes
+                - part(&user["claims"])
+                - part(&user["id_token"])
+                - part(&user["refresh_token"])
+                - part(&user["tokens"]),
         );
         sizes.push((step.to_owned(), tokens, msgpack, json_bytes, breakdown));
     }
@@ -296,11 +344,21 @@ async fn session_sizes() -> Vec<(String, usize, u64, usize, String)> {
 
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
-        println!("benches/protected.rs is a measurement, not a test: run `cargo bench --bench protected`");
+        println!(
+            "benches/protected.rs is a measurement, not a test: run `cargo bench --bench protected`"
+        );
         return;
     }
-    let secs = Duration::from_secs_f64(std::env::var("BENCH_SECS").ok().and_then(|s| s.parse().ok()).unwrap_or(3.0));
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let secs = Duration::from_secs_f64(
+        std::env::var("BENCH_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3.0),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let load_before = load_average();
     runtime.block_on(async move {
         let mut runs = Vec::new();
@@ -309,7 +367,10 @@ fn main() {
         runs.push(run_store("redis", redis, secs).await);
         let sizes = session_sizes().await;
         report(&runs, &sizes, secs);
-        println!("Load average (1, 5, 15 min) before: {load_before}; after: {}.", load_average());
+        println!(
+            "Load average (1, 5, 15 min) before: {load_before}; after: {}.",
+            load_average()
+        );
     });
 }
 
@@ -330,10 +391,16 @@ fn report(runs: &[StoreRun], sizes: &[(String, usize, u64, usize, String)], secs
         "axum-identity benchmark: {:.1} s per point, {} CPU(s), {}, app and load generator in one process on loopback",
         secs.as_secs_f64(),
         std::thread::available_parallelism().map_or(0, |n| n.get()),
-        if cfg!(debug_assertions) { "DEBUG build (not a measurement: use `cargo bench`)" } else { "optimized build" },
+        if cfg!(debug_assertions) {
+            "DEBUG build (not a measurement: use `cargo bench`)"
+        } else {
+            "optimized build"
+        },
     );
     println!();
-    println!("| store | page | connections | requests/s | p50 ms | p99 ms | vs unprotected | errors |");
+    println!(
+        "| store | page | connections | requests/s | p50 ms | p99 ms | vs unprotected | errors |"
+    );
     println!("|---|---|---:|---:|---:|---:|---:|---:|");
     for run in runs {
         for point in &run.points {
@@ -356,7 +423,9 @@ fn report(runs: &[StoreRun], sizes: &[(String, usize, u64, usize, String)], secs
         }
     }
     println!();
-    println!("| store | provider calls, first login after start | per later login | per 1,000 protected hits |");
+    println!(
+        "| store | provider calls, first login after start | per later login | per 1,000 protected hits |"
+    );
     println!("|---|---:|---:|---:|");
     for run in runs {
         println!(
@@ -370,12 +439,18 @@ fn report(runs: &[StoreRun], sizes: &[(String, usize, u64, usize, String)], secs
         );
     }
     println!();
-    println!("| session of one signed-in user (Redis) | access tokens cached | bytes in Redis (MessagePack) | bytes as JSON | JSON breakdown |");
+    println!(
+        "| session of one signed-in user (Redis) | access tokens cached | bytes in Redis (MessagePack) | bytes as JSON | JSON breakdown |"
+    );
     println!("|---|---:|---:|---:|---|");
     for (step, tokens, msgpack, json, breakdown) in sizes {
         println!("| {step} | {tokens} | {msgpack} | {json} | {breakdown} |");
     }
-    let total: usize = runs.iter().flat_map(|r| &r.points).map(|p| p.requests).sum();
+    let total: usize = runs
+        .iter()
+        .flat_map(|r| &r.points)
+        .map(|p| p.requests)
+        .sum();
     println!();
     println!("{total} requests measured.");
 }

@@ -43,7 +43,10 @@ struct ApiContext(Context);
 impl FromRequestParts<AppState> for ApiContext {
     type Rejection = LoginRejection;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, LoginRejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, LoginRejection> {
         let scopes: Vec<&str> = state.scopes.iter().map(String::as_str).collect();
         require_sign_in(parts, &scopes).await.map(ApiContext)
     }
@@ -67,7 +70,10 @@ async fn call_api(context: Context) -> Html<String> {
     ))
 }
 
-async fn call_api_with_token(State(state): State<AppState>, ApiContext(context): ApiContext) -> Html<String> {
+async fn call_api_with_token(
+    State(state): State<AppState>,
+    ApiContext(context): ApiContext,
+) -> Html<String> {
     let summary = format!(
         "<p>A {} token for <code>{}</code>, valid for {} more seconds.</p>",
         escape_html(&context.token_type),
@@ -75,7 +81,9 @@ async fn call_api_with_token(State(state): State<AppState>, ApiContext(context):
         context.expires_in
     );
     let Some(endpoint) = &state.endpoint else {
-        return page(&format!("{summary}<p>Set ENDPOINT to call an API with it.</p><p><a href=\"/\">Back</a></p>"));
+        return page(&format!(
+            "{summary}<p>Set ENDPOINT to call an API with it.</p><p><a href=\"/\">Back</a></p>"
+        ));
     };
     let result = state
         .http
@@ -91,9 +99,17 @@ async fn call_api_with_token(State(state): State<AppState>, ApiContext(context):
                 .ok()
                 .and_then(|json| serde_json::to_string_pretty(&json).ok())
                 .unwrap_or(text);
-            format!("<p>{} answered {status}:</p><pre>{}</pre>", escape_html(endpoint), escape_html(&pretty))
+            format!(
+                "<p>{} answered {status}:</p><pre>{}</pre>",
+                escape_html(endpoint),
+                escape_html(&pretty)
+            )
         }
-        Err(error) => format!("<p>Calling {} failed: {}</p>", escape_html(endpoint), escape_html(&error.to_string())),
+        Err(error) => format!(
+            "<p>Calling {} failed: {}</p>",
+            escape_html(endpoint),
+            escape_html(&error.to_string())
+        ),
     };
     page(&format!("{summary}{shown}<p><a href=\"/\">Back</a></p>"))
 }
@@ -109,11 +125,17 @@ fn page(body: &str) -> Html<String> {
 async fn main() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt().with_env_filter("info").init();
     dotenvy::dotenv().ok();
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(5000);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5000);
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
 
     let mut _local_provider = None;
-    let (auth, default_scope) = if var("CLIENT_ID").is_some() || var("AUTHORITY").is_some() || var("OIDC_AUTHORITY").is_some() {
+    let (auth, default_scope) = if var("CLIENT_ID").is_some()
+        || var("AUTHORITY").is_some()
+        || var("OIDC_AUTHORITY").is_some()
+    {
         (Auth::from_env()?, None)
     } else {
         let redirect_uri = format!("http://127.0.0.1:{port}/redirect");
@@ -122,7 +144,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
             "clients": [provider::TestProvider::web_client("quickstart", "quickstart-secret", &[&redirect_uri], &[&signed_out])],
         }))
         .await?;
-        println!("No CLIENT_ID/AUTHORITY configured: using the local OpenID provider at {} (any user name signs in).", local.issuer);
+        println!(
+            "No CLIENT_ID/AUTHORITY configured: using the local OpenID provider at {} (any user name signs in).",
+            local.issuer
+        );
         let auth = Auth::builder()
             .client_id("quickstart")
             .client_secret("quickstart-secret")
@@ -141,10 +166,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .collect();
     let state = AppState {
         endpoint: var("ENDPOINT"),
-        http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
+        http: reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?,
         scopes: scopes.clone(),
     };
-    let api_route = if scopes.is_empty() { get(call_api) } else { get(call_api_with_token) };
+    let api_route = if scopes.is_empty() {
+        get(call_api)
+    } else {
+        get(call_api_with_token)
+    };
     let app = Router::new()
         .route("/", get(index))
         .route("/call_api", api_route)
@@ -154,6 +185,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .layer(auth.session_layer(MemoryStore::default()));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("Listening on http://127.0.0.1:{port}");
-    axum::serve(listener, app).with_graceful_shutdown(async { let _ = tokio::signal::ctrl_c().await; }).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
     Ok(())
 }

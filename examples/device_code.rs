@@ -32,7 +32,10 @@ async fn index(context: Context) -> Html<String> {
 async fn main() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt().with_env_filter("info").init();
     dotenvy::dotenv().ok();
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(5000);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5000);
     let configured = ["CLIENT_ID", "AUTHORITY", "OIDC_AUTHORITY"]
         .iter()
         .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()));
@@ -41,7 +44,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let auth = if configured {
         let auth = Auth::from_env()?;
         if !auth.uses_device_code() {
-            return Err("REDIRECT_URI is set: this example shows the Device Code flow, unset it".into());
+            return Err(
+                "REDIRECT_URI is set: this example shows the Device Code flow, unset it".into(),
+            );
         }
         auth
     } else {

@@ -33,7 +33,10 @@ async fn main() -> Result<(), Box<dyn Error>> {
         )
         .init();
     dotenvy::dotenv().ok();
-    let port: u16 = std::env::var("PORT").ok().and_then(|p| p.parse().ok()).unwrap_or(5000);
+    let port: u16 = std::env::var("PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5000);
 
     // Keeps the local provider alive as long as the app runs.
     let mut _local_provider = None;
@@ -71,7 +74,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .layer(auth.session_layer(MemoryStore::default()));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("Listening on http://127.0.0.1:{port}");
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown())
+        .await?;
     Ok(())
 }
 

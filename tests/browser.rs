@@ -1035,7 +1035,9 @@ async fn the_library_pages_fit_a_phone_and_a_desktop() {
     );
     let text = chrome.text().await;
     assert!(
-        text.contains(APP_NAME) && text.contains("Sign in again") && text.contains("Error code: 400"),
+        text.contains(APP_NAME)
+            && text.contains("Sign in again")
+            && text.contains("Error code: 400"),
         "{text}"
     );
     let pages = [

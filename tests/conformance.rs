@@ -19,7 +19,9 @@ use axum_identity::{Auth, Context, identity_routes, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::browser::{Browser, Page};
-use support::hostile::{Hostile, IssParam, Published, Scenario, Signing, TokenSpec, kid, public_key_pem};
+use support::hostile::{
+    Hostile, IssParam, Published, Scenario, Signing, TokenSpec, kid, public_key_pem,
+};
 use tower_sessions::MemoryStore;
 
 const CLIENT_ID: &str = "conformance-app";
@@ -38,7 +40,11 @@ async fn public(context: Option<Context>) -> String {
 
 /// How many `groups` the signed-in user's claims carry.
 async fn groups(context: Context) -> String {
-    let count = context.user.claim("groups").and_then(Value::as_array).map_or(0, Vec::len);
+    let count = context
+        .user
+        .claim("groups")
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
     format!("{count} groups")
 }
 
@@ -46,7 +52,11 @@ async fn groups(context: Context) -> String {
 #[login_required(scopes = ["api.read"])]
 async fn api(context: Context, Extension(runs): Extension<Arc<AtomicUsize>>) -> String {
     runs.fetch_add(1, Ordering::SeqCst);
-    format!("api handler ran for {} with {}", context.user.subject(), context.access_token)
+    format!(
+        "api handler ran for {} with {}",
+        context.user.subject(),
+        context.access_token
+    )
 }
 
 /// An app and the hostile provider it trusts.
@@ -98,7 +108,9 @@ async fn rig(scenario: Scenario) -> Rig {
 
 async fn rig_with_secret(scenario: Scenario, secret: &str) -> Rig {
     let hostile = Hostile::start(CLIENT_ID, scenario).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let auth = Auth::builder()
         .client_id(CLIENT_ID)
@@ -120,16 +132,28 @@ async fn rig_with_secret(scenario: Scenario, secret: &str) -> Rig {
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("server runs");
     });
-    Rig { base, hostile, auth, api_runs, server }
+    Rig {
+        base,
+        hostile,
+        auth,
+        api_runs,
+        server,
+    }
 }
 
 /// A scenario whose ID token has `claims` merged in.
 fn with_claims(claims: Value) -> Scenario {
-    Scenario { id_token: TokenSpec::claims(claims), ..Scenario::default() }
+    Scenario {
+        id_token: TokenSpec::claims(claims),
+        ..Scenario::default()
+    }
 }
 
 fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -137,7 +161,14 @@ fn now() -> i64 {
 
 /// The sign-in ended signed in as `sub`, back on `/`.
 async fn assert_signed_in(rig: &Rig, browser: &Browser, page: &Page, sub: &str) {
-    assert_eq!(page.status, StatusCode::OK, "sign-in failed: {} {}\nchain: {:?}", page.url, page.body, page.chain);
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "sign-in failed: {} {}\nchain: {:?}",
+        page.url,
+        page.body,
+        page.chain
+    );
     assert_eq!(page.url.path(), "/", "chain: {:?}", page.chain);
     assert_eq!(page.body, format!("signed in as {sub}"));
     assert_eq!(rig.who(browser).await, format!("signed in as {sub}"));
@@ -146,7 +177,13 @@ async fn assert_signed_in(rig: &Rig, browser: &Browser, page: &Page, sub: &str) 
 /// The callback refused the provider's answer: a 400 error page offering to sign in again,
 /// whose message mentions `reason` (case-insensitive), and afterwards nobody is signed in.
 async fn assert_rejected(rig: &Rig, browser: &Browser, page: &Page, reason: &str) {
-    assert_eq!(page.url.path(), "/redirect", "expected the callback to answer; chain: {:?}\n{}", page.chain, page.body);
+    assert_eq!(
+        page.url.path(),
+        "/redirect",
+        "expected the callback to answer; chain: {:?}\n{}",
+        page.chain,
+        page.body
+    );
     assert_eq!(
         rig.who(browser).await,
         "anonymous",
@@ -154,11 +191,22 @@ async fn assert_rejected(rig: &Rig, browser: &Browser, page: &Page, reason: &str
         page.status,
         page.body
     );
-    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", error_message(page));
-    assert!(page.body.contains("Sign in again"), "not the error page: {}", page.body);
+    assert_eq!(
+        page.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        error_message(page)
+    );
+    assert!(
+        page.body.contains("Sign in again"),
+        "not the error page: {}",
+        page.body
+    );
     assert_eq!(page.header("cache-control"), Some("no-store"));
     assert!(
-        error_message(page).to_lowercase().contains(&reason.to_lowercase()),
+        error_message(page)
+            .to_lowercase()
+            .contains(&reason.to_lowercase()),
         "the error page does not mention `{reason}`: {}",
         error_message(page)
     );
@@ -167,7 +215,11 @@ async fn assert_rejected(rig: &Rig, browser: &Browser, page: &Page, reason: &str
 /// The title and message of the default error page, for assertions and failure output.
 fn error_message(page: &Page) -> String {
     let start = page.body.find("<h1>").unwrap_or(0);
-    let end = page.body.find("<p class=\"muted\">").map_or(page.body.len(), |end| end + 40).min(page.body.len());
+    let end = page
+        .body
+        .find("<p class=\"muted\">")
+        .map_or(page.body.len(), |end| end + 40)
+        .min(page.body.len());
     page.body.get(start..end).unwrap_or(&page.body).to_owned()
 }
 
@@ -177,7 +229,12 @@ async fn expect_token_rejected(scenario: Scenario, reason: &str) -> Rig {
     let rig = rig(scenario).await;
     let browser = Browser::new();
     let page = rig.sign_in(&browser).await;
-    assert_eq!(rig.count(&rig.hostile.counters().token), 1, "the code was not redeemed: {}", page.body);
+    assert_eq!(
+        rig.count(&rig.hostile.counters().token),
+        1,
+        "the code was not redeemed: {}",
+        page.body
+    );
     assert_rejected(&rig, &browser, &page, reason).await;
     rig
 }
@@ -206,8 +263,14 @@ async fn accepts_a_valid_rs256_id_token() {
     let authorization = &rig.hostile.authorizations()[0].params;
     assert_eq!(authorization["code_challenge_method"], "S256");
     assert_eq!(authorization["response_type"], "code");
-    assert!(authorization["state"].len() >= 22, "state too short: {authorization:?}");
-    assert!(authorization["nonce"].len() >= 22, "nonce too short: {authorization:?}");
+    assert!(
+        authorization["state"].len() >= 22,
+        "state too short: {authorization:?}"
+    );
+    assert!(
+        authorization["nonce"].len() >= 22,
+        "nonce too short: {authorization:?}"
+    );
     assert!(authorization["scope"].split(' ').any(|s| s == "openid"));
     let token_request = &rig.hostile.token_requests()[0];
     assert!(token_request.form["code_verifier"].len() >= 43);
@@ -271,7 +334,11 @@ async fn rejects_an_id_token_without_iat() {
 #[tokio::test]
 async fn rejects_an_expired_id_token() {
     let now = now();
-    expect_token_rejected(with_claims(json!({"exp": now - 3600, "iat": now - 7200})), "expired").await;
+    expect_token_rejected(
+        with_claims(json!({"exp": now - 3600, "iat": now - 7200})),
+        "expired",
+    )
+    .await;
 }
 
 /// `alg: none` with an empty signature, even though the discovery document lists `none`.
@@ -279,7 +346,10 @@ async fn rejects_an_expired_id_token() {
 async fn rejects_alg_none_even_when_discovery_lists_it() {
     let scenario = Scenario {
         discovery: json!({"id_token_signing_alg_values_supported": ["RS256", "none"]}),
-        id_token: TokenSpec { signing: Signing::None, ..TokenSpec::default() },
+        id_token: TokenSpec {
+            signing: Signing::None,
+            ..TokenSpec::default()
+        },
         ..Scenario::default()
     };
     expect_token_rejected(scenario, "signature").await;
@@ -292,7 +362,10 @@ async fn rejects_alg_none_even_when_discovery_lists_it() {
 async fn rejects_hs256_maced_with_the_client_secret() {
     let scenario = Scenario {
         discovery: json!({"id_token_signing_alg_values_supported": ["RS256", "HS256"]}),
-        id_token: TokenSpec { signing: Signing::Hs256(CLIENT_SECRET.as_bytes().to_vec()), ..TokenSpec::default() },
+        id_token: TokenSpec {
+            signing: Signing::Hs256(CLIENT_SECRET.as_bytes().to_vec()),
+            ..TokenSpec::default()
+        },
         ..Scenario::default()
     };
     expect_token_rejected(scenario, "signature").await;
@@ -316,7 +389,13 @@ async fn rejects_hs256_maced_with_the_rsa_public_key() {
 
 #[tokio::test]
 async fn rejects_a_corrupted_rs256_signature() {
-    let scenario = Scenario { id_token: TokenSpec { signing: Signing::CorruptRsa(0), ..TokenSpec::default() }, ..Scenario::default() };
+    let scenario = Scenario {
+        id_token: TokenSpec {
+            signing: Signing::CorruptRsa(0),
+            ..TokenSpec::default()
+        },
+        ..Scenario::default()
+    };
     expect_token_rejected(scenario, "signature").await;
 }
 
@@ -340,7 +419,11 @@ async fn rejects_an_id_token_without_nonce() {
 
 #[tokio::test]
 async fn rejects_an_id_token_with_a_wrong_nonce() {
-    expect_token_rejected(with_claims(json!({"nonce": "not-the-nonce-we-sent"})), "nonce").await;
+    expect_token_rejected(
+        with_claims(json!({"nonce": "not-the-nonce-we-sent"})),
+        "nonce",
+    )
+    .await;
 }
 
 /// A thin ID token (only `sub`) and a userinfo answer about someone else: the answer is not
@@ -362,7 +445,14 @@ async fn rejects_userinfo_about_another_subject() {
 /// No `kid` in the header and a single key in the JWKS: that key is used, accepted.
 #[tokio::test]
 async fn accepts_no_kid_with_a_single_key() {
-    expect_accepted(Scenario { id_token: TokenSpec { header: json!({"kid": null}), ..TokenSpec::default() }, ..Scenario::default() }).await;
+    expect_accepted(Scenario {
+        id_token: TokenSpec {
+            header: json!({"kid": null}),
+            ..TokenSpec::default()
+        },
+        ..Scenario::default()
+    })
+    .await;
 }
 
 /// `aud` as an array holding only our client id: accepted.
@@ -382,11 +472,18 @@ async fn accepts_an_audience_array_with_only_our_client_id() {
 async fn no_kid_with_several_keys_is_refused_as_ambiguous() {
     let scenario = Scenario {
         jwks: vec![Published::key(0), Published::key(1)],
-        id_token: TokenSpec { header: json!({"kid": null}), ..TokenSpec::default() },
+        id_token: TokenSpec {
+            header: json!({"kid": null}),
+            ..TokenSpec::default()
+        },
         ..Scenario::default()
     };
     let rig = expect_token_rejected(scenario, "signature").await;
-    assert_eq!(rig.hostile.jwks_fetches(), 1, "an ambiguous key is not a reason to re-fetch the keys");
+    assert_eq!(
+        rig.hostile.jwks_fetches(),
+        1,
+        "an ambiguous key is not a reason to re-fetch the keys"
+    );
 }
 
 /// The provider rotates its keys after the app cached them: a token signed with the new key
@@ -402,17 +499,28 @@ async fn unknown_kid_after_key_rotation_refetches_the_jwks_once() {
 
     rig.hostile.set(|s| {
         s.jwks = vec![Published::key(1)];
-        s.id_token = TokenSpec { signing: Signing::Rsa(1), ..TokenSpec::default() };
+        s.id_token = TokenSpec {
+            signing: Signing::Rsa(1),
+            ..TokenSpec::default()
+        };
     });
     let second = Browser::new();
     let page = rig.sign_in(&second).await;
     assert_signed_in(&rig, &second, &page, "alice").await;
-    assert_eq!(rig.hostile.jwks_fetches(), 2, "the JWKS should be fetched again exactly once");
+    assert_eq!(
+        rig.hostile.jwks_fetches(),
+        2,
+        "the JWKS should be fetched again exactly once"
+    );
 
     let third = Browser::new();
     let page = rig.sign_in(&third).await;
     assert_signed_in(&rig, &third, &page, "alice").await;
-    assert_eq!(rig.hostile.jwks_fetches(), 2, "the re-fetched keys are cached");
+    assert_eq!(
+        rig.hostile.jwks_fetches(),
+        2,
+        "the re-fetched keys are cached"
+    );
 }
 
 /// 20 concurrent sign-ins whose tokens each name a different unknown `kid` (signed with a key
@@ -450,7 +558,10 @@ async fn a_flood_of_unknown_kids_fetches_the_jwks_at_most_once_more() {
     }
     assert_eq!(rig.count(&rig.hostile.counters().token), 21);
     let fetches = rig.hostile.jwks_fetches();
-    assert!(fetches <= 2, "{fetches} JWKS fetches for 20 unknown kids (at most 1 + 1 expected)");
+    assert!(
+        fetches <= 2,
+        "{fetches} JWKS fetches for 20 unknown kids (at most 1 + 1 expected)"
+    );
 
     rig.hostile.set(|s| s.id_token = TokenSpec::default());
     let after = Browser::new();
@@ -471,16 +582,36 @@ async fn rejects_a_discovery_document_for_another_issuer() {
     let other = format!("{}/another-issuer", rig.issuer());
     rig.hostile.set(|s| s.discovery = json!({"issuer": other}));
 
-    let error = rig.auth.warm_up().await.expect_err("a foreign issuer must be refused");
+    let error = rig
+        .auth
+        .warm_up()
+        .await
+        .expect_err("a foreign issuer must be refused");
     let message = error.to_string();
-    assert!(message.contains("another-issuer") && message.contains("issuer"), "unclear error: {message}");
+    assert!(
+        message.contains("another-issuer") && message.contains("issuer"),
+        "unclear error: {message}"
+    );
 
     let browser = Browser::new();
     let page = rig.sign_in(&browser).await;
     assert_eq!(page.url.path(), "/login", "chain: {:?}", page.chain);
-    assert!(page.status.is_server_error(), "{} {}", page.status, page.body);
-    assert!(page.body.contains("Error code: 5"), "not the error page: {}", page.body);
-    assert_eq!(rig.count(&rig.hostile.counters().authorization), 0, "the browser was sent to the provider");
+    assert!(
+        page.status.is_server_error(),
+        "{} {}",
+        page.status,
+        page.body
+    );
+    assert!(
+        page.body.contains("Error code: 5"),
+        "not the error page: {}",
+        page.body
+    );
+    assert_eq!(
+        rig.count(&rig.hostile.counters().authorization),
+        0,
+        "the browser was sent to the provider"
+    );
     assert_eq!(rig.who(&browser).await, "anonymous");
 }
 
@@ -494,18 +625,30 @@ async fn rejects_a_wrong_iss_parameter_in_the_authorization_response() {
     let browser = Browser::new();
     let page = rig.sign_in(&browser).await;
     assert_rejected(&rig, &browser, &page, "issuer").await;
-    assert_eq!(rig.count(&rig.hostile.counters().token), 0, "the code was redeemed anyway");
+    assert_eq!(
+        rig.count(&rig.hostile.counters().token),
+        0,
+        "the code was redeemed anyway"
+    );
 }
 
 /// The provider advertises `authorization_response_iss_parameter_supported: true` and the
 /// response has no `iss`: refused before the code is redeemed (RFC 9207 §2.4).
 #[tokio::test]
 async fn rejects_a_missing_iss_parameter_when_the_provider_advertises_it() {
-    let rig = rig(Scenario { iss_param: IssParam::Missing, ..Scenario::default() }).await;
+    let rig = rig(Scenario {
+        iss_param: IssParam::Missing,
+        ..Scenario::default()
+    })
+    .await;
     let browser = Browser::new();
     let page = rig.sign_in(&browser).await;
     assert_rejected(&rig, &browser, &page, "iss").await;
-    assert_eq!(rig.count(&rig.hostile.counters().token), 0, "the code was redeemed anyway");
+    assert_eq!(
+        rig.count(&rig.hostile.counters().token),
+        0,
+        "the code was redeemed anyway"
+    );
 }
 
 /// Without the advertisement, a response without `iss` is fine (most providers send none).
@@ -534,10 +677,16 @@ async fn client_secret_basic_encodes_a_secret_with_special_characters() {
     let page = rig.sign_in(&browser).await;
     assert_signed_in(&rig, &browser, &page, "alice").await;
     let request = &rig.hostile.token_requests()[0];
-    let (id, sent) = request.basic_credentials().expect("an Authorization: Basic header");
+    let (id, sent) = request
+        .basic_credentials()
+        .expect("an Authorization: Basic header");
     assert_eq!(id, CLIENT_ID);
     assert_eq!(sent, secret);
-    assert!(!request.form.contains_key("client_secret"), "the secret is in the body too: {:?}", request.form);
+    assert!(
+        !request.form.contains_key("client_secret"),
+        "the secret is in the body too: {:?}",
+        request.form
+    );
 }
 
 /// Discovery lists only `client_secret_post`: the id and secret travel in the form body,
@@ -555,8 +704,14 @@ async fn client_secret_post_when_the_provider_lists_only_it() {
     assert_signed_in(&rig, &browser, &page, "alice").await;
     let request = &rig.hostile.token_requests()[0];
     assert_eq!(request.authorization, None);
-    assert_eq!(request.form.get("client_id").map(String::as_str), Some(CLIENT_ID));
-    assert_eq!(request.form.get("client_secret").map(String::as_str), Some(secret));
+    assert_eq!(
+        request.form.get("client_id").map(String::as_str),
+        Some(CLIENT_ID)
+    );
+    assert_eq!(
+        request.form.get("client_secret").map(String::as_str),
+        Some(secret)
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -574,7 +729,12 @@ async fn sign_in_then_refresh(refreshed: TokenSpec) -> (Rig, Browser, Page) {
     let browser = Browser::new();
     let page = browser.get(rig.url("/api")).await;
     assert_eq!(rig.count(&rig.hostile.counters().token), 1, "{}", page.body);
-    assert_eq!(rig.count(&rig.hostile.counters().refresh), 1, "no refresh happened: {}", page.body);
+    assert_eq!(
+        rig.count(&rig.hostile.counters().refresh),
+        1,
+        "no refresh happened: {}",
+        page.body
+    );
     (rig, browser, page)
 }
 
@@ -583,7 +743,10 @@ async fn sign_in_then_refresh(refreshed: TokenSpec) -> (Rig, Browser, Page) {
 async fn refreshed_id_token_for_the_same_user_is_accepted() {
     let (rig, _browser, page) = sign_in_then_refresh(TokenSpec::default()).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert_eq!(page.body, "api handler ran for alice with access-refreshed-0");
+    assert_eq!(
+        page.body,
+        "api handler ran for alice with access-refreshed-0"
+    );
     assert_eq!(rig.count(&rig.api_runs), 1);
 }
 
@@ -591,10 +754,15 @@ async fn refreshed_id_token_for_the_same_user_is_accepted() {
 /// error page, the handler never runs, and the session still belongs to alice.
 #[tokio::test]
 async fn refreshed_id_token_for_another_subject_is_rejected() {
-    let (rig, browser, page) = sign_in_then_refresh(TokenSpec::claims(json!({"sub": "mallory"}))).await;
+    let (rig, browser, page) =
+        sign_in_then_refresh(TokenSpec::claims(json!({"sub": "mallory"}))).await;
     assert_eq!(page.url.path(), "/api");
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
-    assert!(page.body.contains("Sign in again"), "not the error page: {}", page.body);
+    assert!(
+        page.body.contains("Sign in again"),
+        "not the error page: {}",
+        page.body
+    );
     assert_eq!(rig.count(&rig.api_runs), 0, "the handler ran");
     assert_eq!(rig.who(&browser).await, "signed in as alice");
 }
@@ -603,11 +771,17 @@ async fn refreshed_id_token_for_another_subject_is_rejected() {
 /// never runs.
 #[tokio::test]
 async fn refreshed_id_token_from_another_issuer_is_rejected() {
-    let (rig, browser, page) =
-        sign_in_then_refresh(TokenSpec::claims(json!({"iss": "http://127.0.0.1:9/another-issuer"}))).await;
+    let (rig, browser, page) = sign_in_then_refresh(TokenSpec::claims(
+        json!({"iss": "http://127.0.0.1:9/another-issuer"}),
+    ))
+    .await;
     assert_eq!(page.url.path(), "/api");
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
-    assert!(page.body.contains("Sign in again"), "not the error page: {}", page.body);
+    assert!(
+        page.body.contains("Sign in again"),
+        "not the error page: {}",
+        page.body
+    );
     assert_eq!(rig.count(&rig.api_runs), 0, "the handler ran");
     assert_eq!(rig.who(&browser).await, "signed in as alice");
 }
@@ -618,9 +792,15 @@ async fn refreshed_id_token_from_another_issuer_is_rejected() {
 /// An ID token over 20 KB (a user in 600 groups) signs in, and every group is kept.
 #[tokio::test]
 async fn accepts_a_20_kb_id_token_with_many_groups() {
-    let groups: Vec<String> = (0..600).map(|i| format!("group-{i:04}-0123456789abcdef")).collect();
+    let groups: Vec<String> = (0..600)
+        .map(|i| format!("group-{i:04}-0123456789abcdef"))
+        .collect();
     let spec = TokenSpec::claims(json!({"groups": groups}));
-    let rig = rig(Scenario { id_token: spec.clone(), ..Scenario::default() }).await;
+    let rig = rig(Scenario {
+        id_token: spec.clone(),
+        ..Scenario::default()
+    })
+    .await;
     let size = rig.hostile.make_id_token(&spec, Some("n")).len();
     assert!(size >= 20 * 1024, "the token is only {size} bytes");
     let browser = Browser::new();

@@ -16,7 +16,10 @@ use tower_sessions::MemoryStore;
 
 #[login_required]
 async fn index(context: Context) -> Html<String> {
-    Html(format!("Welcome {}", escape_html(context.user.display_name())))
+    Html(format!(
+        "Welcome {}",
+        escape_html(context.user.display_name())
+    ))
 }
 
 struct DeviceApp {
@@ -27,10 +30,18 @@ struct DeviceApp {
 
 async fn start(provider_config: serde_json::Value) -> DeviceApp {
     let mut config = json!({"clients": [TestProvider::device_client("device-app")]});
-    config.as_object_mut().unwrap().extend(provider_config.as_object().unwrap().clone());
+    config
+        .as_object_mut()
+        .unwrap()
+        .extend(provider_config.as_object().unwrap().clone());
     let provider = TestProvider::start(config).await.expect("provider");
     // No redirect URI and no secret: a public client signing in with the Device Code flow.
-    let auth = Auth::builder().client_id("device-app").oidc_authority(&provider.issuer).app_name("Device app").build().unwrap();
+    let auth = Auth::builder()
+        .client_id("device-app")
+        .oidc_authority(&provider.issuer)
+        .app_name("Device app")
+        .build()
+        .unwrap();
     assert!(auth.uses_device_code());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -40,7 +51,11 @@ async fn start(provider_config: serde_json::Value) -> DeviceApp {
         .layer(auth.layer())
         .layer(auth.session_layer(MemoryStore::default()));
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    DeviceApp { base, provider, _server: server }
+    DeviceApp {
+        base,
+        provider,
+        _server: server,
+    }
 }
 
 /// The code and the links the Device Code page shows.
@@ -48,9 +63,24 @@ fn shown(page: &Page) -> (String, String, String) {
     let html = scraper::Html::parse_document(&page.body);
     let code = scraper::Selector::parse("p.code").unwrap();
     let links = scraper::Selector::parse("main a").unwrap();
-    let code = html.select(&code).next().expect("a code on the page").text().collect::<String>();
-    let hrefs: Vec<String> = html.select(&links).filter_map(|a| a.value().attr("href").map(str::to_owned)).collect();
-    (code, hrefs[0].clone(), hrefs.get(1).cloned().expect("verification_uri_complete link"))
+    let code = html
+        .select(&code)
+        .next()
+        .expect("a code on the page")
+        .text()
+        .collect::<String>();
+    let hrefs: Vec<String> = html
+        .select(&links)
+        .filter_map(|a| a.value().attr("href").map(str::to_owned))
+        .collect();
+    (
+        code,
+        hrefs[0].clone(),
+        hrefs
+            .get(1)
+            .cloned()
+            .expect("verification_uri_complete link"),
+    )
 }
 
 #[tokio::test]
@@ -63,7 +93,10 @@ async fn the_page_shows_the_code_and_completes_once_the_user_signed_in_elsewhere
     assert!(page.header("refresh").is_some(), "the page reloads itself");
     assert!(page.body.contains("http-equiv=\"refresh\""));
     let (code, verification_uri, complete) = shown(&page);
-    assert!(verification_uri.starts_with(&app.provider.issuer), "{verification_uri}");
+    assert!(
+        verification_uri.starts_with(&app.provider.issuer),
+        "{verification_uri}"
+    );
     assert!(complete.contains("user_code="), "{complete}");
 
     // Before the user signs in, reloading keeps showing the same code.
@@ -92,7 +125,11 @@ async fn the_page_shows_the_code_and_completes_once_the_user_signed_in_elsewhere
     let landed = landed.expect("the device page completed");
     assert_eq!(landed.body, "Welcome Grace");
     let stats = app.provider.stats().await;
-    assert!(support::provider::token_requests(&stats, "urn:ietf:params:oauth:grant-type:device_code") <= 4, "polled at the interval: {stats}");
+    assert!(
+        support::provider::token_requests(&stats, "urn:ietf:params:oauth:grant-type:device_code")
+            <= 4,
+        "polled at the interval: {stats}"
+    );
 }
 
 #[tokio::test]
@@ -103,7 +140,11 @@ async fn a_denied_code_shows_a_clear_page() {
     let (_, _, complete) = shown(&page);
     let phone = Browser::new();
     let confirm = phone.get(&complete).await;
-    let form = confirm.forms().into_iter().find(|f| f.has("user_code")).expect("the confirmation form");
+    let form = confirm
+        .forms()
+        .into_iter()
+        .find(|f| f.has("user_code"))
+        .expect("the confirmation form");
     let _ = phone.submit(&form, Some("abort")).await;
     let mut result = None;
     for _ in 0..20 {

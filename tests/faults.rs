@@ -15,9 +15,9 @@ use serde_json::json;
 use support::app::{self, CLIENT_ID, CLIENT_SECRET, Options};
 use support::browser::Browser;
 use support::provider::TestProvider;
+use tower_sessions::MemoryStore;
 use tower_sessions::session::{Id, Record};
 use tower_sessions::session_store::{self, SessionStore};
-use tower_sessions::MemoryStore;
 
 #[login_required]
 async fn index(context: Context) -> String {
@@ -29,20 +29,29 @@ async fn public() -> &'static str {
 }
 
 fn routes() -> Router {
-    Router::new().route("/", get(index)).route("/public", get(public))
+    Router::new()
+        .route("/", get(index))
+        .route("/public", get(public))
 }
 
 /// Serves `routes` with `auth` on an ephemeral port; returns its base URL.
 async fn serve(auth: Auth, store: impl SessionStore + Clone) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = routes().merge(identity_routes!(auth)).layer(auth.layer()).layer(auth.session_layer(store));
+    let app = routes()
+        .merge(identity_routes!(auth))
+        .layer(auth.layer())
+        .layer(auth.session_layer(store));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     base
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
@@ -58,14 +67,24 @@ async fn an_unreachable_provider_gives_503_with_retry_after_then_recovers() {
         .oidc_authority(&issuer)
         .build()
         .expect("the app starts without its provider");
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", app_port)).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", app_port))
+        .await
+        .unwrap();
     let base = format!("http://127.0.0.1:{app_port}");
-    let app = routes().merge(identity_routes!(auth)).layer(auth.layer()).layer(auth.session_layer(MemoryStore::default()));
+    let app = routes()
+        .merge(identity_routes!(auth))
+        .layer(auth.layer())
+        .layer(auth.session_layer(MemoryStore::default()));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let browser = Browser::new();
     let page = browser.get(format!("{base}/")).await;
-    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{}", page.body);
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.body
+    );
     assert!(page.header("retry-after").is_some());
     assert!(page.body.contains("cannot be reached"));
     assert_eq!(browser.get(format!("{base}/public")).await.body, "public");
@@ -79,7 +98,9 @@ async fn an_unreachable_provider_gives_503_with_retry_after_then_recovers() {
     .unwrap();
     assert_eq!(provider.issuer, issuer);
     tokio::time::sleep(Duration::from_secs(6)).await;
-    let page = browser.sign_in(browser.get(format!("{base}/")).await, "back").await;
+    let page = browser
+        .sign_in(browser.get(format!("{base}/")).await, "back")
+        .await;
     assert_eq!(page.body, "hello back");
 }
 
@@ -97,7 +118,10 @@ async fn a_provider_that_never_answers_times_out_without_blocking_other_requests
         .build()
         .unwrap();
     let base = serve(auth, MemoryStore::default()).await;
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
 
     let started = Instant::now();
     let login = tokio::spawn({
@@ -108,13 +132,29 @@ async fn a_provider_that_never_answers_times_out_without_blocking_other_requests
     tokio::time::sleep(Duration::from_millis(100)).await;
     // While the sign-in waits on the provider, the app keeps serving.
     let quick = Instant::now();
-    assert_eq!(client.get(format!("{base}/public")).send().await.unwrap().text().await.unwrap(), "public");
-    assert!(quick.elapsed() < Duration::from_millis(500), "the runtime was blocked");
+    assert_eq!(
+        client
+            .get(format!("{base}/public"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "public"
+    );
+    assert!(
+        quick.elapsed() < Duration::from_millis(500),
+        "the runtime was blocked"
+    );
     let response = login.await.unwrap();
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.headers().contains_key("retry-after"));
     let elapsed = started.elapsed();
-    assert!(elapsed < Duration::from_secs(4), "the timeout did not fire: {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(4),
+        "the timeout did not fire: {elapsed:?}"
+    );
     drop(silent);
 }
 
@@ -160,19 +200,37 @@ async fn a_failing_session_store_gives_503_and_never_lets_anyone_in() {
     let store = SwitchableStore::default();
     let app = app::start_with_store(routes(), Options::default(), store.clone()).await;
     let browser = Browser::new();
-    let page = browser.sign_in(browser.get(app.url("/")).await, "alice").await;
+    let page = browser
+        .sign_in(browser.get(app.url("/")).await, "alice")
+        .await;
     assert_eq!(page.body, "hello alice");
 
     store.down.store(true, Ordering::SeqCst);
     for path in ["/", "/login", "/logout"] {
         let page = browser.get_no_follow(app.url(path)).await;
-        assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{path}: {}", page.body);
+        assert_eq!(
+            page.status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "{path}: {}",
+            page.body
+        );
         assert!(page.header("retry-after").is_some(), "{path}");
     }
     let stranger = Browser::new();
     let page = stranger.get_no_follow(app.url("/login")).await;
-    assert_eq!(page.status, StatusCode::SERVICE_UNAVAILABLE, "{}", page.body);
-    let api = stranger.client.get(app.url("/")).header("accept", "application/json").send().await.unwrap();
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.body
+    );
+    let api = stranger
+        .client
+        .get(app.url("/"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
     assert_ne!(api.status(), StatusCode::OK);
 
     store.down.store(false, Ordering::SeqCst);

@@ -60,7 +60,11 @@ fn first_line(body: &str) -> &str {
 /// The title and message of the default error page.
 fn error_message(page: &Page) -> String {
     let start = page.body.find("<h1>").unwrap_or(0);
-    let end = page.body.find("<p class=\"muted\">").map_or(page.body.len(), |end| end + 40).min(page.body.len());
+    let end = page
+        .body
+        .find("<p class=\"muted\">")
+        .map_or(page.body.len(), |end| end + 40)
+        .min(page.body.len());
     page.body.get(start..end).unwrap_or(&page.body).to_owned()
 }
 
@@ -75,39 +79,97 @@ async fn assert_signed_in(app: &MsApp, browser: &MsBrowser, page: &Page, path: &
         page.chain
     );
     assert_eq!(page.url.path(), path, "chain: {:?}", page.chain);
-    assert_eq!(first_line(&home(app, browser).await), format!("signed in as {sub}"));
+    assert_eq!(
+        first_line(&home(app, browser).await),
+        format!("signed in as {sub}")
+    );
 }
 
 /// The callback refused the provider's answer: a 400 error page offering to sign in again,
 /// mentioning `reason`, after exactly one code redemption; nobody is signed in afterwards.
-async fn assert_rejected(microsoft: &Microsoft, app: &MsApp, browser: &MsBrowser, page: &Page, reason: &str) {
-    assert_eq!(page.url.path(), "/redirect", "expected the callback to answer; chain: {:?}\n{}", page.chain, page.body);
-    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", error_message(page));
-    assert!(page.body.contains("Sign in again"), "not the error page: {}", page.body);
+async fn assert_rejected(
+    microsoft: &Microsoft,
+    app: &MsApp,
+    browser: &MsBrowser,
+    page: &Page,
+    reason: &str,
+) {
+    assert_eq!(
+        page.url.path(),
+        "/redirect",
+        "expected the callback to answer; chain: {:?}\n{}",
+        page.chain,
+        page.body
+    );
+    assert_eq!(
+        page.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        error_message(page)
+    );
+    assert!(
+        page.body.contains("Sign in again"),
+        "not the error page: {}",
+        page.body
+    );
     assert_eq!(page.header("cache-control"), Some("no-store"));
     let message = error_message(page);
-    assert!(message.to_lowercase().contains(&reason.to_lowercase()), "the error page does not mention `{reason}`: {message}");
-    assert_eq!(microsoft.token_requests().len(), 1, "the code was not redeemed exactly once");
-    assert_eq!(home(app, browser).await, "anonymous", "a rejected sign-in left a signed-in session");
+    assert!(
+        message.to_lowercase().contains(&reason.to_lowercase()),
+        "the error page does not mention `{reason}`: {message}"
+    );
+    assert_eq!(
+        microsoft.token_requests().len(),
+        1,
+        "the code was not redeemed exactly once"
+    );
+    assert_eq!(
+        home(app, browser).await,
+        "anonymous",
+        "a rejected sign-in left a signed-in session"
+    );
 }
 
 /// The discovery document was refused, both at startup and at the first sign-in (each on an app
 /// of its own, so that neither sees the other's cached failure): `warm_up` names the problem,
 /// `/login` shows a 5xx error page without sending the browser to the provider, nobody is
 /// signed in.
-async fn assert_discovery_refused(microsoft: &Microsoft, configure: fn(AuthBuilder) -> AuthBuilder, mentions: &str) {
+async fn assert_discovery_refused(
+    microsoft: &Microsoft,
+    configure: fn(AuthBuilder) -> AuthBuilder,
+    mentions: &str,
+) {
     let at_startup = start_app(microsoft, configure).await;
-    let error = at_startup.auth.warm_up().await.expect_err("the discovery document must be refused");
+    let error = at_startup
+        .auth
+        .warm_up()
+        .await
+        .expect_err("the discovery document must be refused");
     let message = error.to_string();
-    assert!(message.contains("issuer") && message.contains(mentions), "unclear error: {message}");
+    assert!(
+        message.contains("issuer") && message.contains(mentions),
+        "unclear error: {message}"
+    );
 
     let app = start_app(microsoft, configure).await;
     let browser = microsoft.browser();
     let page = browser.get(&app.url("/login")).await;
     assert_eq!(page.url.path(), "/login", "chain: {:?}", page.chain);
-    assert!(page.status.is_server_error(), "{} {}", page.status, page.body);
-    assert!(page.body.contains("<h1>") && page.body.contains(page.status.as_str()), "not the error page: {}", page.body);
-    assert!(microsoft.authorizations().is_empty(), "the browser was sent to the provider");
+    assert!(
+        page.status.is_server_error(),
+        "{} {}",
+        page.status,
+        page.body
+    );
+    assert!(
+        page.body.contains("<h1>") && page.body.contains(page.status.as_str()),
+        "not the error page: {}",
+        page.body
+    );
+    assert!(
+        microsoft.authorizations().is_empty(),
+        "the browser was sent to the provider"
+    );
     assert_eq!(home(&app, &browser).await, "anonymous");
 }
 
@@ -116,7 +178,8 @@ async fn assert_discovery_refused(microsoft: &Microsoft, configure: fn(AuthBuild
 fn names_variable(message: &str, name: &str) -> bool {
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_';
     message.match_indices(name).any(|(at, _)| {
-        !message[..at].chars().next_back().is_some_and(word) && !message[at + name.len()..].chars().next().is_some_and(word)
+        !message[..at].chars().next_back().is_some_and(word)
+            && !message[at + name.len()..].chars().next().is_some_and(word)
     })
 }
 
@@ -135,18 +198,32 @@ async fn entra_single_tenant_accepts_its_own_tokens() {
 
     let body = home(&app, &browser).await;
     assert!(body.contains(&format!("tid: {TENANT_A}")), "{body}");
-    assert!(body.contains(&format!("iss: {}", entra_issuer(TENANT_A))), "{body}");
+    assert!(
+        body.contains(&format!("iss: {}", entra_issuer(TENANT_A))),
+        "{body}"
+    );
     let requests = microsoft.requests();
     for expected in [
-        format!("GET https://login.microsoftonline.com/{TENANT_A}/v2.0/.well-known/openid-configuration"),
+        format!(
+            "GET https://login.microsoftonline.com/{TENANT_A}/v2.0/.well-known/openid-configuration"
+        ),
         format!("GET https://login.microsoftonline.com/{TENANT_A}/discovery/v2.0/keys"),
         format!("GET https://login.microsoftonline.com/{TENANT_A}/oauth2/v2.0/authorize"),
         format!("POST https://login.microsoftonline.com/{TENANT_A}/oauth2/v2.0/token"),
     ] {
-        assert!(requests.contains(&expected), "no `{expected}` in {requests:#?}");
+        assert!(
+            requests.contains(&expected),
+            "no `{expected}` in {requests:#?}"
+        );
     }
     let authorization = &microsoft.authorizations()[0];
-    assert!(authorization.scopes().contains(&"offline_access".to_owned()), "{:?}", authorization.scopes());
+    assert!(
+        authorization
+            .scopes()
+            .contains(&"offline_access".to_owned()),
+        "{:?}",
+        authorization.scopes()
+    );
     // Microsoft does not advertise RFC 9207, and the callback needs no `iss`.
     assert!(!page.chain.iter().any(|(_, url)| url.path() == "/redirect" && url.query_pairs().any(|(k, _)| k == "iss")));
 }
@@ -167,7 +244,8 @@ async fn entra_single_tenant_rejects_a_token_from_another_tenant() {
 #[tokio::test]
 async fn entra_single_tenant_rejects_the_v1_issuer_of_its_own_tenant() {
     let microsoft = Microsoft::start().await;
-    microsoft.set_claims(json!({"iss": format!("https://sts.windows.net/{TENANT_A}/"), "ver": "1.0"}));
+    microsoft
+        .set_claims(json!({"iss": format!("https://sts.windows.net/{TENANT_A}/"), "ver": "1.0"}));
     let app = start_app(&microsoft, entra(TENANT_A)).await;
     let browser = microsoft.browser();
     let page = browser.get(&app.url("/login")).await;
@@ -193,8 +271,14 @@ async fn entra_tenant_by_domain_name_accepts_the_tenant_guid_issuer() {
 #[tokio::test]
 async fn entra_refuses_a_discovery_issuer_on_another_host() {
     let microsoft = Microsoft::start().await;
-    microsoft.set_discovery(json!({"issuer": format!("https://login.evil.example/{TENANT_A}/v2.0")}));
-    assert_discovery_refused(&microsoft, |builder| builder.authority(format!("https://login.microsoftonline.com/{TENANT_A}")), "login.evil.example").await;
+    microsoft
+        .set_discovery(json!({"issuer": format!("https://login.evil.example/{TENANT_A}/v2.0")}));
+    assert_discovery_refused(
+        &microsoft,
+        |builder| builder.authority(format!("https://login.microsoftonline.com/{TENANT_A}")),
+        "login.evil.example",
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -209,19 +293,30 @@ async fn multi_tenant_accepts_any_tenant(segment: &str) {
     let page = alice.get(&app.url("/login")).await;
     assert_signed_in(&app, &alice, &page, "/", ALICE_SUB).await;
     let body = home(&app, &alice).await;
-    assert!(body.contains(&format!("tid: {TENANT_A}")) && body.contains(&entra_issuer(TENANT_A)), "{body}");
+    assert!(
+        body.contains(&format!("tid: {TENANT_A}")) && body.contains(&entra_issuer(TENANT_A)),
+        "{body}"
+    );
 
     microsoft.set_claims(json!({"iss": entra_issuer(TENANT_B), "tid": TENANT_B, "sub": "bob-of-fabrikam", "name": "Bob"}));
     let bob = microsoft.browser();
     let page = bob.get(&app.url("/login")).await;
     assert_signed_in(&app, &bob, &page, "/", "bob-of-fabrikam").await;
     let body = home(&app, &bob).await;
-    assert!(body.contains(&format!("tid: {TENANT_B}")) && body.contains(&entra_issuer(TENANT_B)), "{body}");
+    assert!(
+        body.contains(&format!("tid: {TENANT_B}")) && body.contains(&entra_issuer(TENANT_B)),
+        "{body}"
+    );
 
     assert!(microsoft.requests().contains(&format!(
         "GET https://login.microsoftonline.com/{segment}/v2.0/.well-known/openid-configuration"
     )));
-    assert!(microsoft.authorizations().iter().all(|a| a.url.path() == format!("/{segment}/oauth2/v2.0/authorize")));
+    assert!(
+        microsoft
+            .authorizations()
+            .iter()
+            .all(|a| a.url.path() == format!("/{segment}/oauth2/v2.0/authorize"))
+    );
 }
 
 /// The issuer names tenant A while `tid` says tenant B: rejected.
@@ -294,14 +389,27 @@ async fn entra_consumers_accepts_personal_accounts_only() {
     let browser = microsoft.browser();
     let page = browser.get(&app.url("/login")).await;
     assert_signed_in(&app, &browser, &page, "/", ALICE_SUB).await;
-    assert!(home(&app, &browser).await.contains(&format!("tid: {MSA_TENANT}")));
+    assert!(
+        home(&app, &browser)
+            .await
+            .contains(&format!("tid: {MSA_TENANT}"))
+    );
 
     microsoft.set_claims(json!({"iss": entra_issuer(TENANT_A), "tid": TENANT_A}));
     let work = microsoft.browser();
     let page = work.get(&app.url("/login")).await;
     assert_eq!(page.url.path(), "/redirect", "chain: {:?}", page.chain);
-    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", error_message(&page));
-    assert!(error_message(&page).to_lowercase().contains("issuer"), "{}", error_message(&page));
+    assert_eq!(
+        page.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        error_message(&page)
+    );
+    assert!(
+        error_message(&page).to_lowercase().contains("issuer"),
+        "{}",
+        error_message(&page)
+    );
     assert_eq!(home(&app, &work).await, "anonymous");
 }
 
@@ -318,7 +426,10 @@ async fn external_id_accepts_the_issuer_on_the_tenant_id_host() {
     let page = browser.get(&app.url("/login")).await;
     assert_signed_in(&app, &browser, &page, "/", ALICE_SUB).await;
     let body = home(&app, &browser).await;
-    assert!(body.contains(&format!("iss: {}", ciam_issuer(CIAM_TENANT))), "{body}");
+    assert!(
+        body.contains(&format!("iss: {}", ciam_issuer(CIAM_TENANT))),
+        "{body}"
+    );
     let requests = microsoft.requests();
     for expected in [
         "GET https://contoso.ciamlogin.com/contoso.onmicrosoft.com/v2.0/.well-known/openid-configuration".to_owned(),
@@ -335,7 +446,10 @@ async fn external_id_accepts_the_issuer_on_the_tenant_id_host() {
 async fn external_id_rejects_a_token_from_another_issuer() {
     for (iss, tid) in [
         (ciam_issuer(OTHER_CIAM_TENANT), OTHER_CIAM_TENANT),
-        (format!("https://contoso.ciamlogin.com/{CIAM_TENANT}/v2.0"), CIAM_TENANT),
+        (
+            format!("https://contoso.ciamlogin.com/{CIAM_TENANT}/v2.0"),
+            CIAM_TENANT,
+        ),
     ] {
         let microsoft = Microsoft::start().await;
         microsoft.set_claims(json!({"iss": iss, "tid": tid}));
@@ -351,7 +465,8 @@ async fn external_id_rejects_a_token_from_another_issuer() {
 #[tokio::test]
 async fn external_id_refuses_a_discovery_issuer_on_an_unrelated_host() {
     let microsoft = Microsoft::start().await;
-    microsoft.set_discovery(json!({"issuer": format!("https://login.evil.example/{CIAM_TENANT}/v2.0")}));
+    microsoft
+        .set_discovery(json!({"issuer": format!("https://login.evil.example/{CIAM_TENANT}/v2.0")}));
     assert_discovery_refused(&microsoft, external_id, "login.evil.example").await;
 }
 
@@ -367,10 +482,18 @@ async fn external_id_custom_domain_accepts_the_exact_issuer() {
     let browser = microsoft.browser();
     let page = browser.get(&app.url("/login")).await;
     assert_signed_in(&app, &browser, &page, "/", ALICE_SUB).await;
-    assert!(home(&app, &browser).await.contains(&format!("iss: {}", custom_domain_issuer())));
+    assert!(
+        home(&app, &browser)
+            .await
+            .contains(&format!("iss: {}", custom_domain_issuer()))
+    );
     let requests = microsoft.requests();
-    let expected = format!("GET https://{CUSTOM_DOMAIN}/{CIAM_TENANT}/v2.0/.well-known/openid-configuration");
-    assert!(requests.contains(&expected), "no `{expected}` in {requests:#?}");
+    let expected =
+        format!("GET https://{CUSTOM_DOMAIN}/{CIAM_TENANT}/v2.0/.well-known/openid-configuration");
+    assert!(
+        requests.contains(&expected),
+        "no `{expected}` in {requests:#?}"
+    );
 }
 
 /// A token whose issuer is not the exact declared one: rejected.
@@ -399,7 +522,11 @@ async fn external_id_custom_domain_accepts_the_ciamlogin_issuer_microsoft_publis
     let browser = microsoft.browser();
     let page = browser.get(&app.url("/login")).await;
     assert_signed_in(&app, &browser, &page, "/", ALICE_SUB).await;
-    assert!(home(&app, &browser).await.contains(&format!("iss: {}", ciam_issuer(CIAM_TENANT))));
+    assert!(
+        home(&app, &browser)
+            .await
+            .contains(&format!("iss: {}", ciam_issuer(CIAM_TENANT)))
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -422,15 +549,35 @@ async fn b2c_sign_in_round_trip() {
     assert!(body.contains(&format!("iss: {}", b2c_issuer())), "{body}");
     let authorizations = microsoft.authorizations();
     assert_eq!(authorizations.len(), 1);
-    assert_eq!(authorizations[0].url.host_str(), Some("contoso.b2clogin.com"));
-    assert_eq!(authorizations[0].url.path(), "/contoso.onmicrosoft.com/b2c_1_susi/oauth2/v2.0/authorize");
-    assert!(authorizations[0].scopes().contains(&API_SCOPE.to_owned()), "{:?}", authorizations[0].scopes());
+    assert_eq!(
+        authorizations[0].url.host_str(),
+        Some("contoso.b2clogin.com")
+    );
+    assert_eq!(
+        authorizations[0].url.path(),
+        "/contoso.onmicrosoft.com/b2c_1_susi/oauth2/v2.0/authorize"
+    );
+    assert!(
+        authorizations[0].scopes().contains(&API_SCOPE.to_owned()),
+        "{:?}",
+        authorizations[0].scopes()
+    );
     let requests = microsoft.requests();
-    let expected = format!("GET https://contoso.b2clogin.com/contoso.onmicrosoft.com/{SUSI}/v2.0/.well-known/openid-configuration");
-    assert!(requests.contains(&expected), "no `{expected}` in {requests:#?}");
+    let expected = format!(
+        "GET https://contoso.b2clogin.com/contoso.onmicrosoft.com/{SUSI}/v2.0/.well-known/openid-configuration"
+    );
+    assert!(
+        requests.contains(&expected),
+        "no `{expected}` in {requests:#?}"
+    );
     let tokens = microsoft.token_requests();
     assert_eq!(tokens.len(), 1);
-    assert_eq!(tokens[0].0, Site::B2c { policy: SUSI.to_owned() });
+    assert_eq!(
+        tokens[0].0,
+        Site::B2c {
+            policy: SUSI.to_owned()
+        }
+    );
 }
 
 /// Signs alice in through the sign-up/sign-in flow.
@@ -450,24 +597,50 @@ async fn b2c_edit_profile_round_trip_refreshes_the_claims() {
     let browser = microsoft.browser();
     b2c_signed_in(&microsoft, &app, &browser).await;
 
-    let edit = app.auth.edit_profile_url("/").expect("the edit-profile flow is configured");
+    let edit = app
+        .auth
+        .edit_profile_url("/")
+        .expect("the edit-profile flow is configured");
     assert_eq!(edit, "/login?flow=edit_profile&next=%2F");
-    assert!(home(&app, &browser).await.contains("href=\"/login?flow=edit_profile&amp;next=%2F\""));
+    assert!(
+        home(&app, &browser)
+            .await
+            .contains("href=\"/login?flow=edit_profile&amp;next=%2F\"")
+    );
 
     microsoft.set_claims(json!({"name": "Alice Edited"}));
     let page = browser.get(&app.url(&edit)).await;
-    assert_eq!(page.status, StatusCode::OK, "{}\nchain: {:?}", error_message(&page), page.chain);
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "{}\nchain: {:?}",
+        error_message(&page),
+        page.chain
+    );
     assert_eq!(page.url.path(), "/", "chain: {:?}", page.chain);
-    assert!(page.body.starts_with(&format!("signed in as {ALICE_OID}\nname: Alice Edited\n")), "{}", page.body);
+    assert!(
+        page.body
+            .starts_with(&format!("signed in as {ALICE_OID}\nname: Alice Edited\n")),
+        "{}",
+        page.body
+    );
     assert!(page.body.contains(&format!("tfp: {EDIT}")), "{}", page.body);
 
     let authorizations = microsoft.authorizations();
     assert_eq!(authorizations.len(), 2);
-    assert_eq!(authorizations[1].url.path(), "/contoso.onmicrosoft.com/b2c_1_edit/oauth2/v2.0/authorize");
+    assert_eq!(
+        authorizations[1].url.path(),
+        "/contoso.onmicrosoft.com/b2c_1_edit/oauth2/v2.0/authorize"
+    );
     assert!(microsoft.requests().contains(&format!(
         "GET https://contoso.b2clogin.com/contoso.onmicrosoft.com/{EDIT}/v2.0/.well-known/openid-configuration"
     )));
-    assert_eq!(microsoft.token_requests()[1].0, Site::B2c { policy: EDIT.to_owned() });
+    assert_eq!(
+        microsoft.token_requests()[1].0,
+        Site::B2c {
+            policy: EDIT.to_owned()
+        }
+    );
 }
 
 /// An edit-profile return trip whose token is about another user (another `sub`): rejected,
@@ -480,12 +653,26 @@ async fn b2c_edit_profile_rejects_a_token_for_another_user() {
     b2c_signed_in(&microsoft, &app, &browser).await;
 
     microsoft.set_claims(json!({"sub": "00000000-0000-0000-bad0-00000000b0b0", "oid": "00000000-0000-0000-bad0-00000000b0b0", "name": "Mallory"}));
-    let page = browser.get(&app.url(&app.auth.edit_profile_url("/").unwrap())).await;
+    let page = browser
+        .get(&app.url(&app.auth.edit_profile_url("/").unwrap()))
+        .await;
     assert_eq!(page.url.path(), "/redirect", "chain: {:?}", page.chain);
-    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", error_message(&page));
-    assert!(error_message(&page).contains("another user"), "{}", error_message(&page));
+    assert_eq!(
+        page.status,
+        StatusCode::BAD_REQUEST,
+        "{}",
+        error_message(&page)
+    );
+    assert!(
+        error_message(&page).contains("another user"),
+        "{}",
+        error_message(&page)
+    );
     let body = home(&app, &browser).await;
-    assert!(body.starts_with(&format!("signed in as {ALICE_OID}\nname: Alice\n")), "{body}");
+    assert!(
+        body.starts_with(&format!("signed in as {ALICE_OID}\nname: Alice\n")),
+        "{body}"
+    );
     assert!(!body.contains("Mallory"));
 }
 
@@ -499,11 +686,28 @@ async fn b2c_edit_profile_cancelled_returns_to_the_page_unchanged() {
 
     microsoft.fail_next_authorization(Some(EDIT), "access_denied", &aadb2c90091());
     microsoft.set_claims(json!({"name": "Never Seen"}));
-    let page = browser.get(&app.url(&app.auth.edit_profile_url("/").unwrap())).await;
-    assert_eq!(page.status, StatusCode::OK, "{}\nchain: {:?}", error_message(&page), page.chain);
+    let page = browser
+        .get(&app.url(&app.auth.edit_profile_url("/").unwrap()))
+        .await;
+    assert_eq!(
+        page.status,
+        StatusCode::OK,
+        "{}\nchain: {:?}",
+        error_message(&page),
+        page.chain
+    );
     assert_eq!(page.url.path(), "/");
-    assert!(page.body.starts_with(&format!("signed in as {ALICE_OID}\nname: Alice\n")), "{}", page.body);
-    assert_eq!(microsoft.token_requests().len(), 1, "nothing is redeemed for a cancelled flow");
+    assert!(
+        page.body
+            .starts_with(&format!("signed in as {ALICE_OID}\nname: Alice\n")),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        microsoft.token_requests().len(),
+        1,
+        "nothing is redeemed for a cancelled flow"
+    );
 }
 
 /// "Forgot your password?": the sign-in callback gets `AADB2C90118`, the browser is sent to the
@@ -520,17 +724,42 @@ async fn b2c_forgot_password_goes_through_the_reset_flow_and_signs_in() {
     assert_signed_in(&app, &browser, &page, "/profile", ALICE_OID).await;
     assert_eq!(page.body, format!("profile of {ALICE_OID} (Alice)"));
 
-    let hops: Vec<String> = page.chain.iter().map(|(_, url)| format!("{}{}", url.host_str().unwrap_or_default(), url.path())).collect();
-    let susi = hops.iter().position(|h| h == "contoso.b2clogin.com/contoso.onmicrosoft.com/b2c_1_susi/oauth2/v2.0/authorize");
-    let reset = hops.iter().position(|h| h == "contoso.b2clogin.com/contoso.onmicrosoft.com/b2c_1_reset/oauth2/v2.0/authorize");
-    assert!(matches!((susi, reset), (Some(s), Some(r)) if s < r), "not sign-in then reset: {hops:#?}");
+    let hops: Vec<String> = page
+        .chain
+        .iter()
+        .map(|(_, url)| format!("{}{}", url.host_str().unwrap_or_default(), url.path()))
+        .collect();
+    let susi = hops.iter().position(|h| {
+        h == "contoso.b2clogin.com/contoso.onmicrosoft.com/b2c_1_susi/oauth2/v2.0/authorize"
+    });
+    let reset = hops.iter().position(|h| {
+        h == "contoso.b2clogin.com/contoso.onmicrosoft.com/b2c_1_reset/oauth2/v2.0/authorize"
+    });
+    assert!(
+        matches!((susi, reset), (Some(s), Some(r)) if s < r),
+        "not sign-in then reset: {hops:#?}"
+    );
     let authorizations = microsoft.authorizations();
     assert_eq!(authorizations.len(), 2);
-    assert_eq!(authorizations[1].site, Site::B2c { policy: RESET.to_owned() });
+    assert_eq!(
+        authorizations[1].site,
+        Site::B2c {
+            policy: RESET.to_owned()
+        }
+    );
     let tokens = microsoft.token_requests();
     assert_eq!(tokens.len(), 1);
-    assert_eq!(tokens[0].0, Site::B2c { policy: RESET.to_owned() });
-    assert!(home(&app, &browser).await.contains(&format!("tfp: {RESET}")));
+    assert_eq!(
+        tokens[0].0,
+        Site::B2c {
+            policy: RESET.to_owned()
+        }
+    );
+    assert!(
+        home(&app, &browser)
+            .await
+            .contains(&format!("tfp: {RESET}"))
+    );
 }
 
 /// `AADB2C90118` without a reset flow configured: an error page that says what B2C said,
@@ -539,7 +768,10 @@ async fn b2c_forgot_password_goes_through_the_reset_flow_and_signs_in() {
 async fn b2c_forgot_password_without_a_reset_flow_shows_the_error() {
     let microsoft = Microsoft::start().await;
     let app = start_app(&microsoft, |builder| {
-        builder.b2c_tenant_name("contoso").b2c_signup_signin_user_flow(SUSI).scopes([API_SCOPE])
+        builder
+            .b2c_tenant_name("contoso")
+            .b2c_signup_signin_user_flow(SUSI)
+            .scopes([API_SCOPE])
     })
     .await;
     let browser = microsoft.browser();
@@ -547,7 +779,11 @@ async fn b2c_forgot_password_without_a_reset_flow_shows_the_error() {
     let page = browser.get(&app.url("/login")).await;
     assert_eq!(page.url.path(), "/redirect", "chain: {:?}", page.chain);
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
-    assert!(error_message(&page).contains("AADB2C90118"), "{}", error_message(&page));
+    assert!(
+        error_message(&page).contains("AADB2C90118"),
+        "{}",
+        error_message(&page)
+    );
     assert_eq!(microsoft.authorizations().len(), 1);
     assert_eq!(home(&app, &browser).await, "anonymous");
 }
@@ -573,7 +809,12 @@ async fn b2c_sign_in_asks_for_offline_access() {
 #[tokio::test]
 async fn b2c_sign_in_without_an_api_scope() {
     let microsoft = Microsoft::start().await;
-    let app = start_app(&microsoft, |builder| builder.b2c_tenant_name("contoso").b2c_signup_signin_user_flow(SUSI)).await;
+    let app = start_app(&microsoft, |builder| {
+        builder
+            .b2c_tenant_name("contoso")
+            .b2c_signup_signin_user_flow(SUSI)
+    })
+    .await;
     let browser = microsoft.browser();
     let page = browser.get(&app.url("/login")).await;
     assert_signed_in(&app, &browser, &page, "/", ALICE_OID).await;
@@ -591,7 +832,9 @@ async fn b2c_reset_flow_refetches_its_own_keys_after_rotation() {
     microsoft.fail_next_authorization(Some(SUSI), "access_denied", &aadb2c90118());
     // Stop when the reset flow's code comes back: by then both flows' keys are cached.
     let page = browser
-        .get_until(&app.url("/profile"), |url| url.path() == "/redirect" && url.query_pairs().any(|(k, _)| k == "code"))
+        .get_until(&app.url("/profile"), |url| {
+            url.path() == "/redirect" && url.query_pairs().any(|(k, _)| k == "code")
+        })
         .await;
     assert!(page.stopped_at.is_some(), "chain: {:?}", page.chain);
     microsoft.set_keys(vec![0, 1], 1);
@@ -603,36 +846,61 @@ async fn b2c_reset_flow_refetches_its_own_keys_after_rotation() {
 // Configuration errors, at build time (no network)
 
 fn builder() -> AuthBuilder {
-    Auth::builder().client_id(CLIENT_ID).client_secret(CLIENT_SECRET).redirect_uri("http://localhost:5000/redirect")
+    Auth::builder()
+        .client_id(CLIENT_ID)
+        .client_secret(CLIENT_SECRET)
+        .redirect_uri("http://localhost:5000/redirect")
 }
 
 fn config_error(builder: AuthBuilder) -> String {
-    let error: ConfigError = builder.build().expect_err("the configuration must be refused");
+    let error: ConfigError = builder
+        .build()
+        .expect_err("the configuration must be refused");
     error.to_string()
 }
 
 #[test]
 fn config_b2c_without_redirect_uri_names_the_variables() {
     let message = config_error(
-        Auth::builder().client_id(CLIENT_ID).client_secret(CLIENT_SECRET).b2c_tenant_name("contoso").b2c_signup_signin_user_flow(SUSI),
+        Auth::builder()
+            .client_id(CLIENT_ID)
+            .client_secret(CLIENT_SECRET)
+            .b2c_tenant_name("contoso")
+            .b2c_signup_signin_user_flow(SUSI),
     );
-    assert!(names_variable(&message, "REDIRECT_URI") && message.contains("B2C"), "{message}");
+    assert!(
+        names_variable(&message, "REDIRECT_URI") && message.contains("B2C"),
+        "{message}"
+    );
 }
 
 #[test]
 fn config_b2c_tenant_name_without_signup_signin_user_flow_names_the_variables() {
     let message = config_error(builder().b2c_tenant_name("contoso"));
-    assert!(names_variable(&message, "SIGNUPSIGNIN_USER_FLOW") && names_variable(&message, "B2C_TENANT_NAME"), "{message}");
+    assert!(
+        names_variable(&message, "SIGNUPSIGNIN_USER_FLOW")
+            && names_variable(&message, "B2C_TENANT_NAME"),
+        "{message}"
+    );
     let message = config_error(builder().b2c_signup_signin_user_flow(SUSI));
-    assert!(names_variable(&message, "B2C_TENANT_NAME") && names_variable(&message, "SIGNUPSIGNIN_USER_FLOW"), "{message}");
+    assert!(
+        names_variable(&message, "B2C_TENANT_NAME")
+            && names_variable(&message, "SIGNUPSIGNIN_USER_FLOW"),
+        "{message}"
+    );
 }
 
 #[test]
 fn config_authority_with_oidc_authority_names_both_variables() {
     let message = config_error(
-        builder().authority(format!("https://login.microsoftonline.com/{TENANT_A}")).oidc_authority(custom_domain_issuer()),
+        builder()
+            .authority(format!("https://login.microsoftonline.com/{TENANT_A}"))
+            .oidc_authority(custom_domain_issuer()),
     );
-    assert!(names_variable(&message, "AUTHORITY") && names_variable(&message, "OIDC_AUTHORITY"), "{message}");
+    assert!(
+        names_variable(&message, "AUTHORITY") && names_variable(&message, "OIDC_AUTHORITY"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -643,9 +911,20 @@ fn config_authority_with_b2c_settings_names_the_variables() {
             .b2c_tenant_name("contoso")
             .b2c_signup_signin_user_flow(SUSI),
     );
-    assert!(names_variable(&message, "AUTHORITY") && names_variable(&message, "B2C_TENANT_NAME"), "{message}");
-    let message = config_error(builder().oidc_authority(custom_domain_issuer()).b2c_tenant_name("contoso").b2c_signup_signin_user_flow(SUSI));
-    assert!(names_variable(&message, "OIDC_AUTHORITY") && names_variable(&message, "B2C_TENANT_NAME"), "{message}");
+    assert!(
+        names_variable(&message, "AUTHORITY") && names_variable(&message, "B2C_TENANT_NAME"),
+        "{message}"
+    );
+    let message = config_error(
+        builder()
+            .oidc_authority(custom_domain_issuer())
+            .b2c_tenant_name("contoso")
+            .b2c_signup_signin_user_flow(SUSI),
+    );
+    assert!(
+        names_variable(&message, "OIDC_AUTHORITY") && names_variable(&message, "B2C_TENANT_NAME"),
+        "{message}"
+    );
 }
 
 /// The same four mistakes made in the environment (`Auth::from_env`). Environment variables
@@ -654,10 +933,25 @@ fn config_authority_with_b2c_settings_names_the_variables() {
 #[test]
 fn config_errors_from_the_environment_name_the_variables() {
     /// The variables set, and those the error must name.
-    type Case = (&'static [(&'static str, &'static str)], &'static [&'static str]);
+    type Case = (
+        &'static [(&'static str, &'static str)],
+        &'static [&'static str],
+    );
     let cases: [Case; 4] = [
-        (&[("B2C_TENANT_NAME", "contoso"), ("SIGNUPSIGNIN_USER_FLOW", SUSI)], &["REDIRECT_URI"]),
-        (&[("REDIRECT_URI", "http://localhost:5000/redirect"), ("B2C_TENANT_NAME", "contoso")], &["B2C_TENANT_NAME", "SIGNUPSIGNIN_USER_FLOW"]),
+        (
+            &[
+                ("B2C_TENANT_NAME", "contoso"),
+                ("SIGNUPSIGNIN_USER_FLOW", SUSI),
+            ],
+            &["REDIRECT_URI"],
+        ),
+        (
+            &[
+                ("REDIRECT_URI", "http://localhost:5000/redirect"),
+                ("B2C_TENANT_NAME", "contoso"),
+            ],
+            &["B2C_TENANT_NAME", "SIGNUPSIGNIN_USER_FLOW"],
+        ),
         (
             &[
                 ("REDIRECT_URI", "http://localhost:5000/redirect"),
@@ -678,7 +972,12 @@ fn config_errors_from_the_environment_name_the_variables() {
     ];
     for (variables, named) in cases {
         let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
-            .args(["from_env_probe", "--exact", "--nocapture", "--test-threads=1"])
+            .args([
+                "from_env_probe",
+                "--exact",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env_clear()
             .env(PROBE, "1")
             .env("CLIENT_ID", CLIENT_ID)
@@ -689,10 +988,21 @@ fn config_errors_from_the_environment_name_the_variables() {
         let message = stdout
             .lines()
             .find_map(|line| line.split_once("PROBE: ").map(|(_, message)| message))
-            .unwrap_or_else(|| panic!("the probe printed no result: {stdout}\n{}", String::from_utf8_lossy(&output.stderr)));
-        assert!(message.starts_with("error: "), "{variables:?} was accepted: {message}");
+            .unwrap_or_else(|| {
+                panic!(
+                    "the probe printed no result: {stdout}\n{}",
+                    String::from_utf8_lossy(&output.stderr)
+                )
+            });
+        assert!(
+            message.starts_with("error: "),
+            "{variables:?} was accepted: {message}"
+        );
         for name in named {
-            assert!(names_variable(message, name), "{variables:?}: `{message}` does not name {name}");
+            assert!(
+                names_variable(message, name),
+                "{variables:?}: `{message}` does not name {name}"
+            );
         }
     }
 }

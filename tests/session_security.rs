@@ -18,11 +18,16 @@ async fn index(context: Context) -> String {
 }
 
 async fn public(context: Option<Context>) -> String {
-    context.map_or_else(|| "anonymous".to_owned(), |c| format!("signed in as {}", c.user.subject()))
+    context.map_or_else(
+        || "anonymous".to_owned(),
+        |c| format!("signed in as {}", c.user.subject()),
+    )
 }
 
 fn routes() -> Router {
-    Router::new().route("/", get(index)).route("/public", get(public))
+    Router::new()
+        .route("/", get(index))
+        .route("/public", get(public))
 }
 
 async fn start(options: Options) -> TestApp {
@@ -35,12 +40,18 @@ async fn a_planted_session_cookie_is_replaced_at_sign_in_and_dead_afterwards() {
     // The attacker starts a sign-in to get a real session id, and plants it in the victim's browser.
     let attacker = Browser::new();
     let _ = attacker.get_no_follow(app.url("/login")).await;
-    let planted = attacker.cookie(&app.base, "identity.sid").expect("a session id");
+    let planted = attacker
+        .cookie(&app.base, "identity.sid")
+        .expect("a session id");
 
     let victim = Browser::new();
     let url: url::Url = app.base.parse().unwrap();
-    victim.jar.add_cookie_str(&format!("identity.sid={planted}; Path=/"), &url);
-    let page = victim.sign_in(victim.get(app.url("/")).await, "victim").await;
+    victim
+        .jar
+        .add_cookie_str(&format!("identity.sid={planted}; Path=/"), &url);
+    let page = victim
+        .sign_in(victim.get(app.url("/")).await, "victim")
+        .await;
     assert_eq!(page.body, "hello victim");
     let current = victim.cookie(&app.base, "identity.sid").unwrap();
     assert_ne!(current, planted, "the planted id survived sign-in");
@@ -55,16 +66,26 @@ async fn cookies_and_callback_headers() {
     let app = start(Options::default()).await;
     let browser = Browser::new();
     let start = browser.get_no_follow(app.url("/login")).await;
-    let cookie = start.header("set-cookie").expect("sign-in starts a session").to_owned();
+    let cookie = start
+        .header("set-cookie")
+        .expect("sign-in starts a session")
+        .to_owned();
     assert!(cookie.contains("HttpOnly"), "{cookie}");
     assert!(cookie.contains("SameSite=Lax"), "{cookie}");
-    assert!(!cookie.contains("Secure"), "plain-http development must work: {cookie}");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain-http development must work: {cookie}"
+    );
     assert!(!cookie.contains("eyJ"), "no token in a cookie: {cookie}");
 
     browser.stop_at(app.redirect_uri());
-    let page = browser.sign_in(browser.get(app.url("/")).await, "alice").await;
+    let page = browser
+        .sign_in(browser.get(app.url("/")).await, "alice")
+        .await;
     browser.clear_stops();
-    let callback = browser.get_no_follow(page.stopped_at.unwrap().as_str()).await;
+    let callback = browser
+        .get_no_follow(page.stopped_at.unwrap().as_str())
+        .await;
     assert_eq!(callback.status, StatusCode::SEE_OTHER);
     assert_eq!(callback.header("cache-control"), Some("no-store"));
     assert_eq!(callback.header("referrer-policy"), Some("no-referrer"));
@@ -88,10 +109,15 @@ async fn cookies_are_secure_when_the_app_is_served_over_https() {
 
 #[tokio::test]
 async fn idle_sessions_end() {
-    let options = Options { auth: Box::new(|b| b.idle_timeout(Duration::from_secs(2))), ..Default::default() };
+    let options = Options {
+        auth: Box::new(|b| b.idle_timeout(Duration::from_secs(2))),
+        ..Default::default()
+    };
     let app = start(options).await;
     let browser = Browser::new();
-    let page = browser.sign_in(browser.get(app.url("/")).await, "idle").await;
+    let page = browser
+        .sign_in(browser.get(app.url("/")).await, "idle")
+        .await;
     assert_eq!(page.body, "hello idle");
     tokio::time::sleep(Duration::from_millis(3200)).await;
     assert_eq!(browser.get(app.url("/public")).await.body, "anonymous");
@@ -102,16 +128,24 @@ async fn idle_sessions_end() {
 #[tokio::test]
 async fn sessions_end_after_their_lifetime_however_active() {
     let options = Options {
-        auth: Box::new(|b| b.session_lifetime(Duration::from_secs(3)).idle_timeout(Duration::from_secs(60))),
+        auth: Box::new(|b| {
+            b.session_lifetime(Duration::from_secs(3))
+                .idle_timeout(Duration::from_secs(60))
+        }),
         ..Default::default()
     };
     let app = start(options).await;
     let browser = Browser::new();
-    let page = browser.sign_in(browser.get(app.url("/")).await, "busy").await;
+    let page = browser
+        .sign_in(browser.get(app.url("/")).await, "busy")
+        .await;
     assert_eq!(page.body, "hello busy");
     for _ in 0..3 {
         tokio::time::sleep(Duration::from_millis(900)).await;
-        assert_eq!(browser.get(app.url("/public")).await.body, "signed in as busy");
+        assert_eq!(
+            browser.get(app.url("/public")).await.body,
+            "signed in as busy"
+        );
     }
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(browser.get(app.url("/public")).await.body, "anonymous");
@@ -119,17 +153,38 @@ async fn sessions_end_after_their_lifetime_however_active() {
 
 /// Return paths that must never leave the app, written here so the test runs everywhere.
 const TRICKY: &[&str] = &[
-    "//evil.example", "///evil.example", "/\\evil.example", "\\/evil.example", "/%09/evil.example",
-    "/%5cevil.example", "/%2f%2fevil.example", "/%252f%252fevil.example", "https://evil.example",
-    "javascript:alert(1)", "/\r\n/evil.example", "/%0d%0a/evil.example", "http:/evil.example",
-    "/%E3%80%80/evil.example", " //evil.example", "/.%2f/evil.example",
+    "//evil.example",
+    "///evil.example",
+    "/\\evil.example",
+    "\\/evil.example",
+    "/%09/evil.example",
+    "/%5cevil.example",
+    "/%2f%2fevil.example",
+    "/%252f%252fevil.example",
+    "https://evil.example",
+    "javascript:alert(1)",
+    "/\r\n/evil.example",
+    "/%0d%0a/evil.example",
+    "http:/evil.example",
+    "/%E3%80%80/evil.example",
+    " //evil.example",
+    "/.%2f/evil.example",
 ];
 
 fn assert_local(path: &str, candidate: &str) {
     let base = url::Url::parse("http://app.test/").unwrap();
-    let joined = base.join(path).unwrap_or_else(|_| panic!("{candidate:?} -> unparseable {path:?}"));
-    assert_eq!(joined.origin(), base.origin(), "{candidate:?} escaped to {joined}");
-    assert!(path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'), "{candidate:?} -> {path:?}");
+    let joined = base
+        .join(path)
+        .unwrap_or_else(|_| panic!("{candidate:?} -> unparseable {path:?}"));
+    assert_eq!(
+        joined.origin(),
+        base.origin(),
+        "{candidate:?} escaped to {joined}"
+    );
+    assert!(
+        path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'),
+        "{candidate:?} -> {path:?}"
+    );
 }
 
 #[test]
@@ -143,9 +198,13 @@ fn tricky_return_paths_stay_local() {
 /// The open-redirect corpus from `../shared/testdata/openredirects.txt`, where this machine has it.
 #[test]
 fn the_open_redirect_corpus_stays_local() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testdata/openredirects.txt");
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../shared/testdata/openredirects.txt");
     let Ok(corpus) = std::fs::read_to_string(&path) else {
-        println!("open-redirect corpus not found at {}: ran the hand-written cases only", path.display());
+        println!(
+            "open-redirect corpus not found at {}: ran the hand-written cases only",
+            path.display()
+        );
         return;
     };
     let mut kept = 0;
@@ -157,21 +216,38 @@ fn the_open_redirect_corpus_stays_local() {
         }
         assert_local(&result, candidate);
     }
-    println!("open-redirect corpus: ran {} payloads, {kept} kept as local paths, the rest fell back to /", lines.len());
+    println!(
+        "open-redirect corpus: ran {} payloads, {kept} kept as local paths, the rest fell back to /",
+        lines.len()
+    );
 }
 
 #[tokio::test]
 async fn return_paths_from_the_corpus_end_on_a_local_page() {
     let app = start(Options::default()).await;
     let browser = Browser::new();
-    let page = browser.sign_in(browser.get(app.url("/")).await, "redirects").await;
+    let page = browser
+        .sign_in(browser.get(app.url("/")).await, "redirects")
+        .await;
     assert_eq!(page.body, "hello redirects");
     // Signed in, each /login?next=... goes through the provider (already signed in there) and back.
     for candidate in TRICKY.iter().take(6) {
-        let url = format!("{}?next={}", app.url("/login"), url::form_urlencoded::byte_serialize(candidate.as_bytes()).collect::<String>());
+        let url = format!(
+            "{}?next={}",
+            app.url("/login"),
+            url::form_urlencoded::byte_serialize(candidate.as_bytes()).collect::<String>()
+        );
         let page = browser.get(url).await;
-        let page = if page.url.as_str().starts_with(&app.provider.issuer) { browser.sign_in(page, "redirects").await } else { page };
-        assert!(page.url.as_str().starts_with(&app.base), "{candidate:?} ended on {}", page.url);
+        let page = if page.url.as_str().starts_with(&app.provider.issuer) {
+            browser.sign_in(page, "redirects").await
+        } else {
+            page
+        };
+        assert!(
+            page.url.as_str().starts_with(&app.base),
+            "{candidate:?} ended on {}",
+            page.url
+        );
         assert_eq!(page.url.path(), "/", "{candidate:?}");
     }
 }

@@ -80,9 +80,17 @@ async fn sign_in_round_trip_then_logout() {
 
     let page = browser.sign_in(page, "alice").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert_eq!(page.url.as_str(), app.url("/deep/page?tab=2"), "back on the page that asked");
+    assert_eq!(
+        page.url.as_str(),
+        app.url("/deep/page?tab=2"),
+        "back on the page that asked"
+    );
     assert!(page.body.contains("Welcome Alice"), "{}", page.body);
-    let callback = page.chain.iter().find(|(_, url)| url.path() == "/redirect").expect("went through the callback");
+    let callback = page
+        .chain
+        .iter()
+        .find(|(_, url)| url.path() == "/redirect")
+        .expect("went through the callback");
     assert_eq!(callback.0, StatusCode::SEE_OTHER);
 
     // Signed in: later requests make no provider call at all.
@@ -96,19 +104,36 @@ async fn sign_in_round_trip_then_logout() {
     assert_eq!(me["sub"], "alice");
     assert_eq!(me["username"], "alice");
     assert_eq!(me["name"], "Alice");
-    assert_eq!(browser.get(app.url("/public")).await.body, "signed in as alice");
-    assert_eq!(browser.get(app.url("/bare")).await.body, "protected without a context");
+    assert_eq!(
+        browser.get(app.url("/public")).await.body,
+        "signed in as alice"
+    );
+    assert_eq!(
+        browser.get(app.url("/bare")).await.body,
+        "protected without a context"
+    );
     let stats = app.provider.stats().await;
-    let total: u64 = ["discovery", "jwks", "userinfo", "authorization"].iter().map(|e| requests(&stats, e)).sum::<u64>()
+    let total: u64 = ["discovery", "jwks", "userinfo", "authorization"]
+        .iter()
+        .map(|e| requests(&stats, e))
+        .sum::<u64>()
         + token_requests(&stats, "authorization_code")
         + token_requests(&stats, "refresh_token");
     assert_eq!(total, 0, "signed-in requests reached the provider: {stats}");
 
     // Logout: the provider's end_session, then our signed-out page.
-    let old_cookie = browser.cookie(&app.base, "identity.sid").expect("a session cookie");
+    let old_cookie = browser
+        .cookie(&app.base, "identity.sid")
+        .expect("a session cookie");
     let page = browser.get(app.url("/logout")).await;
     assert_on_provider(&page, &app);
-    let end_session = page.chain.iter().find(|(_, u)| u.path().contains("session/end")).expect("went to end_session").1.clone();
+    let end_session = page
+        .chain
+        .iter()
+        .find(|(_, u)| u.path().contains("session/end"))
+        .expect("went to end_session")
+        .1
+        .clone();
     let query: std::collections::HashMap<_, _> = end_session.query_pairs().into_owned().collect();
     assert_eq!(query["post_logout_redirect_uri"], app.url("/logout/done"));
     assert_eq!(query["client_id"], app::CLIENT_ID);
@@ -119,7 +144,10 @@ async fn sign_in_round_trip_then_logout() {
     assert_eq!(browser.get(app.url("/public")).await.body, "anonymous");
 
     // The old session id is dead server-side: replaying the cookie does not sign anyone in.
-    let replay = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let response = replay
         .get(app.url("/"))
         .header("cookie", format!("identity.sid={old_cookie}"))
@@ -127,7 +155,12 @@ async fn sign_in_round_trip_then_logout() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
-    assert!(response.headers()["location"].to_str().unwrap().starts_with("/login"));
+    assert!(
+        response.headers()["location"]
+            .to_str()
+            .unwrap()
+            .starts_with("/login")
+    );
 }
 
 #[tokio::test]
@@ -136,9 +169,14 @@ async fn the_session_id_changes_at_sign_in() {
     let browser = Browser::new();
     // Starting a sign-in creates the session (anonymous visits do not).
     let first = browser.get_no_follow(app.url("/")).await;
-    assert!(first.header("set-cookie").is_none(), "an anonymous visit created a session");
+    assert!(
+        first.header("set-cookie").is_none(),
+        "an anonymous visit created a session"
+    );
     let page = browser.get(app.url("/")).await;
-    let before = browser.cookie(&app.base, "identity.sid").expect("sign-in started a session");
+    let before = browser
+        .cookie(&app.base, "identity.sid")
+        .expect("sign-in started a session");
     let page = browser.sign_in(page, "bob").await;
     assert!(page.body.contains("Welcome Bob"));
     let after = browser.cookie(&app.base, "identity.sid").unwrap();
@@ -148,9 +186,14 @@ async fn the_session_id_changes_at_sign_in() {
 #[tokio::test]
 async fn api_requests_get_401_with_the_login_url() {
     let app = start().await;
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     for request in [
-        client.get(app.url("/me")).header("accept", "application/json"),
+        client
+            .get(app.url("/me"))
+            .header("accept", "application/json"),
         client.get(app.url("/me")).header("hx-request", "true"),
         client.post(app.url("/me")),
     ] {
@@ -161,7 +204,12 @@ async fn api_requests_get_401_with_the_login_url() {
         assert_eq!(body["login_url"], "/login?next=%2Fme");
     }
     // A browser navigation is redirected instead.
-    let response = client.get(app.url("/me")).header("accept", "text/html,*/*").send().await.unwrap();
+    let response = client
+        .get(app.url("/me"))
+        .header("accept", "text/html,*/*")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
 
@@ -169,7 +217,13 @@ async fn api_requests_get_401_with_the_login_url() {
 async fn started_state(browser: &Browser, app: &TestApp) -> String {
     let page = browser.get_no_follow(app.url("/login")).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
-    page.location().unwrap().query_pairs().find(|(k, _)| k == "state").unwrap().1.into_owned()
+    page.location()
+        .unwrap()
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .unwrap()
+        .1
+        .into_owned()
 }
 
 #[tokio::test]
@@ -185,7 +239,9 @@ async fn bad_and_replayed_callbacks_get_a_400_page_with_a_sign_in_link() {
 
     // Capture a real callback URL, use it once, then replay it.
     browser.stop_at(app.redirect_uri());
-    let page = browser.sign_in(browser.get(app.url("/")).await, "carol").await;
+    let page = browser
+        .sign_in(browser.get(app.url("/")).await, "carol")
+        .await;
     let callback = page.stopped_at.clone().expect("stopped at the callback");
     browser.clear_stops();
     let done = browser.get(callback.as_str()).await;
@@ -198,9 +254,15 @@ async fn bad_and_replayed_callbacks_get_a_400_page_with_a_sign_in_link() {
     let stranger = Browser::new();
     let page = stranger.get(callback.as_str()).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
-    assert_eq!(browser.get(app.url("/public")).await.body, "signed in as carol");
+    assert_eq!(
+        browser.get(app.url("/public")).await.body,
+        "signed in as carol"
+    );
     assert_eq!(stranger.get(app.url("/public")).await.body, "anonymous");
-    assert_eq!(token_requests(&app.provider.stats().await, "authorization_code"), 1);
+    assert_eq!(
+        token_requests(&app.provider.stats().await, "authorization_code"),
+        1
+    );
 }
 
 #[tokio::test]
@@ -215,33 +277,57 @@ async fn provider_errors_and_missing_codes_are_shown_not_500() {
         .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.body.contains("access_denied"), "{}", page.body);
-    assert!(page.body.contains("The user said &lt;no&gt;"), "escaped: {}", page.body);
-    assert_eq!(browser.get(app.url("/public")).await.body, "anonymous", "no half-logged-in session");
+    assert!(
+        page.body.contains("The user said &lt;no&gt;"),
+        "escaped: {}",
+        page.body
+    );
+    assert_eq!(
+        browser.get(app.url("/public")).await.body,
+        "anonymous",
+        "no half-logged-in session"
+    );
 
     let state = started_state(&browser, &app).await;
-    let page = browser.get(app.url(&format!("/redirect?state={state}&iss={iss}"))).await;
+    let page = browser
+        .get(app.url(&format!("/redirect?state={state}&iss={iss}")))
+        .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.body.contains("missing `code`"), "{}", page.body);
 
     let state = started_state(&browser, &app).await;
-    let page = browser.get(app.url(&format!("/redirect?state={state}&iss={iss}&code=made-up"))).await;
+    let page = browser
+        .get(app.url(&format!("/redirect?state={state}&iss={iss}&code=made-up")))
+        .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
     assert!(page.body.contains("did not accept"), "{}", page.body);
 
     // RFC 9207: the provider advertises `iss` in responses, so a response without it, or from
     // another issuer, is refused (a mix-up attack), before the code is redeemed.
     let state = started_state(&browser, &app).await;
-    let page = browser.get(app.url(&format!("/redirect?state={state}&code=x"))).await;
+    let page = browser
+        .get(app.url(&format!("/redirect?state={state}&code=x")))
+        .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.body.contains("missing `iss`"), "{}", page.body);
     let state = started_state(&browser, &app).await;
-    let page = browser.get(app.url(&format!("/redirect?state={state}&code=x&iss=http%3A%2F%2Fevil.example"))).await;
+    let page = browser
+        .get(app.url(&format!(
+            "/redirect?state={state}&code=x&iss=http%3A%2F%2Fevil.example"
+        )))
+        .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.body.contains("evil.example"), "{}", page.body);
-    assert_eq!(token_requests(&app.provider.stats().await, "authorization_code"), 1, "only the made-up code was sent");
+    assert_eq!(
+        token_requests(&app.provider.stats().await, "authorization_code"),
+        1,
+        "only the made-up code was sent"
+    );
     assert_eq!(browser.get(app.url("/public")).await.body, "anonymous");
 
-    let page = browser.get(app.url("/redirect?state=a&state=b&code=c")).await;
+    let page = browser
+        .get(app.url("/redirect?state=a&state=b&code=c"))
+        .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     let page = browser.get(app.url("/redirect")).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
@@ -276,9 +362,18 @@ async fn two_tabs_can_sign_in_at_the_same_time() {
 
 #[tokio::test]
 async fn thin_id_tokens_are_completed_from_userinfo() {
-    let app = app::start(routes(), Options { provider: json!({"conformIdTokenClaims": true}), ..Default::default() }).await;
+    let app = app::start(
+        routes(),
+        Options {
+            provider: json!({"conformIdTokenClaims": true}),
+            ..Default::default()
+        },
+    )
+    .await;
     let browser = Browser::new();
-    let page = browser.sign_in(browser.get(app.url("/")).await, "frank").await;
+    let page = browser
+        .sign_in(browser.get(app.url("/")).await, "frank")
+        .await;
     assert!(page.body.contains("Welcome Frank"), "{}", page.body);
     assert_eq!(requests(&app.provider.stats().await, "userinfo"), 1);
 }

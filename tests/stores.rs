@@ -22,7 +22,10 @@ use tower_sessions::session::Id;
 
 #[login_required]
 async fn index(context: Context) -> Html<String> {
-    Html(format!("<h1>Welcome {}</h1>", escape_html(context.user.display_name())))
+    Html(format!(
+        "<h1>Welcome {}</h1>",
+        escape_html(context.user.display_name())
+    ))
 }
 
 async fn public(context: Option<Context>) -> String {
@@ -33,15 +36,23 @@ async fn public(context: Option<Context>) -> String {
 }
 
 fn routes() -> Router {
-    Router::new().route("/", get(index)).route("/public", get(public))
+    Router::new()
+        .route("/", get(index))
+        .route("/public", get(public))
 }
 
 /// Provider requests of any kind in a `/__stats` value.
 fn provider_calls(stats: &Value) -> u64 {
-    ["discovery", "jwks", "userinfo", "authorization", "end_session"]
-        .iter()
-        .map(|e| requests(stats, e))
-        .sum::<u64>()
+    [
+        "discovery",
+        "jwks",
+        "userinfo",
+        "authorization",
+        "end_session",
+    ]
+    .iter()
+    .map(|e| requests(stats, e))
+    .sum::<u64>()
         + token_requests(stats, "authorization_code")
         + token_requests(stats, "refresh_token")
 }
@@ -53,17 +64,31 @@ async fn sign_in(browser: &Browser, base: &str, login: &str) -> String {
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.url.as_str(), format!("{base}/"));
     let name = format!("{}{}", login[..1].to_uppercase(), &login[1..]);
-    assert!(page.body.contains(&format!("Welcome {name}")), "{}", page.body);
-    browser.cookie(base, "identity.sid").expect("a session cookie after sign-in")
+    assert!(
+        page.body.contains(&format!("Welcome {name}")),
+        "{}",
+        page.body
+    );
+    browser
+        .cookie(base, "identity.sid")
+        .expect("a session cookie after sign-in")
 }
 
 /// A client without cookies or redirects, to replay a chosen `identity.sid`.
 fn bare_client() -> reqwest::Client {
-    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 async fn get_with_sid(url: &str, sid: &str) -> reqwest::Response {
-    bare_client().get(url).header("cookie", format!("identity.sid={sid}")).send().await.unwrap()
+    bare_client()
+        .get(url)
+        .header("cookie", format!("identity.sid={sid}"))
+        .send()
+        .await
+        .unwrap()
 }
 
 /// The protected page with this session id is a redirect into sign-in (a browser page load),
@@ -71,11 +96,21 @@ async fn get_with_sid(url: &str, sid: &str) -> reqwest::Response {
 async fn assert_signed_out(base: &str, sid: &str, what: &str) {
     let response = get_with_sid(&format!("{base}/"), sid).await;
     let status = response.status();
-    let location = response.headers().get("location").map(|l| l.to_str().unwrap().to_owned());
+    let location = response
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_owned());
     let body = response.text().await.unwrap();
-    assert_eq!(status, StatusCode::SEE_OTHER, "{what}: the protected page answered {status}: {body}");
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "{what}: the protected page answered {status}: {body}"
+    );
     let location = location.unwrap_or_default();
-    assert!(location.starts_with("/login"), "{what}: redirected to {location}");
+    assert!(
+        location.starts_with("/login"),
+        "{what}: redirected to {location}"
+    );
     let response = get_with_sid(&format!("{base}/public"), sid).await;
     let status = response.status();
     assert_eq!(status, StatusCode::OK, "{what}: /public answered {status}");
@@ -93,7 +128,10 @@ async fn sqlite_file_store_signs_in_and_the_session_survives_a_restart() {
     let instance = app::serve_instance(&slot, &provider, routes(), |b| b, store);
     let browser = Browser::new();
     let sid = sign_in(&browser, &slot.base, "alice").await;
-    assert!(std::fs::metadata(&file).unwrap().len() > 0, "sessions are in the file");
+    assert!(
+        std::fs::metadata(&file).unwrap().len() > 0,
+        "sessions are in the file"
+    );
 
     // Restart: the first instance stops, its browser connections close and its pool is shut,
     // then a new process-like instance opens the same file on the same address.
@@ -106,14 +144,27 @@ async fn sqlite_file_store_signs_in_and_the_session_survives_a_restart() {
     // The same browser cookie, on a fresh connection.
     let browser = Browser::new();
     let url = url::Url::parse(&slot.base).unwrap();
-    browser.jar.add_cookie_str(&format!("identity.sid={sid}; Path=/; HttpOnly"), &url);
+    browser
+        .jar
+        .add_cookie_str(&format!("identity.sid={sid}; Path=/; HttpOnly"), &url);
     provider.reset_stats().await;
     let page = browser.get(slot.url("/")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains("Welcome Alice"), "signed out by the restart: {}", page.body);
-    assert_eq!(browser.get(slot.url("/public")).await.body, "signed in as alice");
+    assert!(
+        page.body.contains("Welcome Alice"),
+        "signed out by the restart: {}",
+        page.body
+    );
+    assert_eq!(
+        browser.get(slot.url("/public")).await.body,
+        "signed in as alice"
+    );
     let stats = provider.stats().await;
-    assert_eq!(provider_calls(&stats), 0, "the restarted app asked the provider: {stats}");
+    assert_eq!(
+        provider_calls(&stats),
+        0,
+        "the restarted app asked the provider: {stats}"
+    );
 }
 
 #[tokio::test]
@@ -131,12 +182,20 @@ async fn redis_store_signs_in_and_logout_deletes_the_record() {
     for _ in 0..3 {
         assert!(browser.get(app.url("/")).await.body.contains("Welcome Bob"));
     }
-    assert_eq!(stores::redis_raw(&pool, &sid).await, before, "a protected request rewrote the session");
+    assert_eq!(
+        stores::redis_raw(&pool, &sid).await,
+        before,
+        "a protected request rewrote the session"
+    );
 
     let page = browser.get(app.url("/logout")).await;
     let page = browser.confirm_logout(page).await;
     assert!(page.body.contains("signed out"), "{}", page.body);
-    assert_eq!(stores::redis_raw(&pool, &sid).await, None, "logout left the record in Redis");
+    assert_eq!(
+        stores::redis_raw(&pool, &sid).await,
+        None,
+        "logout left the record in Redis"
+    );
     assert_signed_out(&app.base, &sid, "after logout").await;
 }
 
@@ -160,9 +219,18 @@ async fn postgres_store_signs_in() {
             let (bytes,) = row.expect("a row for the session in PostgreSQL");
             println!("PostgreSQL record of a signed-in user: {bytes} bytes");
             for _ in 0..3 {
-                assert!(browser.get(app.url("/")).await.body.contains("Welcome Carol"));
+                assert!(
+                    browser
+                        .get(app.url("/"))
+                        .await
+                        .body
+                        .contains("Welcome Carol")
+                );
             }
-            assert_eq!(browser.get(app.url("/public")).await.body, "signed in as carol");
+            assert_eq!(
+                browser.get(app.url("/public")).await.body,
+                "signed in as carol"
+            );
         }
     })
     .await;
@@ -184,8 +252,16 @@ async fn corrupt_and_foreign_version_records_read_as_signed_out() {
     let browser = Browser::new();
     let sid = sign_in(&browser, &app.base, "dave").await;
     let id: Id = sid.parse().expect("the cookie holds a session id");
-    let mut record = store.load(&id).await.unwrap().expect("the signed-in record");
-    let ours = record.data.get("axum_identity").cloned().expect("the library's key in the session");
+    let mut record = store
+        .load(&id)
+        .await
+        .unwrap()
+        .expect("the signed-in record");
+    let ours = record
+        .data
+        .get("axum_identity")
+        .cloned()
+        .expect("the library's key in the session");
     assert!(ours["v"].is_u64(), "the record carries its version: {ours}");
     let mut cases: Vec<(String, String)> = Vec::new();
     for version in [0, ours["v"].as_u64().unwrap() + 1, 999] {
@@ -194,7 +270,10 @@ async fn corrupt_and_foreign_version_records_read_as_signed_out() {
         record.id = Id::default();
         record.data.insert("axum_identity".into(), other);
         store.create(&mut record).await.unwrap();
-        cases.push((format!("a signed-in record of version {version}"), record.id.to_string()));
+        cases.push((
+            format!("a signed-in record of version {version}"),
+            record.id.to_string(),
+        ));
     }
     let mut unversioned = ours.clone();
     unversioned.as_object_mut().unwrap().remove("v");
@@ -205,13 +284,25 @@ async fn corrupt_and_foreign_version_records_read_as_signed_out() {
 
     // Garbage under the library's key, in a record the store itself can read.
     for (what, value) in [
-        ("a string of broken JSON", json!("{\"v\":1,\"user\":{\"claims\":")),
+        (
+            "a string of broken JSON",
+            json!("{\"v\":1,\"user\":{\"claims\":"),
+        ),
         ("a number", json!(42)),
-        ("the right version with a user of the wrong shape", json!({"v": ours["v"], "user": "alice"})),
-        ("the right version with claims of the wrong shape", json!({"v": ours["v"], "user": {"claims": [1, 2], "id_token": 7}})),
+        (
+            "the right version with a user of the wrong shape",
+            json!({"v": ours["v"], "user": "alice"}),
+        ),
+        (
+            "the right version with claims of the wrong shape",
+            json!({"v": ours["v"], "user": {"claims": [1, 2], "id_token": 7}}),
+        ),
         ("an array", json!([ours.clone()])),
     ] {
-        cases.push((format!("garbage: {what}"), stores::plant_record(&store, json!({"axum_identity": value})).await));
+        cases.push((
+            format!("garbage: {what}"),
+            stores::plant_record(&store, json!({"axum_identity": value})).await,
+        ));
     }
 
     for (what, sid) in &cases {
@@ -222,9 +313,14 @@ async fn corrupt_and_foreign_version_records_read_as_signed_out() {
     let (what, bad_sid) = &cases[1];
     let browser = Browser::new();
     let url = url::Url::parse(&app.base).unwrap();
-    browser.jar.add_cookie_str(&format!("identity.sid={bad_sid}; Path=/"), &url);
+    browser
+        .jar
+        .add_cookie_str(&format!("identity.sid={bad_sid}; Path=/"), &url);
     let new_sid = sign_in(&browser, &app.base, "erin").await;
-    assert_ne!(&new_sid, bad_sid, "{what}: the session id was not rotated at sign-in");
+    assert_ne!(
+        &new_sid, bad_sid,
+        "{what}: the session id was not rotated at sign-in"
+    );
     drop(pool);
 }
 
@@ -238,9 +334,14 @@ async fn an_undecodable_store_entry_reads_as_signed_out() {
     let app = app::start_with_store(routes(), Options::default(), store.clone()).await;
     let browser = Browser::new();
     let sid = sign_in(&browser, &app.base, "frank").await;
-    let raw = stores::redis_raw(&pool, &sid).await.expect("the record in Redis");
+    let raw = stores::redis_raw(&pool, &sid)
+        .await
+        .expect("the record in Redis");
     let mut cases = vec![
-        ("JSON where MessagePack is expected", br#"{"axum_identity":{"v":1}}"#.to_vec()),
+        (
+            "JSON where MessagePack is expected",
+            br#"{"axum_identity":{"v":1}}"#.to_vec(),
+        ),
         ("a truncated record", raw[..raw.len() / 2].to_vec()),
     ];
     cases.push(("garbage bytes", vec![0xc1, 0xff, 0x00, 0x13]));
@@ -250,14 +351,19 @@ async fn an_undecodable_store_entry_reads_as_signed_out() {
         // Signing in from there works (the user is not locked out until the cookie expires).
         let browser = Browser::new();
         let url = url::Url::parse(&app.base).unwrap();
-        browser.jar.add_cookie_str(&format!("identity.sid={id}; Path=/"), &url);
+        browser
+            .jar
+            .add_cookie_str(&format!("identity.sid={id}; Path=/"), &url);
         let page = browser.get(app.url("/")).await;
         assert!(
             page.url.as_str().starts_with(&app.provider.issuer),
             "{what}: no way into sign-in: {} {} {}",
             page.url,
             page.status,
-            page.body.lines().find(|l| l.contains("<title>")).unwrap_or_default()
+            page.body
+                .lines()
+                .find(|l| l.contains("<title>"))
+                .unwrap_or_default()
         );
         let id = Id::default().to_string();
         stores::redis_overwrite(&pool, &id, &bytes).await;
@@ -270,8 +376,14 @@ async fn an_undecodable_store_entry_reads_as_signed_out() {
 async fn a_missing_service_is_named() {
     // Port 9 (discard) on loopback: nothing listens there on these machines.
     for (url, expected) in [
-        ("redis://127.0.0.1:9", "MISSING SERVICE: Redis is not reachable at redis://127.0.0.1:9"),
-        ("postgres://postgres@127.0.0.1:9/test", "MISSING SERVICE: PostgreSQL is not reachable at postgres://postgres@127.0.0.1:9/test"),
+        (
+            "redis://127.0.0.1:9",
+            "MISSING SERVICE: Redis is not reachable at redis://127.0.0.1:9",
+        ),
+        (
+            "postgres://postgres@127.0.0.1:9/test",
+            "MISSING SERVICE: PostgreSQL is not reachable at postgres://postgres@127.0.0.1:9/test",
+        ),
     ] {
         let url = url.to_owned();
         let outcome = tokio::spawn(async move {
@@ -282,7 +394,9 @@ async fn a_missing_service_is_named() {
             }
         })
         .await;
-        let panic = outcome.expect_err("connecting to a closed port must fail").into_panic();
+        let panic = outcome
+            .expect_err("connecting to a closed port must fail")
+            .into_panic();
         let text = panic
             .downcast_ref::<String>()
             .cloned()

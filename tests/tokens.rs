@@ -41,11 +41,21 @@ async fn unknown(context: Context) -> Json<Value> {
 }
 
 fn routes() -> Router {
-    Router::new().route("/read", get(read)).route("/write", get(write)).route("/unknown", get(unknown))
+    Router::new()
+        .route("/read", get(read))
+        .route("/write", get(write))
+        .route("/unknown", get(unknown))
 }
 
 async fn start(provider: Value) -> TestApp {
-    app::start(routes(), Options { provider, ..Default::default() }).await
+    app::start(
+        routes(),
+        Options {
+            provider,
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 /// Asks the provider whether `token` is active, as a resource server would (RFC 7662).
@@ -87,7 +97,14 @@ async fn a_scoped_handler_gets_a_token_that_works_at_a_resource() {
     let info = introspect(&app, token).await;
     assert_eq!(info["active"], true, "{info}");
     assert_eq!(info["sub"], "alice");
-    assert!(info["scope"].as_str().unwrap().split(' ').any(|s| s == "api.read"), "{info}");
+    assert!(
+        info["scope"]
+            .as_str()
+            .unwrap()
+            .split(' ')
+            .any(|s| s == "api.read"),
+        "{info}"
+    );
 }
 
 #[tokio::test]
@@ -101,7 +118,8 @@ async fn cached_tokens_make_no_provider_calls() {
         assert_eq!(page.json()["access_token"], first["access_token"]);
     }
     let stats = app.provider.stats().await;
-    let token_calls = token_requests(&stats, "authorization_code") + token_requests(&stats, "refresh_token");
+    let token_calls =
+        token_requests(&stats, "authorization_code") + token_requests(&stats, "refresh_token");
     println!("token requests for 100 hits on a scoped page: {token_calls}");
     assert_eq!(token_calls, 0, "{stats}");
 }
@@ -118,7 +136,12 @@ async fn an_expired_token_is_refreshed_once_for_50_concurrent_requests() {
             let client = browser.client.clone();
             let url = app.url("/read");
             tasks.spawn(async move {
-                let response = client.get(url).header("accept", "application/json").send().await.unwrap();
+                let response = client
+                    .get(url)
+                    .header("accept", "application/json")
+                    .send()
+                    .await
+                    .unwrap();
                 (response.status(), response.json::<Value>().await.ok())
             });
         }
@@ -129,15 +152,24 @@ async fn an_expired_token_is_refreshed_once_for_50_concurrent_requests() {
             tokens.insert(body.unwrap()["access_token"].as_str().unwrap().to_owned());
         }
         let refreshes = token_requests(&app.provider.stats().await, "refresh_token");
-        println!("round {round}: 50 concurrent hits on an expired token -> {refreshes} refresh request(s)");
+        println!(
+            "round {round}: 50 concurrent hits on an expired token -> {refreshes} refresh request(s)"
+        );
         assert_eq!(refreshes, 1, "round {round}");
-        assert_eq!(tokens.len(), 1, "all 50 requests got the same refreshed token");
+        assert_eq!(
+            tokens.len(),
+            1,
+            "all 50 requests got the same refreshed token"
+        );
         assert!(!tokens.contains(first["access_token"].as_str().unwrap()));
         // The refreshed token (and the rotated refresh token) were stored: no more refreshes.
         let page = browser.get(app.url("/read")).await;
         assert_eq!(page.status, StatusCode::OK);
         assert!(tokens.contains(page.json()["access_token"].as_str().unwrap()));
-        assert_eq!(token_requests(&app.provider.stats().await, "refresh_token"), 1);
+        assert_eq!(
+            token_requests(&app.provider.stats().await, "refresh_token"),
+            1
+        );
     }
 }
 
@@ -148,13 +180,23 @@ async fn a_revoked_grant_sends_page_loads_through_sign_in_and_apis_get_401() {
     app.provider.revoke_all("dave").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
-    let api = browser.client.get(app.url("/read")).header("accept", "application/json").send().await.unwrap();
+    let api = browser
+        .client
+        .get(app.url("/read"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
     let body: Value = api.json().await.unwrap();
     assert_eq!(body["login_url"], "/login?next=%2Fread&scope=api.read");
 
     let page = browser.get(app.url("/read")).await;
-    assert!(page.url.as_str().starts_with(&app.provider.issuer), "{}", page.url);
+    assert!(
+        page.url.as_str().starts_with(&app.provider.issuer),
+        "{}",
+        page.url
+    );
     let page = browser.sign_in(page, "dave").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.url.as_str(), app.url("/read"));
@@ -167,19 +209,38 @@ async fn a_second_scope_set_goes_through_incremental_consent_and_both_stay_cache
     let (browser, read_body) = signed_in(&app, "/read", "erin").await;
 
     let page = browser.get(app.url("/write")).await;
-    assert!(page.url.as_str().starts_with(&app.provider.issuer), "consent at the provider: {}", page.url);
+    assert!(
+        page.url.as_str().starts_with(&app.provider.issuer),
+        "consent at the provider: {}",
+        page.url
+    );
     let page = browser.sign_in(page, "erin").await;
     assert_eq!(page.url.as_str(), app.url("/write"), "{}", page.body);
     let write_body = page.json();
-    assert!(write_body["scopes"].as_array().unwrap().contains(&json!("api.write")));
+    assert!(
+        write_body["scopes"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("api.write"))
+    );
 
     app.provider.reset_stats().await;
     for _ in 0..5 {
-        assert_eq!(browser.get(app.url("/read")).await.json()["access_token"], read_body["access_token"]);
-        assert_eq!(browser.get(app.url("/write")).await.json()["access_token"], write_body["access_token"]);
+        assert_eq!(
+            browser.get(app.url("/read")).await.json()["access_token"],
+            read_body["access_token"]
+        );
+        assert_eq!(
+            browser.get(app.url("/write")).await.json()["access_token"],
+            write_body["access_token"]
+        );
     }
     let stats = app.provider.stats().await;
-    assert_eq!(token_requests(&stats, "refresh_token") + token_requests(&stats, "authorization_code"), 0, "{stats}");
+    assert_eq!(
+        token_requests(&stats, "refresh_token") + token_requests(&stats, "authorization_code"),
+        0,
+        "{stats}"
+    );
 }
 
 #[tokio::test]

@@ -28,7 +28,10 @@ use support::stores;
 
 #[login_required]
 async fn index(context: Context) -> Html<String> {
-    Html(format!("<h1>Welcome {}</h1>", escape_html(context.user.display_name())))
+    Html(format!(
+        "<h1>Welcome {}</h1>",
+        escape_html(context.user.display_name())
+    ))
 }
 
 #[login_required(scopes = ["api.read"])]
@@ -44,7 +47,10 @@ async fn public(context: Option<Context>) -> String {
 }
 
 fn routes() -> Router {
-    Router::new().route("/", get(index)).route("/read", get(read)).route("/public", get(public))
+    Router::new()
+        .route("/", get(index))
+        .route("/read", get(read))
+        .route("/public", get(public))
 }
 
 struct Pair {
@@ -63,16 +69,39 @@ async fn start_pair(provider: Value) -> Pair {
     // Both instances coordinate their refreshes through the same Redis.
     let lock = axum_identity::RedisRefreshLock::new(pool);
     let (lock_a, lock_b) = (lock.clone(), lock);
-    let a = app::serve_instance(&slot_a, &provider, routes(), move |b| b.refresh_lock(lock_a), store.clone());
-    let b = app::serve_instance(&slot_b, &provider, routes(), move |b| b.refresh_lock(lock_b), store);
-    Pair { a, b, provider, _slots: (slot_a, slot_b) }
+    let a = app::serve_instance(
+        &slot_a,
+        &provider,
+        routes(),
+        move |b| b.refresh_lock(lock_a),
+        store.clone(),
+    );
+    let b = app::serve_instance(
+        &slot_b,
+        &provider,
+        routes(),
+        move |b| b.refresh_lock(lock_b),
+        store,
+    );
+    Pair {
+        a,
+        b,
+        provider,
+        _slots: (slot_a, slot_b),
+    }
 }
 
 /// The one session cookie the browser sends to both instances.
 fn shared_session(browser: &Browser, pair: &Pair) -> String {
-    let on_a = browser.cookie(&pair.a.base, "identity.sid").expect("a session cookie for instance A");
+    let on_a = browser
+        .cookie(&pair.a.base, "identity.sid")
+        .expect("a session cookie for instance A");
     let on_b = browser.cookie(&pair.b.base, "identity.sid");
-    assert_eq!(on_b.as_deref(), Some(on_a.as_str()), "the browser does not send A's cookie to B");
+    assert_eq!(
+        on_b.as_deref(),
+        Some(on_a.as_str()),
+        "the browser does not send A's cookie to B"
+    );
     on_a
 }
 
@@ -83,7 +112,11 @@ async fn signed_in_on_one_instance_is_signed_in_on_the_other_and_logout_is_globa
 
     // Sign in on A.
     let page = browser.get(pair.a.url("/")).await;
-    assert!(page.url.as_str().starts_with(&pair.provider.issuer), "{}", page.url);
+    assert!(
+        page.url.as_str().starts_with(&pair.provider.issuer),
+        "{}",
+        page.url
+    );
     let page = browser.sign_in(page, "alice").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.url.as_str(), pair.a.url("/"));
@@ -95,29 +128,66 @@ async fn signed_in_on_one_instance_is_signed_in_on_the_other_and_logout_is_globa
     for _ in 0..3 {
         let page = browser.get(pair.b.url("/")).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-        assert_eq!(page.url.as_str(), pair.b.url("/"), "B sent the browser elsewhere: {:?}", page.chain);
+        assert_eq!(
+            page.url.as_str(),
+            pair.b.url("/"),
+            "B sent the browser elsewhere: {:?}",
+            page.chain
+        );
         assert!(page.body.contains("Welcome Alice"), "{}", page.body);
     }
-    assert_eq!(browser.get(pair.b.url("/public")).await.body, "signed in as alice");
+    assert_eq!(
+        browser.get(pair.b.url("/public")).await.body,
+        "signed in as alice"
+    );
     let stats = pair.provider.stats().await;
     assert_eq!(token_requests(&stats, "authorization_code"), 0, "{stats}");
-    assert_eq!(support::provider::requests(&stats, "authorization"), 0, "{stats}");
+    assert_eq!(
+        support::provider::requests(&stats, "authorization"),
+        0,
+        "{stats}"
+    );
 
     // Logout on B ends the session on A too: B's own post-logout page, then A sees nobody.
     let page = browser.get(pair.b.url("/logout")).await;
-    assert!(page.url.as_str().starts_with(&pair.provider.issuer), "{}", page.url);
+    assert!(
+        page.url.as_str().starts_with(&pair.provider.issuer),
+        "{}",
+        page.url
+    );
     let page = browser.confirm_logout(page).await;
     assert_eq!(page.url.as_str(), pair.b.url("/logout/done"));
     assert_eq!(browser.get(pair.a.url("/public")).await.body, "anonymous");
-    let replay = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let replay = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     for base in [&pair.a.base, &pair.b.base] {
-        let response = replay.get(format!("{base}/")).header("cookie", format!("identity.sid={sid}")).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "the old session still works on {base}");
-        assert!(response.headers()["location"].to_str().unwrap().starts_with("/login"));
+        let response = replay
+            .get(format!("{base}/"))
+            .header("cookie", format!("identity.sid={sid}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "the old session still works on {base}"
+        );
+        assert!(
+            response.headers()["location"]
+                .to_str()
+                .unwrap()
+                .starts_with("/login")
+        );
     }
     // A page load on A now starts a new sign-in.
     let page = browser.get(pair.a.url("/")).await;
-    assert!(page.url.as_str().starts_with(&pair.provider.issuer), "A still served the page: {}", page.url);
+    assert!(
+        page.url.as_str().starts_with(&pair.provider.issuer),
+        "A still served the page: {}",
+        page.url
+    );
 }
 
 #[tokio::test]
@@ -142,14 +212,21 @@ async fn a_token_refreshed_by_one_instance_is_used_by_the_other() {
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let refreshed = page.json()["access_token"].as_str().unwrap().to_owned();
     assert_ne!(refreshed, first);
-    assert_eq!(token_requests(&pair.provider.stats().await, "refresh_token"), 1);
+    assert_eq!(
+        token_requests(&pair.provider.stats().await, "refresh_token"),
+        1
+    );
     for _ in 0..3 {
         let page = browser.get(pair.b.url("/read")).await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.body);
         assert_eq!(page.json()["access_token"], refreshed.as_str());
     }
     let stats = pair.provider.stats().await;
-    assert_eq!(token_requests(&stats, "refresh_token"), 1, "B refreshed again: {stats}");
+    assert_eq!(
+        token_requests(&stats, "refresh_token"),
+        1,
+        "B refreshed again: {stats}"
+    );
 }
 
 /// Both instances find the token expired at the same moment. With rotating refresh tokens a
@@ -173,10 +250,23 @@ async fn concurrent_refreshes_on_two_instances_present_the_refresh_token_once() 
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..20 {
         let client = browser.client.clone();
-        let url = if i % 2 == 0 { pair.a.url("/read") } else { pair.b.url("/read") };
+        let url = if i % 2 == 0 {
+            pair.a.url("/read")
+        } else {
+            pair.b.url("/read")
+        };
         tasks.spawn(async move {
-            let response = client.get(&url).header("accept", "application/json").send().await.unwrap();
-            (url, response.status(), response.text().await.unwrap_or_default())
+            let response = client
+                .get(&url)
+                .header("accept", "application/json")
+                .send()
+                .await
+                .unwrap();
+            (
+                url,
+                response.status(),
+                response.text().await.unwrap_or_default(),
+            )
         });
     }
     let mut failures = Vec::new();
@@ -187,14 +277,30 @@ async fn concurrent_refreshes_on_two_instances_present_the_refresh_token_once() 
         }
     }
     let refreshes = token_requests(&pair.provider.stats().await, "refresh_token");
-    println!("20 concurrent hits on two instances with an expired token -> {refreshes} refresh request(s)");
+    println!(
+        "20 concurrent hits on two instances with an expired token -> {refreshes} refresh request(s)"
+    );
     assert!(failures.is_empty(), "{failures:#?}");
-    assert_eq!(refreshes, 1, "the refresh token was presented {refreshes} times");
+    assert_eq!(
+        refreshes, 1,
+        "the refresh token was presented {refreshes} times"
+    );
 
     // And the user is still signed in with a working refresh token on both instances.
     tokio::time::sleep(Duration::from_millis(3500)).await;
     for instance in [&pair.a, &pair.b] {
-        let response = browser.client.get(instance.url("/read")).header("accept", "application/json").send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{}", response.text().await.unwrap());
+        let response = browser
+            .client
+            .get(instance.url("/read"))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.status(),
+            StatusCode::OK,
+            "{}",
+            response.text().await.unwrap()
+        );
     }
 }

@@ -54,7 +54,11 @@ impl Authority {
     pub(crate) fn microsoft(raw: &str) -> Result<Self, String> {
         let url = parse_https_or_loopback(raw)?;
         let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
-        let mut segments = url.path_segments().into_iter().flatten().filter(|s| !s.is_empty());
+        let mut segments = url
+            .path_segments()
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.is_empty());
         let first = segments.next().map(str::to_owned);
         let kind = if host.ends_with(".ciamlogin.com") {
             AuthorityKind::ExternalId
@@ -70,13 +74,19 @@ impl Authority {
                 }
             }
         };
-        Ok(Authority { kind, url: trim_slash(url.as_str()) })
+        Ok(Authority {
+            kind,
+            url: trim_slash(url.as_str()),
+        })
     }
 
     /// An `oidc_authority` setting: any OpenID provider, named by its issuer.
     pub(crate) fn oidc(raw: &str) -> Result<Self, String> {
         let url = parse_https_or_loopback(raw)?;
-        Ok(Authority { kind: AuthorityKind::Oidc, url: trim_slash(url.as_str()) })
+        Ok(Authority {
+            kind: AuthorityKind::Oidc,
+            url: trim_slash(url.as_str()),
+        })
     }
 
     /// Where the discovery document lives.
@@ -130,10 +140,13 @@ impl Authority {
                 }
             }
             AuthorityKind::B2c => {
-                let ok = host_of(declared).is_some_and(|h| {
-                    h.ends_with(".b2clogin.com") || Some(h) == host_of(&self.url)
-                });
-                if ok { Ok(IssuerRule::Exact(declared.to_owned())) } else { Err(mismatch()) }
+                let ok = host_of(declared)
+                    .is_some_and(|h| h.ends_with(".b2clogin.com") || Some(h) == host_of(&self.url));
+                if ok {
+                    Ok(IssuerRule::Exact(declared.to_owned()))
+                } else {
+                    Err(mismatch())
+                }
             }
         }
     }
@@ -141,14 +154,24 @@ impl Authority {
 
 impl Authority {
     fn is_ciam_issuer_of_own_tenant(&self, declared: &str) -> bool {
-        let Ok(issuer) = Url::parse(declared) else { return false };
-        let Some(host) = issuer.host_str().map(str::to_ascii_lowercase) else { return false };
-        let Some(tenant) = host.strip_suffix(".ciamlogin.com") else { return false };
-        let is_guid = tenant.len() == 36 && tenant.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
+        let Ok(issuer) = Url::parse(declared) else {
+            return false;
+        };
+        let Some(host) = issuer.host_str().map(str::to_ascii_lowercase) else {
+            return false;
+        };
+        let Some(tenant) = host.strip_suffix(".ciamlogin.com") else {
+            return false;
+        };
+        let is_guid =
+            tenant.len() == 36 && tenant.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-');
         let path_names_it = issuer.path().trim_matches('/').split('/').next() == Some(tenant);
         let configured_names_it = Url::parse(&self.url)
             .ok()
-            .and_then(|u| u.path_segments().map(|s| s.map(str::to_ascii_lowercase).collect::<Vec<_>>()))
+            .and_then(|u| {
+                u.path_segments()
+                    .map(|s| s.map(str::to_ascii_lowercase).collect::<Vec<_>>())
+            })
             .is_some_and(|segments| segments.iter().any(|s| s == tenant));
         issuer.scheme() == "https" && is_guid && path_names_it && configured_names_it
     }
@@ -165,14 +188,20 @@ impl IssuerRule {
 
     /// Checks a token's `iss` against the rule.
     pub(crate) fn check(&self, claims: &Map<String, Value>) -> Result<(), String> {
-        let iss = claims.get("iss").and_then(Value::as_str).ok_or("the token has no `iss`")?;
+        let iss = claims
+            .get("iss")
+            .and_then(Value::as_str)
+            .ok_or("the token has no `iss`")?;
         let expected = match self {
             IssuerRule::Exact(issuer) => issuer.clone(),
             IssuerRule::TenantTemplate(template) => {
                 let tid = claims
                     .get("tid")
                     .and_then(Value::as_str)
-                    .filter(|tid| !tid.is_empty() && tid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+                    .filter(|tid| {
+                        !tid.is_empty()
+                            && tid.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    })
                     .ok_or("the token has no valid `tid` to check its issuer against")?;
                 template.replace("{tenantid}", tid)
             }
@@ -186,7 +215,10 @@ impl IssuerRule {
 }
 
 fn host_of(url: &str) -> Option<String> {
-    Url::parse(url).ok()?.host_str().map(str::to_ascii_lowercase)
+    Url::parse(url)
+        .ok()?
+        .host_str()
+        .map(str::to_ascii_lowercase)
 }
 
 fn trim_slash(url: &str) -> String {
@@ -200,8 +232,12 @@ pub(crate) fn parse_https_or_loopback(raw: &str) -> Result<Url, String> {
     match url.scheme() {
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
-        "http" => Err(format!("`{raw}` must use https (plain http is allowed on loopback only)")),
-        other => Err(format!("`{raw}` has the scheme `{other}`; it must be https")),
+        "http" => Err(format!(
+            "`{raw}` must use https (plain http is allowed on loopback only)"
+        )),
+        other => Err(format!(
+            "`{raw}` has the scheme `{other}`; it must be https"
+        )),
     }
 }
 
@@ -222,27 +258,41 @@ mod tests {
     #[test]
     fn authorities_are_classified_with_their_discovery_urls() {
         let entra = Authority::microsoft("https://login.microsoftonline.com/common/").unwrap();
-        assert_eq!(entra.kind, AuthorityKind::EntraId { tenant: "common".into() });
+        assert_eq!(
+            entra.kind,
+            AuthorityKind::EntraId {
+                tenant: "common".into()
+            }
+        );
         assert_eq!(
             entra.discovery_url(),
             "https://login.microsoftonline.com/common/v2.0/.well-known/openid-configuration"
         );
-        let ciam = Authority::microsoft("https://contoso.ciamlogin.com/contoso.onmicrosoft.com").unwrap();
+        let ciam =
+            Authority::microsoft("https://contoso.ciamlogin.com/contoso.onmicrosoft.com").unwrap();
         assert_eq!(ciam.kind, AuthorityKind::ExternalId);
-        let b2c = Authority::microsoft("https://t.b2clogin.com/t.onmicrosoft.com/B2C_1_susi").unwrap();
+        let b2c =
+            Authority::microsoft("https://t.b2clogin.com/t.onmicrosoft.com/B2C_1_susi").unwrap();
         assert_eq!(b2c.kind, AuthorityKind::B2c);
         let oidc = Authority::oidc("http://127.0.0.1:3000/").unwrap();
-        assert_eq!(oidc.discovery_url(), "http://127.0.0.1:3000/.well-known/openid-configuration");
+        assert_eq!(
+            oidc.discovery_url(),
+            "http://127.0.0.1:3000/.well-known/openid-configuration"
+        );
         assert!(Authority::oidc("http://idp.example").is_err());
         assert!(Authority::microsoft("https://login.microsoftonline.com").is_err());
     }
 
     #[test]
     fn multi_tenant_issuers_are_checked_against_the_token_tenant() {
-        let entra = Authority::microsoft("https://login.microsoftonline.com/organizations").unwrap();
-        let rule = entra.issuer_rule("https://login.microsoftonline.com/{tenantid}/v2.0").unwrap();
+        let entra =
+            Authority::microsoft("https://login.microsoftonline.com/organizations").unwrap();
+        let rule = entra
+            .issuer_rule("https://login.microsoftonline.com/{tenantid}/v2.0")
+            .unwrap();
         let tid = "9122040d-6c67-4c5b-b112-36a304b66dad";
-        let good = json!({"iss": format!("https://login.microsoftonline.com/{tid}/v2.0"), "tid": tid});
+        let good =
+            json!({"iss": format!("https://login.microsoftonline.com/{tid}/v2.0"), "tid": tid});
         assert!(rule.check(good.as_object().unwrap()).is_ok());
         let other = json!({"iss": "https://login.microsoftonline.com/other/v2.0", "tid": tid});
         assert!(rule.check(other.as_object().unwrap()).is_err());
@@ -255,8 +305,12 @@ mod tests {
         let oidc = Authority::oidc("https://idp.example/realm").unwrap();
         assert!(oidc.issuer_rule("https://idp.example/realm/").is_ok());
         assert!(oidc.issuer_rule("https://evil.example/realm").is_err());
-        let ciam = Authority::microsoft("https://contoso.ciamlogin.com/contoso.onmicrosoft.com").unwrap();
-        assert!(ciam.issuer_rule("https://abc.ciamlogin.com/abc/v2.0").is_ok());
+        let ciam =
+            Authority::microsoft("https://contoso.ciamlogin.com/contoso.onmicrosoft.com").unwrap();
+        assert!(
+            ciam.issuer_rule("https://abc.ciamlogin.com/abc/v2.0")
+                .is_ok()
+        );
         assert!(ciam.issuer_rule("https://evil.example/abc/v2.0").is_err());
     }
 }

@@ -83,7 +83,10 @@ impl std::fmt::Debug for Auth {
         f.debug_struct("Auth")
             .field("client_id", &self.inner.client_id)
             .field("authority", &self.inner.authority.url)
-            .field("redirect_uri", &self.inner.redirect_uri.as_ref().map(Url::as_str))
+            .field(
+                "redirect_uri",
+                &self.inner.redirect_uri.as_ref().map(Url::as_str),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -172,7 +175,11 @@ impl Auth {
     pub fn edit_profile_url(&self, next: &str) -> Option<String> {
         self.inner.b2c.edit_profile.as_ref()?;
         let next = crate::return_path::safe_return_path(next);
-        Some(format!("{}?flow=edit_profile&next={}", self.inner.login_path, encode(&next)))
+        Some(format!(
+            "{}?flow=edit_profile&next={}",
+            self.inner.login_path,
+            encode(&next)
+        ))
     }
 
     /// The path of the built-in signed-out page.
@@ -202,7 +209,11 @@ impl Auth {
     }
 
     pub(crate) fn render_error(&self, error: &crate::Error) -> axum::response::Response {
-        error.render(&*self.inner.pages, &self.inner.app_name, &self.inner.login_path)
+        error.render(
+            &*self.inner.pages,
+            &self.inner.app_name,
+            &self.inner.login_path,
+        )
     }
 }
 
@@ -457,35 +468,97 @@ impl AuthBuilder {
     /// Checks the settings and builds the [`Auth`]. Does not contact the provider (see
     /// [`Auth::warm_up`]).
     pub fn build(mut self) -> Result<Auth, ConfigError> {
-        let client_id = self
-            .client_id
-            .filter(|v| !v.trim().is_empty())
-            .ok_or(ConfigError::Missing { setting: "client_id", variable: "CLIENT_ID" })?;
-        let redirect_uri = self.redirect_uri.as_deref().map(parse_redirect_uri).transpose()?;
-        let b2c_flow = |flow: &Option<String>, setting: &'static str, variable: &'static str| -> Result<Option<String>, ConfigError> {
-            let (Some(tenant), Some(flow)) = (&self.b2c_tenant_name, flow) else { return Ok(None) };
-            let valid = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+        let client_id =
+            self.client_id
+                .filter(|v| !v.trim().is_empty())
+                .ok_or(ConfigError::Missing {
+                    setting: "client_id",
+                    variable: "CLIENT_ID",
+                })?;
+        let redirect_uri = self
+            .redirect_uri
+            .as_deref()
+            .map(parse_redirect_uri)
+            .transpose()?;
+        let b2c_flow = |flow: &Option<String>,
+                        setting: &'static str,
+                        variable: &'static str|
+         -> Result<Option<String>, ConfigError> {
+            let (Some(tenant), Some(flow)) = (&self.b2c_tenant_name, flow) else {
+                return Ok(None);
+            };
+            let valid = |s: &str| {
+                !s.is_empty()
+                    && s.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+            };
             if !valid(tenant) {
-                return Err(ConfigError::Invalid { setting: "b2c_tenant_name", variable: "B2C_TENANT_NAME", reason: format!("`{tenant}` is not a tenant name like `contoso`") });
+                return Err(ConfigError::Invalid {
+                    setting: "b2c_tenant_name",
+                    variable: "B2C_TENANT_NAME",
+                    reason: format!("`{tenant}` is not a tenant name like `contoso`"),
+                });
             }
             if !valid(flow) {
-                return Err(ConfigError::Invalid { setting, variable, reason: format!("`{flow}` is not a user flow name like `B2C_1_signupsignin1`") });
+                return Err(ConfigError::Invalid {
+                    setting,
+                    variable,
+                    reason: format!("`{flow}` is not a user flow name like `B2C_1_signupsignin1`"),
+                });
             }
-            Ok(Some(format!("https://{tenant}.b2clogin.com/{tenant}.onmicrosoft.com/{flow}")))
+            Ok(Some(format!(
+                "https://{tenant}.b2clogin.com/{tenant}.onmicrosoft.com/{flow}"
+            )))
         };
-        let b2c_authority = b2c_flow(&self.b2c_signup_signin_user_flow, "b2c_signup_signin_user_flow", "SIGNUPSIGNIN_USER_FLOW")?;
-        let b2c_edit = b2c_flow(&self.b2c_edit_profile_user_flow, "b2c_edit_profile_user_flow", "EDITPROFILE_USER_FLOW")?;
-        let b2c_reset = b2c_flow(&self.b2c_reset_password_user_flow, "b2c_reset_password_user_flow", "RESETPASSWORD_USER_FLOW")?;
+        let b2c_authority = b2c_flow(
+            &self.b2c_signup_signin_user_flow,
+            "b2c_signup_signin_user_flow",
+            "SIGNUPSIGNIN_USER_FLOW",
+        )?;
+        let b2c_edit = b2c_flow(
+            &self.b2c_edit_profile_user_flow,
+            "b2c_edit_profile_user_flow",
+            "EDITPROFILE_USER_FLOW",
+        )?;
+        let b2c_reset = b2c_flow(
+            &self.b2c_reset_password_user_flow,
+            "b2c_reset_password_user_flow",
+            "RESETPASSWORD_USER_FLOW",
+        )?;
         match (&self.b2c_tenant_name, &self.b2c_signup_signin_user_flow) {
-            (Some(_), None) => return Err(ConfigError::Missing { setting: "b2c_signup_signin_user_flow", variable: "SIGNUPSIGNIN_USER_FLOW (B2C_TENANT_NAME is set)" }),
-            (None, Some(_)) => return Err(ConfigError::Missing { setting: "b2c_tenant_name", variable: "B2C_TENANT_NAME (SIGNUPSIGNIN_USER_FLOW is set)" }),
+            (Some(_), None) => {
+                return Err(ConfigError::Missing {
+                    setting: "b2c_signup_signin_user_flow",
+                    variable: "SIGNUPSIGNIN_USER_FLOW (B2C_TENANT_NAME is set)",
+                });
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::Missing {
+                    setting: "b2c_tenant_name",
+                    variable: "B2C_TENANT_NAME (SIGNUPSIGNIN_USER_FLOW is set)",
+                });
+            }
             _ => {}
         }
-        if self.b2c_tenant_name.is_none() && (self.b2c_edit_profile_user_flow.is_some() || self.b2c_reset_password_user_flow.is_some()) {
-            return Err(ConfigError::Missing { setting: "b2c_tenant_name", variable: "B2C_TENANT_NAME (a B2C user flow is set)" });
+        if self.b2c_tenant_name.is_none()
+            && (self.b2c_edit_profile_user_flow.is_some()
+                || self.b2c_reset_password_user_flow.is_some())
+        {
+            return Err(ConfigError::Missing {
+                setting: "b2c_tenant_name",
+                variable: "B2C_TENANT_NAME (a B2C user flow is set)",
+            });
         }
         if let Some(b2c) = b2c_authority {
-            if let Some(first) = self.authority.as_ref().map(|_| ("authority", "AUTHORITY")).or(self.oidc_authority.as_ref().map(|_| ("oidc_authority", "OIDC_AUTHORITY"))) {
+            if let Some(first) = self
+                .authority
+                .as_ref()
+                .map(|_| ("authority", "AUTHORITY"))
+                .or(self
+                    .oidc_authority
+                    .as_ref()
+                    .map(|_| ("oidc_authority", "OIDC_AUTHORITY")))
+            {
                 return Err(ConfigError::Conflict {
                     first: first.0,
                     first_variable: first.1,
@@ -506,9 +579,13 @@ impl AuthBuilder {
                     reason: "set AUTHORITY for Microsoft authorities, OIDC_AUTHORITY for any other provider",
                 });
             }
-            (Some(url), None) => Authority::microsoft(&url).map_err(|reason| {
-                ConfigError::Invalid { setting: "authority", variable: "AUTHORITY", reason }
-            })?,
+            (Some(url), None) => {
+                Authority::microsoft(&url).map_err(|reason| ConfigError::Invalid {
+                    setting: "authority",
+                    variable: "AUTHORITY",
+                    reason,
+                })?
+            }
             (None, Some(url)) => Authority::oidc(&url).map_err(|reason| ConfigError::Invalid {
                 setting: "oidc_authority",
                 variable: "OIDC_AUTHORITY",
@@ -565,8 +642,14 @@ impl AuthBuilder {
         }
         let http = match self.http_client {
             Some(client) => client,
-            None => crate::provider::default_client(self.http_timeout.unwrap_or(Duration::from_secs(10)))
-                .map_err(|reason| ConfigError::Invalid { setting: "http_timeout", variable: "-", reason })?,
+            None => crate::provider::default_client(
+                self.http_timeout.unwrap_or(Duration::from_secs(10)),
+            )
+            .map_err(|reason| ConfigError::Invalid {
+                setting: "http_timeout",
+                variable: "-",
+                reason,
+            })?,
         };
         let ttl = self.metadata_ttl.unwrap_or(Duration::from_secs(24 * 3600));
         let provider = Provider::new(authority.clone(), http.clone(), ttl);
@@ -576,7 +659,10 @@ impl AuthBuilder {
                 Provider::new(authority, http.clone(), ttl)
             })
         };
-        let b2c = B2cFlows { edit_profile: flow_provider(b2c_edit), reset_password: flow_provider(b2c_reset) };
+        let b2c = B2cFlows {
+            edit_profile: flow_provider(b2c_edit),
+            reset_password: flow_provider(b2c_reset),
+        };
         let secure_cookies = self
             .secure_cookies
             .unwrap_or_else(|| redirect_uri.as_ref().is_some_and(|u| u.scheme() == "https"));
@@ -598,7 +684,9 @@ impl AuthBuilder {
                 pages: self.pages.unwrap_or_else(|| Arc::new(DefaultPages)),
                 login_timeout: self.login_timeout.unwrap_or(Duration::from_secs(600)),
                 idle_timeout: self.idle_timeout.unwrap_or(Duration::from_secs(8 * 3600)),
-                session_lifetime: self.session_lifetime.unwrap_or(Duration::from_secs(24 * 3600)),
+                session_lifetime: self
+                    .session_lifetime
+                    .unwrap_or(Duration::from_secs(24 * 3600)),
                 provider,
                 flights: Default::default(),
                 refresh_lock: self.refresh_lock,
@@ -624,7 +712,9 @@ fn parse_redirect_uri(raw: &str) -> Result<Url, ConfigError> {
         }
     }
     if url.fragment().is_some() || url.query().is_some() {
-        return Err(invalid(format!("`{raw}` must not have a query or fragment")));
+        return Err(invalid(format!(
+            "`{raw}` must not have a query or fragment"
+        )));
     }
     if url.path() == "/" {
         return Err(invalid(format!(
@@ -684,7 +774,10 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(matches!(err, ConfigError::Conflict { .. }), "{err}");
-        let err = base().oidc_authority("http://idp.example").build().unwrap_err();
+        let err = base()
+            .oidc_authority("http://idp.example")
+            .build()
+            .unwrap_err();
         assert!(err.to_string().contains("OIDC_AUTHORITY"), "{err}");
         let err = base()
             .redirect_uri("http://app.example/redirect")
@@ -698,13 +791,19 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("post_logout_redirect"), "{err}");
-        let err = base().oidc_authority("https://idp.example").login_path("/redirect").build();
+        let err = base()
+            .oidc_authority("https://idp.example")
+            .login_path("/redirect")
+            .build();
         assert!(err.is_err());
     }
 
     #[test]
     fn login_urls_carry_only_local_return_paths() {
-        let auth = base().oidc_authority("https://idp.example").build().unwrap();
+        let auth = base()
+            .oidc_authority("https://idp.example")
+            .build()
+            .unwrap();
         assert_eq!(auth.login_url("/a?b=c"), "/login?next=%2Fa%3Fb%3Dc");
         assert_eq!(auth.login_url("//evil.example"), "/login");
         assert_eq!(auth.signed_out_path(), "/logout/done");

@@ -10,11 +10,11 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value};
 use tower_sessions::Session;
 
+use crate::Error;
 use crate::config::{Auth, encode};
 use crate::flow::OIDC_SCOPES;
 use crate::record::{self, Record};
 use crate::token::{self, Failure};
-use crate::Error;
 
 /// The signed-in user and, when the handler declared scopes, a fresh access token for them —
 /// what Python `identity` passes to a view as `context`.
@@ -63,7 +63,14 @@ impl std::fmt::Debug for Context {
         // Tokens never reach a log line.
         f.debug_struct("Context")
             .field("user", &self.user)
-            .field("access_token", &if self.access_token.is_empty() { "" } else { "<redacted>" })
+            .field(
+                "access_token",
+                &if self.access_token.is_empty() {
+                    ""
+                } else {
+                    "<redacted>"
+                },
+            )
             .field("token_type", &self.token_type)
             .field("expires_in", &self.expires_in)
             .field("scopes", &self.scopes)
@@ -122,7 +129,9 @@ impl User {
 
     /// Something to greet the user with: `name`, else the user name, else `sub`.
     pub fn display_name(&self) -> &str {
-        self.name().or_else(|| self.username()).unwrap_or_else(|| self.subject())
+        self.name()
+            .or_else(|| self.username())
+            .unwrap_or_else(|| self.subject())
     }
 
     /// `tid`: the Entra tenant the user signed in from.
@@ -212,7 +221,10 @@ impl<St: Send + Sync> FromRequestParts<St> for Context {
 impl<St: Send + Sync> OptionalFromRequestParts<St> for Context {
     type Rejection = LoginRejection;
 
-    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Option<Self>, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        _: &St,
+    ) -> Result<Option<Self>, Self::Rejection> {
         extract(parts, &[]).await
     }
 }
@@ -250,7 +262,8 @@ pub async fn require_sign_in(parts: &Parts, scopes: &[&str]) -> Result<Context, 
 fn auth_of(parts: &Parts) -> Result<Auth, LoginRejection> {
     parts.extensions.get::<Auth>().cloned().ok_or_else(|| {
         LoginRejection::new(
-            Error::Setup("no `Auth` on the request: add `.layer(auth.layer())` to the router").into_response(),
+            Error::Setup("no `Auth` on the request: add `.layer(auth.layer())` to the router")
+                .into_response(),
         )
     })
 }
@@ -263,14 +276,18 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
             "no session on the request: add a tower-sessions `SessionManagerLayer` (see `Auth::session_layer`)",
         )))
     })?;
-    let mut record: Record = record::load(&session).await.map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
+    let mut record: Record = record::load(&session)
+        .await
+        .map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
     let Some(user) = record.user.as_mut() else {
         return Ok(None);
     };
     let now = record::now();
     let seen = user.seen.max(user.since);
     let inner = &auth.inner;
-    if now - user.since > inner.session_lifetime.as_secs() as i64 || now - seen > inner.idle_timeout.as_secs() as i64 {
+    if now - user.since > inner.session_lifetime.as_secs() as i64
+        || now - seen > inner.idle_timeout.as_secs() as i64
+    {
         return Ok(None);
     }
     // Recording activity on every request would make every protected request a store write;
@@ -280,11 +297,17 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
         user.seen = now;
         dirty = true;
     }
-    let api_scopes: Vec<&str> = scopes.iter().copied().filter(|s| !OIDC_SCOPES.contains(s)).collect();
+    let api_scopes: Vec<&str> = scopes
+        .iter()
+        .copied()
+        .filter(|s| !OIDC_SCOPES.contains(s))
+        .collect();
     let logout_path = auth.inner.logout_path.clone();
     // The record is ours: move the claims into the context instead of copying them.
     let context = |record: &mut Record| Context {
-        user: User { claims: record.user.take().map(|u| u.claims).unwrap_or_default() },
+        user: User {
+            claims: record.user.take().map(|u| u.claims).unwrap_or_default(),
+        },
         access_token: String::new(),
         token_type: String::new(),
         expires_in: 0,
@@ -293,20 +316,26 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
     };
     if api_scopes.is_empty() {
         if dirty {
-            record::store(&session, &record).await.map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
+            record::store(&session, &record)
+                .await
+                .map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
         }
         return Ok(Some(context(&mut record)));
     }
     // Tokens are needed now: read them (they live apart from the claims).
     let seen = record.user.as_ref().map(|u| u.seen);
-    record = record::load_full(&session).await.map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
+    record = record::load_full(&session)
+        .await
+        .map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
     if let (Some(user), Some(seen)) = (record.user.as_mut(), seen) {
         user.seen = seen;
     }
     match token::acquire(&auth, &session, &mut record, &api_scopes).await {
         Ok(acquired) => {
             if acquired.changed || dirty {
-                token::save(&session, &record).await.map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
+                token::save(&session, &record)
+                    .await
+                    .map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
             }
             let mut context = context(&mut record);
             context.expires_in = (acquired.token.expires_at - record::now()).max(0) as u64;
@@ -317,7 +346,13 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
         }
         Err(Failure::SignIn) => Err(sign_in_needed(parts, scopes)),
         Err(Failure::Declined(missing)) => Err(LoginRejection::new(
-            auth.render_error(&Error::ScopesNotGranted(missing.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "))),
+            auth.render_error(&Error::ScopesNotGranted(
+                missing
+                    .iter()
+                    .map(|s| format!("`{s}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            )),
         )),
         Err(Failure::Error(error)) => Err(LoginRejection::new(auth.render_error(&error))),
     }
@@ -349,7 +384,11 @@ fn sign_in_needed(parts: &Parts, scopes: &[&str]) -> LoginRejection {
         Ok(auth) => auth,
         Err(rejection) => return rejection,
     };
-    let uri = parts.extensions.get::<OriginalUri>().map(|o| &o.0).unwrap_or(&parts.uri);
+    let uri = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map(|o| &o.0)
+        .unwrap_or(&parts.uri);
     let next = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
     let mut login_url = auth.login_url(next);
     if !scopes.is_empty() {
@@ -366,7 +405,13 @@ fn sign_in_needed(parts: &Parts, scopes: &[&str]) -> LoginRejection {
         });
         (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
     };
-    *response.status_mut() = if is_page_load(parts) { StatusCode::SEE_OTHER } else { StatusCode::UNAUTHORIZED };
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    *response.status_mut() = if is_page_load(parts) {
+        StatusCode::SEE_OTHER
+    } else {
+        StatusCode::UNAUTHORIZED
+    };
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     LoginRejection::new(response)
 }

@@ -9,12 +9,14 @@ use openidconnect::{AuthType, TokenResponse};
 use serde::Deserialize;
 use tower_sessions::Session;
 
+use crate::Error;
 use crate::config::{Auth, encode};
-use crate::flow::{NoNonce, complete_sign_in, merge_userinfo, needs_userinfo, no_store, verify_id_token};
+use crate::flow::{
+    NoNonce, complete_sign_in, merge_userinfo, needs_userinfo, no_store, verify_id_token,
+};
 use crate::pages::DeviceCodePage;
 use crate::provider::{MAX_RESPONSE_BYTES, Metadata, read_limited};
 use crate::record::{self, PendingDevice};
-use crate::Error;
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -42,7 +44,12 @@ struct TokenError {
 }
 
 /// Asks the provider for a device code and shows it.
-pub(crate) async fn start(auth: &Auth, session: &Session, next: &str, scopes: Vec<String>) -> Result<Response, Error> {
+pub(crate) async fn start(
+    auth: &Auth,
+    session: &Session,
+    next: &str,
+    scopes: Vec<String>,
+) -> Result<Response, Error> {
     let inner = &auth.inner;
     let meta = inner.provider.metadata().await?;
     let endpoint = meta.extra.device_authorization_endpoint.clone().ok_or_else(|| {
@@ -60,11 +67,19 @@ pub(crate) async fn start(auth: &Auth, session: &Session, next: &str, scopes: Ve
     let mut form = vec![("scope".to_owned(), asked.join(" "))];
     let response = post(auth, &meta, &endpoint, &mut form).await?;
     let status = response.status();
-    let body = read_limited(response, MAX_RESPONSE_BYTES).await.map_err(Error::ProviderUnavailable)?;
+    let body = read_limited(response, MAX_RESPONSE_BYTES)
+        .await
+        .map_err(Error::ProviderUnavailable)?;
     if !status.is_success() {
         return Err(match serde_json::from_slice::<TokenError>(&body) {
-            Ok(e) => Error::TokenEndpoint(format!("{}: {}", e.error, e.error_description.unwrap_or_default())),
-            Err(_) => Error::TokenEndpoint(format!("the device authorization endpoint answered {status}")),
+            Ok(e) => Error::TokenEndpoint(format!(
+                "{}: {}",
+                e.error,
+                e.error_description.unwrap_or_default()
+            )),
+            Err(_) => Error::TokenEndpoint(format!(
+                "the device authorization endpoint answered {status}"
+            )),
         });
     }
     let authorization: Authorization = serde_json::from_slice(&body)
@@ -102,19 +117,33 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
     if now >= device.expires_at {
         record.device = None;
         record::store(session, &record).await?;
-        return Err(Error::Provider { error: "expired_token".into(), description: "The code expired before it was used.".into() });
+        return Err(Error::Provider {
+            error: "expired_token".into(),
+            description: "The code expired before it was used.".into(),
+        });
     }
     if now < device.next_poll {
         return Ok(page(auth, &device, device.next_poll - now));
     }
     let meta = inner.provider.metadata().await?;
-    let token_url = meta.provider.token_endpoint().map(|u| u.as_str().to_owned()).ok_or_else(|| {
-        Error::Config(crate::ConfigError::Provider("the discovery document has no token_endpoint".into()))
-    })?;
-    let mut form = vec![("grant_type".to_owned(), DEVICE_GRANT.to_owned()), ("device_code".to_owned(), device.device_code.clone())];
+    let token_url = meta
+        .provider
+        .token_endpoint()
+        .map(|u| u.as_str().to_owned())
+        .ok_or_else(|| {
+            Error::Config(crate::ConfigError::Provider(
+                "the discovery document has no token_endpoint".into(),
+            ))
+        })?;
+    let mut form = vec![
+        ("grant_type".to_owned(), DEVICE_GRANT.to_owned()),
+        ("device_code".to_owned(), device.device_code.clone()),
+    ];
     let response = post(auth, &meta, &token_url, &mut form).await?;
     let status = response.status();
-    let body = read_limited(response, MAX_RESPONSE_BYTES).await.map_err(Error::ProviderUnavailable)?;
+    let body = read_limited(response, MAX_RESPONSE_BYTES)
+        .await
+        .map_err(Error::ProviderUnavailable)?;
     if !status.is_success() {
         let error: TokenError = serde_json::from_slice(&body)
             .map_err(|_| Error::TokenEndpoint(format!("the token endpoint answered {status}")))?;
@@ -126,7 +155,10 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
             _ => {
                 record.device = None;
                 record::store(session, &record).await?;
-                return Err(Error::Provider { error: error.error, description: error.error_description.unwrap_or_default() });
+                return Err(Error::Provider {
+                    error: error.error,
+                    description: error.error_description.unwrap_or_default(),
+                });
             }
         }
         pending.next_poll = now + pending.interval;
@@ -142,14 +174,32 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
             Error::TokenEndpoint(format!("unreadable token response: {e}"))
         }
     })?;
-    let id_token: &CoreIdToken = response.id_token().ok_or_else(|| Error::InvalidToken("the provider sent no ID token".into()))?;
+    let id_token: &CoreIdToken = response
+        .id_token()
+        .ok_or_else(|| Error::InvalidToken("the provider sent no ID token".into()))?;
     // The Device Code flow has no nonce to compare: the device code itself, sent only from
     // this server to the token endpoint, binds the answer to this sign-in.
-    let (meta, mut claims) = verify_id_token(auth, &inner.provider, meta, id_token, &NoNonce).await?;
+    let (meta, mut claims) =
+        verify_id_token(auth, &inner.provider, meta, id_token, &NoNonce).await?;
     if needs_userinfo(&claims) {
-        merge_userinfo(auth, &meta, openidconnect::OAuth2TokenResponse::access_token(&response).secret(), &mut claims).await?;
+        merge_userinfo(
+            auth,
+            &meta,
+            openidconnect::OAuth2TokenResponse::access_token(&response).secret(),
+            &mut claims,
+        )
+        .await?;
     }
-    complete_sign_in(auth, session, record, &response, claims, &device.scopes, &device.next).await
+    complete_sign_in(
+        auth,
+        session,
+        record,
+        &response,
+        claims,
+        &device.scopes,
+        &device.next,
+    )
+    .await
 }
 
 fn page(auth: &Auth, device: &PendingDevice, refresh: i64) -> Response {
@@ -168,14 +218,25 @@ fn page(auth: &Auth, device: &PendingDevice, refresh: i64) -> Response {
     if let Ok(value) = HeaderValue::from_str(&refresh.to_string()) {
         response.headers_mut().insert("refresh", value);
     }
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
 }
 
 /// POSTs a form to a provider endpoint with this client's authentication.
-async fn post(auth: &Auth, meta: &Metadata, url: &str, form: &mut Vec<(String, String)>) -> Result<reqwest::Response, Error> {
+async fn post(
+    auth: &Auth,
+    meta: &Metadata,
+    url: &str,
+    form: &mut Vec<(String, String)>,
+) -> Result<reqwest::Response, Error> {
     let inner = &auth.inner;
-    let mut request = inner.provider.http.post(url).header(header::ACCEPT, "application/json");
+    let mut request = inner
+        .provider
+        .http
+        .post(url)
+        .header(header::ACCEPT, "application/json");
     match (&inner.client_secret, meta.auth_type()) {
         (Some(secret), AuthType::BasicAuth) => {
             // RFC 6749 §2.3.1: both parts are form-encoded before Basic encoding.

@@ -15,12 +15,12 @@ use openidconnect::{
 use serde_json::{Map, Value};
 use tower_sessions::Session;
 
+use crate::Error;
 use crate::config::{Auth, encode};
 use crate::provider::Metadata;
 use crate::provider::Provider;
 use crate::record::{self, CachedToken, Flow, PendingLogin, SignedIn};
 use crate::return_path::safe_return_path;
-use crate::Error;
 
 /// Scopes that belong to the sign-in itself rather than to an API.
 pub(crate) const OIDC_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
@@ -33,7 +33,10 @@ const MAX_SCOPES: usize = 32;
 pub(crate) fn parse_params(input: &[u8]) -> Result<HashMap<String, String>, Error> {
     let mut params = HashMap::new();
     for (name, value) in form_urlencoded::parse(input) {
-        if params.insert(name.to_string(), value.into_owned()).is_some() {
+        if params
+            .insert(name.to_string(), value.into_owned())
+            .is_some()
+        {
             return Err(Error::DuplicateParameter(name.into_owned()));
         }
     }
@@ -44,7 +47,9 @@ pub(crate) fn parse_params(input: &[u8]) -> Result<HashMap<String, String>, Erro
 pub(crate) fn parse_scopes(raw: Option<&str>) -> Result<Vec<String>, Error> {
     let mut scopes: Vec<String> = Vec::new();
     for scope in raw.unwrap_or_default().split(' ').filter(|s| !s.is_empty()) {
-        let valid = scope.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
+        let valid = scope
+            .bytes()
+            .all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b));
         if !valid {
             return Err(Error::Malformed(format!("`{scope}` is not a valid scope")));
         }
@@ -69,19 +74,27 @@ pub(crate) async fn start_login(
 ) -> Result<Response, Error> {
     let inner = &auth.inner;
     let meta = provider_for(auth, flow)?.metadata().await?;
-    let client = meta.client(&inner.client_id, inner.client_secret.as_deref(), inner.redirect_uri.as_ref())?;
+    let client = meta.client(
+        &inner.client_id,
+        inner.client_secret.as_deref(),
+        inner.redirect_uri.as_ref(),
+    )?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let state = CsrfToken::new_random_len(32);
     let nonce = Nonce::new_random_len(32);
 
     let mut request = client
-        .authorize_url(CoreAuthenticationFlow::AuthorizationCode, {
-            let state = state.clone();
-            move || state
-        }, {
-            let nonce = nonce.clone();
-            move || nonce
-        })
+        .authorize_url(
+            CoreAuthenticationFlow::AuthorizationCode,
+            {
+                let state = state.clone();
+                move || state
+            },
+            {
+                let nonce = nonce.clone();
+                move || nonce
+            },
+        )
         .set_pkce_challenge(challenge);
     if let Some(prompt) = inner.prompt {
         request = request.add_extra_param("prompt", prompt.as_str());
@@ -128,13 +141,21 @@ pub(crate) fn provider_for(auth: &Auth, flow: Flow) -> Result<&Provider, Error> 
     let b2c = &auth.inner.b2c;
     match flow {
         Flow::SignIn => Ok(&auth.inner.provider),
-        Flow::EditProfile => b2c.edit_profile.as_ref().ok_or(Error::Malformed("no edit-profile user flow is configured".into())),
-        Flow::ResetPassword => b2c.reset_password.as_ref().ok_or(Error::Malformed("no password-reset user flow is configured".into())),
+        Flow::EditProfile => b2c.edit_profile.as_ref().ok_or(Error::Malformed(
+            "no edit-profile user flow is configured".into(),
+        )),
+        Flow::ResetPassword => b2c.reset_password.as_ref().ok_or(Error::Malformed(
+            "no password-reset user flow is configured".into(),
+        )),
     }
 }
 
 /// Completes a sign-in at the redirect URI.
-pub(crate) async fn callback(auth: &Auth, session: &Session, params: HashMap<String, String>) -> Result<Response, Error> {
+pub(crate) async fn callback(
+    auth: &Auth,
+    session: &Session,
+    params: HashMap<String, String>,
+) -> Result<Response, Error> {
     let inner = &auth.inner;
     let Some(state) = params.get("state") else {
         // Without state nothing ties this response to a sign-in of this browser; a provider
@@ -166,7 +187,10 @@ pub(crate) async fn callback(auth: &Auth, session: &Session, params: HashMap<Str
     // RFC 9207: the authorization response names its issuer, which defeats mix-up attacks.
     match params.get("iss") {
         Some(iss) if iss != &meta.issuer => {
-            return Err(Error::InvalidToken(format!("the response comes from the issuer `{iss}`, not `{}`", meta.issuer)));
+            return Err(Error::InvalidToken(format!(
+                "the response comes from the issuer `{iss}`, not `{}`",
+                meta.issuer
+            )));
         }
         None if meta.extra.authorization_response_iss_parameter_supported => {
             return Err(Error::MissingParameter("iss"));
@@ -174,28 +198,50 @@ pub(crate) async fn callback(auth: &Auth, session: &Session, params: HashMap<Str
         _ => {}
     }
     if let Some(error) = params.get("error") {
-        let description = params.get("error_description").map(String::as_str).unwrap_or_default();
+        let description = params
+            .get("error_description")
+            .map(String::as_str)
+            .unwrap_or_default();
         // B2C's "Forgot your password?" link ends the sign-in with AADB2C90118: send the user
         // through the password-reset flow, then back where they were going.
         if description.contains("AADB2C90118") && inner.b2c.reset_password.is_some() {
-            return start_login(auth, session, &pending.next, pending.scopes, Flow::ResetPassword).await;
+            return start_login(
+                auth,
+                session,
+                &pending.next,
+                pending.scopes,
+                Flow::ResetPassword,
+            )
+            .await;
         }
         // AADB2C90091: the user cancelled an edit-profile or reset flow; nothing changes.
-        if description.contains("AADB2C90091") && pending.flow != Flow::SignIn && record.user.is_some() {
+        if description.contains("AADB2C90091")
+            && pending.flow != Flow::SignIn
+            && record.user.is_some()
+        {
             return Ok(no_store(Redirect::to(&pending.next).into_response()));
         }
         return Err(provider_error(error, params.get("error_description")));
     }
-    let code = params.get("code").filter(|c| !c.is_empty()).ok_or(Error::MissingParameter("code"))?;
+    let code = params
+        .get("code")
+        .filter(|c| !c.is_empty())
+        .ok_or(Error::MissingParameter("code"))?;
 
-    let client = meta.client(&inner.client_id, inner.client_secret.as_deref(), inner.redirect_uri.as_ref())?;
+    let client = meta.client(
+        &inner.client_id,
+        inner.client_secret.as_deref(),
+        inner.redirect_uri.as_ref(),
+    )?;
     let response = client
         .exchange_code(AuthorizationCode::new(code.clone()))
         .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()))
         .request_async(&inner.provider.oauth)
         .await
         .map_err(token_error)?;
-    let id_token = response.id_token().ok_or_else(|| Error::InvalidToken("the provider sent no ID token".into()))?;
+    let id_token = response
+        .id_token()
+        .ok_or_else(|| Error::InvalidToken("the provider sent no ID token".into()))?;
     let nonce = Nonce::new(pending.nonce.clone());
     let (meta, mut claims) = verify_id_token(auth, provider, meta, id_token, &nonce).await?;
     if needs_userinfo(&claims) {
@@ -204,14 +250,29 @@ pub(crate) async fn callback(auth: &Auth, session: &Session, params: HashMap<Str
 
     if pending.flow == Flow::EditProfile {
         // The edit-profile return trip refreshes the claims of the user who is signed in.
-        let Some(user) = record.user.as_mut().filter(|u| u.claims.get("sub") == claims.get("sub")) else {
-            return Err(Error::InvalidToken("the edited profile belongs to another user".into()));
+        let Some(user) = record
+            .user
+            .as_mut()
+            .filter(|u| u.claims.get("sub") == claims.get("sub"))
+        else {
+            return Err(Error::InvalidToken(
+                "the edited profile belongs to another user".into(),
+            ));
         };
         user.claims = claims;
         record::store(session, &record).await?;
         return Ok(no_store(Redirect::to(&pending.next).into_response()));
     }
-    complete_sign_in(auth, session, record, &response, claims, &pending.scopes, &pending.next).await
+    complete_sign_in(
+        auth,
+        session,
+        record,
+        &response,
+        claims,
+        &pending.scopes,
+        &pending.next,
+    )
+    .await
 }
 
 /// Stores a freshly signed-in user (after the callback or a Device Code sign-in) under a new
@@ -228,12 +289,27 @@ pub(crate) async fn complete_sign_in(
     let inner = &auth.inner;
     let now = record::now();
     let granted = granted_scopes(response, asked, &inner.scopes);
-    let declined: Vec<String> = asked.iter().filter(|s| !granted.contains(s)).cloned().collect();
-    let id_token = response.id_token().map(|t| t.to_string()).unwrap_or_default();
+    let declined: Vec<String> = asked
+        .iter()
+        .filter(|s| !granted.contains(s))
+        .cloned()
+        .collect();
+    let id_token = response
+        .id_token()
+        .map(|t| t.to_string())
+        .unwrap_or_default();
     let mut signed_in = match record.user.take() {
         // An incremental-consent sign-in of the same user keeps the tokens already cached.
         Some(previous) if previous.claims.get("sub") == claims.get("sub") => previous,
-        _ => SignedIn { claims: Map::new(), id_token: String::new(), since: now, seen: now, refresh_token: None, tokens: Vec::new(), declined: Vec::new() },
+        _ => SignedIn {
+            claims: Map::new(),
+            id_token: String::new(),
+            since: now,
+            seen: now,
+            refresh_token: None,
+            tokens: Vec::new(),
+            declined: Vec::new(),
+        },
     };
     signed_in.claims = claims;
     signed_in.seen = now;
@@ -257,7 +333,11 @@ pub(crate) async fn complete_sign_in(
 
 /// The scopes the token response granted, OpenID scopes left out and sorted. RFC 6749 §5.1:
 /// no `scope` in the response means "what was asked".
-pub(crate) fn granted_scopes(response: &CoreTokenResponse, asked: &[String], configured: &[String]) -> Vec<String> {
+pub(crate) fn granted_scopes(
+    response: &CoreTokenResponse,
+    asked: &[String],
+    configured: &[String],
+) -> Vec<String> {
     let mut granted: Vec<String> = match response.scopes() {
         Some(scopes) => scopes.iter().map(|s| s.to_string()).collect(),
         None => asked.iter().chain(configured).cloned().collect(),
@@ -269,14 +349,23 @@ pub(crate) fn granted_scopes(response: &CoreTokenResponse, asked: &[String], con
 }
 
 /// Puts the access token of a token response into the cache, replacing one for the same scopes.
-pub(crate) fn store_token(user: &mut SignedIn, response: &CoreTokenResponse, scopes: Vec<String>, now: i64) {
+pub(crate) fn store_token(
+    user: &mut SignedIn,
+    response: &CoreTokenResponse,
+    scopes: Vec<String>,
+    now: i64,
+) {
     // B2C answers a sign-in without API scopes with an ID token only (see `BoundedClient`), and
     // a token for no API scope serves no handler: neither is worth session bytes.
     if response.access_token().secret().is_empty() || scopes.is_empty() {
         return;
     }
-    let lifetime = response.expires_in().map(|d| d.as_secs() as i64).unwrap_or(3600);
-    user.tokens.retain(|t| t.scopes != scopes && t.expires_at > now);
+    let lifetime = response
+        .expires_in()
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(3600);
+    user.tokens
+        .retain(|t| t.scopes != scopes && t.expires_at > now);
     user.tokens.push(CachedToken {
         scopes,
         access_token: response.access_token().secret().clone(),
@@ -289,7 +378,10 @@ pub(crate) fn store_token(user: &mut SignedIn, response: &CoreTokenResponse, sco
 fn token_type_name(response: &CoreTokenResponse) -> String {
     match response.token_type() {
         openidconnect::core::CoreTokenType::Bearer => "Bearer".to_owned(),
-        other => serde_json::to_value(other).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_else(|| "Bearer".into()),
+        other => serde_json::to_value(other)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_else(|| "Bearer".into()),
     }
 }
 
@@ -303,16 +395,18 @@ pub(crate) async fn verify_id_token(
     nonce: &impl NonceCheck,
 ) -> Result<(Arc<Metadata>, Map<String, Value>), Error> {
     match verify_with(auth, &meta, id_token, nonce) {
-        Err(ClaimsVerificationError::SignatureVerification(SignatureVerificationError::NoMatchingKey)) => {
-            match provider.refetch_keys(&meta).await? {
-                Some(fresh) => {
-                    verify_with(auth, &fresh, id_token, nonce).map_err(rejected)?;
-                    let claims = checked_claims(&fresh, &auth.inner.client_id, id_token)?;
-                    Ok((fresh, claims))
-                }
-                None => Err(Error::InvalidToken("the ID token is signed with an unknown key".into())),
+        Err(ClaimsVerificationError::SignatureVerification(
+            SignatureVerificationError::NoMatchingKey,
+        )) => match provider.refetch_keys(&meta).await? {
+            Some(fresh) => {
+                verify_with(auth, &fresh, id_token, nonce).map_err(rejected)?;
+                let claims = checked_claims(&fresh, &auth.inner.client_id, id_token)?;
+                Ok((fresh, claims))
             }
-        }
+            None => Err(Error::InvalidToken(
+                "the ID token is signed with an unknown key".into(),
+            )),
+        },
         Err(e) => Err(rejected(e)),
         Ok(()) => {
             let claims = checked_claims(&meta, &auth.inner.client_id, id_token)?;
@@ -325,7 +419,9 @@ pub(crate) async fn verify_id_token(
 /// error's own message drops, so logs can tell the cases apart.
 fn rejected(error: ClaimsVerificationError) -> Error {
     match &error {
-        ClaimsVerificationError::SignatureVerification(cause) => Error::InvalidToken(format!("{error}: {cause}")),
+        ClaimsVerificationError::SignatureVerification(cause) => {
+            Error::InvalidToken(format!("{error}: {cause}"))
+        }
         _ => Error::InvalidToken(error.to_string()),
     }
 }
@@ -350,24 +446,46 @@ impl NonceCheck for NoNonce {
     }
 }
 
-fn verify_with(auth: &Auth, meta: &Metadata, id_token: &CoreIdToken, nonce: &impl NonceCheck) -> Result<(), ClaimsVerificationError> {
+fn verify_with(
+    auth: &Auth,
+    meta: &Metadata,
+    id_token: &CoreIdToken,
+    nonce: &impl NonceCheck,
+) -> Result<(), ClaimsVerificationError> {
     let inner = &auth.inner;
     let client = meta
-        .client(&inner.client_id, inner.client_secret.as_deref(), inner.redirect_uri.as_ref())
+        .client(
+            &inner.client_id,
+            inner.client_secret.as_deref(),
+            inner.redirect_uri.as_ref(),
+        )
         .map_err(|e| ClaimsVerificationError::Other(e.to_string()))?;
     let verifier = client
         .id_token_verifier()
         .set_allowed_algs(meta.allowed_algs())
         .require_issuer_match(meta.issuer_rule.exact().is_some());
-    id_token.claims(&verifier, |n: Option<&Nonce>| nonce.check(n)).map(|_| ())
+    id_token
+        .claims(&verifier, |n: Option<&Nonce>| nonce.check(n))
+        .map(|_| ())
 }
 
-fn checked_claims(meta: &Metadata, client_id: &str, id_token: &CoreIdToken) -> Result<Map<String, Value>, Error> {
+fn checked_claims(
+    meta: &Metadata,
+    client_id: &str,
+    id_token: &CoreIdToken,
+) -> Result<Map<String, Value>, Error> {
     let claims = raw_claims(&id_token.to_string())?;
-    meta.issuer_rule.check(&claims).map_err(Error::InvalidToken)?;
+    meta.issuer_rule
+        .check(&claims)
+        .map_err(Error::InvalidToken)?;
     // OpenID Connect Core §3.1.3.7 step 5; the openidconnect crate leaves `azp` unchecked.
-    if let Some(azp) = claims.get("azp").filter(|azp| azp.as_str() != Some(client_id)) {
-        return Err(Error::InvalidToken(format!("the ID token was issued to another party (azp {azp})")));
+    if let Some(azp) = claims
+        .get("azp")
+        .filter(|azp| azp.as_str() != Some(client_id))
+    {
+        return Err(Error::InvalidToken(format!(
+            "the ID token was issued to another party (azp {azp})"
+        )));
     }
     match claims.get("sub").and_then(Value::as_str) {
         Some(sub) if !sub.is_empty() => Ok(claims),
@@ -377,20 +495,31 @@ fn checked_claims(meta: &Metadata, client_id: &str, id_token: &CoreIdToken) -> R
 
 /// The payload of an already verified compact JWT, as raw JSON.
 fn raw_claims(jwt: &str) -> Result<Map<String, Value>, Error> {
-    let payload = jwt.split('.').nth(1).ok_or_else(|| Error::InvalidToken("malformed JWT".into()))?;
+    let payload = jwt
+        .split('.')
+        .nth(1)
+        .ok_or_else(|| Error::InvalidToken("malformed JWT".into()))?;
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(payload.trim_end_matches('='))
         .map_err(|e| Error::InvalidToken(format!("malformed JWT payload: {e}")))?;
-    serde_json::from_slice(&bytes).map_err(|e| Error::InvalidToken(format!("malformed JWT payload: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| Error::InvalidToken(format!("malformed JWT payload: {e}")))
 }
 
 /// A code-flow ID token may carry only `sub` (OpenID Connect Core §5.4); the profile then
 /// comes from userinfo.
 pub(crate) fn needs_userinfo(claims: &Map<String, Value>) -> bool {
-    !["name", "preferred_username", "email"].iter().any(|c| claims.contains_key(*c))
+    !["name", "preferred_username", "email"]
+        .iter()
+        .any(|c| claims.contains_key(*c))
 }
 
-pub(crate) async fn merge_userinfo(auth: &Auth, meta: &Metadata, access_token: &str, claims: &mut Map<String, Value>) -> Result<(), Error> {
+pub(crate) async fn merge_userinfo(
+    auth: &Auth,
+    meta: &Metadata,
+    access_token: &str,
+    claims: &mut Map<String, Value>,
+) -> Result<(), Error> {
     let Some(url) = meta.provider.userinfo_endpoint() else {
         return Ok(());
     };
@@ -404,16 +533,18 @@ pub(crate) async fn merge_userinfo(auth: &Auth, meta: &Metadata, access_token: &
         .send()
         .await;
     let info: Map<String, Value> = match response {
-        Ok(r) if r.status().is_success() => match crate::provider::read_limited(r, crate::provider::MAX_RESPONSE_BYTES)
-            .await
-            .and_then(|body| serde_json::from_slice(&body).map_err(|e| e.to_string()))
-        {
-            Ok(info) => info,
-            Err(e) => {
-                tracing::warn!(error = %e, "userinfo is not a JSON object; using the ID token's claims only");
-                return Ok(());
+        Ok(r) if r.status().is_success() => {
+            match crate::provider::read_limited(r, crate::provider::MAX_RESPONSE_BYTES)
+                .await
+                .and_then(|body| serde_json::from_slice(&body).map_err(|e| e.to_string()))
+            {
+                Ok(info) => info,
+                Err(e) => {
+                    tracing::warn!(error = %e, "userinfo is not a JSON object; using the ID token's claims only");
+                    return Ok(());
+                }
             }
-        },
+        }
         Ok(r) => {
             tracing::warn!(status = %r.status(), "userinfo failed; using the ID token's claims only");
             return Ok(());
@@ -426,7 +557,9 @@ pub(crate) async fn merge_userinfo(auth: &Auth, meta: &Metadata, access_token: &
     // OpenID Connect Core §5.3.2: a userinfo `sub` that differs means the answer is not about
     // this user and must not be used.
     if info.get("sub") != claims.get("sub") {
-        return Err(Error::InvalidToken("the userinfo response is about another subject".into()));
+        return Err(Error::InvalidToken(
+            "the userinfo response is about another subject".into(),
+        ));
     }
     for (name, value) in info {
         claims.entry(name).or_insert(value);
@@ -436,11 +569,17 @@ pub(crate) async fn merge_userinfo(auth: &Auth, meta: &Metadata, access_token: &
 
 pub(crate) fn provider_error(error: &str, description: Option<&String>) -> Error {
     let clip = |s: &str| s.chars().take(300).collect::<String>();
-    Error::Provider { error: clip(error), description: description.map(|d| clip(d)).unwrap_or_default() }
+    Error::Provider {
+        error: clip(error),
+        description: description.map(|d| clip(d)).unwrap_or_default(),
+    }
 }
 
 pub(crate) fn token_error<E: std::error::Error + 'static>(
-    error: RequestTokenError<E, openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>>,
+    error: RequestTokenError<
+        E,
+        openidconnect::StandardErrorResponse<openidconnect::core::CoreErrorResponseType>,
+    >,
 ) -> Error {
     use openidconnect::core::CoreErrorResponseType as T;
     match error {
@@ -451,19 +590,29 @@ pub(crate) fn token_error<E: std::error::Error + 'static>(
             };
             match response.error() {
                 T::InvalidGrant | T::InvalidScope => Error::InvalidGrant(detail),
-                T::Extension(e) if ["consent_required", "interaction_required", "login_required"].contains(&e.as_str()) => Error::InvalidGrant(detail),
+                T::Extension(e)
+                    if ["consent_required", "interaction_required", "login_required"]
+                        .contains(&e.as_str()) =>
+                {
+                    Error::InvalidGrant(detail)
+                }
                 _ => Error::TokenEndpoint(detail),
             }
         }
-        RequestTokenError::Request(e) => Error::ProviderUnavailable(format!("token request failed: {e}")),
+        RequestTokenError::Request(e) => {
+            Error::ProviderUnavailable(format!("token request failed: {e}"))
+        }
         // openidconnect parses the ID token's claims while reading the response, so a token
         // without `sub` or `iat` surfaces here: that is a rejected token, not a broken provider.
         RequestTokenError::Parse(e, _)
-            if e.path().to_string().contains("id_token") || e.inner().to_string().contains("payload JSON") =>
+            if e.path().to_string().contains("id_token")
+                || e.inner().to_string().contains("payload JSON") =>
         {
             Error::InvalidToken(format!("the ID token is malformed: {e}"))
         }
-        RequestTokenError::Parse(e, _) => Error::TokenEndpoint(format!("unreadable token response: {e}")),
+        RequestTokenError::Parse(e, _) => {
+            Error::TokenEndpoint(format!("unreadable token response: {e}"))
+        }
         RequestTokenError::Other(e) => Error::TokenEndpoint(e),
     }
 }
@@ -477,7 +626,8 @@ pub(crate) async fn logout(auth: &Auth, session: &Session) -> Result<Response, E
     session.flush().await?;
     // With the Device Code flow the provider's session lives on another device: ending it
     // from this browser is neither possible nor wanted.
-    let (Some(user), Some(destination)) = (record.user, absolute_url(auth, &inner.post_logout)) else {
+    let (Some(user), Some(destination)) = (record.user, absolute_url(auth, &inner.post_logout))
+    else {
         return Ok(no_store(Redirect::to(&inner.post_logout).into_response()));
     };
     // A provider that cannot be reached right now must not keep the user signed in here.
@@ -505,13 +655,20 @@ pub(crate) async fn logout(auth: &Auth, session: &Session) -> Result<Response, E
 
 fn absolute_url(auth: &Auth, path: &str) -> Option<String> {
     let redirect = auth.inner.redirect_uri.as_ref()?;
-    Some(format!("{}{}", redirect.origin().ascii_serialization(), path))
+    Some(format!(
+        "{}{}",
+        redirect.origin().ascii_serialization(),
+        path
+    ))
 }
 
 pub(crate) fn no_store(mut response: Response) -> Response {
     let headers = response.headers_mut();
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     response
 }
 
@@ -521,7 +678,9 @@ mod tests {
 
     #[test]
     fn duplicated_parameters_are_refused() {
-        assert!(matches!(parse_params(b"code=a&state=b&code=c"), Err(Error::DuplicateParameter(n)) if n == "code"));
+        assert!(
+            matches!(parse_params(b"code=a&state=b&code=c"), Err(Error::DuplicateParameter(n)) if n == "code")
+        );
         assert_eq!(parse_params(b"code=a%20b&state=x").unwrap()["code"], "a b");
     }
 

@@ -44,7 +44,9 @@ mod routes;
 mod token;
 
 pub use config::{Auth, AuthBuilder, ConfigError, Prompt};
-pub use context::{Context, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_sign_in};
+pub use context::{
+    Context, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_sign_in,
+};
 pub use error::Error;
 #[cfg(feature = "redis")]
 pub use lock::RedisRefreshLock;

@@ -21,7 +21,11 @@ pub type LockFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub trait RefreshLock: Send + Sync + 'static {
     /// Takes the lock if it is free; returns the token that releases it, or `None` when another
     /// holder has it.
-    fn try_lock<'a>(&'a self, key: &'a str, ttl: Duration) -> LockFuture<'a, Result<Option<String>, String>>;
+    fn try_lock<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> LockFuture<'a, Result<Option<String>, String>>;
 
     /// Releases the lock taken with `token`.
     fn unlock<'a>(&'a self, key: &'a str, token: &'a str) -> LockFuture<'a, ()>;
@@ -62,7 +66,11 @@ impl<C> RefreshLock for RedisRefreshLock<C>
 where
     C: fred::interfaces::KeysInterface + fred::interfaces::LuaInterface + Send + Sync + 'static,
 {
-    fn try_lock<'a>(&'a self, key: &'a str, ttl: Duration) -> LockFuture<'a, Result<Option<String>, String>> {
+    fn try_lock<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> LockFuture<'a, Result<Option<String>, String>> {
         Box::pin(async move {
             let token = openidconnect::CsrfToken::new_random().secret().clone();
             let ms = ttl.as_millis().clamp(1, i64::MAX as u128) as i64;

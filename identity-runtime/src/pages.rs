@@ -119,7 +119,11 @@ pub trait Pages: Send + Sync + 'static {
             "Signed out",
             &format!(
                 r#"<h1>You have signed out{}</h1><p>Your session has ended on this device.</p><p><a class="button" href="{}">Sign in again</a></p>"#,
-                if page.app_name.is_empty() { String::new() } else { format!(" of {}", escape_html(page.app_name)) },
+                if page.app_name.is_empty() {
+                    String::new()
+                } else {
+                    format!(" of {}", escape_html(page.app_name))
+                },
                 escape_html(page.login_url)
             ),
         )

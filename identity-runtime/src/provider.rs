@@ -16,8 +16,14 @@ use crate::Error;
 use crate::authority::{Authority, IssuerRule};
 
 /// The OpenID client with the endpoints every flow needs.
-pub(crate) type OidcClient =
-    CoreClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet, EndpointNotSet>;
+pub(crate) type OidcClient = CoreClient<
+    EndpointSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointNotSet,
+    EndpointSet,
+    EndpointNotSet,
+>;
 
 /// After a failed fetch, callers fail fast for this long instead of queueing on a dead provider.
 const FAILURE_BACKOFF: Duration = Duration::from_secs(5);
@@ -31,8 +37,14 @@ const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 pub(crate) const MAX_RESPONSE_BYTES: usize = 256 * 1024;
 
 /// Reads a response body, refusing it as soon as it grows past `limit`.
-pub(crate) async fn read_limited(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, String> {
-    if response.content_length().is_some_and(|len| len > limit as u64) {
+pub(crate) async fn read_limited(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<Vec<u8>, String> {
+    if response
+        .content_length()
+        .is_some_and(|len| len > limit as u64)
+    {
         return Err(format!("the response is larger than {limit} bytes"));
     }
     let mut body = Vec::new();
@@ -51,7 +63,12 @@ pub(crate) struct BoundedClient(pub(crate) reqwest::Client);
 impl<'c> openidconnect::AsyncHttpClient<'c> for BoundedClient {
     type Error = openidconnect::HttpClientError<reqwest::Error>;
     type Future = std::pin::Pin<
-        Box<dyn std::future::Future<Output = Result<openidconnect::HttpResponse, Self::Error>> + Send + Sync + 'c>,
+        Box<
+            dyn std::future::Future<Output = Result<openidconnect::HttpResponse, Self::Error>>
+                + Send
+                + Sync
+                + 'c,
+        >,
     >;
 
     fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
@@ -65,7 +82,9 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for BoundedClient {
             let body = read_limited(response, MAX_RESPONSE_BYTES)
                 .await
                 .map_err(openidconnect::HttpClientError::Other)?;
-            builder.body(id_token_only_answer(body)).map_err(openidconnect::HttpClientError::Http)
+            builder
+                .body(id_token_only_answer(body))
+                .map_err(openidconnect::HttpClientError::Http)
         })
     }
 }
@@ -74,14 +93,18 @@ impl<'c> openidconnect::AsyncHttpClient<'c> for BoundedClient {
 /// access token (a documented B2C behaviour). The OAuth types require `access_token`, so such
 /// an answer gets an empty one; the token cache never stores an empty token.
 fn id_token_only_answer(body: Vec<u8>) -> Vec<u8> {
-    let Ok(serde_json::Value::Object(mut fields)) = serde_json::from_slice::<serde_json::Value>(&body) else {
+    let Ok(serde_json::Value::Object(mut fields)) =
+        serde_json::from_slice::<serde_json::Value>(&body)
+    else {
         return body;
     };
     if fields.contains_key("access_token") || !fields.contains_key("id_token") {
         return body;
     }
     fields.insert("access_token".into(), "".into());
-    fields.entry("token_type").or_insert_with(|| "Bearer".into());
+    fields
+        .entry("token_type")
+        .or_insert_with(|| "Bearer".into());
     serde_json::to_vec(&fields).unwrap_or(body)
 }
 
@@ -131,7 +154,11 @@ impl Metadata {
             })
             .cloned()
             .collect();
-        if algs.is_empty() { vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256] } else { algs }
+        if algs.is_empty() {
+            vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]
+        } else {
+            algs
+        }
     }
 
     /// Builds the OpenID client for these endpoints and keys.
@@ -150,10 +177,14 @@ impl Metadata {
         // is checked by us after verification.
         let issuer = IssuerUrl::new(self.issuer.clone())
             .map_err(|e| Error::Config(crate::ConfigError::Provider(e.to_string())))?;
-        let mut client = CoreClient::new(ClientId::new(client_id.to_owned()), issuer, self.jwks.clone())
-            .set_auth_uri(self.provider.authorization_endpoint().clone())
-            .set_token_uri(token_url)
-            .set_auth_type(self.auth_type());
+        let mut client = CoreClient::new(
+            ClientId::new(client_id.to_owned()),
+            issuer,
+            self.jwks.clone(),
+        )
+        .set_auth_uri(self.provider.authorization_endpoint().clone())
+        .set_token_uri(token_url)
+        .set_auth_type(self.auth_type());
         if let Some(redirect_uri) = redirect_uri {
             client = client.set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
         }
@@ -221,7 +252,10 @@ impl Provider {
     }
 
     fn cached(&self) -> Option<Arc<Metadata>> {
-        self.current.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// The provider's metadata and keys: from the cache while fresh, fetched otherwise. When a
@@ -245,7 +279,9 @@ impl Provider {
         if let Some((_, config_error)) = recent_failure {
             return stale.ok_or_else(|| match config_error {
                 Some(message) => Error::Config(crate::ConfigError::Provider(message)),
-                None => Error::ProviderUnavailable("the last attempt to reach it failed moments ago".into()),
+                None => Error::ProviderUnavailable(
+                    "the last attempt to reach it failed moments ago".into(),
+                ),
             });
         }
         match self.fetch().await {
@@ -260,7 +296,8 @@ impl Provider {
                     Error::Config(crate::ConfigError::Provider(message)) => Some(message.clone()),
                     _ => None,
                 };
-                *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), config_error));
+                *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((Instant::now(), config_error));
                 match stale {
                     Some(stale) if !matches!(error, Error::Config(_)) => {
                         tracing::warn!(%error, "refreshing the provider metadata failed; using the cached copy");
@@ -274,13 +311,19 @@ impl Provider {
 
     /// Fetches the keys again because a token names a key we do not know (the provider rotated
     /// its keys). Rate limited; returns `None` when the limit says not now.
-    pub(crate) async fn refetch_keys(&self, seen: &Arc<Metadata>) -> Result<Option<Arc<Metadata>>, Error> {
+    pub(crate) async fn refetch_keys(
+        &self,
+        seen: &Arc<Metadata>,
+    ) -> Result<Option<Arc<Metadata>>, Error> {
         let _guard = self.fetching.lock().await;
         if let Some(current) = self.cached().filter(|m| !Arc::ptr_eq(m, seen)) {
             return Ok(Some(current));
         }
         {
-            let mut last = self.last_jwks_refetch.lock().unwrap_or_else(|e| e.into_inner());
+            let mut last = self
+                .last_jwks_refetch
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
             if last.is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL) {
                 return Ok(None);
             }
@@ -313,10 +356,20 @@ impl Provider {
             .map_err(|e| Error::Config(crate::ConfigError::Provider(e)))?;
         let jwks = self.fetch_jwks(&provider).await?;
         tracing::debug!(%issuer, "fetched the provider metadata");
-        Ok(Metadata { provider, extra, jwks, issuer, issuer_rule, fetched_at: Instant::now() })
+        Ok(Metadata {
+            provider,
+            extra,
+            jwks,
+            issuer,
+            issuer_rule,
+            fetched_at: Instant::now(),
+        })
     }
 
-    async fn fetch_jwks(&self, provider: &CoreProviderMetadata) -> Result<CoreJsonWebKeySet, Error> {
+    async fn fetch_jwks(
+        &self,
+        provider: &CoreProviderMetadata,
+    ) -> Result<CoreJsonWebKeySet, Error> {
         let url = provider.jwks_uri().as_str();
         let body = self.get_json_bytes(url).await?;
         serde_json::from_slice(&body).map_err(|e| {

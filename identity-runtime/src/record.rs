@@ -37,7 +37,13 @@ pub(crate) struct Record {
 
 impl Default for Record {
     fn default() -> Self {
-        Record { v: VERSION, pending: Vec::new(), user: None, device: None, full: false }
+        Record {
+            v: VERSION,
+            pending: Vec::new(),
+            user: None,
+            device: None,
+            full: false,
+        }
     }
 }
 
@@ -147,7 +153,9 @@ pub(crate) async fn load(session: &Session) -> Result<Record, Error> {
         // The store holds bytes it cannot decode (another application's format, a truncated
         // write): that session is unusable, but the store works. Dropping it signs the browser
         // out instead of locking it out with 503s until the cookie expires.
-        Err(tower_sessions::session::Error::Store(tower_sessions::session_store::Error::Decode(reason))) => {
+        Err(tower_sessions::session::Error::Store(
+            tower_sessions::session_store::Error::Decode(reason),
+        )) => {
             tracing::warn!(%reason, "dropping a session record the store cannot decode");
             session.flush().await?;
             return Ok(Record::default());

@@ -86,7 +86,14 @@ mod tests {
 
     #[test]
     fn local_paths_are_kept() {
-        for path in ["/", "/a", "/a/b?c=d&e=%20f", "/call_api#x", "/caf%C3%A9", "/a b"] {
+        for path in [
+            "/",
+            "/a",
+            "/a/b?c=d&e=%20f",
+            "/call_api#x",
+            "/caf%C3%A9",
+            "/a b",
+        ] {
             assert_eq!(safe_return_path(path), path, "{path}");
         }
     }

@@ -8,8 +8,8 @@ use axum::routing::get;
 use tower_sessions::Session;
 
 use crate::config::Auth;
-use crate::flow::{self, parse_params, parse_scopes};
 use crate::device;
+use crate::flow::{self, parse_params, parse_scopes};
 use crate::pages::SignedOutPage;
 use crate::record::Flow;
 
@@ -43,7 +43,9 @@ pub fn routes<S: Clone + Send + Sync + 'static>(auth: &Auth) -> Router<S> {
 }
 
 async fn device_page(State(auth): State<Auth>, session: Session) -> Response {
-    device::poll(&auth, &session).await.unwrap_or_else(|e| auth.render_error(&e))
+    device::poll(&auth, &session)
+        .await
+        .unwrap_or_else(|e| auth.render_error(&e))
 }
 
 async fn login(State(auth): State<Auth>, session: Session, RawQuery(query): RawQuery) -> Response {
@@ -66,7 +68,11 @@ async fn login(State(auth): State<Auth>, session: Session, RawQuery(query): RawQ
     result.unwrap_or_else(|e| auth.render_error(&e))
 }
 
-async fn callback_query(State(auth): State<Auth>, session: Session, RawQuery(query): RawQuery) -> Response {
+async fn callback_query(
+    State(auth): State<Auth>,
+    session: Session,
+    RawQuery(query): RawQuery,
+) -> Response {
     callback(&auth, &session, query.unwrap_or_default().as_bytes()).await
 }
 
@@ -83,11 +89,16 @@ async fn callback(auth: &Auth, session: &Session, input: &[u8]) -> Response {
 }
 
 async fn logout(State(auth): State<Auth>, session: Session) -> Response {
-    flow::logout(&auth, &session).await.unwrap_or_else(|e| auth.render_error(&e))
+    flow::logout(&auth, &session)
+        .await
+        .unwrap_or_else(|e| auth.render_error(&e))
 }
 
 async fn signed_out(State(auth): State<Auth>) -> Response {
-    let page = SignedOutPage { app_name: &auth.inner.app_name, login_url: &auth.inner.login_path };
+    let page = SignedOutPage {
+        app_name: &auth.inner.app_name,
+        login_url: &auth.inner.login_path,
+    };
     Html(auth.inner.pages.signed_out(&page)).into_response()
 }
 
@@ -112,7 +123,8 @@ impl Auth {
             .with_same_site(tower_sessions::cookie::SameSite::Lax)
             .with_secure(self.requires_secure_cookies())
             .with_expiry(tower_sessions::Expiry::OnInactivity(
-                time::Duration::try_from(self.inner.idle_timeout).unwrap_or(time::Duration::hours(8)),
+                time::Duration::try_from(self.inner.idle_timeout)
+                    .unwrap_or(time::Duration::hours(8)),
             ))
     }
 }

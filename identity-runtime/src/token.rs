@@ -9,10 +9,10 @@ use openidconnect::{OAuth2TokenResponse, RefreshToken, Scope, TokenResponse};
 use sha2::Digest as _;
 use tower_sessions::Session;
 
+use crate::Error;
 use crate::config::Auth;
 use crate::flow::{NoNonce, granted_scopes, store_token, token_error, verify_id_token};
 use crate::record::{self, CachedToken, Record};
-use crate::Error;
 
 /// The safety margin before expiry, at most: MSAL's five minutes.
 const MAX_MARGIN: i64 = 300;
@@ -59,23 +59,44 @@ const LOCK_WAIT: Duration = Duration::from_secs(10);
 /// Finds or obtains a token for `scopes` (already free of OpenID scopes). With a
 /// [`RefreshLock`](crate::RefreshLock), a refresh happens under the lock and after re-reading
 /// the session from the store, so instances never present the same refresh token twice.
-pub(crate) async fn acquire(auth: &Auth, session: &Session, record: &mut Record, scopes: &[&str]) -> Result<Acquired, Failure> {
+pub(crate) async fn acquire(
+    auth: &Auth,
+    session: &Session,
+    record: &mut Record,
+    scopes: &[&str],
+) -> Result<Acquired, Failure> {
     let Some(lock) = auth.inner.refresh_lock.clone() else {
         return acquire_here(auth, record, scopes).await;
     };
     if let Some(token) = cached(record, scopes) {
-        return Ok(Acquired { token, changed: false });
+        return Ok(Acquired {
+            token,
+            changed: false,
+        });
     }
-    let refresh_token = match record.user.as_ref().and_then(|u| u.refresh_token.as_deref()) {
+    let refresh_token = match record
+        .user
+        .as_ref()
+        .and_then(|u| u.refresh_token.as_deref())
+    {
         Some(token) => token.to_owned(),
         None => return acquire_here(auth, record, scopes).await,
     };
     // The key names the grant, not the token itself: no secret goes to the lock's store.
     let digest = sha2::Sha256::digest(refresh_token.as_bytes());
-    let key = format!("axum-identity:refresh:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    let key = format!(
+        "axum-identity:refresh:{}",
+        digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
     let deadline = std::time::Instant::now() + LOCK_WAIT;
     loop {
-        let held = lock.try_lock(&key, LOCK_TTL).await.map_err(|e| Failure::Error(Error::SessionStore(e)))?;
+        let held = lock
+            .try_lock(&key, LOCK_TTL)
+            .await
+            .map_err(|e| Failure::Error(Error::SessionStore(e)))?;
         // Whoever held the lock before may have stored a fresh token (and a rotated refresh
         // token): read the session again from the store before deciding anything.
         session.load().await.map_err(|e| Failure::Error(e.into()))?;
@@ -84,7 +105,10 @@ pub(crate) async fn acquire(auth: &Auth, session: &Session, record: &mut Record,
             if let Some(held) = &held {
                 lock.unlock(&key, held).await;
             }
-            return Ok(Acquired { token, changed: false });
+            return Ok(Acquired {
+                token,
+                changed: false,
+            });
         }
         if let Some(held) = held {
             let result = acquire_here(auth, record, scopes).await;
@@ -96,10 +120,15 @@ pub(crate) async fn acquire(auth: &Auth, session: &Session, record: &mut Record,
                 }
             }
             lock.unlock(&key, &held).await;
-            return result.map(|acquired| Acquired { changed: false, ..acquired });
+            return result.map(|acquired| Acquired {
+                changed: false,
+                ..acquired
+            });
         }
         if std::time::Instant::now() >= deadline {
-            return Err(Failure::Error(Error::ProviderUnavailable("another instance's token refresh did not finish".into())));
+            return Err(Failure::Error(Error::ProviderUnavailable(
+                "another instance's token refresh did not finish".into(),
+            )));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -108,16 +137,34 @@ pub(crate) async fn acquire(auth: &Auth, session: &Session, record: &mut Record,
 fn cached(record: &Record, scopes: &[&str]) -> Option<CachedToken> {
     let now = record::now();
     let user = record.user.as_ref()?;
-    user.tokens.iter().find(|t| covers(t, scopes) && is_fresh(t, now)).cloned()
+    user.tokens
+        .iter()
+        .find(|t| covers(t, scopes) && is_fresh(t, now))
+        .cloned()
 }
 
-async fn acquire_here(auth: &Auth, record: &mut Record, scopes: &[&str]) -> Result<Acquired, Failure> {
+async fn acquire_here(
+    auth: &Auth,
+    record: &mut Record,
+    scopes: &[&str],
+) -> Result<Acquired, Failure> {
     let now = record::now();
     let user = record.user.as_mut().ok_or(Failure::SignIn)?;
-    if let Some(token) = user.tokens.iter().find(|t| covers(t, scopes) && is_fresh(t, now)) {
-        return Ok(Acquired { token: token.clone(), changed: false });
+    if let Some(token) = user
+        .tokens
+        .iter()
+        .find(|t| covers(t, scopes) && is_fresh(t, now))
+    {
+        return Ok(Acquired {
+            token: token.clone(),
+            changed: false,
+        });
     }
-    let declined: Vec<String> = scopes.iter().filter(|s| user.declined.iter().any(|d| d == *s)).map(|s| s.to_string()).collect();
+    let declined: Vec<String> = scopes
+        .iter()
+        .filter(|s| user.declined.iter().any(|d| d == *s))
+        .map(|s| s.to_string())
+        .collect();
     if !declined.is_empty() {
         return Err(Failure::Declined(declined));
     }
@@ -126,7 +173,10 @@ async fn acquire_here(auth: &Auth, record: &mut Record, scopes: &[&str]) -> Resu
     };
     let mut key: Vec<&str> = scopes.to_vec();
     key.sort_unstable();
-    let flight = auth.inner.flights.join(format!("{refresh_token}\n{}", key.join(" ")));
+    let flight = auth
+        .inner
+        .flights
+        .join(format!("{refresh_token}\n{}", key.join(" ")));
     let refreshed = flight
         .cell
         .get_or_init(|| refresh(auth, refresh_token.clone(), user.claims.clone(), scopes))
@@ -135,7 +185,9 @@ async fn acquire_here(auth: &Auth, record: &mut Record, scopes: &[&str]) -> Resu
     let refreshed = match refreshed {
         Ok(refreshed) => refreshed,
         Err(Shared::SignIn) => return Err(Failure::SignIn),
-        Err(Shared::Unavailable(message)) => return Err(Failure::Error(Error::ProviderUnavailable(message))),
+        Err(Shared::Unavailable(message)) => {
+            return Err(Failure::Error(Error::ProviderUnavailable(message)));
+        }
         Err(Shared::Rejected(message)) => return Err(Failure::Error(Error::InvalidToken(message))),
         Err(Shared::Other(message)) => return Err(Failure::Error(Error::TokenEndpoint(message))),
     };
@@ -145,13 +197,21 @@ async fn acquire_here(auth: &Auth, record: &mut Record, scopes: &[&str]) -> Resu
     if let Some(claims) = &refreshed.claims {
         user.claims = claims.clone();
     }
-    user.tokens.retain(|t| t.scopes != refreshed.token.scopes && t.expires_at > now);
+    user.tokens
+        .retain(|t| t.scopes != refreshed.token.scopes && t.expires_at > now);
     user.tokens.push(refreshed.token.clone());
     if !covers(&refreshed.token, scopes) {
-        let missing = scopes.iter().filter(|s| !refreshed.token.scopes.iter().any(|t| t == *s)).map(|s| s.to_string()).collect();
+        let missing = scopes
+            .iter()
+            .filter(|s| !refreshed.token.scopes.iter().any(|t| t == *s))
+            .map(|s| s.to_string())
+            .collect();
         return Err(Failure::Declined(missing));
     }
-    Ok(Acquired { token: refreshed.token.clone(), changed: true })
+    Ok(Acquired {
+        token: refreshed.token.clone(),
+        changed: true,
+    })
 }
 
 /// A refresh's outcome, shared by every request that waited for it.
@@ -177,9 +237,17 @@ async fn refresh(
     scopes: &[&str],
 ) -> Result<Refreshed, Shared> {
     let inner = &auth.inner;
-    let meta = inner.provider.metadata().await.map_err(|e| Shared::Unavailable(e.to_string()))?;
+    let meta = inner
+        .provider
+        .metadata()
+        .await
+        .map_err(|e| Shared::Unavailable(e.to_string()))?;
     let client = meta
-        .client(&inner.client_id, inner.client_secret.as_deref(), inner.redirect_uri.as_ref())
+        .client(
+            &inner.client_id,
+            inner.client_secret.as_deref(),
+            inner.redirect_uri.as_ref(),
+        )
         .map_err(|e| Shared::Other(e.to_string()))?;
     let refresh_token = RefreshToken::new(refresh_token);
     let mut request = client.exchange_refresh_token(&refresh_token);
@@ -187,11 +255,15 @@ async fn refresh(
         request = request.add_scope(Scope::new((*scope).to_owned()));
     }
     tracing::debug!(?scopes, "refreshing an access token");
-    let response = request.request_async(&inner.provider.oauth).await.map_err(|e| match token_error(e) {
-        Error::InvalidGrant(_) => Shared::SignIn,
-        Error::ProviderUnavailable(m) => Shared::Unavailable(m),
-        other => Shared::Other(other.to_string()),
-    })?;
+    let response =
+        request
+            .request_async(&inner.provider.oauth)
+            .await
+            .map_err(|e| match token_error(e) {
+                Error::InvalidGrant(_) => Shared::SignIn,
+                Error::ProviderUnavailable(m) => Shared::Unavailable(m),
+                other => Shared::Other(other.to_string()),
+            })?;
     // A refreshed ID token must describe the same user from the same issuer (OpenID Connect
     // Core §12.2); anything else is an attack or a provider bug, and nothing of it is used.
     let new_claims = match response.id_token() {
@@ -200,7 +272,9 @@ async fn refresh(
                 .await
                 .map_err(|e| Shared::Rejected(e.to_string()))?;
             if fresh.get("iss") != claims.get("iss") || fresh.get("sub") != claims.get("sub") {
-                return Err(Shared::Rejected("the refreshed ID token names another issuer or subject".into()));
+                return Err(Shared::Rejected(
+                    "the refreshed ID token names another issuer or subject".into(),
+                ));
             }
             let mut merged = claims.clone();
             merged.extend(fresh);
@@ -220,7 +294,10 @@ async fn refresh(
         declined: Vec::new(),
     };
     store_token(&mut user, &response, granted, record::now());
-    let token = user.tokens.pop().ok_or_else(|| Shared::Other("the refresh answer has no access token".into()))?;
+    let token = user
+        .tokens
+        .pop()
+        .ok_or_else(|| Shared::Other("the refresh answer has no access token".into()))?;
     Ok(Refreshed {
         token,
         refresh_token: response.refresh_token().map(|t| t.secret().clone()),
@@ -254,7 +331,12 @@ impl Flights {
                 }
         });
         map.entry(key)
-            .or_insert_with(|| Arc::new(Flight { cell: tokio::sync::OnceCell::new(), started: Instant::now() }))
+            .or_insert_with(|| {
+                Arc::new(Flight {
+                    cell: tokio::sync::OnceCell::new(),
+                    started: Instant::now(),
+                })
+            })
             .clone()
     }
 }

@@ -49,7 +49,10 @@ fn keys() -> &'static [RsaPrivateKey] {
     KEYS_CELL.get_or_init(|| {
         (0..KEYS)
             .map(|i| {
-                let path = format!("{}/tests/fixtures/hostile/rsa-{i}.pem", env!("CARGO_MANIFEST_DIR"));
+                let path = format!(
+                    "{}/tests/fixtures/hostile/rsa-{i}.pem",
+                    env!("CARGO_MANIFEST_DIR")
+                );
                 let pem = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
                 RsaPrivateKey::from_pkcs8_pem(&pem).unwrap_or_else(|e| panic!("{path}: {e}"))
             })
@@ -60,7 +63,10 @@ fn keys() -> &'static [RsaPrivateKey] {
 /// The public half of fixture key `i` as SPKI PEM: what an attacker knows, and what an
 /// "HS256 with the public key" forgery uses as its MAC key.
 pub fn public_key_pem(i: usize) -> String {
-    keys()[i].to_public_key().to_public_key_pem(LineEnding::LF).expect("encodable public key")
+    keys()[i]
+        .to_public_key()
+        .to_public_key_pem(LineEnding::LF)
+        .expect("encodable public key")
 }
 
 /// How an ID token is signed.
@@ -90,19 +96,28 @@ pub struct TokenSpec {
     /// Last word on the header and claims, called for every token this spec produces (with
     /// the token's sequence number): for per-token changes such as a new unknown `kid` each
     /// time.
-    pub edit: Option<Arc<dyn Fn(usize, &mut Map<String, Value>, &mut Map<String, Value>) + Send + Sync>>,
+    pub edit:
+        Option<Arc<dyn Fn(usize, &mut Map<String, Value>, &mut Map<String, Value>) + Send + Sync>>,
 }
 
 impl Default for TokenSpec {
     fn default() -> Self {
-        TokenSpec { claims: json!({}), header: json!({}), signing: Signing::Rsa(0), edit: None }
+        TokenSpec {
+            claims: json!({}),
+            header: json!({}),
+            signing: Signing::Rsa(0),
+            edit: None,
+        }
     }
 }
 
 impl TokenSpec {
     /// The default token with `claims` merged in.
     pub fn claims(claims: Value) -> Self {
-        TokenSpec { claims, ..TokenSpec::default() }
+        TokenSpec {
+            claims,
+            ..TokenSpec::default()
+        }
     }
 }
 
@@ -129,7 +144,10 @@ pub struct Published {
 impl Published {
     /// Fixture key `i` under its default key id.
     pub fn key(i: usize) -> Self {
-        Published { key: i, kid: Some(kid(i)) }
+        Published {
+            key: i,
+            kid: Some(kid(i)),
+        }
     }
 
     /// Fixture key `i` without a key id.
@@ -264,7 +282,9 @@ impl Drop for Hostile {
 impl Hostile {
     /// Starts a provider for the client `client_id` that plays `scenario`.
     pub async fn start(client_id: &str, scenario: Scenario) -> Hostile {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the hostile provider");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the hostile provider");
         let issuer = format!("http://{}", listener.local_addr().unwrap());
         let shared = Arc::new(Shared {
             issuer: issuer.clone(),
@@ -284,9 +304,15 @@ impl Hostile {
             .route("/userinfo", get(userinfo).post(userinfo))
             .with_state(shared.clone());
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("the hostile provider runs");
+            axum::serve(listener, router)
+                .await
+                .expect("the hostile provider runs");
         });
-        Hostile { issuer, shared, server }
+        Hostile {
+            issuer,
+            shared,
+            server,
+        }
     }
 
     /// Changes the scenario from now on.
@@ -321,7 +347,10 @@ impl Hostile {
 }
 
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// Top-level merge: `null` removes, anything else replaces.
@@ -400,7 +429,8 @@ impl Shared {
             }
             Signing::None => Vec::new(),
             Signing::Hs256(key) => {
-                let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
+                let mut mac =
+                    Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
                 mac.update(input.as_bytes());
                 mac.finalize().into_bytes().to_vec()
             }
@@ -411,15 +441,25 @@ impl Shared {
 
 fn rsa_sign(key: usize, input: &[u8]) -> Vec<u8> {
     let digest = Sha256::digest(input);
-    keys()[key].sign(Pkcs1v15Sign::new::<Sha256>(), &digest).expect("RSA signing")
+    keys()[key]
+        .sign(Pkcs1v15Sign::new::<Sha256>(), &digest)
+        .expect("RSA signing")
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
-    (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    json_response(status, json!({"error": error, "error_description": description}))
+    json_response(
+        status,
+        json!({"error": error, "error_description": description}),
+    )
 }
 
 async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
@@ -479,17 +519,32 @@ fn parse_form(input: &[u8]) -> HashMap<String, String> {
 async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
     let n = shared.counters.authorization.fetch_add(1, Ordering::SeqCst);
     let params = parse_form(query.unwrap_or_default().as_bytes());
-    let request = AuthorizationRequest { params: params.clone() };
+    let request = AuthorizationRequest {
+        params: params.clone(),
+    };
     shared.authorizations.lock().unwrap().push(request.clone());
     let Some(redirect_uri) = params.get("redirect_uri") else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "no redirect_uri");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "no redirect_uri",
+        );
     };
     // Only ever send the browser back to an app on loopback.
     let Ok(mut target) = url::Url::parse(redirect_uri) else {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "bad redirect_uri");
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "bad redirect_uri",
+        );
     };
-    if target.host_str() != Some("127.0.0.1") || params.get("client_id") != Some(&shared.client_id) {
-        return oauth_error(StatusCode::BAD_REQUEST, "invalid_request", "unknown client or redirect_uri");
+    if target.host_str() != Some("127.0.0.1") || params.get("client_id") != Some(&shared.client_id)
+    {
+        return oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "unknown client or redirect_uri",
+        );
     }
     let code = format!("code-{n}-{}", now());
     shared.codes.lock().unwrap().insert(code.clone(), request);
@@ -518,8 +573,14 @@ fn pkce_s256(verifier: &str) -> String {
 
 async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
     let form = parse_form(&body);
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
-    shared.token_requests.lock().unwrap().push(TokenRequest { authorization, form: form.clone() });
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    shared.token_requests.lock().unwrap().push(TokenRequest {
+        authorization,
+        form: form.clone(),
+    });
     let scenario = shared.scenario();
     match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
@@ -527,19 +588,38 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
             let code = form.get("code").cloned().unwrap_or_default();
             // Single use, like a real provider.
             let Some(request) = shared.codes.lock().unwrap().remove(&code) else {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "unknown or used code");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "unknown or used code",
+                );
             };
             let challenge = request.params.get("code_challenge");
             let verifier = form.get("code_verifier");
-            let pkce_ok = request.params.get("code_challenge_method").map(String::as_str) == Some("S256")
+            let pkce_ok = request
+                .params
+                .get("code_challenge_method")
+                .map(String::as_str)
+                == Some("S256")
                 && matches!((challenge, verifier), (Some(c), Some(v)) if &pkce_s256(v) == c);
             if !pkce_ok {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "PKCE verification failed");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "PKCE verification failed",
+                );
             }
             if form.get("redirect_uri") != request.params.get("redirect_uri") {
-                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "redirect_uri mismatch");
+                return oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_grant",
+                    "redirect_uri mismatch",
+                );
             }
-            let id_token = shared.make_id_token(&scenario.id_token, request.params.get("nonce").map(String::as_str));
+            let id_token = shared.make_id_token(
+                &scenario.id_token,
+                request.params.get("nonce").map(String::as_str),
+            );
             let mut response = json!({
                 "access_token": format!("access-{code}"),
                 "token_type": "Bearer",
@@ -572,7 +652,11 @@ async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byte
             merge(&mut response, &scenario.refresh_response);
             json_response(StatusCode::OK, Value::Object(response))
         }
-        _ => oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "unsupported grant_type"),
+        _ => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "unsupported grant_type",
+        ),
     }
 }
 
@@ -583,7 +667,11 @@ async fn userinfo(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Resp
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("Bearer access-"));
     if !bearer {
-        return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")]).into_response();
+        return (
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer error=\"invalid_token\"")],
+        )
+            .into_response();
     }
     let body = shared
         .scenario()

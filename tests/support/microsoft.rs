@@ -128,7 +128,8 @@ pub fn is_microsoft_host(host: &str) -> bool {
 }
 
 fn one_label_under(host: &str, suffix: &str) -> bool {
-    host.strip_suffix(suffix).is_some_and(|label| !label.is_empty() && !label.contains('.'))
+    host.strip_suffix(suffix)
+        .is_some_and(|label| !label.is_empty() && !label.contains('.'))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -140,7 +141,10 @@ fn rsa_keys() -> &'static [RsaPrivateKey] {
     KEYS.get_or_init(|| {
         (0..super::hostile::KEYS)
             .map(|i| {
-                let path = format!("{}/tests/fixtures/hostile/rsa-{i}.pem", env!("CARGO_MANIFEST_DIR"));
+                let path = format!(
+                    "{}/tests/fixtures/hostile/rsa-{i}.pem",
+                    env!("CARGO_MANIFEST_DIR")
+                );
                 let pem = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
                 RsaPrivateKey::from_pkcs8_pem(&pem).unwrap_or_else(|e| panic!("{path}: {e}"))
             })
@@ -150,7 +154,10 @@ fn rsa_keys() -> &'static [RsaPrivateKey] {
 
 /// A Microsoft-style key id (27 base64url characters, like an `x5t`) for fixture key `i`.
 pub fn ms_kid(i: usize) -> String {
-    b64(&Sha256::digest(format!("microsoft-shaped key {i}").as_bytes()))[..27].to_owned()
+    b64(&Sha256::digest(
+        format!("microsoft-shaped key {i}").as_bytes(),
+    ))[..27]
+        .to_owned()
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -167,14 +174,19 @@ fn tls() -> &'static Tls {
     static TLS: OnceLock<Tls> = OnceLock::new();
     TLS.get_or_init(|| {
         use rcgen::{
-            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
-            KeyUsagePurpose,
+            BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer,
+            KeyPair, KeyUsagePurpose,
         };
         let ca_key = KeyPair::generate().expect("CA key");
         let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA parameters");
-        ca.distinguished_name.push(DnType::CommonName, "axum-identity test CA (loopback only)");
+        ca.distinguished_name
+            .push(DnType::CommonName, "axum-identity test CA (loopback only)");
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        ca.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         let ca_cert = ca.self_signed(&ca_key).expect("self-signed CA");
         let issuer = Issuer::new(ca, ca_key);
 
@@ -186,10 +198,13 @@ fn tls() -> &'static Tls {
             CUSTOM_DOMAIN.to_owned(),
         ])
         .expect("server certificate parameters");
-        leaf.distinguished_name.push(DnType::CommonName, "login.microsoftonline.com");
+        leaf.distinguished_name
+            .push(DnType::CommonName, "login.microsoftonline.com");
         leaf.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         leaf.key_usages = vec![KeyUsagePurpose::DigitalSignature];
-        let leaf_cert = leaf.signed_by(&server_key, &issuer).expect("server certificate");
+        let leaf_cert = leaf
+            .signed_by(&server_key, &issuer)
+            .expect("server certificate");
 
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let mut server = rustls::ServerConfig::builder_with_provider(provider)
@@ -202,14 +217,20 @@ fn tls() -> &'static Tls {
             )
             .expect("server TLS configuration");
         server.alpn_protocols = vec![b"http/1.1".to_vec()];
-        Tls { ca_pem: ca_cert.pem(), server: Arc::new(server) }
+        Tls {
+            ca_pem: ca_cert.pem(),
+            server: Arc::new(server),
+        }
     })
 }
 
 /// An `axum::serve` listener that hands over connections once their TLS handshake is done
 /// (handshakes run concurrently, so a stalled client holds up nobody).
 struct TlsListener {
-    incoming: tokio::sync::mpsc::Receiver<(tokio_rustls::server::TlsStream<tokio::net::TcpStream>, SocketAddr)>,
+    incoming: tokio::sync::mpsc::Receiver<(
+        tokio_rustls::server::TlsStream<tokio::net::TcpStream>,
+        SocketAddr,
+    )>,
     local: SocketAddr,
 }
 
@@ -227,7 +248,9 @@ impl TlsListener {
                 let acceptor = acceptor.clone();
                 let sender = sender.clone();
                 tokio::spawn(async move {
-                    if let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await {
+                    if let Ok(Ok(tls)) =
+                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream)).await
+                    {
                         let _ = sender.send((tls, peer)).await;
                     }
                 });
@@ -304,22 +327,39 @@ impl Site {
         let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
         let (site, rest) = if host == "login.microsoftonline.com" {
             let tenant = *segments.first()?;
-            let known = ["common", "organizations", "consumers", "contoso.onmicrosoft.com", "fabrikam.onmicrosoft.com"]
-                .contains(&tenant.to_ascii_lowercase().as_str())
+            let known = [
+                "common",
+                "organizations",
+                "consumers",
+                "contoso.onmicrosoft.com",
+                "fabrikam.onmicrosoft.com",
+            ]
+            .contains(&tenant.to_ascii_lowercase().as_str())
                 || [TENANT_A, TENANT_B, MSA_TENANT].contains(&tenant.to_ascii_lowercase().as_str());
             if !known {
                 return None;
             }
-            (Site::Entra { tenant: tenant.to_owned() }, &segments[1..])
+            (
+                Site::Entra {
+                    tenant: tenant.to_owned(),
+                },
+                &segments[1..],
+            )
         } else if host.ends_with(".ciamlogin.com") {
             // Both the tenant's name and its id address the tenant, on its name's host and its
             // id's host.
             let tenant = segments.first()?.to_ascii_lowercase();
-            let ok_host = host == "contoso.ciamlogin.com" || host == format!("{CIAM_TENANT}.ciamlogin.com");
+            let ok_host =
+                host == "contoso.ciamlogin.com" || host == format!("{CIAM_TENANT}.ciamlogin.com");
             if !ok_host || (tenant != "contoso.onmicrosoft.com" && tenant != CIAM_TENANT) {
                 return None;
             }
-            (Site::Ciam { host: host.to_owned() }, &segments[1..])
+            (
+                Site::Ciam {
+                    host: host.to_owned(),
+                },
+                &segments[1..],
+            )
         } else if host == CUSTOM_DOMAIN {
             if segments.first()?.to_ascii_lowercase() != CIAM_TENANT {
                 return None;
@@ -331,8 +371,15 @@ impl Site {
                 return None;
             }
             // B2C's policy names are case-insensitive.
-            let policy = B2C_POLICIES.iter().find(|p| p.eq_ignore_ascii_case(segments.get(1).unwrap_or(&"")))?;
-            (Site::B2c { policy: (*policy).to_owned() }, segments.get(2..)?)
+            let policy = B2C_POLICIES
+                .iter()
+                .find(|p| p.eq_ignore_ascii_case(segments.get(1).unwrap_or(&"")))?;
+            (
+                Site::B2c {
+                    policy: (*policy).to_owned(),
+                },
+                segments.get(2..)?,
+            )
         } else {
             return None;
         };
@@ -362,7 +409,10 @@ impl Site {
             Site::Ciam { host } => format!("https://{host}/{CIAM_TENANT}"),
             Site::CustomDomain => format!("https://{CUSTOM_DOMAIN}/{CIAM_TENANT}"),
             Site::B2c { policy } => {
-                format!("https://contoso.b2clogin.com/contoso.onmicrosoft.com/{}", policy.to_ascii_lowercase())
+                format!(
+                    "https://contoso.b2clogin.com/contoso.onmicrosoft.com/{}",
+                    policy.to_ascii_lowercase()
+                )
             }
         }
     }
@@ -455,7 +505,10 @@ pub struct Authorization {
 impl Authorization {
     /// The requested scopes.
     pub fn scopes(&self) -> Vec<String> {
-        self.params.get("scope").map(|s| s.split(' ').map(str::to_owned).collect()).unwrap_or_default()
+        self.params
+            .get("scope")
+            .map(|s| s.split(' ').map(str::to_owned).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -501,7 +554,9 @@ impl Drop for Microsoft {
 
 impl Microsoft {
     pub async fn start() -> Microsoft {
-        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the Microsoft-shaped provider");
+        let tcp = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind the Microsoft-shaped provider");
         let addr = tcp.local_addr().unwrap();
         let shared = Arc::new(Shared {
             addr,
@@ -519,15 +574,24 @@ impl Microsoft {
         let (listener, accepting) = TlsListener::new(tcp);
         let router = Router::new().fallback(handle).with_state(shared.clone());
         let server = tokio::spawn(async move {
-            axum::serve(listener, router).await.expect("the Microsoft-shaped provider runs");
+            axum::serve(listener, router)
+                .await
+                .expect("the Microsoft-shaped provider runs");
         });
-        Microsoft { addr, shared, tasks: vec![accepting, server] }
+        Microsoft {
+            addr,
+            shared,
+            tasks: vec![accepting, server],
+        }
     }
 
     /// The HTTP client the app must use to reach this provider: Microsoft's host names resolve
     /// to it (and nothing else resolves), the test CA is trusted, no redirects are followed.
     pub fn http_client(&self) -> reqwest::Client {
-        client_builder(self.addr).timeout(Duration::from_secs(10)).build().expect("the app's HTTP client")
+        client_builder(self.addr)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .expect("the app's HTTP client")
     }
 
     /// A browser that reaches the app on loopback and this provider under Microsoft's names.
@@ -598,7 +662,10 @@ fn client_builder(addr: SocketAddr) -> reqwest::ClientBuilder {
 }
 
 fn now() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 /// Top-level merge: `null` removes, anything else replaces.
@@ -615,11 +682,19 @@ fn merge(target: &mut Map<String, Value>, patch: &Value) {
 }
 
 fn json_response(status: StatusCode, body: Value) -> Response {
-    (status, [(header::CACHE_CONTROL, "no-store")], axum::Json(body)).into_response()
+    (
+        status,
+        [(header::CACHE_CONTROL, "no-store")],
+        axum::Json(body),
+    )
+        .into_response()
 }
 
 fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    json_response(status, json!({"error": error, "error_description": description}))
+    json_response(
+        status,
+        json!({"error": error, "error_description": description}),
+    )
 }
 
 async fn handle(
@@ -634,9 +709,17 @@ async fn handle(
         .and_then(|h| h.to_str().ok())
         .map(|h| h.split(':').next().unwrap_or_default().to_ascii_lowercase())
         .unwrap_or_default();
-    shared.requests.lock().unwrap().push(format!("{method} https://{host}{}", uri.path()));
+    shared
+        .requests
+        .lock()
+        .unwrap()
+        .push(format!("{method} https://{host}{}", uri.path()));
     let Some((site, endpoint)) = Site::route(&host, uri.path()) else {
-        return oauth_error(StatusCode::NOT_FOUND, "invalid_request", &format!("nothing at https://{host}{}", uri.path()));
+        return oauth_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request",
+            &format!("nothing at https://{host}{}", uri.path()),
+        );
     };
     match (endpoint, method) {
         (Endpoint::Discovery, Method::GET) => shared.discovery(&site),
@@ -647,7 +730,11 @@ async fn handle(
         }
         (Endpoint::Token, Method::POST) => shared.token(site, &headers, &body),
         (Endpoint::Logout, Method::GET) => Html("You signed out of your account.").into_response(),
-        _ => oauth_error(StatusCode::METHOD_NOT_ALLOWED, "invalid_request", "method not allowed"),
+        _ => oauth_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request",
+            "method not allowed",
+        ),
     }
 }
 
@@ -684,16 +771,30 @@ impl Shared {
 
     fn authorize(&self, site: Site, url: Url) -> Response {
         let params: HashMap<String, String> = url.query_pairs().into_owned().collect();
-        let request = Authorization { url: url.clone(), site: site.clone(), params: params.clone() };
+        let request = Authorization {
+            url: url.clone(),
+            site: site.clone(),
+            params: params.clone(),
+        };
         self.authorizations.lock().unwrap().push(request.clone());
         // Microsoft shows its own error page for an unknown client or an unregistered redirect
         // URI (AADSTS700016, AADSTS50011); this one registers loopback callbacks only.
         let redirect = params.get("redirect_uri").and_then(|r| Url::parse(r).ok());
-        let Some(mut target) = redirect.filter(|r| r.scheme() == "http" && r.host_str() == Some("127.0.0.1") && r.path() == "/redirect") else {
-            return (StatusCode::BAD_REQUEST, Html("AADSTS50011: The redirect URI specified in the request does not match.")).into_response();
+        let Some(mut target) = redirect.filter(|r| {
+            r.scheme() == "http" && r.host_str() == Some("127.0.0.1") && r.path() == "/redirect"
+        }) else {
+            return (
+                StatusCode::BAD_REQUEST,
+                Html("AADSTS50011: The redirect URI specified in the request does not match."),
+            )
+                .into_response();
         };
         if params.get("client_id").map(String::as_str) != Some(CLIENT_ID) {
-            return (StatusCode::BAD_REQUEST, Html("AADSTS700016: Application not found in the directory.")).into_response();
+            return (
+                StatusCode::BAD_REQUEST,
+                Html("AADSTS700016: Application not found in the directory."),
+            )
+                .into_response();
         }
         let policy = match &site {
             Site::B2c { policy } => Some(policy.clone()),
@@ -701,19 +802,32 @@ impl Shared {
         };
         let queued = {
             let mut errors = self.errors.lock().unwrap();
-            let position = errors.iter().position(|e| e.policy.is_none() || e.policy == policy);
+            let position = errors
+                .iter()
+                .position(|e| e.policy.is_none() || e.policy == policy);
             position.map(|i| errors.remove(i))
         };
         let problem = if let Some(queued) = queued {
             Some((queued.error, queued.description))
         } else if params.get("response_type").map(String::as_str) != Some("code") {
-            Some(("unsupported_response_type".to_owned(), "AADSTS700054: response_type 'code' is expected.".to_owned()))
+            Some((
+                "unsupported_response_type".to_owned(),
+                "AADSTS700054: response_type 'code' is expected.".to_owned(),
+            ))
         } else if !request.scopes().iter().any(|s| s == "openid") {
             Some(("invalid_scope".to_owned(), "openid is required".to_owned()))
-        } else if params.get("code_challenge_method").map(String::as_str) != Some("S256") || !params.contains_key("code_challenge") {
-            Some(("invalid_request".to_owned(), "AADSTS9002325: Proof Key for Code Exchange is required.".to_owned()))
+        } else if params.get("code_challenge_method").map(String::as_str) != Some("S256")
+            || !params.contains_key("code_challenge")
+        {
+            Some((
+                "invalid_request".to_owned(),
+                "AADSTS9002325: Proof Key for Code Exchange is required.".to_owned(),
+            ))
         } else if !params.contains_key("nonce") {
-            Some(("invalid_request".to_owned(), "a nonce is required".to_owned()))
+            Some((
+                "invalid_request".to_owned(),
+                "a nonce is required".to_owned(),
+            ))
         } else {
             None
         };
@@ -725,8 +839,13 @@ impl Shared {
                     query.append_pair("error_description", &description);
                 }
                 None => {
-                    let n = self.sequence.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                    let code = format!("0.A{}{n}", b64(&Sha256::digest(format!("{url}{n}{}", now()).as_bytes())));
+                    let n = self
+                        .sequence
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let code = format!(
+                        "0.A{}{n}",
+                        b64(&Sha256::digest(format!("{url}{n}{}", now()).as_bytes()))
+                    );
                     self.codes.lock().unwrap().insert(code.clone(), request);
                     query.append_pair("code", &code);
                 }
@@ -738,45 +857,93 @@ impl Shared {
                 query.append_pair("session_state", "0a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d");
             }
         }
-        (StatusCode::FOUND, [(header::LOCATION, target.to_string()), (header::CACHE_CONTROL, "no-store".to_owned())]).into_response()
+        (
+            StatusCode::FOUND,
+            [
+                (header::LOCATION, target.to_string()),
+                (header::CACHE_CONTROL, "no-store".to_owned()),
+            ],
+        )
+            .into_response()
     }
 
     fn token(&self, site: Site, headers: &HeaderMap, body: &[u8]) -> Response {
-        let form: HashMap<String, String> = url::form_urlencoded::parse(body).into_owned().collect();
-        let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).map(str::to_owned);
-        let request = TokenRequest { authorization, form: form.clone() };
-        self.token_requests.lock().unwrap().push((site.clone(), request.clone()));
+        let form: HashMap<String, String> =
+            url::form_urlencoded::parse(body).into_owned().collect();
+        let authorization = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let request = TokenRequest {
+            authorization,
+            form: form.clone(),
+        };
+        self.token_requests
+            .lock()
+            .unwrap()
+            .push((site.clone(), request.clone()));
 
         let credentials = request.basic_credentials().or_else(|| {
-            Some((form.get("client_id")?.clone(), form.get("client_secret")?.clone()))
+            Some((
+                form.get("client_id")?.clone(),
+                form.get("client_secret")?.clone(),
+            ))
         });
         if credentials != Some((CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned())) {
-            return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "AADSTS7000215: Invalid client secret provided.");
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "AADSTS7000215: Invalid client secret provided.",
+            );
         }
         if form.get("grant_type").map(String::as_str) != Some("authorization_code") {
-            return oauth_error(StatusCode::BAD_REQUEST, "unsupported_grant_type", "only authorization codes here");
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "unsupported_grant_type",
+                "only authorization codes here",
+            );
         }
         let code = form.get("code").cloned().unwrap_or_default();
         let Some(grant) = self.codes.lock().unwrap().remove(&code) else {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "AADSTS54005: OAuth2 Authorization code was already redeemed.");
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "AADSTS54005: OAuth2 Authorization code was already redeemed.",
+            );
         };
         if grant.site != site {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "AADSTS50148/AADB2C90090: the code was issued by another authority.");
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "AADSTS50148/AADB2C90090: the code was issued by another authority.",
+            );
         }
         let challenge = grant.params.get("code_challenge");
         let verifier = form.get("code_verifier");
-        if !matches!((challenge, verifier), (Some(c), Some(v)) if &b64(&Sha256::digest(v.as_bytes())) == c) {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "AADSTS501481: The Code_Verifier does not match the code_challenge.");
+        if !matches!((challenge, verifier), (Some(c), Some(v)) if &b64(&Sha256::digest(v.as_bytes())) == c)
+        {
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "AADSTS501481: The Code_Verifier does not match the code_challenge.",
+            );
         }
         if form.get("redirect_uri") != grant.params.get("redirect_uri") {
-            return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "AADSTS50148: The redirect URI does not match.");
+            return oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_grant",
+                "AADSTS50148: The redirect URI does not match.",
+            );
         }
 
         let scopes = grant.scopes();
         let id_token = self.id_token(&site, grant.params.get("nonce").map(String::as_str));
         let now = now();
         let offline = scopes.iter().any(|s| s == "offline_access");
-        let api: Vec<&String> = scopes.iter().filter(|s| !["openid", "profile", "email", "offline_access"].contains(&s.as_str())).collect();
+        let api: Vec<&String> = scopes
+            .iter()
+            .filter(|s| !["openid", "profile", "email", "offline_access"].contains(&s.as_str()))
+            .collect();
         let mut response = match &site {
             Site::B2c { .. } => {
                 // B2C issues an access token only for an API scope (or the client id); with
@@ -807,7 +974,11 @@ impl Shared {
                 response
             }
             _ => {
-                let mut granted: Vec<String> = scopes.iter().filter(|s| *s != "offline_access").cloned().collect();
+                let mut granted: Vec<String> = scopes
+                    .iter()
+                    .filter(|s| *s != "offline_access")
+                    .cloned()
+                    .collect();
                 if api.is_empty() {
                     granted.push("https://graph.microsoft.com/User.Read".into());
                 }
@@ -835,7 +1006,12 @@ impl Shared {
     fn id_token(&self, site: &Site, nonce: Option<&str>) -> String {
         let now = now();
         let tid = site.home_tenant();
-        let declared = self.discovery_document(site).get("issuer").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let declared = self
+            .discovery_document(site)
+            .get("issuer")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         let iss = declared.replace("{tenantid}", tid);
         let mut claims = match site {
             Site::B2c { policy } => json!({
@@ -885,7 +1061,10 @@ impl Shared {
             b64(&serde_json::to_vec(&claims).unwrap())
         );
         let signature = rsa_keys()[key]
-            .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(input.as_bytes()))
+            .sign(
+                Pkcs1v15Sign::new::<Sha256>(),
+                &Sha256::digest(input.as_bytes()),
+            )
             .expect("RSA signing");
         format!("{input}.{}", b64(&signature))
     }
@@ -906,22 +1085,32 @@ const MAX_HOPS: usize = 20;
 impl MsBrowser {
     /// GET `url` and follow redirects to the end.
     pub async fn get(&self, url: &str) -> Page {
-        self.follow(Url::parse(url).expect("a URL"), Vec::new(), |_| false).await
+        self.follow(Url::parse(url).expect("a URL"), Vec::new(), |_| false)
+            .await
     }
 
     /// GET `url` and follow redirects, but stop before fetching a URL for which `stop` says yes
     /// (the page returned is then the redirect, with `stopped_at` set).
     pub async fn get_until(&self, url: &str, stop: impl Fn(&Url) -> bool) -> Page {
-        self.follow(Url::parse(url).expect("a URL"), Vec::new(), stop).await
+        self.follow(Url::parse(url).expect("a URL"), Vec::new(), stop)
+            .await
     }
 
     /// Continues a navigation that [`get_until`](Self::get_until) stopped.
     pub async fn resume(&self, page: Page) -> Page {
-        let next = page.stopped_at.clone().expect("resume: the navigation did not stop");
+        let next = page
+            .stopped_at
+            .clone()
+            .expect("resume: the navigation did not stop");
         self.follow(next, page.chain, |_| false).await
     }
 
-    async fn follow(&self, mut url: Url, mut chain: Vec<(StatusCode, Url)>, stop: impl Fn(&Url) -> bool) -> Page {
+    async fn follow(
+        &self,
+        mut url: Url,
+        mut chain: Vec<(StatusCode, Url)>,
+        stop: impl Fn(&Url) -> bool,
+    ) -> Page {
         for _ in 0..=MAX_HOPS {
             let response = self
                 .client
@@ -931,18 +1120,36 @@ impl MsBrowser {
                 .unwrap_or_else(|e| panic!("GET {url} failed: {e:?}; chain so far: {chain:?}"));
             let status = response.status();
             let headers = response.headers().clone();
-            let body = response.text().await.unwrap_or_else(|e| panic!("reading {url}: {e}"));
+            let body = response
+                .text()
+                .await
+                .unwrap_or_else(|e| panic!("reading {url}: {e}"));
             chain.push((status, url.clone()));
             let next = status
                 .is_redirection()
-                .then(|| headers.get(LOCATION).and_then(|l| l.to_str().ok()).and_then(|l| url.join(l).ok()))
+                .then(|| {
+                    headers
+                        .get(LOCATION)
+                        .and_then(|l| l.to_str().ok())
+                        .and_then(|l| url.join(l).ok())
+                })
                 .flatten();
-            let page = Page { url: url.clone(), status, headers, body, chain, stopped_at: None };
+            let page = Page {
+                url: url.clone(),
+                status,
+                headers,
+                body,
+                chain,
+                stopped_at: None,
+            };
             let Some(next) = next else {
                 return page;
             };
             if stop(&next) {
-                return Page { stopped_at: Some(next), ..page };
+                return Page {
+                    stopped_at: Some(next),
+                    ..page
+                };
             }
             chain = page.chain;
             url = next;
@@ -980,10 +1187,22 @@ async fn home(context: Option<Context>, Extension(auth): Extension<Auth>) -> Htm
     let Some(context) = context else {
         return Html("anonymous".into());
     };
-    let claim = |name: &str| context.user.claim(name).and_then(Value::as_str).unwrap_or("-").to_owned();
+    let claim = |name: &str| {
+        context
+            .user
+            .claim(name)
+            .and_then(Value::as_str)
+            .unwrap_or("-")
+            .to_owned()
+    };
     let edit = auth
         .edit_profile_url("/")
-        .map(|url| format!("\n<a id=\"edit-profile\" href=\"{}\">Edit profile</a>", escape_html(&url)))
+        .map(|url| {
+            format!(
+                "\n<a id=\"edit-profile\" href=\"{}\">Edit profile</a>",
+                escape_html(&url)
+            )
+        })
         .unwrap_or_default();
     Html(format!(
         "signed in as {}\nname: {}\ntid: {}\ntfp: {}\niss: {}{edit}",
@@ -1001,20 +1220,31 @@ async fn profile(context: Context) -> Html<String> {
     Html(format!(
         "profile of {} ({})",
         escape_html(context.user.subject()),
-        escape_html(context.user.claim("name").and_then(Value::as_str).unwrap_or("-"))
+        escape_html(
+            context
+                .user
+                .claim("name")
+                .and_then(Value::as_str)
+                .unwrap_or("-")
+        )
     ))
 }
 
 /// Starts an app that signs in as [`CLIENT_ID`] through `microsoft`'s HTTP client; `configure`
 /// names the authority (and anything else).
-pub async fn start_app(microsoft: &Microsoft, configure: impl FnOnce(AuthBuilder) -> AuthBuilder) -> MsApp {
+pub async fn start_app(
+    microsoft: &Microsoft,
+    configure: impl FnOnce(AuthBuilder) -> AuthBuilder,
+) -> MsApp {
     // The runtime logs why it refused something; a failing test shows it (`RUST_LOG` for more).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
         .with_test_writer()
         .with_ansi(false)
         .try_init();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the app");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind the app");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let builder = Auth::builder()
         .client_id(CLIENT_ID)
