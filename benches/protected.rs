@@ -319,23 +319,24 @@ async fn session_sizes() -> Vec<(String, usize, u64, usize, String)> {
         let msgpack = stores::redis_strlen(&pool, &sid).await;
         let id: Id = sid.parse().unwrap();
         let record = store.load(&id).await.unwrap().expect("the record");
-        let ours = &record.data["axum_identity"];
+        // The claims live under `axum_identity`, the tokens under `axum_identity.tokens`.
+        let user = &record.data["axum_identity"]["user"];
+        let secrets = &record.data["axum_identity.tokens"];
         let json_bytes = serde_json::to_vec(&record.data).unwrap().len();
-        let tokens = ours["user"]["tokens"].as_array().map_or(0, Vec::len);
+        let tokens = secrets["tokens"].as_array().map_or(0, Vec::len);
         let part = |v: &Value| serde_json::to_vec(v).unwrap().len();
-        let user = &ours["user"];
         let breakdown = format!(
             "claims {} B ({} claims), id_token {} B, refresh_token {} B, tokens {} B, other {} B",
             part(&user["claims"]),
             user["claims"].as_object().map_or(0, |m| m.len()),
-            part(&user["id_token"]),
-            part(&user["refresh_token"]),
-            part(&user["tokens"]),
+            part(&secrets["id_token"]),
+            part(&secrets["refresh_token"]),
+            part(&secrets["tokens"]),
             json_bytes
                 - part(&user["claims"])
-                - part(&user["id_token"])
-                - part(&user["refresh_token"])
-                - part(&user["tokens"]),
+                - part(&secrets["id_token"])
+                - part(&secrets["refresh_token"])
+                - part(&secrets["tokens"]),
         );
         sizes.push((step.to_owned(), tokens, msgpack, json_bytes, breakdown));
     }

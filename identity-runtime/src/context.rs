@@ -55,7 +55,7 @@ pub struct Context {
     pub expires_in: u64,
     /// The scopes the token was granted; empty without scopes.
     pub scopes: Vec<String>,
-    logout_path: String,
+    logout_path: std::sync::Arc<str>,
 }
 
 impl std::fmt::Debug for Context {
@@ -302,7 +302,7 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
         .copied()
         .filter(|s| !OIDC_SCOPES.contains(s))
         .collect();
-    let logout_path = auth.inner.logout_path.clone();
+    let logout_path = auth.inner.logout_path_shared.clone();
     // The record is ours: move the claims into the context instead of copying them.
     let context = |record: &mut Record| Context {
         user: User {
