@@ -14,7 +14,6 @@
 //! with SCOPE=api.read, and calls ENDPOINT only if you set one.
 
 #[path = "../tests/support/provider.rs"]
-#[allow(dead_code)]
 mod provider;
 
 use std::error::Error;

@@ -7,7 +7,6 @@
 //! user name signs in) with a public client.
 
 #[path = "../tests/support/provider.rs"]
-#[allow(dead_code)]
 mod provider;
 
 use std::error::Error;

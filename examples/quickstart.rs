@@ -6,7 +6,6 @@
 //! the tests use (any user name signs in), so it works on a machine without a cloud account.
 
 #[path = "../tests/support/provider.rs"]
-#[allow(dead_code)]
 mod provider;
 #[path = "support/quickstart_page.rs"]
 mod quickstart_page;

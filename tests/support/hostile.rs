@@ -96,9 +96,11 @@ pub struct TokenSpec {
     /// Last word on the header and claims, called for every token this spec produces (with
     /// the token's sequence number): for per-token changes such as a new unknown `kid` each
     /// time.
-    pub edit:
-        Option<Arc<dyn Fn(usize, &mut Map<String, Value>, &mut Map<String, Value>) + Send + Sync>>,
+    pub edit: Option<TokenEdit>,
 }
+
+/// Edits a token's header and claims, given its sequence number.
+pub type TokenEdit = Arc<dyn Fn(usize, &mut Map<String, Value>, &mut Map<String, Value>) + Send + Sync>;
 
 impl Default for TokenSpec {
     fn default() -> Self {
