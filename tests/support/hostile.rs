@@ -100,7 +100,8 @@ pub struct TokenSpec {
 }
 
 /// Edits a token's header and claims, given its sequence number.
-pub type TokenEdit = Arc<dyn Fn(usize, &mut Map<String, Value>, &mut Map<String, Value>) + Send + Sync>;
+pub type TokenEdit =
+    Arc<dyn Fn(usize, &mut Map<String, Value>, &mut Map<String, Value>) + Send + Sync>;
 
 impl Default for TokenSpec {
     fn default() -> Self {
