@@ -4,6 +4,10 @@
 //! Configured by CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, and AUTHORITY or OIDC_AUTHORITY (from
 //! the environment or a `.env` file). With none of them set, it starts the local OpenID provider
 //! the tests use (any user name signs in), so it works on a machine without a cloud account.
+//!
+//! Sessions live in a SQLite file (`SESSION_FILE`, default `quickstart-sessions.sqlite3`), so a
+//! restart keeps users signed in — like Flask's `SESSION_TYPE = "filesystem"`;
+//! `SESSION_FILE=:memory:` keeps them in memory instead.
 
 #[path = "../tests/support/provider.rs"]
 mod provider;
@@ -16,7 +20,9 @@ use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
 use axum_identity::{Auth, Context, identity_routes, login_required};
-use tower_sessions::MemoryStore;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions_sqlx_store::SqliteStore;
+use tower_sessions_sqlx_store::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
 #[login_required]
 async fn index(context: Context) -> Html<String> {
@@ -66,11 +72,35 @@ async fn main() -> Result<(), Box<dyn Error>> {
         auth
     };
 
+    let session_file =
+        std::env::var("SESSION_FILE").unwrap_or_else(|_| "quickstart-sessions.sqlite3".into());
+    let options = if session_file == ":memory:" {
+        SqliteConnectOptions::new().in_memory(true)
+    } else {
+        SqliteConnectOptions::new()
+            .filename(&session_file)
+            .create_if_missing(true)
+    };
+    // One connection for an in-memory database: each connection would have its own.
+    let pool = SqlitePoolOptions::new()
+        .max_connections(if session_file == ":memory:" { 1 } else { 4 })
+        .connect_with(options)
+        .await?;
+    let store = SqliteStore::new(pool);
+    store.migrate().await?;
+    // SQLite keeps expired sessions until something deletes them.
+    tokio::spawn(
+        store
+            .clone()
+            .continuously_delete_expired(tokio::time::Duration::from_secs(600)),
+    );
+    println!("Sessions are stored in {session_file}");
+
     let app = Router::new()
         .route("/", get(index))
         .merge(identity_routes!(auth))
         .layer(auth.layer())
-        .layer(auth.session_layer(MemoryStore::default()));
+        .layer(auth.session_layer(store));
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     println!("Listening on http://127.0.0.1:{port}");
     axum::serve(listener, app)
