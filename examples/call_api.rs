@@ -13,6 +13,8 @@
 //! page says what to set. With nothing configured, it signs in against the local test provider
 //! with SCOPE=api.read, and calls ENDPOINT only if you set one.
 
+#[path = "support/local.rs"]
+mod local;
 #[path = "../tests/support/provider.rs"]
 mod provider;
 
@@ -124,38 +126,19 @@ fn page(body: &str) -> Html<String> {
 async fn main() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt().with_env_filter("info").init();
     dotenvy::dotenv().ok();
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(5000);
+    let port = local::port();
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
 
     let mut _local_provider = None;
-    let (auth, default_scope) = if var("CLIENT_ID").is_some()
-        || var("AUTHORITY").is_some()
-        || var("OIDC_AUTHORITY").is_some()
-    {
+    let (auth, default_scope) = if local::configured() {
         (Auth::from_env()?, None)
     } else {
-        let redirect_uri = format!("http://127.0.0.1:{port}/redirect");
-        let signed_out = format!("http://127.0.0.1:{port}/logout/done");
-        let local = provider::TestProvider::start(serde_json::json!({
-            "clients": [provider::TestProvider::web_client("quickstart", "quickstart-secret", &[&redirect_uri], &[&signed_out])],
-        }))
-        .await?;
-        println!(
-            "No CLIENT_ID/AUTHORITY configured: using the local OpenID provider at {} (any user name signs in).",
-            local.issuer
-        );
-        let auth = Auth::builder()
-            .client_id("quickstart")
-            .client_secret("quickstart-secret")
-            .redirect_uri(redirect_uri)
-            .oidc_authority(&local.issuer)
-            .app_name("axum-identity call_api")
-            .build()?;
-        _local_provider = Some(local);
-        (auth, Some("api.read"))
+        let (provider, builder) = local::provider(port, "call-api", true).await?;
+        _local_provider = Some(provider);
+        (
+            builder.app_name("axum-identity call_api").build()?,
+            Some("api.read"),
+        )
     };
     let scopes: Vec<String> = var("SCOPE")
         .or(default_scope.map(str::to_owned))
@@ -182,12 +165,5 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .merge(identity_routes!(auth))
         .layer(auth.layer())
         .layer(auth.session_layer(MemoryStore::default()));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("Listening on http://127.0.0.1:{port}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    local::serve(app, port).await
 }

@@ -6,6 +6,8 @@
 //! REDIRECT_URI must be unset. With nothing configured it starts the local test provider (any
 //! user name signs in) with a public client.
 
+#[path = "support/local.rs"]
+mod local;
 #[path = "../tests/support/provider.rs"]
 mod provider;
 
@@ -31,16 +33,10 @@ async fn index(context: Context) -> Html<String> {
 async fn main() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt().with_env_filter("info").init();
     dotenvy::dotenv().ok();
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(5000);
-    let configured = ["CLIENT_ID", "AUTHORITY", "OIDC_AUTHORITY"]
-        .iter()
-        .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()));
+    let port = local::port();
 
     let mut _local_provider = None;
-    let auth = if configured {
+    let auth = if local::configured() {
         let auth = Auth::from_env()?;
         if !auth.uses_device_code() {
             return Err(
@@ -49,21 +45,9 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
         auth
     } else {
-        let local = provider::TestProvider::start(serde_json::json!({
-            "clients": [provider::TestProvider::device_client("device-code-example")],
-        }))
-        .await?;
-        println!(
-            "No CLIENT_ID/AUTHORITY configured: using the local OpenID provider at {} (any user name signs in).",
-            local.issuer
-        );
-        let auth = Auth::builder()
-            .client_id("device-code-example")
-            .oidc_authority(&local.issuer)
-            .app_name("axum-identity Device Code")
-            .build()?;
-        _local_provider = Some(local);
-        auth
+        let (provider, builder) = local::provider(port, "device-code-example", false).await?;
+        _local_provider = Some(provider);
+        builder.app_name("axum-identity Device Code").build()?
     };
 
     let app = Router::new()
@@ -71,12 +55,5 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .merge(identity_routes!(auth))
         .layer(auth.layer())
         .layer(auth.session_layer(MemoryStore::default()));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("Listening on http://127.0.0.1:{port}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    local::serve(app, port).await
 }

@@ -9,6 +9,8 @@
 //! restart keeps users signed in — like Flask's `SESSION_TYPE = "filesystem"`;
 //! `SESSION_FILE=:memory:` keeps them in memory instead.
 
+#[path = "support/local.rs"]
+mod local;
 #[path = "../tests/support/provider.rs"]
 mod provider;
 #[path = "support/quickstart_page.rs"]
@@ -38,38 +40,16 @@ async fn main() -> Result<(), Box<dyn Error>> {
         )
         .init();
     dotenvy::dotenv().ok();
-    let port: u16 = std::env::var("PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(5000);
+    let port = local::port();
 
     // Keeps the local provider alive as long as the app runs.
     let mut _local_provider = None;
-    let auth = if configured() {
+    let auth = if local::configured() {
         Auth::from_env()?
     } else {
-        let redirect_uri = format!("http://127.0.0.1:{port}/redirect");
-        let signed_out = format!("http://127.0.0.1:{port}/logout/done");
-        let local = provider::TestProvider::start(serde_json::json!({
-            "clients": [provider::TestProvider::web_client(
-                "quickstart", "quickstart-secret", &[&redirect_uri], &[&signed_out],
-            )],
-        }))
-        .await?;
-        println!(
-            "No CLIENT_ID/AUTHORITY configured: using the local OpenID provider at {} \
-             (any user name and password signs in).",
-            local.issuer
-        );
-        let auth = Auth::builder()
-            .client_id("quickstart")
-            .client_secret("quickstart-secret")
-            .redirect_uri(redirect_uri)
-            .oidc_authority(&local.issuer)
-            .app_name("axum-identity quickstart")
-            .build()?;
-        _local_provider = Some(local);
-        auth
+        let (provider, builder) = local::provider(port, "quickstart", true).await?;
+        _local_provider = Some(provider);
+        builder.app_name("axum-identity quickstart").build()?
     };
 
     let session_file =
@@ -101,20 +81,5 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .merge(identity_routes!(auth))
         .layer(auth.layer())
         .layer(auth.session_layer(store));
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
-    println!("Listening on http://127.0.0.1:{port}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown())
-        .await?;
-    Ok(())
-}
-
-fn configured() -> bool {
-    ["CLIENT_ID", "AUTHORITY", "OIDC_AUTHORITY"]
-        .iter()
-        .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()))
-}
-
-async fn shutdown() {
-    let _ = tokio::signal::ctrl_c().await;
+    local::serve(app, port).await
 }

@@ -43,8 +43,9 @@ pub fn kid(i: usize) -> String {
     format!("key-{i}")
 }
 
-/// The fixture keys, loaded once per test binary.
-fn keys() -> &'static [RsaPrivateKey] {
+/// The fixture keys, loaded once per test binary (the Microsoft-shaped provider signs with
+/// them too).
+pub fn keys() -> &'static [RsaPrivateKey] {
     static KEYS_CELL: OnceLock<Vec<RsaPrivateKey>> = OnceLock::new();
     KEYS_CELL.get_or_init(|| {
         (0..KEYS)

@@ -38,7 +38,6 @@ use axum_identity::{Auth, AuthBuilder, Context, escape_html, identity_routes, lo
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::header::LOCATION;
-use rsa::pkcs8::DecodePrivateKey;
 use rsa::traits::PublicKeyParts;
 use rsa::{Pkcs1v15Sign, RsaPrivateKey};
 use serde_json::{Map, Value, json};
@@ -135,21 +134,9 @@ fn one_label_under(host: &str, suffix: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Keys and TLS
 
-/// The fixture RSA keys of the hostile provider, loaded once per test binary.
+/// The fixture RSA keys of the hostile provider.
 fn rsa_keys() -> &'static [RsaPrivateKey] {
-    static KEYS: OnceLock<Vec<RsaPrivateKey>> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        (0..super::hostile::KEYS)
-            .map(|i| {
-                let path = format!(
-                    "{}/tests/fixtures/hostile/rsa-{i}.pem",
-                    env!("CARGO_MANIFEST_DIR")
-                );
-                let pem = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-                RsaPrivateKey::from_pkcs8_pem(&pem).unwrap_or_else(|e| panic!("{path}: {e}"))
-            })
-            .collect()
-    })
+    super::hostile::keys()
 }
 
 /// A Microsoft-style key id (27 base64url characters, like an `x5t`) for fixture key `i`.
