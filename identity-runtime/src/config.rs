@@ -763,10 +763,21 @@ mod tests {
     fn missing_settings_name_their_variables() {
         let err = Auth::builder().build().unwrap_err();
         assert!(err.to_string().contains("CLIENT_ID"), "{err}");
+        // Without a redirect URI the Device Code flow is used, but a provider is still needed.
         let err = Auth::builder().client_id("id").build().unwrap_err();
-        assert!(err.to_string().contains("REDIRECT_URI"), "{err}");
+        assert!(err.to_string().contains("AUTHORITY"), "{err}");
         let err = base().build().unwrap_err();
         assert!(err.to_string().contains("AUTHORITY"), "{err}");
+        let err = Auth::builder()
+            .client_id("id")
+            .b2c_tenant_name("contoso")
+            .b2c_signup_signin_user_flow("B2C_1_susi")
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("REDIRECT_URI"),
+            "B2C has no Device Code flow: {err}"
+        );
     }
 
     #[test]
