@@ -84,6 +84,8 @@ struct SiteOptions {
     /// Configure `https://localhost:<port>/redirect` as the redirect URI (the app itself still
     /// serves plain http: enough to see the cookie it sets, not to sign in).
     https_redirect: bool,
+    /// No redirect URI: the Device Code flow, with a public client.
+    device: bool,
 }
 
 impl Default for SiteOptions {
@@ -91,6 +93,7 @@ impl Default for SiteOptions {
         SiteOptions {
             cookie: SessionCookie::Library,
             https_redirect: false,
+            device: false,
         }
     }
 }
@@ -125,19 +128,24 @@ impl Site {
         };
         let redirect_uri = format!("{scheme}://localhost:{port}/redirect");
         let signed_out = format!("{scheme}://localhost:{port}/logout/done");
-        let provider = TestProvider::start(json!({
-            "clients": [TestProvider::web_client(CLIENT_ID, CLIENT_SECRET, &[&redirect_uri], &[&signed_out])],
-        }))
-        .await
-        .expect("the test provider starts");
-        let auth = Auth::builder()
+        let client = if options.device {
+            TestProvider::device_client(CLIENT_ID)
+        } else {
+            TestProvider::web_client(CLIENT_ID, CLIENT_SECRET, &[&redirect_uri], &[&signed_out])
+        };
+        let provider = TestProvider::start(json!({ "clients": [client] }))
+            .await
+            .expect("the test provider starts");
+        let mut builder = Auth::builder()
             .client_id(CLIENT_ID)
-            .client_secret(CLIENT_SECRET)
-            .redirect_uri(&redirect_uri)
             .oidc_authority(&provider.issuer)
-            .app_name(APP_NAME)
-            .build()
-            .expect("valid configuration");
+            .app_name(APP_NAME);
+        if !options.device {
+            builder = builder
+                .client_secret(CLIENT_SECRET)
+                .redirect_uri(&redirect_uri);
+        }
+        let auth = builder.build().expect("valid configuration");
         let app = Router::new()
             .route("/", get(index))
             .merge(identity_routes!(auth))
@@ -1101,4 +1109,101 @@ async fn with_an_https_redirect_uri_the_session_cookie_is_secure() {
             "`{expected}` missing: {set_cookie:?}"
         );
     }
+}
+
+/// The Device Code page shows the code, and completes by itself (it reloads at the provider's
+/// interval) once the code is approved in another tab.
+#[tokio::test]
+async fn the_device_code_page_completes_by_itself_after_approval_in_another_tab() {
+    let chrome = Chrome::start().await;
+    let site = Site::start(SiteOptions {
+        device: true,
+        ..SiteOptions::default()
+    })
+    .await;
+    let device_tab = chrome.client.window().await.unwrap();
+    chrome.goto(&site.url("/")).await;
+    chrome.wait_for_url(&site.url("/login/device")).await;
+    let code = chrome
+        .wait_for_element("p.code")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!code.trim().is_empty());
+    for viewport in [PHONE, DESKTOP, PHONE_DARK] {
+        chrome.emulate(viewport).await;
+        let (fits, sizes) = chrome.fits_width().await;
+        assert!(
+            fits,
+            "the device page scrolls sideways at {} px: {sizes}",
+            viewport.width
+        );
+        chrome.screenshot("device-code", viewport).await;
+    }
+    chrome.emulate(DESKTOP).await;
+    let mut complete = None;
+    for link in chrome
+        .client
+        .find_all(Locator::Css("main a"))
+        .await
+        .unwrap()
+    {
+        let href = link.attr("href").await.unwrap().unwrap_or_default();
+        if href.contains("user_code=") {
+            complete = Some(href);
+        }
+    }
+    let complete = complete.expect("a link that carries the code");
+
+    // The user approves on "another device": a second tab.
+    let phone = chrome.client.new_window(true).await.unwrap().handle;
+    chrome.client.switch_to_window(phone).await.unwrap();
+    chrome.goto(&complete).await;
+    let deadline = Instant::now() + WAIT;
+    let mut submitted = Vec::new();
+    loop {
+        let text = chrome.text().await;
+        if text.contains("Device signed in") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the approval did not finish: {text}"
+        );
+        let url = chrome.url().await;
+        if let Ok(form) = chrome.client.find(Locator::Css("form#login-form")).await {
+            if !submitted.contains(&url) {
+                submitted.push(url.clone());
+                form.find(Locator::Css("input[name=login]")).await.unwrap().send_keys("grace").await.unwrap();
+                form.find(Locator::Css("input[name=password]")).await.unwrap().send_keys("password").await.unwrap();
+                form.find(Locator::Css("button[type=submit]")).await.unwrap().click().await.unwrap();
+            }
+        } else if let Ok(button) = chrome
+            .client
+            .find(Locator::Css("form#consent-form button[type=submit], form[id='op.deviceConfirmForm'] button[type=submit]"))
+            .await
+            && !submitted.contains(&url)
+        {
+            submitted.push(url.clone());
+            let _ = button.click().await;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Back on the first tab, the page finishes by itself.
+    chrome.client.switch_to_window(device_tab).await.unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if chrome.url().await == site.url("/") && chrome.text().await.contains("Welcome Grace") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the device page did not complete: {}",
+            chrome.text().await
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    chrome.quit().await;
 }

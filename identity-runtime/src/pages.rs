@@ -192,6 +192,7 @@ main {{ width: 100%; max-width: 28rem; background: var(--card); border-radius: 1
 h1 {{ font-size: 1.4rem; margin: 0 0 .75rem; }}
 p {{ margin: .75rem 0; overflow-wrap: anywhere; }}
 .muted {{ color: var(--muted); font-size: .875rem; }}
+main a:not(.button) {{ color: var(--accent); }}
 .code {{ font: 600 1.6rem/1.2 ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing: .15em; padding: .75rem 1rem; border-radius: 8px; background: var(--bg); text-align: center; }}
 a.button {{ display: inline-block; min-height: 44px; padding: .7rem 1.25rem; border-radius: 8px; background: var(--accent); color: var(--on-accent); text-decoration: none; font-weight: 600; }}
 a.button:hover {{ background: color-mix(in srgb, var(--accent) 85%, black); }}
