@@ -11,6 +11,7 @@ mod support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
 
 use axum::Extension;
 use axum::Router;
@@ -807,4 +808,27 @@ async fn accepts_a_20_kb_id_token_with_many_groups() {
     let page = rig.sign_in(&browser).await;
     assert_signed_in(&rig, &browser, &page, "alice").await;
     assert_eq!(browser.get(rig.url("/groups")).await.body, "600 groups");
+}
+
+/// A 1 MB token response is refused as soon as it passes the size bound (256 KiB), quickly and
+/// without buffering it all: a 5xx page, and nobody signed in.
+#[tokio::test]
+async fn a_1_mb_token_response_is_refused_quickly() {
+    let rig = rig(Scenario {
+        token_response: json!({"padding": "x".repeat(1024 * 1024)}),
+        ..Scenario::default()
+    })
+    .await;
+    let browser = Browser::new();
+    let started = Instant::now();
+    let page = rig.sign_in(&browser).await;
+    let elapsed = started.elapsed();
+    assert!(
+        page.status.is_server_error(),
+        "{}: {}",
+        page.status,
+        page.body
+    );
+    assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
+    assert_eq!(browser.get(rig.url("/")).await.body, "anonymous");
 }
