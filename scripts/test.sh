@@ -42,5 +42,7 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
 fi
 
 echo "== running the tests"
-cargo test --workspace --all-targets
-cargo test --workspace --doc
+# The examples first: tests/quickstart.rs runs the quickstart as users do.
+cargo build --examples
+cargo test --workspace --all-targets --no-fail-fast
+cargo test --workspace --doc --no-fail-fast

@@ -12,20 +12,36 @@ use support::browser::Browser;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// `target/<profile>/examples/quickstart`, built by `cargo test --all-targets`.
+/// The quickstart's executable: `target/<profile>/examples/quickstart` (`cargo build
+/// --examples`, which scripts/test.sh runs first), or the newest `quickstart-<hash>` that
+/// `cargo test --all-targets` leaves there.
 fn quickstart_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
-    let profile_dir = exe
+    let examples = exe
         .parent()
         .and_then(|deps| deps.parent())
-        .expect("target/<profile>");
-    let binary = profile_dir.join("examples").join("quickstart");
-    assert!(
-        binary.exists(),
-        "{} is missing: run the tests with `cargo test --all-targets` (scripts/test.sh does), which builds the examples",
-        binary.display()
-    );
-    binary
+        .expect("target/<profile>")
+        .join("examples");
+    let plain = examples.join("quickstart");
+    if plain.is_file() {
+        return plain;
+    }
+    let newest = std::fs::read_dir(&examples)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            name.starts_with("quickstart-") && !name.contains('.')
+        })
+        .max_by_key(|entry| entry.metadata().and_then(|m| m.modified()).ok());
+    match newest {
+        Some(entry) => entry.path(),
+        None => panic!(
+            "no quickstart executable in {}: run `cargo build --examples` (scripts/test.sh does)",
+            examples.display()
+        ),
+    }
 }
 
 /// Starts the quickstart with no provider configured and waits until it listens.
