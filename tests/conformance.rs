@@ -119,6 +119,7 @@ async fn rig_with_secret(scenario: Scenario, secret: &str) -> Rig {
         .redirect_uri(format!("{base}/redirect"))
         .oidc_authority(&hostile.issuer)
         .app_name("Conformance")
+        .backchannel_logout(true)
         .build()
         .expect("valid configuration");
     let api_runs = Arc::new(AtomicUsize::new(0));
@@ -831,4 +832,160 @@ async fn a_1_mb_token_response_is_refused_quickly() {
     );
     assert!(elapsed < Duration::from_secs(5), "took {elapsed:?}");
     assert_eq!(browser.get(rig.url("/")).await.body, "anonymous");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Back-channel logout (OpenID Connect Back-Channel Logout 1.0)
+
+const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+
+/// A logout token for alice: the ID token defaults (iss, aud, iat, exp) with the logout event,
+/// a fresh `jti`, no nonce, and `claims` merged over that.
+fn logout_token(rig: &Rig, signing: Option<Signing>, claims: Value) -> String {
+    static JTI: AtomicUsize = AtomicUsize::new(0);
+    let mut merged = json!({
+        "events": {LOGOUT_EVENT: {}},
+        "jti": format!("jti-{}-{}", std::process::id(), JTI.fetch_add(1, Ordering::SeqCst)),
+        "nonce": null,
+        "name": null,
+        "preferred_username": null,
+    });
+    for (key, value) in claims.as_object().unwrap() {
+        merged[key] = value.clone();
+    }
+    let mut spec = TokenSpec::claims(merged);
+    if let Some(signing) = signing {
+        spec.signing = signing;
+    }
+    rig.hostile.make_id_token(&spec, None)
+}
+
+async fn post_logout_token(rig: &Rig, token: &str) -> (StatusCode, Option<String>) {
+    let response = reqwest::Client::new()
+        .post(rig.url("/logout/backchannel"))
+        .form(&[("logout_token", token)])
+        .send()
+        .await
+        .unwrap();
+    let cache = response
+        .headers()
+        .get("cache-control")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (response.status(), cache)
+}
+
+/// A valid logout token ends the user's session (200, `Cache-Control: no-store`); replaying its
+/// `jti` is refused.
+#[tokio::test]
+async fn backchannel_logout_ends_the_users_sessions_and_refuses_a_replay() {
+    let rig = rig(Scenario::default()).await;
+    let browser = Browser::new();
+    let page = rig.sign_in(&browser).await;
+    assert_signed_in(&rig, &browser, &page, "alice").await;
+    let other_browser = Browser::new();
+    let page = rig.sign_in(&other_browser).await;
+    assert_signed_in(&rig, &other_browser, &page, "alice").await;
+
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let token = logout_token(&rig, None, json!({}));
+    let (status, cache) = post_logout_token(&rig, &token).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(cache.as_deref(), Some("no-store"));
+    assert_eq!(
+        rig.who(&browser).await,
+        "anonymous",
+        "every session of the user ended"
+    );
+    assert_eq!(rig.who(&other_browser).await, "anonymous");
+
+    let (status, _) = post_logout_token(&rig, &token).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "a replayed jti");
+
+    // Signing in again afterwards works.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let page = rig.sign_in(&browser).await;
+    assert_signed_in(&rig, &browser, &page, "alice").await;
+}
+
+#[tokio::test]
+async fn backchannel_logout_refuses_bad_logout_tokens() {
+    let rig = rig(Scenario::default()).await;
+    let browser = Browser::new();
+    let page = rig.sign_in(&browser).await;
+    assert_signed_in(&rig, &browser, &page, "alice").await;
+    let cases = [
+        (
+            "alg none",
+            logout_token(&rig, Some(Signing::None), json!({})),
+        ),
+        (
+            "HS256 with the client secret",
+            logout_token(
+                &rig,
+                Some(Signing::Hs256(CLIENT_SECRET.as_bytes().to_vec())),
+                json!({}),
+            ),
+        ),
+        (
+            "corrupted signature",
+            logout_token(&rig, Some(Signing::CorruptRsa(0)), json!({})),
+        ),
+        (
+            "wrong aud",
+            logout_token(&rig, None, json!({"aud": "another-client"})),
+        ),
+        (
+            "extra aud",
+            logout_token(&rig, None, json!({"aud": [CLIENT_ID, "another-client"]})),
+        ),
+        (
+            "wrong iss",
+            logout_token(&rig, None, json!({"iss": "http://evil.example"})),
+        ),
+        (
+            "no events",
+            logout_token(&rig, None, json!({"events": null})),
+        ),
+        (
+            "another event",
+            logout_token(
+                &rig,
+                None,
+                json!({"events": {"http://schemas.openid.net/event/other": {}}}),
+            ),
+        ),
+        (
+            "events not an object",
+            logout_token(&rig, None, json!({"events": LOGOUT_EVENT})),
+        ),
+        ("a nonce", logout_token(&rig, None, json!({"nonce": "n"}))),
+        ("no jti", logout_token(&rig, None, json!({"jti": null}))),
+        ("no sub", logout_token(&rig, None, json!({"sub": null}))),
+        (
+            "too old",
+            logout_token(&rig, None, json!({"iat": now() - 3600})),
+        ),
+        ("not a JWT", "not-a-jwt".to_owned()),
+    ];
+    for (what, token) in cases {
+        let (status, cache) = post_logout_token(&rig, &token).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{what}");
+        assert_eq!(cache.as_deref(), Some("no-store"), "{what}");
+    }
+    let response = reqwest::Client::new()
+        .post(rig.url("/logout/backchannel"))
+        .form(&[("x", "y")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::BAD_REQUEST,
+        "no logout_token"
+    );
+    assert_eq!(
+        rig.who(&browser).await,
+        "signed in as alice",
+        "nothing was signed out"
+    );
 }

@@ -116,6 +116,9 @@ pub(crate) struct Inner {
     pub(crate) provider: Provider,
     pub(crate) flights: crate::token::Flights,
     pub(crate) refresh_lock: Option<Arc<dyn crate::RefreshLock>>,
+    /// Whether `<logout_path>/backchannel` receives the provider's logout tokens.
+    pub(crate) backchannel: bool,
+    pub(crate) marks: crate::backchannel::Marks,
 }
 
 impl Auth {
@@ -184,6 +187,16 @@ impl Auth {
         ))
     }
 
+    /// The path that receives back-channel logout tokens, when enabled.
+    pub fn backchannel_logout_path(&self) -> Option<String> {
+        self.inner.backchannel.then(|| {
+            format!(
+                "{}/backchannel",
+                self.inner.logout_path.trim_end_matches('/')
+            )
+        })
+    }
+
     /// The path of the built-in signed-out page.
     pub fn signed_out_path(&self) -> &str {
         &self.inner.signed_out_path
@@ -248,6 +261,7 @@ pub struct AuthBuilder {
     secure_cookies: Option<bool>,
     http_client: Option<reqwest::Client>,
     refresh_lock: Option<Arc<dyn crate::RefreshLock>>,
+    backchannel: bool,
     b2c_tenant_name: Option<String>,
     b2c_signup_signin_user_flow: Option<String>,
     b2c_edit_profile_user_flow: Option<String>,
@@ -389,6 +403,15 @@ impl AuthBuilder {
     /// Without it, refreshes are single-flight within each process only.
     pub fn refresh_lock(mut self, lock: impl crate::RefreshLock) -> Self {
         self.refresh_lock = Some(Arc::new(lock));
+        self
+    }
+
+    /// Receives OpenID Connect Back-Channel Logout at `<logout_path>/backchannel` (register that
+    /// URL at the provider as the `backchannel_logout_uri`): when the provider says a user signed
+    /// out, every session of that user here ends, on every instance sharing the session store
+    /// (within a few seconds). Needs the session layer built with [`Auth::session_layer`].
+    pub fn backchannel_logout(mut self, enabled: bool) -> Self {
+        self.backchannel = enabled;
         self
     }
 
@@ -693,6 +716,8 @@ impl AuthBuilder {
                 provider,
                 flights: Default::default(),
                 refresh_lock: self.refresh_lock,
+                backchannel: self.backchannel,
+                marks: Default::default(),
             }),
         })
     }

@@ -290,6 +290,26 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
     {
         return Ok(None);
     }
+    if inner.backchannel {
+        let iss = user
+            .claims
+            .get("iss")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        let sub = user
+            .claims
+            .get("sub")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default();
+        let signed_out = inner
+            .marks
+            .signed_out_at(iss, sub)
+            .await
+            .map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
+        if signed_out.is_some_and(|at| user.since <= at) {
+            return Ok(None);
+        }
+    }
     // Recording activity on every request would make every protected request a store write;
     // a tenth of the idle timeout is precise enough.
     let mut dirty = false;

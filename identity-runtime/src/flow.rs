@@ -312,6 +312,9 @@ pub(crate) async fn complete_sign_in(
         },
     };
     signed_in.claims = claims;
+    // The user just authenticated: the session's lifetime (and any back-channel logout before
+    // this moment) counts from now.
+    signed_in.since = now;
     signed_in.seen = now;
     signed_in.id_token = id_token;
     if let Some(refresh) = response.refresh_token() {

@@ -30,6 +30,7 @@
 #![warn(missing_docs)]
 
 mod authority;
+mod backchannel;
 mod config;
 mod context;
 mod device;

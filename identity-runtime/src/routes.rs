@@ -4,7 +4,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use tower_sessions::Session;
 
 use crate::config::Auth;
@@ -39,7 +39,15 @@ pub fn routes<S: Clone + Send + Sync + 'static>(auth: &Auth) -> Router<S> {
         Some(path) => router.route(path, get(callback_query).post(callback_form)),
         None => router.route(&device::page_path(auth), get(device_page)),
     };
+    let router = match auth.backchannel_logout_path() {
+        Some(path) => router.route(&path, post(backchannel)),
+        None => router,
+    };
     router.with_state(auth.clone())
+}
+
+async fn backchannel(State(auth): State<Auth>, body: Bytes) -> Response {
+    crate::backchannel::receive(&auth, &body).await
 }
 
 async fn device_page(State(auth): State<Auth>, session: Session) -> Response {
@@ -117,6 +125,12 @@ impl Auth {
         &self,
         store: Store,
     ) -> tower_sessions::SessionManagerLayer<Store> {
+        // Back-channel logout records its markers in the same store.
+        let _ = self
+            .inner
+            .marks
+            .store
+            .set(std::sync::Arc::new(store.clone()));
         tower_sessions::SessionManagerLayer::new(store)
             .with_name("identity.sid")
             .with_http_only(true)

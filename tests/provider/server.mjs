@@ -420,11 +420,20 @@ const provider = new Provider(issuer, {
       .map(([key, value]) => `<p class="${escapeHtml(key)}"><strong>${escapeHtml(key)}</strong>: ${escapeHtml(value)}</p>`)
       .join('\n'));
   },
+  // The provider's own outgoing requests (back-channel logout tokens) go to the apps under test,
+  // which listen on loopback; oidc-provider's SSRF guard refuses special-use addresses, so this
+  // test provider sends them without it.
+  fetch: (url, options) => {
+    const { dispatcher, ...rest } = options;
+    return globalThis.fetch(url, rest);
+  },
   features: {
     devInteractions: { enabled: false }, // our own pages below
     revocation: { enabled: true, allowedPolicy: async () => true },
     introspection: { enabled: true, allowedPolicy: async () => true },
     userinfo: { enabled: true },
+    // Clients with a backchannel_logout_uri are told, server to server, when a user signs out.
+    backchannelLogout: { enabled: true },
     rpInitiatedLogout: {
       enabled: true,
       logoutSource: async (ctx, form) => {

@@ -1,0 +1,72 @@
+//! Back-channel logout from the real provider: when the user signs out at the provider (from
+//! any application), the provider tells this one server to server, and the session here ends.
+
+mod support;
+
+use axum::Router;
+use axum::routing::get;
+use axum_identity::{Auth, Context, identity_routes};
+use serde_json::json;
+use support::browser::Browser;
+use support::provider::TestProvider;
+use tower_sessions::MemoryStore;
+
+async fn public(context: Option<Context>) -> String {
+    context.map_or_else(
+        || "anonymous".to_owned(),
+        |c| format!("signed in as {}", c.user.subject()),
+    )
+}
+
+#[tokio::test]
+async fn signing_out_at_the_provider_ends_the_session_here() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let mut client =
+        TestProvider::web_client("bcl-app", "bcl-secret", &[&format!("{base}/redirect")], &[]);
+    client["backchannel_logout_uri"] = json!(format!("{base}/logout/backchannel"));
+    let provider = TestProvider::start(json!({ "clients": [client] }))
+        .await
+        .unwrap();
+    let auth = Auth::builder()
+        .client_id("bcl-app")
+        .client_secret("bcl-secret")
+        .redirect_uri(format!("{base}/redirect"))
+        .oidc_authority(&provider.issuer)
+        .backchannel_logout(true)
+        .build()
+        .unwrap();
+    assert_eq!(
+        auth.backchannel_logout_path().as_deref(),
+        Some("/logout/backchannel")
+    );
+    let app = Router::new()
+        .route("/", get(public))
+        .merge(identity_routes!(auth))
+        .layer(auth.layer())
+        .layer(auth.session_layer(MemoryStore::default()));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let browser = Browser::new();
+    let page = browser
+        .sign_in(browser.get(format!("{base}/login")).await, "heidi")
+        .await;
+    assert_eq!(page.body, "signed in as heidi");
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+
+    // The user signs out at the provider itself, not through this application.
+    let page = browser.get(provider.url("/session/end")).await;
+    let page = browser.confirm_logout(page).await;
+    assert!(page.body.contains("Signed out"), "{}", page.body);
+
+    // The provider has called /logout/backchannel: the session here is over.
+    let mut seen = String::new();
+    for _ in 0..20 {
+        seen = browser.get(format!("{base}/")).await.body;
+        if seen == "anonymous" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, "anonymous", "{}", provider.stderr());
+}
