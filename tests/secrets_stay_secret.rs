@@ -1,0 +1,149 @@
+//! Tokens never reach a log line, a cookie, or a URL the browser keeps; and refreshing tokens
+//! does not extend a session past its absolute lifetime.
+
+mod support;
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::routing::get;
+use axum_identity::{Context, login_required};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use support::app::{self, Options};
+use support::browser::Browser;
+
+#[login_required(scopes = ["api.read"])]
+async fn read(context: Context) -> Json<Value> {
+    Json(json!({"access_token": context.access_token, "sub": context.user.subject()}))
+}
+
+/// Every log line of the process, at every level.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn no_token_reaches_a_log_line_a_cookie_or_a_kept_url() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    tracing_subscriber::fmt()
+        .with_env_filter("trace")
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .init();
+
+    let app = app::start(
+        Router::new().route("/read", get(read)),
+        Options {
+            provider: json!({"accessTokenTtl": 2}),
+            ..Default::default()
+        },
+    )
+    .await;
+    let browser = Browser::new();
+    let page = browser
+        .sign_in(browser.get(app.url("/read")).await, "ivan")
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    let first = page.json()["access_token"].as_str().unwrap().to_owned();
+    // Expire the token so a refresh (and its rotated refresh token) happens too.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let second = browser.get(app.url("/read")).await.json()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_ne!(first, second);
+    let mut kept_urls: Vec<String> = page.chain.iter().map(|(_, url)| url.to_string()).collect();
+    kept_urls.push(page.url.to_string());
+    let cookies = browser.cookies_for(&app.base).unwrap_or_default();
+
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("refreshing an access token"),
+        "the capture works: {}",
+        &logs[..logs.len().min(2000)]
+    );
+    for (what, token) in [
+        ("first access token", &first),
+        ("refreshed access token", &second),
+    ] {
+        assert!(
+            !logs.contains(token.as_str()),
+            "the {what} is in a log line"
+        );
+        assert!(
+            !cookies.contains(token.as_str()),
+            "the {what} is in a cookie"
+        );
+        assert!(
+            !kept_urls.iter().any(|u| u.contains(token.as_str())),
+            "the {what} is in a URL"
+        );
+    }
+    // No JWT (ID token) either: they start with `eyJ`.
+    assert!(!logs.contains("eyJ"), "a JWT is in a log line");
+    assert!(!cookies.contains("eyJ"));
+    assert!(!kept_urls.iter().any(|u| u.contains("eyJ")));
+}
+
+#[tokio::test]
+async fn token_refreshes_do_not_extend_the_absolute_session_lifetime() {
+    let app = app::start(
+        Router::new().route("/read", get(read)),
+        Options {
+            provider: json!({"accessTokenTtl": 1}),
+            auth: Box::new(|b| b.session_lifetime(Duration::from_secs(4))),
+        },
+    )
+    .await;
+    let browser = Browser::new();
+    let page = browser
+        .sign_in(browser.get(app.url("/read")).await, "judy")
+        .await;
+    assert_eq!(page.status, StatusCode::OK);
+    // Keep refreshing (the token lives one second) for longer than the session may live.
+    let mut refreshed_ok = 0;
+    for _ in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+        let response = browser
+            .client
+            .get(app.url("/read"))
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap();
+        if response.status() == StatusCode::OK {
+            refreshed_ok += 1;
+        }
+    }
+    assert_eq!(
+        refreshed_ok, 3,
+        "the refreshes worked while the session was young"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let response = browser
+        .client
+        .get(app.url("/read"))
+        .header("accept", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.status(),
+        StatusCode::UNAUTHORIZED,
+        "the session outlived its lifetime"
+    );
+}
