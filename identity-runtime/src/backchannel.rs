@@ -158,10 +158,11 @@ async fn handle(auth: &Auth, body: &[u8]) -> Result<(), Error> {
         .ok_or(Error::MissingParameter("logout_token"))?;
     let provider = &auth.inner.provider;
     let meta = provider.metadata().await?;
-    let claims = match verify(auth, &meta.jwks, &meta.allowed_algs(), token) {
+    let claims = match verify(&meta.jwks, &meta.allowed_algs(), token) {
         Err(Unverified::NoKey) => match provider.refetch_keys(&meta).await? {
-            Some(fresh) => verify(auth, &fresh.jwks, &fresh.allowed_algs(), token)
-                .map_err(Unverified::into_error)?,
+            Some(fresh) => {
+                verify(&fresh.jwks, &fresh.allowed_algs(), token).map_err(Unverified::into_error)?
+            }
             None => return Err(Unverified::NoKey.into_error()),
         },
         other => other.map_err(Unverified::into_error)?,
@@ -250,7 +251,6 @@ impl Unverified {
 /// Checks the JWS (header and signature, with the crate's own key and algorithm types) and
 /// returns the claims.
 fn verify(
-    _auth: &Auth,
     jwks: &openidconnect::core::CoreJsonWebKeySet,
     allowed: &[CoreJwsSigningAlgorithm],
     token: &str,
