@@ -104,9 +104,8 @@ pub(crate) struct Inner {
     pub(crate) scopes: Vec<String>,
     pub(crate) post_logout: String,
     pub(crate) login_path: String,
-    pub(crate) logout_path: String,
-    /// The same, shared by every `Context` without a copy.
-    pub(crate) logout_path_shared: Arc<str>,
+    /// Shared by every `Context` without a copy.
+    pub(crate) logout_path: Arc<str>,
     pub(crate) signed_out_path: String,
     pub(crate) app_name: String,
     pub(crate) pages: Arc<dyn Pages>,
@@ -703,8 +702,7 @@ impl AuthBuilder {
                 scopes: self.scopes,
                 post_logout,
                 login_path,
-                logout_path_shared: Arc::from(logout_path.as_str()),
-                logout_path,
+                logout_path: Arc::from(logout_path),
                 signed_out_path,
                 app_name: self.app_name.unwrap_or_default(),
                 pages: self.pages.unwrap_or_else(|| Arc::new(DefaultPages)),

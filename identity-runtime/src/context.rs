@@ -276,9 +276,8 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
             "no session on the request: add a tower-sessions `SessionManagerLayer` (see `Auth::session_layer`)",
         )))
     })?;
-    let mut record: Record = record::load(&session)
-        .await
-        .map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
+    let reject = |error: Error| LoginRejection::new(auth.render_error(&error));
+    let mut record: Record = record::load(&session).await.map_err(reject)?;
     let Some(user) = record.user.as_mut() else {
         return Ok(None);
     };
@@ -301,11 +300,7 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
             .get("sub")
             .and_then(serde_json::Value::as_str)
             .unwrap_or_default();
-        let signed_out = inner
-            .marks
-            .signed_out_at(iss, sub)
-            .await
-            .map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
+        let signed_out = inner.marks.signed_out_at(iss, sub).await.map_err(reject)?;
         if signed_out.is_some_and(|at| user.since <= at) {
             return Ok(None);
         }
@@ -322,7 +317,7 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
         .copied()
         .filter(|s| !OIDC_SCOPES.contains(s))
         .collect();
-    let logout_path = auth.inner.logout_path_shared.clone();
+    let logout_path = auth.inner.logout_path.clone();
     // The record is ours: move the claims into the context instead of copying them.
     let context = |record: &mut Record| Context {
         user: User {
@@ -336,26 +331,18 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
     };
     if api_scopes.is_empty() {
         if dirty {
-            record::store(&session, &record)
-                .await
-                .map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
+            record::store(&session, &record).await.map_err(reject)?;
         }
         return Ok(Some(context(&mut record)));
     }
     // Tokens are needed now: read them (they live apart from the claims).
-    let seen = record.user.as_ref().map(|u| u.seen);
-    record = record::load_full(&session)
+    record::attach_secrets(&session, &mut record)
         .await
-        .map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
-    if let (Some(user), Some(seen)) = (record.user.as_mut(), seen) {
-        user.seen = seen;
-    }
+        .map_err(reject)?;
     match token::acquire(&auth, &session, &mut record, &api_scopes).await {
         Ok(acquired) => {
             if acquired.changed || dirty {
-                token::save(&session, &record)
-                    .await
-                    .map_err(|e| LoginRejection::new(auth.render_error(&e)))?;
+                record::store(&session, &record).await.map_err(reject)?;
             }
             let mut context = context(&mut record);
             context.expires_in = (acquired.token.expires_at - record::now()).max(0) as u64;
@@ -374,7 +361,7 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
                     .join(", "),
             )),
         )),
-        Err(Failure::Error(error)) => Err(LoginRejection::new(auth.render_error(&error))),
+        Err(Failure::Error(error)) => Err(reject(error)),
     }
 }
 

@@ -12,7 +12,8 @@ use tower_sessions::Session;
 use crate::Error;
 use crate::config::{Auth, encode};
 use crate::flow::{
-    NoNonce, complete_sign_in, merge_userinfo, needs_userinfo, no_store, verify_id_token,
+    NoNonce, complete_sign_in, merge_userinfo, needs_userinfo, no_store, sign_in_scopes,
+    verify_id_token,
 };
 use crate::pages::DeviceCodePage;
 use crate::provider::{MAX_RESPONSE_BYTES, Metadata, read_limited};
@@ -57,14 +58,10 @@ pub(crate) async fn start(
             "the provider has no device_authorization_endpoint, so the Device Code flow cannot work: configure REDIRECT_URI".into(),
         ))
     })?;
-    let mut asked = vec!["openid", "profile"];
-    if meta.supports_scope("offline_access") || inner.authority.is_microsoft() {
-        asked.push("offline_access");
-    }
-    asked.extend(inner.scopes.iter().map(String::as_str));
-    asked.extend(scopes.iter().map(String::as_str));
-    asked.dedup();
-    let mut form = vec![("scope".to_owned(), asked.join(" "))];
+    let mut form = vec![(
+        "scope".to_owned(),
+        sign_in_scopes(auth, &meta, &scopes).join(" "),
+    )];
     let response = post(auth, &meta, &endpoint, &mut form).await?;
     let status = response.status();
     let body = read_limited(response, MAX_RESPONSE_BYTES)

@@ -100,16 +100,8 @@ pub(crate) async fn start_login(
         request = request.add_extra_param("prompt", prompt.as_str());
     }
     // `authorize_url` adds `openid` itself.
-    let mut asked: Vec<&str> = vec!["profile"];
-    if meta.supports_scope("offline_access") || inner.authority.is_microsoft() {
-        asked.push("offline_access");
-    }
-    asked.extend(inner.scopes.iter().map(String::as_str));
-    asked.extend(scopes.iter().map(String::as_str));
-    let mut seen = Vec::new();
-    for scope in asked {
-        if scope != "openid" && !seen.contains(&scope) {
-            seen.push(scope);
+    for scope in sign_in_scopes(auth, &meta, &scopes) {
+        if scope != "openid" {
             request = request.add_scope(Scope::new(scope.to_owned()));
         }
     }
@@ -133,6 +125,26 @@ pub(crate) async fn start_login(
     });
     record::store(session, &record).await?;
     Ok(no_store(Redirect::to(url.as_str()).into_response()))
+}
+
+/// The scopes of a sign-in, without duplicates: `openid profile`, `offline_access` where it
+/// can be had, the configured scopes, then the ones a handler asked for.
+pub(crate) fn sign_in_scopes<'a>(
+    auth: &'a Auth,
+    meta: &Metadata,
+    asked: &'a [String],
+) -> Vec<&'a str> {
+    let inner = &auth.inner;
+    let mut scopes: Vec<&str> = vec!["openid", "profile"];
+    if meta.supports_scope("offline_access") || inner.authority.is_microsoft() {
+        scopes.push("offline_access");
+    }
+    for scope in inner.scopes.iter().chain(asked) {
+        if !scopes.contains(&scope.as_str()) {
+            scopes.push(scope);
+        }
+    }
+    scopes
 }
 
 /// The provider of a user flow: B2C's edit-profile and password-reset flows are authorities of

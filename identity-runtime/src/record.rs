@@ -171,6 +171,12 @@ pub(crate) async fn load(session: &Session) -> Result<Record, Error> {
 /// Loads the record with the user's tokens, for the flows that use or replace them.
 pub(crate) async fn load_full(session: &Session) -> Result<Record, Error> {
     let mut record = load(session).await?;
+    attach_secrets(session, &mut record).await?;
+    Ok(record)
+}
+
+/// Adds the user's tokens to a record loaded without them.
+pub(crate) async fn attach_secrets(session: &Session, record: &mut Record) -> Result<(), Error> {
     if let Some(user) = record.user.as_mut() {
         let secrets = session
             .get_value(SECRETS_KEY)
@@ -183,7 +189,7 @@ pub(crate) async fn load_full(session: &Session) -> Result<Record, Error> {
         user.tokens = secrets.tokens;
     }
     record.full = true;
-    Ok(record)
+    Ok(())
 }
 
 /// Stores the record in the session and writes it to the store now. Writing now, rather than

@@ -114,7 +114,7 @@ pub(crate) async fn acquire(
             let result = acquire_here(auth, record, scopes).await;
             if matches!(result, Ok(Acquired { changed: true, .. })) {
                 // Stored before the lock is released, so the next holder reads it.
-                if let Err(error) = save(session, record).await {
+                if let Err(error) = record::store(session, record).await {
                     lock.unlock(&key, &held).await;
                     return Err(Failure::Error(error));
                 }
@@ -339,9 +339,4 @@ impl Flights {
             })
             .clone()
     }
-}
-
-/// Stores the record after a refresh.
-pub(crate) async fn save(session: &Session, record: &Record) -> Result<(), Error> {
-    record::store(session, record).await
 }
