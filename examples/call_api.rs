@@ -163,7 +163,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .route("/call_api", api_route)
         .with_state(state)
         .merge(identity_routes!(auth))
-        .layer(auth.layer())
-        .layer(auth.session_layer(MemoryStore::default()));
+        .layer(auth.layer(MemoryStore::default()));
     local::serve(app, port).await
 }

@@ -79,7 +79,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let app = Router::new()
         .route("/", get(index))
         .merge(identity_routes!(auth))
-        .layer(auth.layer())
-        .layer(auth.session_layer(store));
+        .layer(auth.layer(store));
     local::serve(app, port).await
 }

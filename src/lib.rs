@@ -29,9 +29,8 @@
 //!     let app = Router::new()
 //!         .route("/", get(index))
 //!         .route("/call_api", get(call_api))
-//!         .merge(identity_routes!(auth))
-//!         .layer(auth.layer())
-//!         .layer(auth.session_layer(MemoryStore::default()));
+//!         .merge(identity_routes!(auth))                // or `auth.routes()`
+//!         .layer(auth.layer(MemoryStore::default()));   // any tower-sessions store
 //!     let listener = tokio::net::TcpListener::bind("127.0.0.1:5000").await?;
 //!     axum::serve(listener, app).await?;
 //!     Ok(())
@@ -41,7 +40,8 @@
 //! - [`Auth`] holds the configuration; build it with [`Auth::builder`] or [`Auth::from_env`].
 //! - [`login_required`] protects a handler; [`Context`] and `Option<Context>` are also plain
 //!   extractors.
-//! - [`identity_routes!`] adds the login, redirect (callback) and logout routes.
+//! - [`identity_routes!`] (or [`Auth::routes`]) adds the login, redirect (callback) and logout
+//!   routes; [`Auth::layer`] adds sessions and makes `Auth` reachable, in one layer.
 //! - Sessions live server-side in any tower-sessions store; the cookie holds only the id.
 
 /// Every example below compiles as a doctest of this crate; the attribute's full documentation
@@ -148,7 +148,13 @@
 #[doc(inline)]
 pub use axum_identity_macros::login_required;
 
-/// This example compiles as a doctest of this crate; the macro's full documentation follows.
+/// The routes that sign users in and out, as an `axum::Router` to merge into the app: the
+/// same as [`Auth::routes`].
+///
+/// The login page, the redirect URI's path (the callback, `GET` and `POST`), logout and the
+/// signed-out page, at the paths configured on [`Auth::builder`]. The argument is any
+/// expression that gives an `Auth` (or a reference to one); it is only borrowed. It expands to
+/// a path through `$crate`, so it also works from a crate that re-exports this one.
 ///
 /// ```
 /// use axum::{Router, extract::State, routing::get};
@@ -169,8 +175,7 @@ pub use axum_identity_macros::login_required;
 /// let app: Router = Router::new()
 ///     .route("/", get(index))
 ///     .merge(identity_routes!(auth))
-///     .layer(auth.layer())
-///     .layer(auth.session_layer(MemoryStore::default()));
+///     .layer(auth.layer(MemoryStore::default()));
 ///
 /// // In an app with state: the routes take the router's state type, `.with_state` comes last.
 /// #[derive(Clone)]
@@ -186,14 +191,38 @@ pub use axum_identity_macros::login_required;
 /// let app: Router = Router::new()
 ///     .route("/home", get(home))
 ///     .merge(identity_routes!(&state.auth))
-///     .layer(state.auth.layer())
-///     .layer(state.auth.session_layer(MemoryStore::default()))
+///     .layer(state.auth.layer(MemoryStore::default()))
 ///     .with_state(state);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
+#[macro_export]
+macro_rules! identity_routes {
+    () => {
+        ::core::compile_error!("identity_routes! needs the `Auth` value: write `identity_routes!(auth)`")
+    };
+    // Before the `expr` rule: `login_path = "/x"` would parse as an assignment expression.
+    ($option:ident = $($rest:tt)*) => {
+        ::core::compile_error!("unexpected option; identity_routes! takes the `Auth` value only — paths are configured on `Auth::builder()`")
+    };
+    ($auth:expr $(,)?) => {
+        $crate::__private::routes(&$auth)
+    };
+    ($($rest:tt)*) => {
+        ::core::compile_error!("unexpected argument; identity_routes! takes the `Auth` value only — paths are configured on `Auth::builder()`")
+    };
+}
+
+#[doc(hidden)]
+pub use axum_identity_runtime::LockFuture;
+#[cfg(feature = "redis")]
 #[doc(inline)]
-pub use axum_identity_macros::identity_routes;
-pub use axum_identity_runtime::*;
+pub use axum_identity_runtime::RedisRefreshLock;
+#[doc(inline)]
+pub use axum_identity_runtime::{
+    Auth, AuthBuilder, AuthLayer, BoxError, Clock, ConfigError, Context, DefaultPages,
+    DeviceCodePage, Error, ErrorPage, LoginRejection, Pages, Prompt, RefreshLock, Setting,
+    SignedOutPage, User, escape_html, require_sign_in, safe_return_path,
+};
 
 /// What the macros' generated code names. Not a public API: it may change in any release.
 #[doc(hidden)]

@@ -43,8 +43,7 @@ async fn signing_out_at_the_provider_ends_the_session_here() {
     let app = Router::new()
         .route("/", get(public))
         .merge(identity_routes!(auth))
-        .layer(auth.layer())
-        .layer(auth.session_layer(MemoryStore::default()));
+        .layer(auth.layer(MemoryStore::default()));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let browser = Browser::new();

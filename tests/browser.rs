@@ -73,7 +73,7 @@ async fn index(context: Context) -> Html<String> {
 
 #[derive(Clone, Copy, PartialEq)]
 enum SessionCookie {
-    /// `auth.session_layer(..)`, as applications use it.
+    /// `auth.layer(..)`, as applications use it.
     Library,
     /// The same layer with `SameSite=Strict`: the mistake the library avoids (control experiment).
     Strict,
@@ -148,18 +148,13 @@ impl Site {
         let auth = builder.build().expect("valid configuration");
         let app = Router::new()
             .route("/", get(index))
-            .merge(identity_routes!(auth))
-            .layer(auth.layer());
+            .merge(identity_routes!(auth));
         let store = MemoryStore::default();
         let app = match options.cookie {
-            SessionCookie::Library => app.layer(auth.session_layer(store)),
-            SessionCookie::Strict => app.layer(
-                tower_sessions::SessionManagerLayer::new(store)
-                    .with_name("identity.sid")
-                    .with_http_only(true)
-                    .with_secure(false)
-                    .with_same_site(tower_sessions::cookie::SameSite::Strict),
-            ),
+            SessionCookie::Library => app.layer(auth.layer(store)),
+            SessionCookie::Strict => app.layer(auth.layer_with(store, |sessions| {
+                sessions.with_same_site(tower_sessions::cookie::SameSite::Strict)
+            })),
         };
         let server = tokio::spawn(async move {
             axum::serve(listener, app).await.expect("server runs");

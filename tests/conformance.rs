@@ -129,8 +129,7 @@ async fn rig_with_secret(scenario: Scenario, secret: &str) -> Rig {
         .route("/api", get(api))
         .merge(identity_routes!(auth))
         .layer(Extension(api_runs.clone()))
-        .layer(auth.layer())
-        .layer(auth.session_layer(MemoryStore::default()));
+        .layer(auth.layer(MemoryStore::default()));
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("server runs");
     });

@@ -48,8 +48,7 @@ async fn start(provider_config: serde_json::Value) -> DeviceApp {
     let app = Router::new()
         .route("/", get(index))
         .merge(identity_routes!(auth))
-        .layer(auth.layer())
-        .layer(auth.session_layer(MemoryStore::default()));
+        .layer(auth.layer(MemoryStore::default()));
     let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     DeviceApp {
         base,

@@ -40,8 +40,7 @@ async fn serve(auth: Auth, store: impl SessionStore + Clone) -> String {
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = routes()
         .merge(identity_routes!(auth))
-        .layer(auth.layer())
-        .layer(auth.session_layer(store));
+        .layer(auth.layer(store));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     base
 }
@@ -73,8 +72,7 @@ async fn an_unreachable_provider_gives_503_with_retry_after_then_recovers() {
     let base = format!("http://127.0.0.1:{app_port}");
     let app = routes()
         .merge(identity_routes!(auth))
-        .layer(auth.layer())
-        .layer(auth.session_layer(MemoryStore::default()));
+        .layer(auth.layer(MemoryStore::default()));
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
 
     let browser = Browser::new();

@@ -474,8 +474,7 @@ fn stateful_app(auth: &Auth) -> Router {
         .route("/state", get(with_state))
         .route("/debug/state", get(debugged_with_state))
         .merge(identity_routes!(auth))
-        .layer(auth.layer())
-        .layer(auth.session_layer(MemoryStore::default()))
+        .layer(auth.layer(MemoryStore::default()))
         .with_state(STATE)
 }
 

@@ -1,7 +1,6 @@
-//! Procedural macros of [`axum-identity`]: [`#[login_required]`](macro@login_required) and
-//! [`identity_routes!`](macro@identity_routes).
+//! The procedural macro of [`axum-identity`]: [`#[login_required]`](macro@login_required).
 //!
-//! Use them through the `axum_identity` crate, which re-exports them; the code they generate
+//! Use it through the `axum_identity` crate, which re-exports them; the code it generates
 //! names the runtime through `::axum_identity::__private` (see the `crate` option to change
 //! that).
 //!
@@ -14,7 +13,6 @@ use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 
 mod attr;
-mod identity_routes;
 mod login_required;
 
 /// Signs the visitor in before an `async fn` handler runs, and hands it the signed-in user.
@@ -137,37 +135,6 @@ mod login_required;
 #[proc_macro_attribute]
 pub fn login_required(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand_attribute(attr.into(), item.into(), login_required::expand).into()
-}
-
-/// The routes that sign users in and out, as an `axum::Router` to merge into the app.
-///
-/// The login page, the redirect URI's path (the callback, `GET` and `POST`), logout and the
-/// signed-out page, at the paths configured on `Auth::builder()`. It expands to
-/// `::axum_identity::__private::routes(&(auth))`.
-///
-/// ```ignore
-/// use axum::{routing::get, Router};
-/// use axum_identity::{identity_routes, Auth};
-///
-/// let auth = Auth::from_env()?;
-/// let app: Router = Router::new()
-///     .route("/", get(index))
-///     .merge(identity_routes!(auth))
-///     .layer(auth.layer());
-/// ```
-///
-/// The argument is any expression that gives an `Auth` (or a reference to one); it is only
-/// borrowed. No other argument is accepted.
-#[proc_macro]
-pub fn identity_routes(input: TokenStream) -> TokenStream {
-    match identity_routes::expand(input.into()) {
-        Ok(tokens) => tokens.into(),
-        // A block, so that several errors still form one expression.
-        Err(err) => {
-            let errors = err.into_compile_error();
-            quote::quote!({ #errors }).into()
-        }
-    }
 }
 
 /// Runs an attribute macro; on error, emits the item unchanged next to the errors, so that the

@@ -33,6 +33,13 @@ pub(crate) struct Authority {
     pub(crate) url: String,
 }
 
+/// Which part of a B2C authority is not a plain name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum B2cNameError {
+    Tenant,
+    UserFlow,
+}
+
 /// How the `iss` claim of a token is checked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum IssuerRule {
@@ -78,6 +85,25 @@ impl Authority {
             kind,
             url: trim_slash(url.as_str()),
         })
+    }
+
+    /// The authority of an Azure AD B2C user flow. Both names must be plain identifiers
+    /// (letters, digits, `-`, `_`, `.`); the error says which one is not.
+    pub(crate) fn b2c_url(tenant: &str, user_flow: &str) -> Result<String, B2cNameError> {
+        let valid = |s: &str| {
+            !s.is_empty()
+                && s.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+        };
+        if !valid(tenant) {
+            return Err(B2cNameError::Tenant);
+        }
+        if !valid(user_flow) {
+            return Err(B2cNameError::UserFlow);
+        }
+        Ok(format!(
+            "https://{tenant}.b2clogin.com/{tenant}.onmicrosoft.com/{user_flow}"
+        ))
     }
 
     /// An `oidc_authority` setting: any OpenID provider, named by its issuer.

@@ -8,23 +8,20 @@
 //! as signed out.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
-use openidconnect::JsonWebKey;
-use openidconnect::core::{CoreJsonWebKey, CoreJwsSigningAlgorithm};
 use serde_json::{Map, Value};
 use sha2::Digest as _;
 use tower_sessions::session::{Id, Record as StoreRecord};
 use tower_sessions::session_store::SessionStore;
 
-use crate::Error;
-use crate::config::Auth;
-use crate::flow::parse_params;
-use crate::record;
+use crate::error::Error;
+use crate::jws::{self, Unverified};
+use crate::params::parse_params;
+use crate::provider::Provider;
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// How long a marker lookup is trusted before the store is asked again: the delay with which a
@@ -32,11 +29,13 @@ const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 const MARK_CACHE: Duration = Duration::from_secs(5);
 /// Logout tokens older than this are refused (and their `jti`s need not be remembered longer).
 const MAX_AGE: i64 = 600;
+/// How far in the future an `iat` may be (clock skew).
+const LEEWAY: i64 = 60;
 
-/// The store handle and caches behind back-channel logout.
+/// The back-channel logout markers: recorded in the session store, looked up (with a short
+/// in-process cache) by every protected request, and the `jti`s already used.
 #[derive(Default)]
-pub(crate) struct Marks {
-    pub(crate) store: OnceLock<Arc<dyn SessionStore>>,
+pub(crate) struct LogoutMarkers {
     seen: Mutex<HashMap<String, (Instant, Option<i64>)>>,
     jtis: Mutex<HashMap<String, i64>>,
 }
@@ -48,13 +47,23 @@ fn marker_id(iss: &str, sub: &str) -> Id {
     Id(i128::from_le_bytes(bytes))
 }
 
-impl Marks {
+/// What a verified logout token says: who signed out.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Logout<'a> {
+    pub(crate) iss: &'a str,
+    pub(crate) sub: &'a str,
+    pub(crate) jti: &'a str,
+}
+
+impl LogoutMarkers {
     /// When `sub` of `iss` was last signed out by the provider, if ever (within the session
     /// lifetime).
-    pub(crate) async fn signed_out_at(&self, iss: &str, sub: &str) -> Result<Option<i64>, Error> {
-        let Some(store) = self.store.get() else {
-            return Ok(None);
-        };
+    pub(crate) async fn signed_out_at(
+        &self,
+        store: &dyn SessionStore,
+        iss: &str,
+        sub: &str,
+    ) -> Result<Option<i64>, Error> {
         let key = format!("{iss}\n{sub}");
         let cached = self
             .seen
@@ -69,7 +78,7 @@ impl Marks {
         let loaded = store
             .load(&marker_id(iss, sub))
             .await
-            .map_err(|e| Error::SessionStore(e.to_string()))?;
+            .map_err(Error::store)?;
         let value = loaded.and_then(|r| r.data.get("signed_out_at").and_then(Value::as_i64));
         let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
         if seen.len() > 10_000 {
@@ -79,13 +88,18 @@ impl Marks {
         Ok(value)
     }
 
-    async fn mark(&self, iss: &str, sub: &str, at: i64, lifetime: Duration) -> Result<(), Error> {
-        let store = self.store.get().ok_or(Error::Setup(
-            "back-channel logout needs the session store: build the session layer with `Auth::session_layer`",
-        ))?;
+    async fn mark(
+        &self,
+        store: &dyn SessionStore,
+        iss: &str,
+        sub: &str,
+        at: i64,
+        lifetime: Duration,
+    ) -> Result<(), Error> {
         let id = marker_id(iss, sub);
         let mut data = HashMap::new();
         data.insert("signed_out_at".to_owned(), Value::from(at));
+        // The store expires records by its own (wall) clock.
         let expiry = time::OffsetDateTime::now_utc()
             + time::Duration::try_from(lifetime).unwrap_or(time::Duration::days(1));
         let mut marker = StoreRecord {
@@ -93,11 +107,10 @@ impl Marks {
             data,
             expiry_date: expiry,
         };
-        let failed = |e: tower_sessions::session_store::Error| Error::SessionStore(e.to_string());
         // `save` updates an existing record (some stores only update); `create` makes it.
-        store.save(&marker).await.map_err(failed)?;
-        if store.load(&id).await.map_err(failed)?.is_none() {
-            store.create(&mut marker).await.map_err(failed)?;
+        store.save(&marker).await.map_err(Error::store)?;
+        if store.load(&id).await.map_err(Error::store)?.is_none() {
+            store.create(&mut marker).await.map_err(Error::store)?;
         }
         self.seen
             .lock()
@@ -112,77 +125,125 @@ impl Marks {
         jtis.retain(|_, at| now - *at <= MAX_AGE * 2);
         jtis.insert(jti.to_owned(), now).is_none()
     }
-}
 
-/// `POST <logout_path>/backchannel`.
-pub(crate) async fn receive(auth: &Auth, body: &[u8]) -> Response {
-    let answer = |status: StatusCode, error: Option<String>| {
-        let mut response = match error {
-            Some(error) => {
-                tracing::info!(%error, "back-channel logout refused");
-                (
-                    status,
-                    axum::Json(
-                        serde_json::json!({"error": "invalid_request", "error_description": error}),
-                    ),
-                )
-                    .into_response()
-            }
-            None => status.into_response(),
+    /// `POST <logout_path>/backchannel`: verifies the logout token and ends every session of
+    /// its user. Answers 200, or 400 with a JSON error (§2.8).
+    #[tracing::instrument(
+        name = "backchannel",
+        level = "debug",
+        skip_all,
+        fields(flow = "backchannel")
+    )]
+    pub(crate) async fn receive(
+        &self,
+        store: &dyn SessionStore,
+        provider: &Provider,
+        client_id: &str,
+        lifetime: Duration,
+        now: i64,
+        body: &[u8],
+    ) -> Response {
+        let answer = |status: StatusCode, error: Option<String>| {
+            let mut response = match error {
+                Some(error) => {
+                    tracing::info!(error = ?error, "back-channel logout refused");
+                    (
+                        status,
+                        axum::Json(
+                            serde_json::json!({"error": "invalid_request", "error_description": error}),
+                        ),
+                    )
+                        .into_response()
+                }
+                None => status.into_response(),
+            };
+            response
+                .headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
         };
-        response
-            .headers_mut()
-            .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        response
-    };
-    match handle(auth, body).await {
-        Ok(()) => answer(StatusCode::OK, None),
-        Err(Error::InvalidToken(reason) | Error::Malformed(reason)) => {
-            answer(StatusCode::BAD_REQUEST, Some(reason))
+        match self
+            .handle(store, provider, client_id, lifetime, now, body)
+            .await
+        {
+            Ok(()) => answer(StatusCode::OK, None),
+            Err(Error::InvalidToken(reason) | Error::Malformed(reason)) => {
+                answer(StatusCode::BAD_REQUEST, Some(reason))
+            }
+            Err(Error::MissingParameter(name)) => {
+                answer(StatusCode::BAD_REQUEST, Some(format!("missing `{name}`")))
+            }
+            Err(Error::DuplicateParameter(name)) => answer(
+                StatusCode::BAD_REQUEST,
+                Some(format!("`{name}` more than once")),
+            ),
+            Err(other) => {
+                tracing::warn!(error = %other.chain(), "back-channel logout failed");
+                answer(other.status(), Some(other.to_string()))
+            }
         }
-        Err(Error::MissingParameter(name)) => {
-            answer(StatusCode::BAD_REQUEST, Some(format!("missing `{name}`")))
+    }
+
+    async fn handle(
+        &self,
+        store: &dyn SessionStore,
+        provider: &Provider,
+        client_id: &str,
+        lifetime: Duration,
+        now: i64,
+        body: &[u8],
+    ) -> Result<(), Error> {
+        let params = parse_params(body)?;
+        let token = params
+            .get("logout_token")
+            .ok_or(Error::MissingParameter("logout_token"))?;
+        let meta = provider.metadata().await?;
+        let claims = match jws::verify(&meta.jwks, &meta.allowed_algs(), token) {
+            Err(Unverified::NoKey) => match provider.refetch_keys(&meta).await? {
+                Some(fresh) => {
+                    jws::verify(&fresh.jwks, &fresh.allowed_algs(), token).map_err(rejected)?
+                }
+                None => return Err(rejected(Unverified::NoKey)),
+            },
+            other => other.map_err(rejected)?,
+        };
+        meta.issuer_rule
+            .check(&claims)
+            .map_err(Error::InvalidToken)?;
+        let logout = check_claims(&claims, client_id, now)?;
+        if !self.first_use(&format!("{}\n{}", logout.iss, logout.jti), now) {
+            return Err(Error::InvalidToken(
+                "the logout token was already used".into(),
+            ));
         }
-        Err(Error::DuplicateParameter(name)) => answer(
-            StatusCode::BAD_REQUEST,
-            Some(format!("`{name}` more than once")),
-        ),
-        Err(other) => answer(other.status(), Some(other.to_string())),
+        self.mark(store, logout.iss, logout.sub, now, lifetime)
+            .await?;
+        tracing::info!("back-channel logout: every session of a user ended");
+        Ok(())
     }
 }
 
-async fn handle(auth: &Auth, body: &[u8]) -> Result<(), Error> {
-    let params = parse_params(body)?;
-    let token = params
-        .get("logout_token")
-        .ok_or(Error::MissingParameter("logout_token"))?;
-    let provider = &auth.inner.provider;
-    let meta = provider.metadata().await?;
-    let claims = match verify(&meta.jwks, &meta.allowed_algs(), token) {
-        Err(Unverified::NoKey) => match provider.refetch_keys(&meta).await? {
-            Some(fresh) => {
-                verify(&fresh.jwks, &fresh.allowed_algs(), token).map_err(Unverified::into_error)?
-            }
-            None => return Err(Unverified::NoKey.into_error()),
-        },
-        other => other.map_err(Unverified::into_error)?,
-    };
-    meta.issuer_rule
-        .check(&claims)
-        .map_err(Error::InvalidToken)?;
+fn rejected(error: Unverified) -> Error {
+    Error::InvalidToken(format!("the logout token is not acceptable: {error}"))
+}
+
+/// The claim rules of a logout token (§2.4, §2.6), beyond the signature and the issuer.
+pub(crate) fn check_claims<'a>(
+    claims: &'a Map<String, Value>,
+    client_id: &str,
+    now: i64,
+) -> Result<Logout<'a>, Error> {
     let invalid = |reason: &str| Err(Error::InvalidToken(reason.to_owned()));
     match claims.get("aud") {
-        Some(Value::String(aud)) if aud == &auth.inner.client_id => {}
-        Some(Value::Array(auds))
-            if auds.len() == 1 && auds[0].as_str() == Some(&auth.inner.client_id) => {}
+        Some(Value::String(aud)) if aud == client_id => {}
+        Some(Value::Array(auds)) if auds.len() == 1 && auds[0].as_str() == Some(client_id) => {}
         _ => return invalid("the logout token is not for this client"),
     }
-    let now = record::now();
     let iat = claims
         .get("iat")
         .and_then(Value::as_i64)
         .ok_or(Error::InvalidToken("no `iat`".into()))?;
-    if iat > now + 60 || now - iat > MAX_AGE {
+    if iat > now + LEEWAY || now - iat > MAX_AGE {
         return invalid("the logout token is too old or from the future");
     }
     if claims
@@ -221,97 +282,8 @@ async fn handle(auth: &Auth, body: &[u8]) -> Result<(), Error> {
         .get("iss")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if !auth.inner.marks.first_use(&format!("{iss}\n{jti}"), now) {
-        return invalid("the logout token was already used");
-    }
-    auth.inner
-        .marks
-        .mark(iss, sub, now, auth.inner.session_lifetime)
-        .await?;
-    tracing::info!("back-channel logout: every session of a user ended");
-    Ok(())
+    Ok(Logout { iss, sub, jti })
 }
 
-enum Unverified {
-    NoKey,
-    Invalid(String),
-}
-
-impl Unverified {
-    fn into_error(self) -> Error {
-        match self {
-            Unverified::NoKey => {
-                Error::InvalidToken("the logout token is signed with an unknown key".into())
-            }
-            Unverified::Invalid(reason) => Error::InvalidToken(reason),
-        }
-    }
-}
-
-/// Checks the JWS (header and signature, with the crate's own key and algorithm types) and
-/// returns the claims.
-fn verify(
-    jwks: &openidconnect::core::CoreJsonWebKeySet,
-    allowed: &[CoreJwsSigningAlgorithm],
-    token: &str,
-) -> Result<Map<String, Value>, Unverified> {
-    let invalid = |reason: &str| Unverified::Invalid(reason.to_owned());
-    let mut parts = token.split('.');
-    let (Some(header), Some(payload), Some(signature), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return Err(invalid("the logout token is not a signed JWT"));
-    };
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let decode_json = |part: &str| -> Result<Map<String, Value>, Unverified> {
-        let bytes = b64
-            .decode(part)
-            .map_err(|_| invalid("the logout token is not base64url"))?;
-        serde_json::from_slice(&bytes).map_err(|_| invalid("the logout token is not JSON"))
-    };
-    let header = decode_json(header)?;
-    if header.contains_key("crit") {
-        return Err(invalid(
-            "the logout token has critical header parameters we do not understand",
-        ));
-    }
-    let alg: CoreJwsSigningAlgorithm = header
-        .get("alg")
-        .cloned()
-        .and_then(|alg| serde_json::from_value(alg).ok())
-        .ok_or_else(|| invalid("the logout token has no usable `alg`"))?;
-    if !allowed.contains(&alg) {
-        return Err(invalid("the logout token's algorithm is not allowed"));
-    }
-    let signature = b64
-        .decode(signature)
-        .map_err(|_| invalid("the logout token's signature is not base64url"))?;
-    let kid = header.get("kid").and_then(Value::as_str);
-    let candidates: Vec<&CoreJsonWebKey> = jwks
-        .keys()
-        .iter()
-        .filter(|key| match kid {
-            Some(kid) => key.key_id().is_some_and(|id| id.as_str() == kid),
-            None => true,
-        })
-        .collect();
-    let key = match candidates.as_slice() {
-        [] => return Err(Unverified::NoKey),
-        [key] => key,
-        _ => {
-            return Err(invalid(
-                "the logout token names no key and the provider has several",
-            ));
-        }
-    };
-    let message = format!(
-        "{}.{}",
-        token.split('.').next().unwrap_or_default(),
-        payload
-    );
-    key.verify_signature(&alg, message.as_bytes(), &signature)
-        .map_err(|e| {
-            Unverified::Invalid(format!("the logout token's signature is invalid: {e}"))
-        })?;
-    decode_json(payload)
-}
+#[cfg(test)]
+mod tests;

@@ -1,124 +1,22 @@
-//! Turning settings into a ready [`Auth`]: the builder, the environment, and their errors.
+//! Turning settings into a ready [`Auth`]: the builder and the environment.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use url::Url;
 
-use crate::authority::{Authority, is_loopback};
+use crate::auth::{Auth, B2cFlows, Parts, Settings};
+use crate::authority::{Authority, AuthorityKind, B2cNameError, is_loopback};
+use crate::client::Client;
+use crate::clock::Clock;
+use crate::error::{ConfigError, Setting};
+use crate::lock::RefreshLock;
 use crate::pages::{DefaultPages, Pages};
+use crate::params::{Prompt, is_single_scope};
 use crate::provider::Provider;
-
-/// A setting that is missing, malformed, or contradicts another one. Returned by
-/// [`AuthBuilder::build`] and [`Auth::from_env`], so a bad configuration stops the application
-/// at startup, naming the setting and its environment variable, instead of at the first login.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum ConfigError {
-    /// A required setting is missing.
-    #[error("`{setting}` is not set (environment variable {variable})")]
-    Missing {
-        /// The builder method.
-        setting: &'static str,
-        /// The environment variable.
-        variable: &'static str,
-    },
-    /// A setting has a value that cannot work.
-    #[error("`{setting}` (environment variable {variable}) is invalid: {reason}")]
-    Invalid {
-        /// The builder method.
-        setting: &'static str,
-        /// The environment variable.
-        variable: &'static str,
-        /// Why.
-        reason: String,
-    },
-    /// Two settings exclude each other.
-    #[error(
-        "`{first}` ({first_variable}) and `{second}` ({second_variable}) cannot both be set: {reason}"
-    )]
-    Conflict {
-        /// One builder method.
-        first: &'static str,
-        /// Its environment variable.
-        first_variable: &'static str,
-        /// The other builder method.
-        second: &'static str,
-        /// Its environment variable.
-        second_variable: &'static str,
-        /// Why.
-        reason: &'static str,
-    },
-    /// The provider's discovery document does not fit the configured authority.
-    #[error("the identity provider's configuration is unusable: {0}")]
-    Provider(String),
-}
-
-/// The configured identity of the application: who it is at the provider, where the provider
-/// is, and how sign-in behaves. Cheap to clone (one `Arc`), built once at startup, independent
-/// of any `Router` — so it suits the application-factory pattern (build it, then hand it to as
-/// many routers as you like).
-///
-/// ```
-/// use axum_identity_runtime::Auth;
-///
-/// let auth = Auth::builder()
-///     .client_id("my-client")
-///     .client_secret("my-secret")
-///     .redirect_uri("http://localhost:5000/redirect")
-///     .oidc_authority("http://127.0.0.1:3000")
-///     .build()
-///     .expect("valid settings");
-/// assert_eq!(auth.login_path(), "/login");
-/// assert_eq!(auth.redirect_path(), Some("/redirect"));
-/// ```
-#[derive(Clone)]
-pub struct Auth {
-    pub(crate) inner: Arc<Inner>,
-}
-
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Never print the client secret.
-        f.debug_struct("Auth")
-            .field("client_id", &self.inner.client_id)
-            .field("authority", &self.inner.authority.url)
-            .field(
-                "redirect_uri",
-                &self.inner.redirect_uri.as_ref().map(Url::as_str),
-            )
-            .finish_non_exhaustive()
-    }
-}
-
-pub(crate) struct Inner {
-    pub(crate) client_id: String,
-    pub(crate) client_secret: Option<String>,
-    /// `None`: the Device Code flow signs users in.
-    pub(crate) redirect_uri: Option<Url>,
-    pub(crate) authority: Authority,
-    pub(crate) prompt: Option<Prompt>,
-    pub(crate) secure_cookies: bool,
-    /// Azure AD B2C's other user flows, when configured.
-    pub(crate) b2c: B2cFlows,
-    pub(crate) scopes: Vec<String>,
-    pub(crate) post_logout: String,
-    pub(crate) login_path: String,
-    /// Shared by every `Context` without a copy.
-    pub(crate) logout_path: Arc<str>,
-    pub(crate) signed_out_path: String,
-    pub(crate) app_name: String,
-    pub(crate) pages: Arc<dyn Pages>,
-    pub(crate) login_timeout: Duration,
-    pub(crate) idle_timeout: Duration,
-    pub(crate) session_lifetime: Duration,
-    pub(crate) provider: Provider,
-    pub(crate) flights: crate::token::Flights,
-    pub(crate) refresh_lock: Option<Arc<dyn crate::RefreshLock>>,
-    /// Whether `<logout_path>/backchannel` receives the provider's logout tokens.
-    pub(crate) backchannel: bool,
-    pub(crate) marks: crate::backchannel::Marks,
-}
+use crate::return_path::safe_return_path;
+use crate::session::SessionPolicy;
+use crate::tokens::TokenCache;
 
 impl Auth {
     /// Starts a configuration in code.
@@ -151,88 +49,6 @@ impl Auth {
             ..AuthBuilder::default()
         }
     }
-
-    /// The path that starts a sign-in; `?next=/page` says where to return afterwards.
-    pub fn login_path(&self) -> &str {
-        &self.inner.login_path
-    }
-
-    /// The path that signs the user out (Python's `url_for("identity.logout")`).
-    pub fn logout_path(&self) -> &str {
-        &self.inner.logout_path
-    }
-
-    /// The path of the redirect URI, where the provider sends the browser back; `None` when
-    /// the Device Code flow is used (no redirect URI configured).
-    pub fn redirect_path(&self) -> Option<&str> {
-        self.inner.redirect_uri.as_ref().map(Url::path)
-    }
-
-    /// Whether users sign in with the Device Code flow (no redirect URI is configured).
-    pub fn uses_device_code(&self) -> bool {
-        self.inner.redirect_uri.is_none()
-    }
-
-    /// The URL of Azure AD B2C's edit-profile user flow, for templates (Python's
-    /// `get_edit_profile_url()`); `None` unless `b2c_edit_profile_user_flow` is configured. The
-    /// return trip refreshes the user's claims.
-    pub fn edit_profile_url(&self, next: &str) -> Option<String> {
-        self.inner.b2c.edit_profile.as_ref()?;
-        let next = crate::return_path::safe_return_path(next);
-        Some(format!(
-            "{}?flow=edit_profile&next={}",
-            self.inner.login_path,
-            encode(&next)
-        ))
-    }
-
-    /// The path that receives back-channel logout tokens, when enabled.
-    pub fn backchannel_logout_path(&self) -> Option<String> {
-        self.inner.backchannel.then(|| {
-            format!(
-                "{}/backchannel",
-                self.inner.logout_path.trim_end_matches('/')
-            )
-        })
-    }
-
-    /// The path of the built-in signed-out page.
-    pub fn signed_out_path(&self) -> &str {
-        &self.inner.signed_out_path
-    }
-
-    /// The login URL that returns to `next` (a local path) afterwards.
-    pub fn login_url(&self, next: &str) -> String {
-        let next = crate::return_path::safe_return_path(next);
-        if next == "/" {
-            return self.inner.login_path.clone();
-        }
-        format!("{}?next={}", self.inner.login_path, encode(&next))
-    }
-
-    /// Whether cookies must be `Secure`: the application is served over https.
-    pub fn requires_secure_cookies(&self) -> bool {
-        self.inner.secure_cookies
-    }
-
-    /// Fetches the provider's discovery document and keys now, instead of at the first sign-in,
-    /// so a misconfigured provider is reported at startup. The application works without
-    /// calling it (and keeps working when the provider is down at startup).
-    pub async fn warm_up(&self) -> Result<(), crate::Error> {
-        self.inner.provider.metadata().await.map(|_| ())
-    }
-
-    pub(crate) fn render_error(&self, error: &crate::Error) -> axum::response::Response {
-        error.render(
-            &*self.inner.pages,
-            &self.inner.app_name,
-            &self.inner.login_path,
-        )
-    }
-}
-
-pub(crate) fn encode(value: &str) -> String {
-    form_urlencoded::byte_serialize(value.as_bytes()).collect()
 }
 
 /// Builds an [`Auth`]. Every setting has the name of its Python `identity` counterpart where
@@ -259,44 +75,13 @@ pub struct AuthBuilder {
     prompt: Option<Prompt>,
     secure_cookies: Option<bool>,
     http_client: Option<reqwest::Client>,
-    refresh_lock: Option<Arc<dyn crate::RefreshLock>>,
+    refresh_lock: Option<Arc<dyn RefreshLock>>,
     backchannel: bool,
+    clock: Option<Clock>,
     b2c_tenant_name: Option<String>,
     b2c_signup_signin_user_flow: Option<String>,
     b2c_edit_profile_user_flow: Option<String>,
     b2c_reset_password_user_flow: Option<String>,
-}
-
-/// The `prompt` parameter of the sign-in request (OpenID Connect Core §3.1.2.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Prompt {
-    /// Let the user pick one of several signed-in accounts.
-    SelectAccount,
-    /// Ask for credentials even when the provider has a session.
-    Login,
-    /// Ask for consent even when it was given before.
-    Consent,
-    /// Show nothing; fail when interaction would be needed.
-    None,
-}
-
-impl Prompt {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            Prompt::SelectAccount => "select_account",
-            Prompt::Login => "login",
-            Prompt::Consent => "consent",
-            Prompt::None => "none",
-        }
-    }
-}
-
-/// The B2C user flows besides sign-up/sign-in, each an authority of its own.
-#[derive(Default)]
-pub(crate) struct B2cFlows {
-    pub(crate) edit_profile: Option<Provider>,
-    pub(crate) reset_password: Option<Provider>,
 }
 
 impl std::fmt::Debug for AuthBuilder {
@@ -400,7 +185,7 @@ impl AuthBuilder {
     /// Coordinates token refreshes across application instances that share a session store
     /// (see [`RefreshLock`](crate::RefreshLock); `RedisRefreshLock` with the `redis` feature).
     /// Without it, refreshes are single-flight within each process only.
-    pub fn refresh_lock(mut self, lock: impl crate::RefreshLock) -> Self {
+    pub fn refresh_lock(mut self, lock: impl RefreshLock) -> Self {
         self.refresh_lock = Some(Arc::new(lock));
         self
     }
@@ -408,9 +193,16 @@ impl AuthBuilder {
     /// Receives OpenID Connect Back-Channel Logout at `<logout_path>/backchannel` (register that
     /// URL at the provider as the `backchannel_logout_uri`): when the provider says a user signed
     /// out, every session of that user here ends, on every instance sharing the session store
-    /// (within a few seconds). Needs the session layer built with [`Auth::session_layer`].
+    /// (within a few seconds). The markers live in the session store given to [`Auth::layer`].
     pub fn backchannel_logout(mut self, enabled: bool) -> Self {
         self.backchannel = enabled;
+        self
+    }
+
+    /// The clock that sign-in, token freshness and session timeouts read. Default: the wall
+    /// clock; tests pass a [`Clock::manual`] and move it instead of sleeping.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
         self
     }
 
@@ -491,76 +283,43 @@ impl AuthBuilder {
 
     /// Checks the settings and builds the [`Auth`]. Does not contact the provider (see
     /// [`Auth::warm_up`]).
-    pub fn build(mut self) -> Result<Auth, ConfigError> {
-        let client_id =
-            self.client_id
-                .filter(|v| !v.trim().is_empty())
-                .ok_or(ConfigError::Missing {
-                    setting: "client_id",
-                    variable: "CLIENT_ID",
-                })?;
+    pub fn build(self) -> Result<Auth, ConfigError> {
+        let client_id = self
+            .client_id
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(ConfigError::missing(Setting::ClientId, None))?;
         let redirect_uri = self
             .redirect_uri
             .as_deref()
             .map(parse_redirect_uri)
             .transpose()?;
-        let b2c_flow = |flow: &Option<String>,
-                        setting: &'static str,
-                        variable: &'static str|
-         -> Result<Option<String>, ConfigError> {
-            let (Some(tenant), Some(flow)) = (&self.b2c_tenant_name, flow) else {
-                return Ok(None);
-            };
-            let valid = |s: &str| {
-                !s.is_empty()
-                    && s.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
-            };
-            if !valid(tenant) {
-                return Err(ConfigError::Invalid {
-                    setting: "b2c_tenant_name",
-                    variable: "B2C_TENANT_NAME",
-                    reason: format!("`{tenant}` is not a tenant name like `contoso`"),
-                });
-            }
-            if !valid(flow) {
-                return Err(ConfigError::Invalid {
-                    setting,
-                    variable,
-                    reason: format!("`{flow}` is not a user flow name like `B2C_1_signupsignin1`"),
-                });
-            }
-            Ok(Some(format!(
-                "https://{tenant}.b2clogin.com/{tenant}.onmicrosoft.com/{flow}"
-            )))
+        let b2c = B2c {
+            tenant: self.b2c_tenant_name.as_deref(),
         };
-        let b2c_authority = b2c_flow(
-            &self.b2c_signup_signin_user_flow,
-            "b2c_signup_signin_user_flow",
-            "SIGNUPSIGNIN_USER_FLOW",
+        let b2c_authority = b2c.authority(
+            self.b2c_signup_signin_user_flow.as_deref(),
+            Setting::B2cSignupSigninUserFlow,
         )?;
-        let b2c_edit = b2c_flow(
-            &self.b2c_edit_profile_user_flow,
-            "b2c_edit_profile_user_flow",
-            "EDITPROFILE_USER_FLOW",
+        let b2c_edit = b2c.authority(
+            self.b2c_edit_profile_user_flow.as_deref(),
+            Setting::B2cEditProfileUserFlow,
         )?;
-        let b2c_reset = b2c_flow(
-            &self.b2c_reset_password_user_flow,
-            "b2c_reset_password_user_flow",
-            "RESETPASSWORD_USER_FLOW",
+        let b2c_reset = b2c.authority(
+            self.b2c_reset_password_user_flow.as_deref(),
+            Setting::B2cResetPasswordUserFlow,
         )?;
         match (&self.b2c_tenant_name, &self.b2c_signup_signin_user_flow) {
             (Some(_), None) => {
-                return Err(ConfigError::Missing {
-                    setting: "b2c_signup_signin_user_flow",
-                    variable: "SIGNUPSIGNIN_USER_FLOW (B2C_TENANT_NAME is set)",
-                });
+                return Err(ConfigError::missing(
+                    Setting::B2cSignupSigninUserFlow,
+                    Some("B2C_TENANT_NAME is set"),
+                ));
             }
             (None, Some(_)) => {
-                return Err(ConfigError::Missing {
-                    setting: "b2c_tenant_name",
-                    variable: "B2C_TENANT_NAME (SIGNUPSIGNIN_USER_FLOW is set)",
-                });
+                return Err(ConfigError::missing(
+                    Setting::B2cTenantName,
+                    Some("SIGNUPSIGNIN_USER_FLOW is set"),
+                ));
             }
             _ => {}
         }
@@ -568,165 +327,173 @@ impl AuthBuilder {
             && (self.b2c_edit_profile_user_flow.is_some()
                 || self.b2c_reset_password_user_flow.is_some())
         {
-            return Err(ConfigError::Missing {
-                setting: "b2c_tenant_name",
-                variable: "B2C_TENANT_NAME (a B2C user flow is set)",
-            });
+            return Err(ConfigError::missing(
+                Setting::B2cTenantName,
+                Some("a B2C user flow is set"),
+            ));
         }
+        let mut authority = self.authority;
         if let Some(b2c) = b2c_authority {
-            if let Some(first) = self
-                .authority
-                .as_ref()
-                .map(|_| ("authority", "AUTHORITY"))
-                .or(self
-                    .oidc_authority
-                    .as_ref()
-                    .map(|_| ("oidc_authority", "OIDC_AUTHORITY")))
-            {
+            let first = match (&authority, &self.oidc_authority) {
+                (Some(_), _) => Some(Setting::Authority),
+                (None, Some(_)) => Some(Setting::OidcAuthority),
+                (None, None) => None,
+            };
+            if let Some(first) = first {
                 return Err(ConfigError::Conflict {
-                    first: first.0,
-                    first_variable: first.1,
-                    second: "b2c_tenant_name",
-                    second_variable: "B2C_TENANT_NAME",
+                    first,
+                    second: Setting::B2cTenantName,
                     reason: "a B2C tenant and user flow make the authority; set one or the other",
                 });
             }
-            self.authority = Some(b2c);
+            authority = Some(b2c);
         }
-        let authority = match (self.authority, self.oidc_authority) {
+        let authority = match (authority, self.oidc_authority) {
             (Some(_), Some(_)) => {
                 return Err(ConfigError::Conflict {
-                    first: "authority",
-                    first_variable: "AUTHORITY",
-                    second: "oidc_authority",
-                    second_variable: "OIDC_AUTHORITY",
+                    first: Setting::Authority,
+                    second: Setting::OidcAuthority,
                     reason: "set AUTHORITY for Microsoft authorities, OIDC_AUTHORITY for any other provider",
                 });
             }
-            (Some(url), None) => {
-                Authority::microsoft(&url).map_err(|reason| ConfigError::Invalid {
-                    setting: "authority",
-                    variable: "AUTHORITY",
-                    reason,
-                })?
-            }
-            (None, Some(url)) => Authority::oidc(&url).map_err(|reason| ConfigError::Invalid {
-                setting: "oidc_authority",
-                variable: "OIDC_AUTHORITY",
-                reason,
-            })?,
+            (Some(url), None) => Authority::microsoft(&url)
+                .map_err(|reason| ConfigError::invalid(Setting::Authority, reason))?,
+            (None, Some(url)) => Authority::oidc(&url)
+                .map_err(|reason| ConfigError::invalid(Setting::OidcAuthority, reason))?,
             (None, None) => {
-                return Err(ConfigError::Missing {
-                    setting: "authority",
-                    variable: "AUTHORITY (or OIDC_AUTHORITY)",
-                });
+                return Err(ConfigError::missing(
+                    Setting::Authority,
+                    Some("or OIDC_AUTHORITY for any other OpenID provider"),
+                ));
             }
         };
-        let login_path = check_path("login_path", self.login_path, "/login")?;
-        let logout_path = check_path("logout_path", self.logout_path, "/logout")?;
+        let login_path = check_path(Setting::LoginPath, self.login_path, "/login")?;
+        let logout_path = check_path(Setting::LogoutPath, self.logout_path, "/logout")?;
         let signed_out_path = format!("{}/done", logout_path.trim_end_matches('/'));
         let post_logout = match self.post_logout_redirect {
             Some(path) => {
-                let safe = crate::return_path::safe_return_path(&path);
-                if safe != path {
-                    return Err(ConfigError::Invalid {
-                        setting: "post_logout_redirect",
-                        variable: "-",
-                        reason: format!("`{path}` must be a local path such as `/`"),
-                    });
+                if safe_return_path(&path) != path {
+                    return Err(ConfigError::invalid(
+                        Setting::PostLogoutRedirect,
+                        format!("`{path}` must be a local path such as `/`"),
+                    ));
                 }
                 path
             }
             None => signed_out_path.clone(),
         };
-        if redirect_uri.is_none() && authority.kind == crate::authority::AuthorityKind::B2c {
-            return Err(ConfigError::Missing {
-                setting: "redirect_uri",
-                variable: "REDIRECT_URI (Azure AD B2C has no Device Code flow)",
-            });
+        if redirect_uri.is_none() && authority.kind == AuthorityKind::B2c {
+            return Err(ConfigError::missing(
+                Setting::RedirectUri,
+                Some("Azure AD B2C has no Device Code flow"),
+            ));
         }
         let redirect_path = redirect_uri.as_ref().map(Url::path).unwrap_or_default();
-        for (setting, path) in [("login_path", &login_path), ("logout_path", &logout_path)] {
+        for (setting, path) in [
+            (Setting::LoginPath, &login_path),
+            (Setting::LogoutPath, &logout_path),
+        ] {
             if path == redirect_path {
-                return Err(ConfigError::Invalid {
+                return Err(ConfigError::invalid(
                     setting,
-                    variable: "-",
-                    reason: format!("`{path}` is also the path of REDIRECT_URI"),
-                });
+                    format!("`{path}` is also the path of REDIRECT_URI"),
+                ));
             }
         }
-        for scope in &self.scopes {
-            if scope.is_empty() || scope.contains(char::is_whitespace) {
-                return Err(ConfigError::Invalid {
-                    setting: "scopes",
-                    variable: "-",
-                    reason: format!("`{scope}` is not a single scope"),
-                });
-            }
+        if let Some(scope) = self.scopes.iter().find(|s| !is_single_scope(s)) {
+            return Err(ConfigError::invalid(
+                Setting::Scopes,
+                format!("`{scope}` is not a single scope"),
+            ));
         }
         let http = match self.http_client {
             Some(client) => client,
-            None => crate::provider::default_client(
-                self.http_timeout.unwrap_or(Duration::from_secs(10)),
-            )
-            .map_err(|reason| ConfigError::Invalid {
-                setting: "http_timeout",
-                variable: "-",
-                reason,
-            })?,
+            None => {
+                crate::http::default_client(self.http_timeout.unwrap_or(Duration::from_secs(10)))
+                    .map_err(|e| ConfigError::invalid(Setting::HttpTimeout, e.to_string()))?
+            }
         };
         let ttl = self.metadata_ttl.unwrap_or(Duration::from_secs(24 * 3600));
-        let provider = Provider::new(authority.clone(), http.clone(), ttl);
-        let flow_provider = |url: Option<String>| {
+        let flow_provider = |url: Option<String>| -> Result<Option<Provider>, ConfigError> {
             url.map(|url| {
-                let authority = Authority::microsoft(&url).expect("a B2C URL built above");
-                Provider::new(authority, http.clone(), ttl)
+                let authority = Authority::microsoft(&url)
+                    .map_err(|reason| ConfigError::invalid(Setting::B2cTenantName, reason))?;
+                Ok(Provider::new(authority, http.clone(), ttl))
             })
+            .transpose()
         };
         let b2c = B2cFlows {
-            edit_profile: flow_provider(b2c_edit),
-            reset_password: flow_provider(b2c_reset),
+            edit_profile: flow_provider(b2c_edit)?,
+            reset_password: flow_provider(b2c_reset)?,
         };
         let secure_cookies = self
             .secure_cookies
             .unwrap_or_else(|| redirect_uri.as_ref().is_some_and(|u| u.scheme() == "https"));
-        Ok(Auth {
-            inner: Arc::new(Inner {
-                client_id,
-                client_secret: self.client_secret.filter(|s| !s.is_empty()),
-                redirect_uri,
-                authority,
-                prompt: self.prompt,
-                secure_cookies,
-                b2c,
-                scopes: self.scopes,
-                post_logout,
-                login_path,
-                logout_path: Arc::from(logout_path),
-                signed_out_path,
-                app_name: self.app_name.unwrap_or_default(),
-                pages: self.pages.unwrap_or_else(|| Arc::new(DefaultPages)),
-                login_timeout: self.login_timeout.unwrap_or(Duration::from_secs(600)),
+        let settings = Settings {
+            prompt: self.prompt,
+            secure_cookies,
+            scopes: self.scopes,
+            post_logout,
+            login_path,
+            logout_path: Arc::from(logout_path),
+            signed_out_path,
+            app_name: self.app_name.unwrap_or_default(),
+            login_timeout: self.login_timeout.unwrap_or(Duration::from_secs(600)),
+            session: SessionPolicy {
                 idle_timeout: self.idle_timeout.unwrap_or(Duration::from_secs(8 * 3600)),
-                session_lifetime: self
+                lifetime: self
                     .session_lifetime
                     .unwrap_or(Duration::from_secs(24 * 3600)),
-                provider,
-                flights: Default::default(),
-                refresh_lock: self.refresh_lock,
-                backchannel: self.backchannel,
-                marks: Default::default(),
-            }),
-        })
+            },
+            backchannel: self.backchannel,
+        };
+        Ok(Auth::new(Parts {
+            settings,
+            client: Client::new(
+                client_id,
+                self.client_secret.filter(|s| !s.is_empty()),
+                redirect_uri,
+            ),
+            provider: Provider::new(authority, http, ttl),
+            b2c,
+            tokens: TokenCache::new(self.refresh_lock),
+            pages: self.pages.unwrap_or_else(|| Arc::new(DefaultPages)),
+            clock: self.clock.unwrap_or_default(),
+        }))
+    }
+}
+
+/// The B2C tenant, from which each user flow's authority is made.
+struct B2c<'a> {
+    tenant: Option<&'a str>,
+}
+
+impl B2c<'_> {
+    fn authority(
+        &self,
+        flow: Option<&str>,
+        setting: Setting,
+    ) -> Result<Option<String>, ConfigError> {
+        let (Some(tenant), Some(flow)) = (self.tenant, flow) else {
+            return Ok(None);
+        };
+        Authority::b2c_url(tenant, flow)
+            .map(Some)
+            .map_err(|which| match which {
+                B2cNameError::Tenant => ConfigError::invalid(
+                    Setting::B2cTenantName,
+                    format!("`{tenant}` is not a tenant name like `contoso`"),
+                ),
+                B2cNameError::UserFlow => ConfigError::invalid(
+                    setting,
+                    format!("`{flow}` is not a user flow name like `B2C_1_signupsignin1`"),
+                ),
+            })
     }
 }
 
 fn parse_redirect_uri(raw: &str) -> Result<Url, ConfigError> {
-    let invalid = |reason: String| ConfigError::Invalid {
-        setting: "redirect_uri",
-        variable: "REDIRECT_URI",
-        reason,
-    };
+    let invalid = |reason: String| ConfigError::invalid(Setting::RedirectUri, reason);
     let url = Url::parse(raw.trim()).map_err(|e| invalid(format!("`{raw}` is not a URL ({e})")))?;
     match url.scheme() {
         "https" => {}
@@ -751,7 +518,7 @@ fn parse_redirect_uri(raw: &str) -> Result<Url, ConfigError> {
 }
 
 fn check_path(
-    setting: &'static str,
+    setting: Setting,
     value: Option<String>,
     default: &str,
 ) -> Result<String, ConfigError> {
@@ -759,15 +526,14 @@ fn check_path(
     let ok = path.starts_with('/')
         && path.len() > 1
         && !path.contains(['?', '#', '{', '}', '*', ':'])
-        && crate::return_path::safe_return_path(&path) == path;
+        && safe_return_path(&path) == path;
     if ok {
         Ok(path)
     } else {
-        Err(ConfigError::Invalid {
+        Err(ConfigError::invalid(
             setting,
-            variable: "-",
-            reason: format!("`{path}` must be a plain absolute path such as `{default}`"),
-        })
+            format!("`{path}` must be a plain absolute path such as `{default}`"),
+        ))
     }
 }
 

@@ -1,16 +1,19 @@
-//! The one error type of the runtime, and how each case becomes an HTTP response.
+//! The errors of the runtime and the settings they name: [`Error`] for what goes wrong while a
+//! user signs in, [`ConfigError`] and [`Setting`] for a configuration that cannot work.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use std::sync::Arc;
 
-use crate::config::ConfigError;
-use crate::pages::{DefaultPages, ErrorPage, Pages};
+use axum::http::StatusCode;
+
+/// A boxed cause, as [`Error`] keeps it.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Everything that can go wrong while signing a user in, refreshing a token or signing out.
 ///
 /// Each case maps to the status a client deserves: a stale or tampered callback is the client's
 /// problem (400), an unreachable provider or session store is ours (502/503), and only a broken
-/// setup of the application itself is a 500.
+/// setup of the application itself is a 500. Causes are kept ([`std::error::Error::source`]) for
+/// the log; the page a user sees never shows them.
 ///
 /// ```
 /// use axum::response::IntoResponse;
@@ -18,6 +21,7 @@ use crate::pages::{DefaultPages, ErrorPage, Pages};
 ///
 /// let response = Error::UnknownState.into_response();
 /// assert_eq!(response.status(), 400);
+/// assert_eq!(Error::UnknownState.title(), "Sign-in expired");
 /// ```
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -53,18 +57,33 @@ pub enum Error {
     /// refresh token). The user has to sign in again.
     #[error("the identity provider refused the grant: {0}")]
     InvalidGrant(String),
-    /// The provider answered a token request with another error.
-    #[error("the identity provider answered with an error: {0}")]
-    TokenEndpoint(String),
+    /// The provider answered a token request with another error, or with something unreadable.
+    #[error("the identity provider answered with an error: {detail}")]
+    TokenEndpoint {
+        /// The provider's error code and description, or what was wrong with its answer.
+        detail: String,
+        /// Why the answer could not be read, when that is the problem.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// The provider could not be reached, timed out, or answered with something unusable.
-    #[error("the identity provider is unavailable: {0}")]
-    ProviderUnavailable(String),
+    #[error("the identity provider is unavailable: {what}")]
+    ProviderUnavailable {
+        /// What was attempted (`GET <url>`) and what went wrong.
+        what: String,
+        /// The transport or parse error behind it.
+        #[source]
+        source: Option<BoxError>,
+    },
     /// The session store failed.
-    #[error("the session store is unavailable: {0}")]
-    SessionStore(String),
+    #[error("the session store is unavailable")]
+    SessionStore(#[source] tower_sessions::session::Error),
     /// The scopes a handler needs were not granted by the user or the provider.
-    #[error("the identity provider did not grant {0}")]
-    ScopesNotGranted(String),
+    #[error("the identity provider did not grant {}", quoted(.0))]
+    ScopesNotGranted(Vec<String>),
+    /// A token refresh that this request waited for (together with others) failed.
+    #[error("the token refresh failed: {0}")]
+    Refresh(#[source] Arc<Error>),
     /// The application's configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -73,10 +92,58 @@ pub enum Error {
     Setup(&'static str),
 }
 
+fn quoted(scopes: &[String]) -> String {
+    scopes
+        .iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 impl Error {
+    /// The provider could not be reached or answered with something unusable.
+    pub(crate) fn unavailable(what: impl Into<String>) -> Self {
+        Error::ProviderUnavailable {
+            what: what.into(),
+            source: None,
+        }
+    }
+
+    /// Like [`Error::unavailable`], keeping the cause.
+    pub(crate) fn unavailable_because(
+        what: impl Into<String>,
+        source: impl Into<BoxError>,
+    ) -> Self {
+        Error::ProviderUnavailable {
+            what: what.into(),
+            source: Some(source.into()),
+        }
+    }
+
+    /// The provider answered a token request with an error.
+    pub(crate) fn token_endpoint(detail: impl Into<String>) -> Self {
+        Error::TokenEndpoint {
+            detail: detail.into(),
+            source: None,
+        }
+    }
+
+    /// A session-store failure outside a [`tower_sessions::Session`] (the logout markers).
+    pub(crate) fn store(error: tower_sessions::session_store::Error) -> Self {
+        Error::SessionStore(tower_sessions::session::Error::Store(error))
+    }
+
+    /// The error itself, seen through a shared refresh.
+    fn underlying(&self) -> &Error {
+        match self {
+            Error::Refresh(shared) => shared.underlying(),
+            other => other,
+        }
+    }
+
     /// The HTTP status this error deserves.
     pub fn status(&self) -> StatusCode {
-        match self {
+        match self.underlying() {
             Error::UnknownState
             | Error::Expired
             | Error::Provider { .. }
@@ -86,47 +153,49 @@ impl Error {
             | Error::InvalidToken(_)
             | Error::InvalidGrant(_) => StatusCode::BAD_REQUEST,
             Error::ScopesNotGranted(_) => StatusCode::FORBIDDEN,
-            Error::TokenEndpoint(_) => StatusCode::BAD_GATEWAY,
-            Error::ProviderUnavailable(_) | Error::SessionStore(_) => {
+            Error::TokenEndpoint { .. } => StatusCode::BAD_GATEWAY,
+            Error::ProviderUnavailable { .. } | Error::SessionStore(_) => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
-            Error::Config(_) | Error::Setup(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Config(_) | Error::Setup(_) | Error::Refresh(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
         }
     }
 
     /// A short title for the error page.
     pub fn title(&self) -> &'static str {
-        match self {
+        match self.underlying() {
             Error::UnknownState | Error::Expired => "Sign-in expired",
             Error::Provider { error, .. } if error == "access_denied" => "Sign-in cancelled",
-            Error::Provider { .. } => "Sign-in failed",
-            Error::MissingParameter(_)
+            Error::Provider { .. }
+            | Error::MissingParameter(_)
             | Error::DuplicateParameter(_)
             | Error::Malformed(_)
             | Error::InvalidToken(_)
             | Error::InvalidGrant(_) => "Sign-in failed",
             Error::ScopesNotGranted(_) => "Permission not granted",
-            Error::TokenEndpoint(_) | Error::ProviderUnavailable(_) => {
+            Error::TokenEndpoint { .. } | Error::ProviderUnavailable { .. } => {
                 "Identity provider unavailable"
             }
             Error::SessionStore(_) => "Service unavailable",
-            Error::Config(_) | Error::Setup(_) => "Configuration error",
+            Error::Config(_) | Error::Setup(_) | Error::Refresh(_) => "Configuration error",
         }
     }
 
     /// Whether signing in again is the way out, so the page offers a link for it.
     pub fn can_sign_in_again(&self) -> bool {
-        !matches!(self, Error::Config(_) | Error::Setup(_))
+        !matches!(self.underlying(), Error::Config(_) | Error::Setup(_))
     }
 
     /// What the user is told. Server-side failures keep their details for the log.
     pub(crate) fn public_message(&self) -> String {
-        match self {
+        match self.underlying() {
             Error::SessionStore(_) => {
                 "The service cannot reach its session store right now. Please try again shortly."
                     .into()
             }
-            Error::ProviderUnavailable(_) | Error::TokenEndpoint(_) => {
+            Error::ProviderUnavailable { .. } | Error::TokenEndpoint { .. } => {
                 "The identity provider cannot be reached right now. Please try again shortly."
                     .into()
             }
@@ -149,38 +218,185 @@ impl Error {
         }
     }
 
-    pub(crate) fn render(&self, pages: &dyn Pages, app_name: &str, login_url: &str) -> Response {
-        let status = self.status();
-        if status.is_server_error() {
-            tracing::error!(error = %self, "sign-in failed");
-        } else {
-            tracing::info!(error = %self, "sign-in rejected");
+    /// The error and every cause behind it, for a log line.
+    pub(crate) fn chain(&self) -> String {
+        let mut text = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let cause_text = cause.to_string();
+            if !text.ends_with(&cause_text) {
+                text.push_str(": ");
+                text.push_str(&cause_text);
+            }
+            source = cause.source();
         }
-        let page = ErrorPage {
-            app_name,
-            status,
-            title: self.title(),
-            message: &self.public_message(),
-            login_url: self.can_sign_in_again().then_some(login_url),
-        };
-        let mut response = (status, Html(pages.error(&page))).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            headers.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
-        }
-        response
-    }
-}
-
-impl IntoResponse for Error {
-    fn into_response(self) -> Response {
-        self.render(&DefaultPages, "", "/login")
+        text
     }
 }
 
 impl From<tower_sessions::session::Error> for Error {
     fn from(error: tower_sessions::session::Error) -> Self {
-        Error::SessionStore(error.to_string())
+        Error::SessionStore(error)
     }
 }
+
+/// A setting of [`AuthBuilder`](crate::AuthBuilder): its builder method, and its environment
+/// variable where [`Auth::from_env`](crate::Auth::from_env) reads one. [`ConfigError`] names
+/// settings with it.
+///
+/// ```
+/// use axum_identity_runtime::Setting;
+///
+/// assert_eq!(Setting::RedirectUri.builder_method(), "redirect_uri");
+/// assert_eq!(Setting::RedirectUri.variable(), Some("REDIRECT_URI"));
+/// assert_eq!(Setting::LoginPath.variable(), None);
+/// assert_eq!(Setting::RedirectUri.to_string(), "`redirect_uri` (environment variable REDIRECT_URI)");
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Setting {
+    /// `client_id`, `CLIENT_ID`.
+    ClientId,
+    /// `client_secret`, `CLIENT_SECRET`.
+    ClientSecret,
+    /// `redirect_uri`, `REDIRECT_URI`.
+    RedirectUri,
+    /// `authority`, `AUTHORITY`.
+    Authority,
+    /// `oidc_authority`, `OIDC_AUTHORITY`.
+    OidcAuthority,
+    /// `b2c_tenant_name`, `B2C_TENANT_NAME`.
+    B2cTenantName,
+    /// `b2c_signup_signin_user_flow`, `SIGNUPSIGNIN_USER_FLOW`.
+    B2cSignupSigninUserFlow,
+    /// `b2c_edit_profile_user_flow`, `EDITPROFILE_USER_FLOW`.
+    B2cEditProfileUserFlow,
+    /// `b2c_reset_password_user_flow`, `RESETPASSWORD_USER_FLOW`.
+    B2cResetPasswordUserFlow,
+    /// `scopes`.
+    Scopes,
+    /// `post_logout_redirect`.
+    PostLogoutRedirect,
+    /// `login_path`.
+    LoginPath,
+    /// `logout_path`.
+    LogoutPath,
+    /// `http_timeout`.
+    HttpTimeout,
+}
+
+impl Setting {
+    /// The [`AuthBuilder`](crate::AuthBuilder) method that sets it.
+    pub fn builder_method(self) -> &'static str {
+        match self {
+            Setting::ClientId => "client_id",
+            Setting::ClientSecret => "client_secret",
+            Setting::RedirectUri => "redirect_uri",
+            Setting::Authority => "authority",
+            Setting::OidcAuthority => "oidc_authority",
+            Setting::B2cTenantName => "b2c_tenant_name",
+            Setting::B2cSignupSigninUserFlow => "b2c_signup_signin_user_flow",
+            Setting::B2cEditProfileUserFlow => "b2c_edit_profile_user_flow",
+            Setting::B2cResetPasswordUserFlow => "b2c_reset_password_user_flow",
+            Setting::Scopes => "scopes",
+            Setting::PostLogoutRedirect => "post_logout_redirect",
+            Setting::LoginPath => "login_path",
+            Setting::LogoutPath => "logout_path",
+            Setting::HttpTimeout => "http_timeout",
+        }
+    }
+
+    /// The environment variable [`Auth::from_env`](crate::Auth::from_env) reads it from.
+    pub fn variable(self) -> Option<&'static str> {
+        match self {
+            Setting::ClientId => Some("CLIENT_ID"),
+            Setting::ClientSecret => Some("CLIENT_SECRET"),
+            Setting::RedirectUri => Some("REDIRECT_URI"),
+            Setting::Authority => Some("AUTHORITY"),
+            Setting::OidcAuthority => Some("OIDC_AUTHORITY"),
+            Setting::B2cTenantName => Some("B2C_TENANT_NAME"),
+            Setting::B2cSignupSigninUserFlow => Some("SIGNUPSIGNIN_USER_FLOW"),
+            Setting::B2cEditProfileUserFlow => Some("EDITPROFILE_USER_FLOW"),
+            Setting::B2cResetPasswordUserFlow => Some("RESETPASSWORD_USER_FLOW"),
+            Setting::Scopes
+            | Setting::PostLogoutRedirect
+            | Setting::LoginPath
+            | Setting::LogoutPath
+            | Setting::HttpTimeout => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Setting {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`", self.builder_method())?;
+        if let Some(variable) = self.variable() {
+            write!(f, " (environment variable {variable})")?;
+        }
+        Ok(())
+    }
+}
+
+/// A setting that is missing, malformed, or contradicts another one. Returned by
+/// [`AuthBuilder::build`](crate::AuthBuilder::build) and [`Auth::from_env`](crate::Auth::from_env),
+/// so a bad configuration stops the application at startup, naming the setting and its
+/// environment variable, instead of at the first login.
+///
+/// ```
+/// use axum_identity_runtime::{Auth, ConfigError, Setting};
+///
+/// let error = Auth::builder().build().unwrap_err();
+/// assert!(matches!(error, ConfigError::Missing { setting: Setting::ClientId, .. }));
+/// assert_eq!(error.to_string(), "`client_id` (environment variable CLIENT_ID) is not set");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A required setting is missing.
+    #[error("{setting} is not set{}", because.map(|b| format!(" ({b})")).unwrap_or_default())]
+    Missing {
+        /// The setting.
+        setting: Setting,
+        /// Why it is required here, when it is not always.
+        because: Option<&'static str>,
+    },
+    /// A setting has a value that cannot work.
+    #[error("{setting} is invalid: {reason}")]
+    Invalid {
+        /// The setting.
+        setting: Setting,
+        /// Why.
+        reason: String,
+    },
+    /// Two settings exclude each other.
+    #[error("{first} and {second} cannot both be set: {reason}")]
+    Conflict {
+        /// One setting.
+        first: Setting,
+        /// The other.
+        second: Setting,
+        /// Why.
+        reason: &'static str,
+    },
+    /// The provider's discovery document does not fit the configured authority.
+    #[error("the identity provider's configuration is unusable: {0}")]
+    Provider(String),
+}
+
+impl ConfigError {
+    /// A required setting is missing.
+    pub(crate) fn missing(setting: Setting, because: Option<&'static str>) -> Self {
+        ConfigError::Missing { setting, because }
+    }
+
+    /// A setting has a value that cannot work.
+    pub(crate) fn invalid(setting: Setting, reason: impl Into<String>) -> Self {
+        ConfigError::Invalid {
+            setting,
+            reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

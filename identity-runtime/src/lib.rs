@@ -1,12 +1,20 @@
 //! The runtime of [axum-identity](https://docs.rs/axum-identity): configuration, the OpenID
 //! Connect flows, the token cache, session storage on tower-sessions, the routes and pages.
 //!
+//! The modules are layers; each imports only from the layers below it (a unit test keeps it so):
+//! 1. leaves: `error`, `clock`, `lock`, `return_path`, then `params`, `http`, `jws`, `pages`;
+//! 2. what is stored and who the provider is: `session`, `authority`, then `provider` (metadata
+//!    and key cache) and `client` (this app's registration), then `id_token` (verification);
+//! 3. services with state: `tokens` (cache, single flight, lock), `backchannel` (logout markers);
+//! 4. `auth`, the composition root that owns the services; the flows `login`, `logout`, `device`;
+//! 5. entry points: `config` (builder), `extract` (extractors), `routes`, `layer`.
+//!
 //! Applications use it through the `axum-identity` facade, which adds the `#[login_required]`
 //! and `identity_routes!` macros:
 //!
 //! ```
 //! use axum::{Router, response::Html, routing::get};
-//! use axum_identity_runtime::{Auth, Context, escape_html, routes};
+//! use axum_identity_runtime::{Auth, Context, escape_html};
 //! use tower_sessions::MemoryStore;
 //!
 //! async fn index(context: Context) -> Html<String> {
@@ -21,39 +29,67 @@
 //!     .build()?;
 //! let app: Router = Router::new()
 //!     .route("/", get(index))
-//!     .merge(routes(&auth))
-//!     .layer(auth.layer())
-//!     .layer(auth.session_layer(MemoryStore::default()));
+//!     .merge(auth.routes())
+//!     .layer(auth.layer(MemoryStore::default()));
 //! # Ok::<(), axum_identity_runtime::ConfigError>(())
 //! ```
 
 #![warn(missing_docs)]
 
-mod authority;
-mod backchannel;
-mod config;
-mod context;
-mod device;
+// Leaves.
+mod clock;
 mod error;
-mod flow;
 mod lock;
-mod pages;
-mod provider;
-mod record;
 mod return_path;
-mod routes;
-mod token;
 
-pub use config::{Auth, AuthBuilder, ConfigError, Prompt};
-pub use context::{
+mod http;
+mod jws;
+mod pages;
+mod params;
+
+// What is stored, and who the provider is.
+mod authority;
+mod session;
+
+mod provider;
+
+mod client;
+
+mod id_token;
+
+// Services with state.
+mod backchannel;
+mod tokens;
+
+// The composition root, and the flows on it.
+mod auth;
+
+mod login;
+mod logout;
+
+mod device;
+
+// Entry points.
+mod config;
+mod extract;
+mod layer;
+mod routes;
+
+pub use auth::Auth;
+pub use clock::Clock;
+pub use config::AuthBuilder;
+pub use error::{BoxError, ConfigError, Error, Setting};
+pub use extract::{
     Context, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_sign_in,
 };
-pub use error::Error;
+pub use layer::AuthLayer;
 #[cfg(feature = "redis")]
 pub use lock::RedisRefreshLock;
 pub use lock::{LockFuture, RefreshLock};
 pub use pages::{DefaultPages, DeviceCodePage, ErrorPage, Pages, SignedOutPage, escape_html};
+pub use params::Prompt;
 pub use return_path::safe_return_path;
+#[doc(hidden)]
 pub use routes::routes;
 
 /// Entry points for the fuzz targets in `fuzz/`. Not a public API.
@@ -61,11 +97,14 @@ pub use routes::routes;
 pub mod __fuzz {
     /// Parses callback or login parameters the way the routes do, including the scope list.
     pub fn callback_params(input: &[u8]) {
-        if let Ok(params) = crate::flow::parse_params(input) {
-            let _ = crate::flow::parse_scopes(params.get("scope").map(String::as_str));
+        if let Ok(params) = crate::params::parse_params(input) {
+            let _ = crate::params::parse_scopes(params.get("scope").map(String::as_str));
             if let Some(next) = params.get("next") {
                 let _ = crate::safe_return_path(next);
             }
         }
     }
 }
+
+#[cfg(test)]
+mod layers;

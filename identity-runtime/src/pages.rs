@@ -1,7 +1,56 @@
-//! The pages the library shows itself: errors and "signed out". Applications replace them by
-//! implementing [`Pages`] and passing it to [`AuthBuilder::pages`](crate::AuthBuilder::pages).
+//! The pages the library shows itself: errors, "signed out" and the Device Code page, and the
+//! headers its own responses carry. Applications replace the pages by implementing [`Pages`]
+//! and passing it to [`AuthBuilder::pages`](crate::AuthBuilder::pages).
 
-use axum::http::StatusCode;
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::error::Error;
+
+/// The headers of every response that carries or leads to sign-in state: never cached, and no
+/// `Referer` that could leak a code or a state to the next site.
+pub(crate) const NO_STORE: [(HeaderName, &str); 2] = [
+    (header::CACHE_CONTROL, "no-store"),
+    (header::REFERRER_POLICY, "no-referrer"),
+];
+
+/// Renders an error as its page, with the status it deserves; the error and its causes go to
+/// the log, never to the page.
+pub(crate) fn render_error(
+    error: &Error,
+    pages: &dyn Pages,
+    app_name: &str,
+    login_url: &str,
+) -> Response {
+    let status = error.status();
+    if status.is_server_error() {
+        tracing::error!(error = %error.chain(), "sign-in failed");
+    } else {
+        tracing::info!(error = %error.chain(), "sign-in rejected");
+    }
+    let page = ErrorPage {
+        app_name,
+        status,
+        title: error.title(),
+        message: &error.public_message(),
+        login_url: error.can_sign_in_again().then_some(login_url),
+    };
+    let mut response = (status, NO_STORE, Html(pages.error(&page))).into_response();
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    response
+}
+
+/// The built-in error page, for an error rendered where no [`Auth`](crate::Auth) is at hand
+/// (the app's own pages and paths are used wherever one is).
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        render_error(&self, &DefaultPages, "", "/login")
+    }
+}
 
 /// What an error page shows.
 #[derive(Debug, Clone)]

@@ -90,8 +90,7 @@ where
         .expect("valid test configuration");
     let app = routes
         .merge(identity_routes!(auth))
-        .layer(auth.layer())
-        .layer(auth.session_layer(store));
+        .layer(auth.layer(store));
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("server runs");
     });
@@ -204,8 +203,7 @@ where
     let auth = auth(builder).build().expect("valid test configuration");
     let app = routes
         .merge(identity_routes!(auth))
-        .layer(auth.layer())
-        .layer(auth.session_layer(store));
+        .layer(auth.layer(store));
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("server runs");
     });

@@ -1244,8 +1244,7 @@ pub async fn start_app(
         .route("/", get(home))
         .route("/profile", get(profile))
         .merge(identity_routes!(auth))
-        .layer(auth.layer())
-        .layer(auth.session_layer(MemoryStore::default()));
+        .layer(auth.layer(MemoryStore::default()));
     let server = tokio::spawn(async move {
         axum::serve(listener, app).await.expect("the app runs");
     });

@@ -2,19 +2,21 @@
 //! make a handler require sign-in.
 
 use std::marker::PhantomData;
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value};
 use tower_sessions::Session;
 
-use crate::Error;
-use crate::config::{Auth, encode};
-use crate::flow::OIDC_SCOPES;
-use crate::record::{self, Record};
-use crate::token::{self, Failure};
+use crate::auth::Auth;
+use crate::error::Error;
+use crate::pages::NO_STORE;
+use crate::params::api_scopes;
+use crate::session::{self, Record};
+use crate::tokens::Failure;
 
 /// The signed-in user and, when the handler declared scopes, a fresh access token for them —
 /// what Python `identity` passes to a view as `context`.
@@ -55,7 +57,7 @@ pub struct Context {
     pub expires_in: u64,
     /// The scopes the token was granted; empty without scopes.
     pub scopes: Vec<String>,
-    logout_path: std::sync::Arc<str>,
+    logout_path: Arc<str>,
 }
 
 impl std::fmt::Debug for Context {
@@ -79,6 +81,67 @@ impl std::fmt::Debug for Context {
 }
 
 impl Context {
+    /// A context for `user` without a token, as a handler declaring no scopes gets it: for
+    /// tests of your own handlers.
+    ///
+    /// ```
+    /// use axum_identity_runtime::{Context, User};
+    /// use serde_json::json;
+    ///
+    /// async fn greet(context: Context) -> String {
+    ///     format!("Hello {}", context.user.display_name())
+    /// }
+    ///
+    /// # tokio_test(async {
+    /// let user = User::from_claims(json!({"sub": "1", "name": "Ada"}).as_object().unwrap().clone());
+    /// assert_eq!(greet(Context::new(user)).await, "Hello Ada");
+    /// # });
+    /// # fn tokio_test<F: std::future::Future>(f: F) -> F::Output {
+    /// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    /// # }
+    /// ```
+    pub fn new(user: User) -> Self {
+        Context {
+            user,
+            access_token: String::new(),
+            token_type: String::new(),
+            expires_in: 0,
+            scopes: Vec::new(),
+            logout_path: Arc::from("/logout"),
+        }
+    }
+
+    /// A context for `user` with an access token, as a handler declaring scopes gets it: for
+    /// tests of your own handlers.
+    ///
+    /// ```
+    /// use axum_identity_runtime::{Context, User};
+    ///
+    /// let context = Context::with_token(
+    ///     User::from_claims(Default::default()),
+    ///     "eyJ0eXAi...",
+    ///     "Bearer",
+    ///     3600,
+    ///     vec!["User.Read".to_owned()],
+    /// );
+    /// assert_eq!(context.expires_in, 3600);
+    /// ```
+    pub fn with_token(
+        user: User,
+        access_token: impl Into<String>,
+        token_type: impl Into<String>,
+        expires_in: u64,
+        scopes: Vec<String>,
+    ) -> Self {
+        Context {
+            access_token: access_token.into(),
+            token_type: token_type.into(),
+            expires_in,
+            scopes,
+            ..Context::new(user)
+        }
+    }
+
     /// The URL that signs the user out, for templates (Python's `url_for("identity.logout")`).
     pub fn logout_url(&self) -> &str {
         &self.logout_path
@@ -179,20 +242,98 @@ impl<S: Scopes> std::fmt::Debug for LoginRequired<S> {
     }
 }
 
-/// Why a protected request did not reach its handler: a redirect into sign-in for a page load,
-/// `401` with JSON for an API request, or an error page.
+/// Why a protected request did not reach its handler. Match on it in a custom extractor, or
+/// return it: as a response it is a redirect into sign-in for a page load, `401` with JSON for
+/// an API request, `403` for scopes the user declined, or the application's error page.
+///
+/// ```
+/// use axum::extract::FromRequestParts;
+/// use axum::http::request::Parts;
+/// use axum::response::{IntoResponse, Response};
+/// use axum_identity_runtime::{Context, LoginRejection, require_sign_in};
+///
+/// /// A signed-in user, or a plain 401 for anyone else: this API never redirects.
+/// struct ApiUser(Context);
+///
+/// impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
+///     type Rejection = Response;
+///
+///     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Response> {
+///         match require_sign_in(parts, &[]).await {
+///             Ok(context) => Ok(ApiUser(context)),
+///             Err(LoginRejection::SignInRequired { .. }) => {
+///                 Err((axum::http::StatusCode::UNAUTHORIZED, "sign in first").into_response())
+///             }
+///             Err(other) => Err(other.into_response()),
+///         }
+///     }
+/// }
+/// ```
 #[derive(Debug)]
-pub struct LoginRejection(Box<Response>);
+#[non_exhaustive]
+pub enum LoginRejection {
+    /// Not signed in, or the grant is gone: a page load is redirected (303) to `login_url`,
+    /// anything else gets `401` with JSON naming it.
+    SignInRequired {
+        /// The login URL that returns to the page asked for, with the scopes needed.
+        login_url: String,
+        /// Whether the request is a browser's page load.
+        page_load: bool,
+    },
+    /// The user or the provider declined these scopes before; asking again would loop (403).
+    ScopesNotGranted {
+        /// The scopes missing.
+        scopes: Vec<String>,
+        /// For the application's error page.
+        auth: Auth,
+    },
+    /// The provider, the session store or the setup failed.
+    Failed {
+        /// What failed.
+        error: Error,
+        /// For the application's error page, when the request reached `Auth`.
+        auth: Option<Auth>,
+    },
+}
 
 impl LoginRejection {
-    fn new(response: Response) -> Self {
-        LoginRejection(Box::new(response))
+    /// The status of the response it becomes.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            LoginRejection::SignInRequired {
+                page_load: true, ..
+            } => StatusCode::SEE_OTHER,
+            LoginRejection::SignInRequired { .. } => StatusCode::UNAUTHORIZED,
+            LoginRejection::ScopesNotGranted { .. } => StatusCode::FORBIDDEN,
+            LoginRejection::Failed { error, .. } => error.status(),
+        }
     }
 }
 
 impl IntoResponse for LoginRejection {
     fn into_response(self) -> Response {
-        *self.0
+        match self {
+            LoginRejection::SignInRequired {
+                login_url,
+                page_load: true,
+            } => (NO_STORE, Redirect::to(&login_url)).into_response(),
+            LoginRejection::SignInRequired { login_url, .. } => {
+                let body = serde_json::json!({
+                    "error": "login_required",
+                    "message": "Sign-in required.",
+                    "login_url": login_url,
+                });
+                (StatusCode::UNAUTHORIZED, NO_STORE, axum::Json(body)).into_response()
+            }
+            LoginRejection::ScopesNotGranted { scopes, auth } => {
+                auth.render_error(&Error::ScopesNotGranted(scopes))
+            }
+            LoginRejection::Failed {
+                error,
+                auth: Some(auth),
+            } => auth.render_error(&error),
+            LoginRejection::Failed { error, auth: None } => error.into_response(),
+        }
     }
 }
 
@@ -260,115 +401,101 @@ pub async fn require_sign_in(parts: &Parts, scopes: &[&str]) -> Result<Context, 
 }
 
 fn auth_of(parts: &Parts) -> Result<Auth, LoginRejection> {
-    parts.extensions.get::<Auth>().cloned().ok_or_else(|| {
-        LoginRejection::new(
-            Error::Setup("no `Auth` on the request: add `.layer(auth.layer())` to the router")
-                .into_response(),
-        )
-    })
+    parts
+        .extensions
+        .get::<Auth>()
+        .cloned()
+        .ok_or(LoginRejection::Failed {
+            error: Error::Setup(
+                "no `Auth` on the request: add `.layer(auth.layer(store))` to the router",
+            ),
+            auth: None,
+        })
 }
 
 /// The context of a signed-in request, `None` for a signed-out one; a rejection for failures.
 async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, LoginRejection> {
     let auth = auth_of(parts)?;
+    let fail = |error: Error| LoginRejection::Failed {
+        error,
+        auth: Some(auth.clone()),
+    };
     let session = parts.extensions.get::<Session>().cloned().ok_or_else(|| {
-        LoginRejection::new(auth.render_error(&Error::Setup(
-            "no session on the request: add a tower-sessions `SessionManagerLayer` (see `Auth::session_layer`)",
-        )))
+        fail(Error::Setup(
+            "no session on the request: add `.layer(auth.layer(store))` to the router",
+        ))
     })?;
-    let reject = |error: Error| LoginRejection::new(auth.render_error(&error));
-    let mut record: Record = record::load(&session).await.map_err(reject)?;
+    let mut record: Record = session::load(&session).await.map_err(fail)?;
     let Some(user) = record.user.as_mut() else {
         return Ok(None);
     };
-    let now = record::now();
-    let seen = user.seen.max(user.since);
-    let inner = &auth.inner;
-    if now - user.since > inner.session_lifetime.as_secs() as i64
-        || now - seen > inner.idle_timeout.as_secs() as i64
-    {
+    let now = auth.clock().now();
+    let settings = auth.settings();
+    if !user.is_current(now, &settings.session) {
         return Ok(None);
     }
-    if inner.backchannel {
-        let iss = user
-            .claims
-            .get("iss")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default();
-        let sub = user
-            .claims
-            .get("sub")
-            .and_then(serde_json::Value::as_str)
-            .unwrap_or_default();
-        let signed_out = inner.marks.signed_out_at(iss, sub).await.map_err(reject)?;
+    if let (true, Some(store)) = (settings.backchannel, auth.store()) {
+        let signed_out = auth
+            .markers()
+            .signed_out_at(store, user.claim_str("iss"), user.claim_str("sub"))
+            .await
+            .map_err(fail)?;
         if signed_out.is_some_and(|at| user.since <= at) {
             return Ok(None);
         }
     }
-    // Recording activity on every request would make every protected request a store write;
-    // a tenth of the idle timeout is precise enough.
-    let mut dirty = false;
-    if now - seen > (inner.idle_timeout.as_secs() / 10) as i64 {
-        user.seen = now;
-        dirty = true;
-    }
-    let api_scopes: Vec<&str> = scopes
-        .iter()
-        .copied()
-        .filter(|s| !OIDC_SCOPES.contains(s))
-        .collect();
-    let logout_path = auth.inner.logout_path.clone();
+    let dirty = user.touch(now, &settings.session);
+    let api_scopes = api_scopes(scopes);
+    let logout_path = settings.logout_path.clone();
     // The record is ours: move the claims into the context instead of copying them.
     let context = |record: &mut Record| Context {
-        user: User {
-            claims: record.user.take().map(|u| u.claims).unwrap_or_default(),
-        },
-        access_token: String::new(),
-        token_type: String::new(),
-        expires_in: 0,
-        scopes: Vec::new(),
         logout_path,
+        ..Context::new(User {
+            claims: record.user.take().map(|u| u.claims).unwrap_or_default(),
+        })
     };
     if api_scopes.is_empty() {
         if dirty {
-            record::store(&session, &record).await.map_err(reject)?;
+            session::store(&session, &record).await.map_err(fail)?;
         }
         return Ok(Some(context(&mut record)));
     }
     // Tokens are needed now: read them (they live apart from the claims).
-    record::attach_secrets(&session, &mut record)
+    session::attach_tokens(&session, &mut record)
         .await
-        .map_err(reject)?;
-    match token::acquire(&auth, &session, &mut record, &api_scopes).await {
+        .map_err(fail)?;
+    match auth
+        .tokens()
+        .acquire(auth.upstream(), &session, &mut record, &api_scopes)
+        .await
+    {
         Ok(acquired) => {
             if acquired.changed || dirty {
-                record::store(&session, &record).await.map_err(reject)?;
+                session::store_with_tokens(&session, &record)
+                    .await
+                    .map_err(fail)?;
             }
+            let expires_in = (acquired.token.expires_at - auth.clock().now()).max(0) as u64;
             let mut context = context(&mut record);
-            context.expires_in = (acquired.token.expires_at - record::now()).max(0) as u64;
+            context.expires_in = expires_in;
             context.access_token = acquired.token.access_token;
             context.token_type = acquired.token.token_type;
             context.scopes = acquired.token.scopes;
             Ok(Some(context))
         }
         Err(Failure::SignIn) => Err(sign_in_needed(parts, scopes)),
-        Err(Failure::Declined(missing)) => Err(LoginRejection::new(
-            auth.render_error(&Error::ScopesNotGranted(
-                missing
-                    .iter()
-                    .map(|s| format!("`{s}`"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            )),
-        )),
-        Err(Failure::Error(error)) => Err(reject(error)),
+        Err(Failure::Declined(missing)) => Err(LoginRejection::ScopesNotGranted {
+            scopes: missing,
+            auth: auth.clone(),
+        }),
+        Err(Failure::Error(error)) => Err(fail(error)),
     }
 }
 
 /// A browser navigating to a page is sent into sign-in; anything else (fetch/XHR asking for
 /// JSON, htmx, a form post) gets `401` with the login URL, since a redirect to another origin
 /// is useless to a script and would replay a non-GET request.
-fn is_page_load(parts: &Parts) -> bool {
+pub(crate) fn is_page_load(parts: &Parts) -> bool {
     if parts.method != Method::GET && parts.method != Method::HEAD {
         return false;
     }
@@ -397,28 +524,11 @@ fn sign_in_needed(parts: &Parts, scopes: &[&str]) -> LoginRejection {
         .map(|o| &o.0)
         .unwrap_or(&parts.uri);
     let next = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
-    let mut login_url = auth.login_url(next);
-    if !scopes.is_empty() {
-        let separator = if login_url.contains('?') { '&' } else { '?' };
-        login_url = format!("{login_url}{separator}scope={}", encode(&scopes.join(" ")));
+    LoginRejection::SignInRequired {
+        login_url: auth.login_url_with_scopes(next, scopes),
+        page_load: is_page_load(parts),
     }
-    let mut response = if is_page_load(parts) {
-        Redirect::to(&login_url).into_response()
-    } else {
-        let body = serde_json::json!({
-            "error": "login_required",
-            "message": "Sign-in required.",
-            "login_url": login_url,
-        });
-        (StatusCode::UNAUTHORIZED, axum::Json(body)).into_response()
-    };
-    *response.status_mut() = if is_page_load(parts) {
-        StatusCode::SEE_OTHER
-    } else {
-        StatusCode::UNAUTHORIZED
-    };
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    LoginRejection::new(response)
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,14 +1,17 @@
-//! The one record this library keeps in the tower-sessions session: typed and versioned.
+//! What this library keeps in the tower-sessions session, typed and versioned, and when a
+//! signed-in session is still current.
 //!
 //! Everything lives server-side in the store; the cookie holds only the session id. A record
 //! written by another version of this library, or one that does not parse, reads as "signed
 //! out" rather than failing the request.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tower_sessions::Session;
 
-use crate::Error;
+use crate::error::Error;
 
 /// The session key under which the record lives.
 pub(crate) const KEY: &str = "axum_identity";
@@ -30,9 +33,6 @@ pub(crate) struct Record {
     /// A Device Code sign-in waiting for the user.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) device: Option<PendingDevice>,
-    /// Whether the user's tokens were loaded too ([`load_full`]), so storing writes them back.
-    #[serde(skip)]
-    pub(crate) full: bool,
 }
 
 impl Default for Record {
@@ -42,7 +42,6 @@ impl Default for Record {
             pending: Vec::new(),
             user: None,
             device: None,
-            full: false,
         }
     }
 }
@@ -90,13 +89,13 @@ pub(crate) struct PendingLogin {
     pub(crate) created: i64,
     /// Which user flow (B2C) the sign-in went through.
     #[serde(default)]
-    pub(crate) flow: Flow,
+    pub(crate) flow: UserFlow,
 }
 
 /// The user flows a sign-in can go through; all but `SignIn` are Azure AD B2C's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum Flow {
+pub(crate) enum UserFlow {
     #[default]
     SignIn,
     EditProfile,
@@ -141,8 +140,55 @@ pub(crate) struct CachedToken {
     pub(crate) obtained_at: i64,
 }
 
-pub(crate) fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
+/// How long a signed-in session stays current.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SessionPolicy {
+    /// Signed out after this long without a request.
+    pub(crate) idle_timeout: Duration,
+    /// Signed out this long after the sign-in, however active.
+    pub(crate) lifetime: Duration,
+}
+
+impl SignedIn {
+    /// A user who has just authenticated, at `now`.
+    pub(crate) fn new(claims: Map<String, Value>, now: i64) -> Self {
+        SignedIn {
+            claims,
+            id_token: String::new(),
+            since: now,
+            seen: now,
+            refresh_token: None,
+            tokens: Vec::new(),
+            declined: Vec::new(),
+        }
+    }
+
+    /// Whether the sign-in is still within its lifetime and idle timeout.
+    pub(crate) fn is_current(&self, now: i64, policy: &SessionPolicy) -> bool {
+        let seen = self.seen.max(self.since);
+        now - self.since <= policy.lifetime.as_secs() as i64
+            && now - seen <= policy.idle_timeout.as_secs() as i64
+    }
+
+    /// Records activity when the last record of it is older than a tenth of the idle timeout;
+    /// true when the record changed. Recording every request would make every protected request
+    /// a store write; a tenth of the idle timeout is precise enough.
+    pub(crate) fn touch(&mut self, now: i64, policy: &SessionPolicy) -> bool {
+        let seen = self.seen.max(self.since);
+        if now - seen > (policy.idle_timeout.as_secs() / 10) as i64 {
+            self.seen = now;
+            return true;
+        }
+        false
+    }
+
+    /// A string claim, or `""`.
+    pub(crate) fn claim_str(&self, name: &str) -> &str {
+        self.claims
+            .get(name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
 }
 
 /// Loads the record. A store failure is an error (the caller answers 503, never lets anyone
@@ -168,15 +214,16 @@ pub(crate) async fn load(session: &Session) -> Result<Record, Error> {
         .unwrap_or_default())
 }
 
-/// Loads the record with the user's tokens, for the flows that use or replace them.
-pub(crate) async fn load_full(session: &Session) -> Result<Record, Error> {
+/// Loads the record with the user's tokens, for the flows that use or replace them; store it
+/// back with [`store_with_tokens`].
+pub(crate) async fn load_with_tokens(session: &Session) -> Result<Record, Error> {
     let mut record = load(session).await?;
-    attach_secrets(session, &mut record).await?;
+    attach_tokens(session, &mut record).await?;
     Ok(record)
 }
 
 /// Adds the user's tokens to a record loaded without them.
-pub(crate) async fn attach_secrets(session: &Session, record: &mut Record) -> Result<(), Error> {
+pub(crate) async fn attach_tokens(session: &Session, record: &mut Record) -> Result<(), Error> {
     if let Some(user) = record.user.as_mut() {
         let secrets = session
             .get_value(SECRETS_KEY)
@@ -188,31 +235,40 @@ pub(crate) async fn attach_secrets(session: &Session, record: &mut Record) -> Re
         user.refresh_token = secrets.refresh_token;
         user.tokens = secrets.tokens;
     }
-    record.full = true;
     Ok(())
 }
 
-/// Stores the record in the session and writes it to the store now. Writing now, rather than
-/// leaving it to the session layer at the end of the request, turns a failing store into our
-/// 503 page instead of the layer's bare 500 (and the layer does not write again after a 5xx).
+/// Stores the record (without the tokens, which stay as they are in the store) and writes it to
+/// the store now. Writing now, rather than leaving it to the session layer at the end of the
+/// request, turns a failing store into our 503 page instead of the layer's bare 500 (and the
+/// layer does not write again after a 5xx).
 pub(crate) async fn store(session: &Session, record: &Record) -> Result<(), Error> {
     session.insert(KEY, record).await?;
-    if record.full {
-        match &record.user {
-            Some(user) => {
-                let secrets = Secrets {
-                    v: VERSION,
-                    id_token: user.id_token.clone(),
-                    refresh_token: user.refresh_token.clone(),
-                    tokens: user.tokens.clone(),
-                };
-                session.insert(SECRETS_KEY, secrets).await?;
-            }
-            None => {
-                session.remove_value(SECRETS_KEY).await?;
-            }
+    session.save().await?;
+    Ok(())
+}
+
+/// Stores a record loaded [with its tokens](load_with_tokens), tokens included (or removed, when
+/// nobody is signed in any more).
+pub(crate) async fn store_with_tokens(session: &Session, record: &Record) -> Result<(), Error> {
+    session.insert(KEY, record).await?;
+    match &record.user {
+        Some(user) => {
+            let secrets = Secrets {
+                v: VERSION,
+                id_token: user.id_token.clone(),
+                refresh_token: user.refresh_token.clone(),
+                tokens: user.tokens.clone(),
+            };
+            session.insert(SECRETS_KEY, secrets).await?;
+        }
+        None => {
+            session.remove_value(SECRETS_KEY).await?;
         }
     }
     session.save().await?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests;

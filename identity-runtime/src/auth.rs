@@ -1,0 +1,289 @@
+//! [`Auth`], the composition root: the checked settings and the services built from them (the
+//! provider cache, the client registration, the token cache, the logout markers, the pages and
+//! the clock), each owning its state. The flows above read it; nothing below knows it.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::response::Response;
+use tower_sessions::session_store::SessionStore;
+use url::Url;
+
+use crate::backchannel::LogoutMarkers;
+use crate::client::Client;
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::pages::{Pages, render_error};
+use crate::params::{Prompt, encode};
+use crate::provider::Provider;
+use crate::return_path::safe_return_path;
+use crate::session::{SessionPolicy, UserFlow};
+use crate::tokens::{TokenCache, Upstream};
+
+/// The configured identity of the application: who it is at the provider, where the provider
+/// is, and how sign-in behaves. Cheap to clone (one `Arc`), built once at startup, independent
+/// of any `Router` — so it suits the application-factory pattern (build it, then hand it to as
+/// many routers as you like).
+///
+/// ```
+/// use axum_identity_runtime::Auth;
+///
+/// let auth = Auth::builder()
+///     .client_id("my-client")
+///     .client_secret("my-secret")
+///     .redirect_uri("http://localhost:5000/redirect")
+///     .oidc_authority("http://127.0.0.1:3000")
+///     .build()
+///     .expect("valid settings");
+/// assert_eq!(auth.login_path(), "/login");
+/// assert_eq!(auth.redirect_path(), Some("/redirect"));
+/// assert_eq!(auth.login_url("/reports?year=2025"), "/login?next=%2Freports%3Fyear%3D2025");
+/// ```
+#[derive(Clone)]
+pub struct Auth {
+    inner: Arc<Inner>,
+    /// The session store, once [`Auth::layer`] has put this `Auth` in front of it: the
+    /// back-channel logout markers live there.
+    store: Option<Arc<dyn SessionStore>>,
+}
+
+struct Inner {
+    settings: Settings,
+    client: Client,
+    provider: Provider,
+    b2c: B2cFlows,
+    tokens: TokenCache,
+    markers: LogoutMarkers,
+    pages: Arc<dyn Pages>,
+    clock: Clock,
+}
+
+/// The checked settings that shape the flows (everything else lives in a service).
+pub(crate) struct Settings {
+    pub(crate) prompt: Option<Prompt>,
+    pub(crate) secure_cookies: bool,
+    /// Scopes asked for at every sign-in, beyond the OpenID ones.
+    pub(crate) scopes: Vec<String>,
+    /// Where the browser goes after signing out: a local path.
+    pub(crate) post_logout: String,
+    pub(crate) login_path: String,
+    /// Shared by every `Context` without a copy.
+    pub(crate) logout_path: Arc<str>,
+    pub(crate) signed_out_path: String,
+    pub(crate) app_name: String,
+    pub(crate) login_timeout: Duration,
+    pub(crate) session: SessionPolicy,
+    /// Whether `<logout_path>/backchannel` receives the provider's logout tokens.
+    pub(crate) backchannel: bool,
+}
+
+/// The B2C user flows besides sign-up/sign-in, each an authority of its own.
+#[derive(Default)]
+pub(crate) struct B2cFlows {
+    pub(crate) edit_profile: Option<Provider>,
+    pub(crate) reset_password: Option<Provider>,
+}
+
+/// The services [`Auth`] is made of, as the configuration builds them.
+pub(crate) struct Parts {
+    pub(crate) settings: Settings,
+    pub(crate) client: Client,
+    pub(crate) provider: Provider,
+    pub(crate) b2c: B2cFlows,
+    pub(crate) tokens: TokenCache,
+    pub(crate) pages: Arc<dyn Pages>,
+    pub(crate) clock: Clock,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the client secret.
+        f.debug_struct("Auth")
+            .field("client_id", &self.inner.client.id())
+            .field("authority", &self.inner.provider.authority().url)
+            .field(
+                "redirect_uri",
+                &self.inner.client.redirect_uri().map(Url::as_str),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl Auth {
+    pub(crate) fn new(parts: Parts) -> Self {
+        Auth {
+            inner: Arc::new(Inner {
+                settings: parts.settings,
+                client: parts.client,
+                provider: parts.provider,
+                b2c: parts.b2c,
+                tokens: parts.tokens,
+                markers: LogoutMarkers::default(),
+                pages: parts.pages,
+                clock: parts.clock,
+            }),
+            store: None,
+        }
+    }
+
+    /// This `Auth` in front of `store`.
+    pub(crate) fn with_store(&self, store: Arc<dyn SessionStore>) -> Self {
+        Auth {
+            inner: self.inner.clone(),
+            store: Some(store),
+        }
+    }
+
+    /// The path that starts a sign-in; `?next=/page` says where to return afterwards.
+    pub fn login_path(&self) -> &str {
+        &self.inner.settings.login_path
+    }
+
+    /// The path that signs the user out (Python's `url_for("identity.logout")`).
+    pub fn logout_path(&self) -> &str {
+        &self.inner.settings.logout_path
+    }
+
+    /// The path of the redirect URI, where the provider sends the browser back; `None` when
+    /// the Device Code flow is used (no redirect URI configured).
+    pub fn redirect_path(&self) -> Option<&str> {
+        self.inner.client.redirect_uri().map(Url::path)
+    }
+
+    /// Whether users sign in with the Device Code flow (no redirect URI is configured).
+    pub fn uses_device_code(&self) -> bool {
+        self.inner.client.redirect_uri().is_none()
+    }
+
+    /// The URL of Azure AD B2C's edit-profile user flow, for templates (Python's
+    /// `get_edit_profile_url()`); `None` unless `b2c_edit_profile_user_flow` is configured. The
+    /// return trip refreshes the user's claims.
+    pub fn edit_profile_url(&self, next: &str) -> Option<String> {
+        self.inner.b2c.edit_profile.as_ref()?;
+        Some(format!(
+            "{}?flow=edit_profile&next={}",
+            self.login_path(),
+            encode(&safe_return_path(next))
+        ))
+    }
+
+    /// The path that receives back-channel logout tokens, when enabled.
+    pub fn backchannel_logout_path(&self) -> Option<String> {
+        self.inner
+            .settings
+            .backchannel
+            .then(|| format!("{}/backchannel", self.logout_path().trim_end_matches('/')))
+    }
+
+    /// The path of the built-in signed-out page.
+    pub fn signed_out_path(&self) -> &str {
+        &self.inner.settings.signed_out_path
+    }
+
+    /// The path of the Device Code page.
+    pub fn device_code_path(&self) -> String {
+        format!("{}/device", self.login_path().trim_end_matches('/'))
+    }
+
+    /// The login URL that returns to `next` (a local path) afterwards.
+    pub fn login_url(&self, next: &str) -> String {
+        let next = safe_return_path(next);
+        if next == "/" {
+            return self.login_path().to_owned();
+        }
+        format!("{}?next={}", self.login_path(), encode(&next))
+    }
+
+    /// The login URL that returns to `next` and asks for `scopes` too.
+    pub(crate) fn login_url_with_scopes(&self, next: &str, scopes: &[&str]) -> String {
+        let login_url = self.login_url(next);
+        if scopes.is_empty() {
+            return login_url;
+        }
+        let separator = if login_url.contains('?') { '&' } else { '?' };
+        format!("{login_url}{separator}scope={}", encode(&scopes.join(" ")))
+    }
+
+    /// Whether cookies must be `Secure`: the application is served over https.
+    pub fn requires_secure_cookies(&self) -> bool {
+        self.inner.settings.secure_cookies
+    }
+
+    /// Fetches the provider's discovery document and keys now, instead of at the first sign-in,
+    /// so a misconfigured provider is reported at startup. The application works without
+    /// calling it (and keeps working when the provider is down at startup).
+    pub async fn warm_up(&self) -> Result<(), Error> {
+        self.inner.provider.metadata().await.map(|_| ())
+    }
+
+    /// The error's page, with the application's pages, name and login path.
+    pub(crate) fn render_error(&self, error: &Error) -> Response {
+        render_error(
+            error,
+            &*self.inner.pages,
+            &self.inner.settings.app_name,
+            self.login_path(),
+        )
+    }
+
+    pub(crate) fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+
+    pub(crate) fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    pub(crate) fn provider(&self) -> &Provider {
+        &self.inner.provider
+    }
+
+    /// The provider of a user flow: B2C's edit-profile and password-reset flows are authorities
+    /// of their own.
+    pub(crate) fn provider_for(&self, flow: UserFlow) -> Result<&Provider, Error> {
+        let b2c = &self.inner.b2c;
+        match flow {
+            UserFlow::SignIn => Ok(&self.inner.provider),
+            UserFlow::EditProfile => b2c.edit_profile.as_ref().ok_or(Error::Malformed(
+                "no edit-profile user flow is configured".into(),
+            )),
+            UserFlow::ResetPassword => b2c.reset_password.as_ref().ok_or(Error::Malformed(
+                "no password-reset user flow is configured".into(),
+            )),
+        }
+    }
+
+    pub(crate) fn has_reset_password_flow(&self) -> bool {
+        self.inner.b2c.reset_password.is_some()
+    }
+
+    pub(crate) fn tokens(&self) -> &TokenCache {
+        &self.inner.tokens
+    }
+
+    /// Where token refreshes go.
+    pub(crate) fn upstream(&self) -> Upstream<'_> {
+        Upstream {
+            client: &self.inner.client,
+            provider: &self.inner.provider,
+            clock: &self.inner.clock,
+        }
+    }
+
+    pub(crate) fn markers(&self) -> &LogoutMarkers {
+        &self.inner.markers
+    }
+
+    pub(crate) fn pages(&self) -> &dyn Pages {
+        &*self.inner.pages
+    }
+
+    pub(crate) fn clock(&self) -> &Clock {
+        &self.inner.clock
+    }
+
+    /// The session store, once this `Auth` was installed with [`Auth::layer`].
+    pub(crate) fn store(&self) -> Option<&dyn SessionStore> {
+        self.store.as_deref()
+    }
+}

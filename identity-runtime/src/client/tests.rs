@@ -1,0 +1,99 @@
+use openidconnect::core::CoreTokenResponse;
+use serde_json::json;
+
+use super::*;
+
+fn response(value: serde_json::Value) -> CoreTokenResponse {
+    serde_json::from_value(value).unwrap()
+}
+
+#[test]
+fn grant_errors_send_the_user_to_sign_in_and_others_are_the_providers() {
+    for code in [
+        "invalid_grant",
+        "invalid_scope",
+        "consent_required",
+        "interaction_required",
+        "login_required",
+    ] {
+        assert!(
+            matches!(error_answer(code, None), Error::InvalidGrant(_)),
+            "{code}"
+        );
+    }
+    let other = error_answer("invalid_client", Some("bad secret"));
+    assert!(
+        matches!(&other, Error::TokenEndpoint { detail, .. } if detail == "invalid_client: bad secret")
+    );
+}
+
+#[test]
+fn an_answer_with_a_malformed_id_token_is_a_rejected_token() {
+    let body = br#"{"access_token":"a","token_type":"Bearer","id_token":"not.a-jwt"}"#;
+    assert!(matches!(
+        parse_token_response(body),
+        Err(Error::InvalidToken(_))
+    ));
+}
+
+#[test]
+fn an_unreadable_answer_is_the_providers_failure() {
+    for body in [&b"<html>"[..], br#"{"token_type":"Bearer"}"#] {
+        let error = parse_token_response(body).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::TokenEndpoint {
+                    source: Some(_),
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+}
+
+#[test]
+fn granted_scopes_leave_the_openid_scopes_out() {
+    let granted = response(json!({
+        "access_token": "a", "token_type": "Bearer",
+        "scope": "openid User.Read offline_access Mail.Read profile"
+    }));
+    assert_eq!(
+        granted_scopes(&granted, &[], &[]),
+        vec!["Mail.Read", "User.Read"]
+    );
+}
+
+#[test]
+fn no_scope_in_the_answer_means_what_was_asked() {
+    let silent = response(json!({"access_token": "a", "token_type": "Bearer"}));
+    let asked = vec!["b".to_owned(), "a".to_owned()];
+    assert_eq!(
+        granted_scopes(&silent, &asked, &["a".to_owned()]),
+        vec!["a", "b"]
+    );
+}
+
+#[test]
+fn a_token_is_cached_with_its_lifetime() {
+    let answer = response(json!({"access_token": "a", "token_type": "bearer", "expires_in": 60}));
+    let token = cached_token(&answer, vec!["s".into()], 1000).unwrap();
+    assert_eq!((token.obtained_at, token.expires_at), (1000, 1060));
+    assert_eq!(token.token_type, "Bearer");
+    let no_lifetime = response(json!({"access_token": "a", "token_type": "Bearer"}));
+    assert_eq!(
+        cached_token(&no_lifetime, vec!["s".into()], 0)
+            .unwrap()
+            .expires_at,
+        3600
+    );
+}
+
+#[test]
+fn empty_tokens_and_tokens_for_no_api_are_not_cached() {
+    let empty = response(json!({"access_token": "", "token_type": "Bearer"}));
+    assert!(cached_token(&empty, vec!["s".into()], 0).is_none());
+    let any = response(json!({"access_token": "a", "token_type": "Bearer"}));
+    assert!(cached_token(&any, vec![], 0).is_none());
+}
