@@ -13,11 +13,13 @@ use crate::backchannel::LogoutMarkers;
 use crate::client::Client;
 use crate::clock::Clock;
 use crate::error::Error;
+use crate::id_token::TimeRules;
 use crate::pages::{Pages, render_error};
 use crate::params::{Prompt, encode};
 use crate::provider::Provider;
 use crate::return_path::safe_return_path;
 use crate::session::{SessionPolicy, UserFlow};
+use crate::single_use::SingleUse;
 use crate::tokens::{TokenCache, Upstream};
 
 /// The configured identity of the application: who it is at the provider, where the provider
@@ -54,6 +56,7 @@ struct Inner {
     b2c: B2cFlows,
     tokens: TokenCache,
     markers: LogoutMarkers,
+    once: SingleUse,
     pages: Arc<dyn Pages>,
     clock: Clock,
 }
@@ -62,6 +65,7 @@ struct Inner {
 pub(crate) struct Settings {
     pub(crate) prompt: Option<Prompt>,
     pub(crate) secure_cookies: bool,
+    pub(crate) cookie_name: String,
     /// Scopes asked for at every sign-in, beyond the OpenID ones.
     pub(crate) scopes: Vec<String>,
     /// Where the browser goes after signing out: a local path.
@@ -72,6 +76,8 @@ pub(crate) struct Settings {
     pub(crate) signed_out_path: String,
     pub(crate) app_name: String,
     pub(crate) login_timeout: Duration,
+    /// The clock skew tolerated on token times.
+    pub(crate) clock_skew: Duration,
     pub(crate) session: SessionPolicy,
     /// Whether `<logout_path>/backchannel` receives the provider's logout tokens.
     pub(crate) backchannel: bool,
@@ -91,6 +97,8 @@ pub(crate) struct Parts {
     pub(crate) provider: Provider,
     pub(crate) b2c: B2cFlows,
     pub(crate) tokens: TokenCache,
+    pub(crate) once: SingleUse,
+    pub(crate) markers: LogoutMarkers,
     pub(crate) pages: Arc<dyn Pages>,
     pub(crate) clock: Clock,
 }
@@ -118,7 +126,8 @@ impl Auth {
                 provider: parts.provider,
                 b2c: parts.b2c,
                 tokens: parts.tokens,
-                markers: LogoutMarkers::default(),
+                markers: parts.markers,
+                once: parts.once,
                 pages: parts.pages,
                 clock: parts.clock,
             }),
@@ -204,6 +213,13 @@ impl Auth {
         format!("{login_url}{separator}scope={}", encode(&scopes.join(" ")))
     }
 
+    /// The name of the session cookie: by default `__Host-identity.sid` when the application is
+    /// served over https, `identity.sid` otherwise (set another with
+    /// [`AuthBuilder::cookie_name`](crate::AuthBuilder::cookie_name)).
+    pub fn cookie_name(&self) -> &str {
+        &self.inner.settings.cookie_name
+    }
+
     /// Whether cookies must be `Secure`: the application is served over https.
     pub fn requires_secure_cookies(&self) -> bool {
         self.inner.settings.secure_cookies
@@ -267,7 +283,21 @@ impl Auth {
             client: &self.inner.client,
             provider: &self.inner.provider,
             clock: &self.inner.clock,
+            leeway: self.inner.settings.clock_skew.as_secs() as i64,
         }
+    }
+
+    /// The time rules for a token verified now.
+    pub(crate) fn time_rules(&self) -> TimeRules {
+        TimeRules {
+            now: self.inner.clock.now(),
+            leeway: self.inner.settings.clock_skew.as_secs() as i64,
+        }
+    }
+
+    /// Callbacks and logout tokens redeemed once, across instances with a shared lock.
+    pub(crate) fn once(&self) -> &SingleUse {
+        &self.inner.once
     }
 
     pub(crate) fn markers(&self) -> &LogoutMarkers {

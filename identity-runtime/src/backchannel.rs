@@ -3,9 +3,10 @@
 //!
 //! Sessions live in a tower-sessions store that cannot be searched by user, so the logout is
 //! recorded as a marker ("`sub` signed out at `t`") in the same store, under an id derived from
-//! the issuer and subject; a protected request checks the marker (cached in-process for a few
-//! seconds, so a request costs no extra store read) and treats sessions that began before it
-//! as signed out.
+//! the issuer and subject with a key only the application's instances know (so no cookie can
+//! name a marker, load it as a session and delete it); a protected request checks the marker
+//! (cached in-process for a few seconds, so a request costs no extra store read) and treats
+//! sessions that began before it as signed out.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -22,6 +23,7 @@ use crate::error::Error;
 use crate::jws::{self, Unverified};
 use crate::params::parse_params;
 use crate::provider::Provider;
+use crate::single_use::SingleUse;
 
 const EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
 /// How long a marker lookup is trusted before the store is asked again: the delay with which a
@@ -33,18 +35,45 @@ const MAX_AGE: i64 = 600;
 const LEEWAY: i64 = 60;
 
 /// The back-channel logout markers: recorded in the session store, looked up (with a short
-/// in-process cache) by every protected request, and the `jti`s already used.
-#[derive(Default)]
+/// in-process cache) by every protected request.
 pub(crate) struct LogoutMarkers {
+    /// The key of the markers' ids, the same on every instance.
+    key: Vec<u8>,
     seen: Mutex<HashMap<String, (Instant, Option<i64>)>>,
-    jtis: Mutex<HashMap<String, i64>>,
 }
 
-fn marker_id(iss: &str, sub: &str) -> Id {
-    let digest = sha2::Sha256::digest(format!("axum-identity logout\n{iss}\n{sub}").as_bytes());
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest[..16]);
-    Id(i128::from_le_bytes(bytes))
+/// What a logout token is checked against.
+pub(crate) struct Receiver<'a> {
+    pub(crate) store: &'a dyn SessionStore,
+    pub(crate) provider: &'a Provider,
+    pub(crate) client_id: &'a str,
+    /// How long a marker must be kept: the longest a session can live.
+    pub(crate) lifetime: Duration,
+    /// Where used `jti`s are remembered (across instances with a shared lock).
+    pub(crate) once: &'a SingleUse,
+    pub(crate) now: i64,
+}
+
+impl LogoutMarkers {
+    /// Markers whose ids are keyed with `secret` (shared by every instance).
+    pub(crate) fn new(secret: &[u8]) -> Self {
+        LogoutMarkers {
+            key: sha2::Sha256::digest([b"axum-identity logout markers\n", secret].concat())
+                .to_vec(),
+            seen: Mutex::default(),
+        }
+    }
+
+    fn marker_id(&self, iss: &str, sub: &str) -> Id {
+        use hmac::Mac as _;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key)
+            .expect("HMAC takes a key of any length");
+        mac.update(format!("{iss}\n{sub}").as_bytes());
+        let digest = mac.finalize().into_bytes();
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(&digest[..16]);
+        Id(i128::from_le_bytes(bytes))
+    }
 }
 
 /// What a verified logout token says: who signed out.
@@ -76,7 +105,7 @@ impl LogoutMarkers {
             return Ok(value);
         }
         let loaded = store
-            .load(&marker_id(iss, sub))
+            .load(&self.marker_id(iss, sub))
             .await
             .map_err(Error::store)?;
         let value = loaded.and_then(|r| r.data.get("signed_out_at").and_then(Value::as_i64));
@@ -96,7 +125,7 @@ impl LogoutMarkers {
         at: i64,
         lifetime: Duration,
     ) -> Result<(), Error> {
-        let id = marker_id(iss, sub);
+        let id = self.marker_id(iss, sub);
         let mut data = HashMap::new();
         data.insert("signed_out_at".to_owned(), Value::from(at));
         // The store expires records by its own (wall) clock.
@@ -119,13 +148,6 @@ impl LogoutMarkers {
         Ok(())
     }
 
-    /// Remembers a `jti`; false when it was seen before (a replay).
-    fn first_use(&self, jti: &str, now: i64) -> bool {
-        let mut jtis = self.jtis.lock().unwrap_or_else(|e| e.into_inner());
-        jtis.retain(|_, at| now - *at <= MAX_AGE * 2);
-        jtis.insert(jti.to_owned(), now).is_none()
-    }
-
     /// `POST <logout_path>/backchannel`: verifies the logout token and ends every session of
     /// its user. Answers 200, or 400 with a JSON error (§2.8).
     #[tracing::instrument(
@@ -134,15 +156,7 @@ impl LogoutMarkers {
         skip_all,
         fields(flow = "backchannel")
     )]
-    pub(crate) async fn receive(
-        &self,
-        store: &dyn SessionStore,
-        provider: &Provider,
-        client_id: &str,
-        lifetime: Duration,
-        now: i64,
-        body: &[u8],
-    ) -> Response {
+    pub(crate) async fn receive(&self, to: Receiver<'_>, body: &[u8]) -> Response {
         let answer = |status: StatusCode, error: Option<String>| {
             let mut response = match error {
                 Some(error) => {
@@ -162,10 +176,7 @@ impl LogoutMarkers {
                 .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         };
-        match self
-            .handle(store, provider, client_id, lifetime, now, body)
-            .await
-        {
+        match self.handle(to, body).await {
             Ok(()) => answer(StatusCode::OK, None),
             Err(Error::InvalidToken(reason) | Error::Malformed(reason)) => {
                 answer(StatusCode::BAD_REQUEST, Some(reason))
@@ -184,39 +195,38 @@ impl LogoutMarkers {
         }
     }
 
-    async fn handle(
-        &self,
-        store: &dyn SessionStore,
-        provider: &Provider,
-        client_id: &str,
-        lifetime: Duration,
-        now: i64,
-        body: &[u8],
-    ) -> Result<(), Error> {
+    async fn handle(&self, to: Receiver<'_>, body: &[u8]) -> Result<(), Error> {
+        let provider = to.provider;
         let params = parse_params(body)?;
         let token = params
             .get("logout_token")
             .ok_or(Error::MissingParameter("logout_token"))?;
         let meta = provider.metadata().await?;
         let claims = match jws::verify(&meta.jwks, &meta.allowed_algs(), token) {
-            Err(Unverified::NoKey) => match provider.refetch_keys(&meta).await? {
-                Some(fresh) => {
-                    jws::verify(&fresh.jwks, &fresh.allowed_algs(), token).map_err(rejected)?
+            // The provider may have rotated its keys, under a new `kid` or the same one.
+            Err(unverified @ (Unverified::NoKey | Unverified::BadSignature)) => {
+                match provider.refetch_keys(&meta).await? {
+                    Some(fresh) => {
+                        jws::verify(&fresh.jwks, &fresh.allowed_algs(), token).map_err(rejected)?
+                    }
+                    None => return Err(rejected(unverified)),
                 }
-                None => return Err(rejected(Unverified::NoKey)),
-            },
+            }
             other => other.map_err(rejected)?,
         };
         meta.issuer_rule
             .check(&claims)
             .map_err(Error::InvalidToken)?;
-        let logout = check_claims(&claims, client_id, now)?;
-        if !self.first_use(&format!("{}\n{}", logout.iss, logout.jti), now) {
+        let logout = check_claims(&claims, to.client_id, to.now)?;
+        // Remembered past the token's oldest acceptable age, so a replay is always caught.
+        let jti = format!("{}\n{}", logout.iss, logout.jti);
+        let remember = Duration::from_secs(2 * MAX_AGE as u64);
+        if !to.once.claim("jti", &jti, to.now, remember).await? {
             return Err(Error::InvalidToken(
                 "the logout token was already used".into(),
             ));
         }
-        self.mark(store, logout.iss, logout.sub, now, lifetime)
+        self.mark(to.store, logout.iss, logout.sub, to.now, to.lifetime)
             .await?;
         tracing::info!("back-channel logout: every session of a user ended");
         Ok(())

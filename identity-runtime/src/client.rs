@@ -11,6 +11,7 @@ use openidconnect::{
 use url::Url;
 
 use crate::error::{ConfigError, Error};
+use crate::jws;
 use crate::params::{OIDC_SCOPES, encode};
 use crate::provider::{Metadata, Provider};
 use crate::session::CachedToken;
@@ -189,6 +190,9 @@ pub(crate) fn granted_scopes(
     granted
 }
 
+/// How long an opaque access token answered without `expires_in` is used: five minutes.
+const DEFAULT_LIFETIME: i64 = 300;
+
 /// The access token of a token response, for the cache; `None` when there is none worth
 /// keeping. B2C answers a sign-in without API scopes with an ID token only (see `http.rs`),
 /// and a token for no API scope serves no handler: neither is worth session bytes.
@@ -200,13 +204,21 @@ pub(crate) fn cached_token(
     if response.access_token().secret().is_empty() || scopes.is_empty() {
         return None;
     }
-    let lifetime = response
-        .expires_in()
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(3600);
+    let access_token = response.access_token().secret();
+    // RFC 6749 §5.1 makes `expires_in` optional. Without it, a JWT access token says itself how
+    // long it lives (RFC 9068); an opaque one is trusted for a short while only, since a guess of
+    // an hour could hand handlers a token the API has stopped accepting.
+    let lifetime = match response.expires_in() {
+        Some(lifetime) => lifetime.as_secs() as i64,
+        None => jws::payload(access_token)
+            .ok()
+            .and_then(|claims| claims.get("exp").and_then(serde_json::Value::as_i64))
+            .map(|exp| (exp - now).max(0))
+            .unwrap_or(DEFAULT_LIFETIME),
+    };
     Some(CachedToken {
         scopes,
-        access_token: response.access_token().secret().clone(),
+        access_token: access_token.clone(),
         token_type: token_type_name(response),
         expires_at: now + lifetime,
         obtained_at: now,

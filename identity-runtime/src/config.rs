@@ -7,6 +7,7 @@ use url::Url;
 
 use crate::auth::{Auth, B2cFlows, Parts, Settings};
 use crate::authority::{Authority, AuthorityKind, B2cNameError, is_loopback};
+use crate::backchannel::LogoutMarkers;
 use crate::client::Client;
 use crate::clock::Clock;
 use crate::error::{ConfigError, Setting};
@@ -16,6 +17,7 @@ use crate::params::{Prompt, is_single_scope};
 use crate::provider::Provider;
 use crate::return_path::safe_return_path;
 use crate::session::SessionPolicy;
+use crate::single_use::SingleUse;
 use crate::tokens::TokenCache;
 
 impl Auth {
@@ -78,6 +80,8 @@ pub struct AuthBuilder {
     refresh_lock: Option<Arc<dyn RefreshLock>>,
     backchannel: bool,
     clock: Option<Clock>,
+    clock_skew: Option<Duration>,
+    cookie_name: Option<String>,
     b2c_tenant_name: Option<String>,
     b2c_signup_signin_user_flow: Option<String>,
     b2c_edit_profile_user_flow: Option<String>,
@@ -183,8 +187,9 @@ impl AuthBuilder {
     }
 
     /// Coordinates token refreshes across application instances that share a session store
-    /// (see [`RefreshLock`](crate::RefreshLock); `RedisRefreshLock` with the `redis` feature).
-    /// Without it, refreshes are single-flight within each process only.
+    /// (see [`RefreshLock`](crate::RefreshLock); `RedisRefreshLock` with the `redis` feature),
+    /// and makes a callback, or a back-channel logout token, usable once across all of them.
+    /// Without it, refreshes are single-flight and those checks hold within each process only.
     pub fn refresh_lock(mut self, lock: impl RefreshLock) -> Self {
         self.refresh_lock = Some(Arc::new(lock));
         self
@@ -203,6 +208,22 @@ impl AuthBuilder {
     /// clock; tests pass a [`Clock::manual`] and move it instead of sleeping.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// The session cookie's name. Default `__Host-identity.sid` over https, `identity.sid` over
+    /// plain http. Browsers do not separate cookies by port: two applications on one host
+    /// (`localhost:5000` and `localhost:5001`) need names of their own.
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = Some(name.into());
+        self
+    }
+
+    /// How much the provider's clock may differ from ours: a token is accepted this long after
+    /// its `exp`, and refused when its `iat` or `nbf` is further than this in the future.
+    /// Default 60 seconds.
+    pub fn clock_skew(mut self, leeway: Duration) -> Self {
+        self.clock_skew = Some(leeway);
         self
     }
 
@@ -429,9 +450,27 @@ impl AuthBuilder {
         let secure_cookies = self
             .secure_cookies
             .unwrap_or_else(|| redirect_uri.as_ref().is_some_and(|u| u.scheme() == "https"));
+        let cookie_name = match self.cookie_name {
+            Some(name) => {
+                let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
+                if name.is_empty() || !name.bytes().all(token) {
+                    return Err(ConfigError::invalid(
+                        Setting::CookieName,
+                        format!("`{name}` is not a cookie name"),
+                    ));
+                }
+                name
+            }
+            // The `__Host-` prefix makes browsers accept the cookie only with `Secure`,
+            // `Path=/` and no `Domain`, so neither a sibling subdomain nor a man in the middle
+            // on plain http can plant a session cookie for this origin (RFC 6265bis §4.1.3.2).
+            None if secure_cookies => "__Host-identity.sid".to_owned(),
+            None => "identity.sid".to_owned(),
+        };
         let settings = Settings {
             prompt: self.prompt,
             secure_cookies,
+            cookie_name,
             scopes: self.scopes,
             post_logout,
             login_path,
@@ -439,6 +478,7 @@ impl AuthBuilder {
             signed_out_path,
             app_name: self.app_name.unwrap_or_default(),
             login_timeout: self.login_timeout.unwrap_or(Duration::from_secs(600)),
+            clock_skew: self.clock_skew.unwrap_or(Duration::from_secs(60)),
             session: SessionPolicy {
                 idle_timeout: self.idle_timeout.unwrap_or(Duration::from_secs(8 * 3600)),
                 lifetime: self
@@ -447,16 +487,27 @@ impl AuthBuilder {
             },
             backchannel: self.backchannel,
         };
+        // The markers' ids are keyed with a secret every instance has, so that no cookie can
+        // name one.
+        let client_secret = self.client_secret.filter(|s| !s.is_empty());
+        let markers = match (&client_secret, self.backchannel) {
+            (Some(secret), _) => LogoutMarkers::new(secret.as_bytes()),
+            (None, false) => LogoutMarkers::new(b""),
+            (None, true) => {
+                return Err(ConfigError::missing(
+                    Setting::ClientSecret,
+                    Some("back-channel logout keys its markers with it"),
+                ));
+            }
+        };
         Ok(Auth::new(Parts {
             settings,
-            client: Client::new(
-                client_id,
-                self.client_secret.filter(|s| !s.is_empty()),
-                redirect_uri,
-            ),
+            client: Client::new(client_id, client_secret, redirect_uri),
             provider: Provider::new(authority, http, ttl),
             b2c,
-            tokens: TokenCache::new(self.refresh_lock),
+            tokens: TokenCache::new(self.refresh_lock.clone()),
+            once: SingleUse::new(self.refresh_lock),
+            markers,
             pages: self.pages.unwrap_or_else(|| Arc::new(DefaultPages)),
             clock: self.clock.unwrap_or_default(),
         }))

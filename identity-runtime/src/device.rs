@@ -3,7 +3,7 @@
 //! has signed in there.
 
 use axum::http::{HeaderValue, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use openidconnect::TokenResponse;
 use openidconnect::core::CoreIdToken;
 use serde::Deserialize;
@@ -14,8 +14,8 @@ use crate::client::parse_token_response;
 use crate::error::{ConfigError, Error};
 use crate::http::{MAX_RESPONSE_BYTES, read_limited};
 use crate::id_token::{self, NoNonce, merge_userinfo, needs_userinfo};
-use crate::login::{complete_sign_in, redirect, sign_in_scopes};
-use crate::pages::{DeviceCodePage, NO_STORE};
+use crate::login::{complete_sign_in, keep_short_unless_signed_in, redirect, sign_in_scopes};
+use crate::pages::{DeviceCodePage, page as library_page};
 use crate::session::{self, PendingDevice};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -95,6 +95,7 @@ pub(crate) async fn start(
         scopes,
         next: crate::return_path::safe_return_path(next),
     });
+    keep_short_unless_signed_in(auth, session, &record);
     session::store(session, &record).await?;
     Ok(redirect(&auth.device_code_path()))
 }
@@ -170,8 +171,15 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
         .ok_or_else(|| Error::InvalidToken("the provider sent no ID token".into()))?;
     // The Device Code flow has no nonce to compare: the device code itself, sent only from
     // this server to the token endpoint, binds the answer to this sign-in.
-    let (meta, mut claims) =
-        id_token::verify(auth.client(), auth.provider(), meta, id_token, &NoNonce).await?;
+    let (meta, mut claims) = id_token::verify(
+        auth.client(),
+        auth.provider(),
+        meta,
+        id_token,
+        &NoNonce,
+        auth.time_rules(),
+    )
+    .await?;
     if needs_userinfo(&claims) {
         merge_userinfo(
             auth.provider(),
@@ -203,7 +211,7 @@ fn page(auth: &Auth, device: &PendingDevice, refresh: i64) -> Response {
         expires_in: (device.expires_at - auth.clock().now()).max(0) as u64,
         refresh_seconds: refresh as u64,
     });
-    let mut response = (NO_STORE, Html(html)).into_response();
+    let mut response = library_page(axum::http::StatusCode::OK, html);
     // Besides the page's own meta refresh: a browser reloads the page by itself until the
     // sign-in completes, with no JavaScript.
     if let Ok(value) = HeaderValue::from_str(&refresh.to_string()) {

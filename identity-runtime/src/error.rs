@@ -78,6 +78,10 @@ pub enum Error {
     /// The session store failed.
     #[error("the session store is unavailable")]
     SessionStore(#[source] tower_sessions::session::Error),
+    /// Signing out could not end the session in the store (it is down): the cookie was
+    /// expired, but the session may live on until the store is back.
+    #[error("signing out could not complete: the session store is unavailable")]
+    SignOutIncomplete(#[source] tower_sessions::session::Error),
     /// The scopes a handler needs were not granted by the user or the provider.
     #[error("the identity provider did not grant {}", quoted(.0))]
     ScopesNotGranted(Vec<String>),
@@ -154,9 +158,9 @@ impl Error {
             | Error::InvalidGrant(_) => StatusCode::BAD_REQUEST,
             Error::ScopesNotGranted(_) => StatusCode::FORBIDDEN,
             Error::TokenEndpoint { .. } => StatusCode::BAD_GATEWAY,
-            Error::ProviderUnavailable { .. } | Error::SessionStore(_) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
+            Error::ProviderUnavailable { .. }
+            | Error::SessionStore(_)
+            | Error::SignOutIncomplete(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Config(_) | Error::Setup(_) | Error::Refresh(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -179,6 +183,7 @@ impl Error {
                 "Identity provider unavailable"
             }
             Error::SessionStore(_) => "Service unavailable",
+            Error::SignOutIncomplete(_) => "Sign-out incomplete",
             Error::Config(_) | Error::Setup(_) | Error::Refresh(_) => "Configuration error",
         }
     }
@@ -193,6 +198,10 @@ impl Error {
         match self.underlying() {
             Error::SessionStore(_) => {
                 "The service cannot reach its session store right now. Please try again shortly."
+                    .into()
+            }
+            Error::SignOutIncomplete(_) => {
+                "Signing out could not complete: the service cannot reach its session store. This browser is signed out, but the session may still be active elsewhere; please sign out again shortly."
                     .into()
             }
             Error::ProviderUnavailable { .. } | Error::TokenEndpoint { .. } => {
@@ -283,6 +292,8 @@ pub enum Setting {
     LogoutPath,
     /// `http_timeout`.
     HttpTimeout,
+    /// `cookie_name`.
+    CookieName,
 }
 
 impl Setting {
@@ -303,6 +314,7 @@ impl Setting {
             Setting::LoginPath => "login_path",
             Setting::LogoutPath => "logout_path",
             Setting::HttpTimeout => "http_timeout",
+            Setting::CookieName => "cookie_name",
         }
     }
 
@@ -322,7 +334,8 @@ impl Setting {
             | Setting::PostLogoutRedirect
             | Setting::LoginPath
             | Setting::LogoutPath
-            | Setting::HttpTimeout => None,
+            | Setting::HttpTimeout
+            | Setting::CookieName => None,
         }
     }
 }

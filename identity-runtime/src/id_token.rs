@@ -36,31 +36,74 @@ impl NonceCheck for NoNonce {
     }
 }
 
+/// The time rules of a token: what time it is, and how much clock skew between us and the
+/// provider is tolerated on `exp`, `iat` and `nbf`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TimeRules {
+    /// Unix seconds.
+    pub(crate) now: i64,
+    /// Seconds.
+    pub(crate) leeway: i64,
+}
+
+impl TimeRules {
+    fn at(seconds: i64) -> chrono::DateTime<chrono::Utc> {
+        chrono::DateTime::from_timestamp(seconds, 0).unwrap_or_default()
+    }
+
+    /// `nbf` and `iat` may not be later than now plus the leeway.
+    fn check(&self, claims: &Map<String, Value>) -> Result<(), Error> {
+        let latest = self.now + self.leeway;
+        if claims
+            .get("nbf")
+            .and_then(Value::as_i64)
+            .is_some_and(|nbf| nbf > latest)
+        {
+            return Err(Error::InvalidToken(
+                "the token is not valid yet (`nbf`)".into(),
+            ));
+        }
+        if claims
+            .get("iat")
+            .and_then(Value::as_i64)
+            .is_some_and(|iat| iat > latest)
+        {
+            return Err(Error::InvalidToken(
+                "the token was issued in the future (`iat`)".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// Verifies an ID token and returns its raw claims, with the metadata it was verified under.
-/// An unknown signing key makes one (rate-limited) attempt with freshly fetched keys.
+/// An unknown signing key, or a signature that fails under a known one (the provider replaced
+/// its key but kept the `kid`, or serves one key without any), makes one (rate-limited) attempt
+/// with freshly fetched keys.
 pub(crate) async fn verify(
     client: &Client,
     provider: &Provider,
     meta: Arc<Metadata>,
     id_token: &CoreIdToken,
     nonce: &impl NonceCheck,
+    time: TimeRules,
 ) -> Result<(Arc<Metadata>, Map<String, Value>), Error> {
-    match verify_with(client, &meta, id_token, nonce) {
+    match verify_with(client, &meta, id_token, nonce, time) {
         Err(ClaimsVerificationError::SignatureVerification(
-            SignatureVerificationError::NoMatchingKey,
+            SignatureVerificationError::NoMatchingKey | SignatureVerificationError::CryptoError(_),
         )) => match provider.refetch_keys(&meta).await? {
             Some(fresh) => {
-                verify_with(client, &fresh, id_token, nonce).map_err(rejected)?;
-                let claims = checked_claims(&fresh, client.id(), id_token)?;
+                verify_with(client, &fresh, id_token, nonce, time).map_err(rejected)?;
+                let claims = checked_claims(&fresh, client.id(), id_token, time)?;
                 Ok((fresh, claims))
             }
             None => Err(Error::InvalidToken(
-                "the ID token is signed with an unknown key".into(),
+                "the ID token's signature does not verify under the provider's keys".into(),
             )),
         },
         Err(e) => Err(rejected(e)),
         Ok(()) => {
-            let claims = checked_claims(&meta, client.id(), id_token)?;
+            let claims = checked_claims(&meta, client.id(), id_token, time)?;
             Ok((meta, claims))
         }
     }
@@ -82,6 +125,7 @@ fn verify_with(
     meta: &Metadata,
     id_token: &CoreIdToken,
     nonce: &impl NonceCheck,
+    time: TimeRules,
 ) -> Result<(), ClaimsVerificationError> {
     let oidc = client
         .oidc(meta)
@@ -89,7 +133,16 @@ fn verify_with(
     let verifier = oidc
         .id_token_verifier()
         .set_allowed_algs(meta.allowed_algs())
-        .require_issuer_match(meta.issuer_rule.exact().is_some());
+        .require_issuer_match(meta.issuer_rule.exact().is_some())
+        // `exp` is compared with this time: an ID token stays acceptable for the leeway.
+        .set_time_fn(move || TimeRules::at(time.now - time.leeway))
+        .set_issue_time_verifier_fn(move |iat| {
+            if iat > TimeRules::at(time.now + time.leeway) {
+                Err("the ID token was issued in the future".into())
+            } else {
+                Ok(())
+            }
+        });
     id_token
         .claims(&verifier, |n: Option<&Nonce>| nonce.check(n))
         .map(|_| ())
@@ -100,9 +153,11 @@ fn checked_claims(
     meta: &Metadata,
     client_id: &str,
     id_token: &CoreIdToken,
+    time: TimeRules,
 ) -> Result<Map<String, Value>, Error> {
     let claims = jws::payload(&id_token.to_string())
         .map_err(|e| Error::InvalidToken(format!("the ID token is malformed: {e}")))?;
+    time.check(&claims)?;
     check_claims(&meta.issuer_rule, client_id, claims)
 }
 

@@ -14,7 +14,7 @@ impl Auth {
     /// The layer that makes sign-in work: a tower-sessions session layer over `store` with the
     /// cookie settings sign-in needs (`HttpOnly`; `SameSite=Lax`, since `Strict` would drop the
     /// cookie on the provider's redirect back and break every sign-in; `Secure` when the
-    /// redirect URI is https; records that expire in the store after the idle timeout), and this
+    /// redirect URI is https, under a `__Host-` name then; records that expire in the store after the idle timeout), and this
     /// `Auth` for the extractors and the routes. Add it last, so it wraps every route.
     ///
     /// ```
@@ -69,7 +69,7 @@ impl Auth {
         let idle = time::Duration::try_from(self.settings().session.idle_timeout)
             .unwrap_or(time::Duration::hours(8));
         let sessions = SessionManagerLayer::new(store.clone())
-            .with_name("identity.sid")
+            .with_name(self.cookie_name().to_owned())
             .with_http_only(true)
             .with_same_site(SameSite::Lax)
             .with_secure(self.requires_secure_cookies())

@@ -15,16 +15,17 @@ const LAYERS: &[(&str, u8, &str)] = &[
     ("provider", 3, include_str!("provider.rs")),
     ("client", 4, include_str!("client.rs")),
     ("id_token", 5, include_str!("id_token.rs")),
-    ("backchannel", 6, include_str!("backchannel.rs")),
-    ("tokens", 6, include_str!("tokens.rs")),
-    ("auth", 7, include_str!("auth.rs")),
-    ("login", 8, include_str!("login.rs")),
-    ("logout", 9, include_str!("logout.rs")),
-    ("device", 9, include_str!("device.rs")),
-    ("config", 10, include_str!("config.rs")),
-    ("extract", 10, include_str!("extract.rs")),
-    ("layer", 10, include_str!("layer.rs")),
-    ("routes", 10, include_str!("routes.rs")),
+    ("single_use", 6, include_str!("single_use.rs")),
+    ("backchannel", 7, include_str!("backchannel.rs")),
+    ("tokens", 7, include_str!("tokens.rs")),
+    ("auth", 8, include_str!("auth.rs")),
+    ("login", 9, include_str!("login.rs")),
+    ("logout", 10, include_str!("logout.rs")),
+    ("device", 10, include_str!("device.rs")),
+    ("config", 11, include_str!("config.rs")),
+    ("extract", 11, include_str!("extract.rs")),
+    ("layer", 11, include_str!("layer.rs")),
+    ("routes", 11, include_str!("routes.rs")),
 ];
 
 /// The crate-root re-exports, and the module each comes from: importing `crate::Error` is an
@@ -39,8 +40,8 @@ fn root_item(name: &str) -> Option<&'static str> {
         | "require_sign_in" => "extract",
         "AuthLayer" => "layer",
         "RedisRefreshLock" | "LockFuture" | "RefreshLock" => "lock",
-        "DefaultPages" | "DeviceCodePage" | "ErrorPage" | "Pages" | "SignedOutPage"
-        | "escape_html" => "pages",
+        "DefaultPages" | "DeviceCodePage" | "ErrorPage" | "Pages" | "SignOutPage"
+        | "SignedOutPage" | "escape_html" => "pages",
         "Prompt" => "params",
         "safe_return_path" => "return_path",
         "routes" => "routes",

@@ -5,7 +5,8 @@
 //! 1. leaves: `error`, `clock`, `lock`, `return_path`, then `params`, `http`, `jws`, `pages`;
 //! 2. what is stored and who the provider is: `session`, `authority`, then `provider` (metadata
 //!    and key cache) and `client` (this app's registration), then `id_token` (verification);
-//! 3. services with state: `tokens` (cache, single flight, lock), `backchannel` (logout markers);
+//! 3. services with state: `tokens` (cache, single flight, lock), `backchannel` (logout markers),
+//!    `single_use` (callbacks and logout tokens redeemed once);
 //! 4. `auth`, the composition root that owns the services; the flows `login`, `logout`, `device`;
 //! 5. entry points: `config` (builder), `extract` (extractors), `routes`, `layer`.
 //!
@@ -59,6 +60,7 @@ mod id_token;
 
 // Services with state.
 mod backchannel;
+mod single_use;
 mod tokens;
 
 // The composition root, and the flows on it.
@@ -86,7 +88,9 @@ pub use layer::AuthLayer;
 #[cfg(feature = "redis")]
 pub use lock::RedisRefreshLock;
 pub use lock::{LockFuture, RefreshLock};
-pub use pages::{DefaultPages, DeviceCodePage, ErrorPage, Pages, SignedOutPage, escape_html};
+pub use pages::{
+    DefaultPages, DeviceCodePage, ErrorPage, Pages, SignOutPage, SignedOutPage, escape_html,
+};
 pub use params::Prompt;
 pub use return_path::safe_return_path;
 #[doc(hidden)]

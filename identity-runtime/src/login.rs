@@ -82,8 +82,19 @@ pub(crate) async fn start(
         created: now,
         flow: user_flow,
     });
+    keep_short_unless_signed_in(auth, session, &record);
     session::store(session, &record).await?;
     Ok(redirect(url.as_str()))
+}
+
+/// A session that holds only sign-ins in progress lives as long as they may (the login
+/// timeout), not as long as a signed-in session: every anonymous `GET /login` writes one.
+pub(crate) fn keep_short_unless_signed_in(auth: &Auth, session: &Session, record: &Record) {
+    if record.user.is_none() {
+        let timeout = time::Duration::try_from(auth.settings().login_timeout)
+            .unwrap_or(time::Duration::minutes(10));
+        session.set_expiry(Some(tower_sessions::Expiry::OnInactivity(timeout)));
+    }
 }
 
 /// The scopes of a sign-in, without duplicates: `openid profile`, `offline_access` where it
@@ -134,9 +145,21 @@ pub(crate) async fn callback(
         }
         return Err(Error::UnknownState);
     };
-    // Single use: the pending sign-in is gone from the store before the code is redeemed, so
-    // a replayed or concurrent callback can never redeem it again.
+    // Single use, even for concurrent requests of one callback URL (each of which read the
+    // pending sign-in before any wrote its removal): the first claim wins, here or on any
+    // instance sharing the lock, and only the winner redeems the code. A second redemption would
+    // make the provider revoke the grant (RFC 6749 §4.1.2).
+    let ttl = auth.settings().login_timeout;
+    if !auth
+        .once()
+        .claim("state", state, auth.clock().now(), ttl)
+        .await?
+    {
+        return Err(Error::UnknownState);
+    }
+    // And gone from the store before the code is redeemed, so a replay can never redeem it.
     let pending = record.pending.remove(position);
+    keep_short_unless_signed_in(auth, session, &record);
     session::store(session, &record).await?;
 
     if auth.clock().now() - pending.created > auth.settings().login_timeout.as_secs() as i64 {
@@ -199,8 +222,15 @@ pub(crate) async fn callback(
         .id_token()
         .ok_or_else(|| Error::InvalidToken("the provider sent no ID token".into()))?;
     let nonce = Nonce::new(pending.nonce.clone());
-    let (meta, mut claims) =
-        id_token::verify(auth.client(), provider, meta, id_token, &nonce).await?;
+    let (meta, mut claims) = id_token::verify(
+        auth.client(),
+        provider,
+        meta,
+        id_token,
+        &nonce,
+        auth.time_rules(),
+    )
+    .await?;
     if needs_userinfo(&claims) {
         merge_userinfo(
             provider,
@@ -284,8 +314,9 @@ pub(crate) async fn complete_sign_in(
     record.user = Some(signed_in);
     record.device = None;
     // A new session id at the moment of sign-in defeats session fixation: whatever id an
-    // attacker planted before is dead from now on.
+    // attacker planted before is dead from now on. The session now lives as configured.
     session.cycle_id().await?;
+    session.set_expiry(None);
     session::store_with_tokens(session, &record).await?;
     tracing::info!("signed in");
     Ok(redirect(next))

@@ -14,8 +14,25 @@ pub(crate) const NO_STORE: [(HeaderName, &str); 2] = [
     (header::REFERRER_POLICY, "no-referrer"),
 ];
 
-/// Renders an error as its page, with the status it deserves; the error and its causes go to
-/// the log, never to the page.
+/// The headers of the library's own pages: never framed (clickjacking), never sniffed, never
+/// cached, no `Referer`, and nothing loaded from elsewhere (the pages are self-contained).
+const PAGE_HEADERS: [(HeaderName, &str); 3] = [
+    (
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'; base-uri 'none'",
+    ),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+];
+
+/// One of the library's pages, with its headers.
+pub(crate) fn page(status: StatusCode, html: String) -> Response {
+    (status, PAGE_HEADERS, NO_STORE, Html(html)).into_response()
+}
+
+/// Renders an error as its page, with the status it deserves. The error and its causes go to
+/// the log under a reference that the page shows, so a support request can find them; the page
+/// itself says only what the user can do.
 pub(crate) fn render_error(
     error: &Error,
     pages: &dyn Pages,
@@ -23,10 +40,13 @@ pub(crate) fn render_error(
     login_url: &str,
 ) -> Response {
     let status = error.status();
+    let reference = reference();
+    // `?`: the chain may carry text from the request (a provider's `error_description`), which
+    // must not reach the log with raw line breaks.
     if status.is_server_error() {
-        tracing::error!(error = %error.chain(), "sign-in failed");
+        tracing::error!(error = ?error.chain(), %reference, "sign-in failed");
     } else {
-        tracing::info!(error = %error.chain(), "sign-in rejected");
+        tracing::info!(error = ?error.chain(), %reference, "sign-in rejected");
     }
     let page = ErrorPage {
         app_name,
@@ -34,14 +54,20 @@ pub(crate) fn render_error(
         title: error.title(),
         message: &error.public_message(),
         login_url: error.can_sign_in_again().then_some(login_url),
+        reference: &reference,
     };
-    let mut response = (status, NO_STORE, Html(pages.error(&page))).into_response();
+    let mut response = self::page(status, pages.error(&page));
     if status == StatusCode::SERVICE_UNAVAILABLE {
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
     }
     response
+}
+
+/// A short random reference for an error: enough to find its log line.
+fn reference() -> String {
+    openidconnect::CsrfToken::new_random_len(6).secret().clone()
 }
 
 /// The built-in error page, for an error rendered where no [`Auth`](crate::Auth) is at hand
@@ -66,6 +92,8 @@ pub struct ErrorPage<'a> {
     pub message: &'a str,
     /// Where to sign in again, when that is the way out.
     pub login_url: Option<&'a str>,
+    /// The reference under which the details were logged.
+    pub reference: &'a str,
 }
 
 /// What the signed-out page shows.
@@ -76,6 +104,19 @@ pub struct SignedOutPage<'a> {
     pub app_name: &'a str,
     /// Where to sign in again.
     pub login_url: &'a str,
+}
+
+/// What the sign-out confirmation page shows: the page a sign-out request gets when it may not
+/// come from the user (a link on another site, a prefetch).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SignOutPage<'a> {
+    /// The application's name, as configured (may be empty).
+    pub app_name: &'a str,
+    /// Where the form posts: the logout path.
+    pub action: &'a str,
+    /// The hidden `csrf` field the form must send.
+    pub csrf: &'a str,
 }
 
 /// What the Device Code page shows.
@@ -125,10 +166,11 @@ pub trait Pages: Send + Sync + 'static {
             page.app_name,
             page.title,
             &format!(
-                "<h1>{}</h1><p>{}</p>{action}<p class=\"muted\">Error code: {}</p>",
+                "<h1>{}</h1><p>{}</p>{action}<p class=\"muted\">Error code: {} · Reference: {}</p>",
                 escape_html(page.title),
                 escape_html(page.message),
-                page.status.as_u16()
+                page.status.as_u16(),
+                escape_html(page.reference)
             ),
         )
     }
@@ -158,6 +200,19 @@ pub trait Pages: Send + Sync + 'static {
             "<meta name=\"referrer\" content=\"no-referrer\">",
             &format!("<meta name=\"referrer\" content=\"no-referrer\">\n<meta http-equiv=\"refresh\" content=\"{}\">", page.refresh_seconds),
             1,
+        )
+    }
+
+    /// The sign-out confirmation: a form that posts to `action` with the hidden `csrf` field.
+    fn sign_out(&self, page: &SignOutPage<'_>) -> String {
+        layout(
+            page.app_name,
+            "Sign out",
+            &format!(
+                r#"<h1>Sign out?</h1><form method="post" action="{}"><input type="hidden" name="csrf" value="{}"><p><button class="button" type="submit">Sign out</button></p></form>"#,
+                escape_html(page.action),
+                escape_html(page.csrf)
+            ),
         )
     }
 
@@ -243,7 +298,9 @@ p {{ margin: .75rem 0; overflow-wrap: anywhere; }}
 .muted {{ color: var(--muted); font-size: .875rem; }}
 main a:not(.button) {{ color: var(--accent); }}
 .code {{ font: 600 1.6rem/1.2 ui-monospace, SFMono-Regular, Menlo, monospace; letter-spacing: .15em; padding: .75rem 1rem; border-radius: 8px; background: var(--bg); text-align: center; }}
+a.button, button.button {{ border: 0; font: inherit; cursor: pointer; }}
 a.button {{ display: inline-block; min-height: 44px; padding: .7rem 1.25rem; border-radius: 8px; background: var(--accent); color: var(--on-accent); text-decoration: none; font-weight: 600; }}
+button.button {{ display: inline-block; min-height: 44px; padding: .7rem 1.25rem; border-radius: 8px; background: var(--accent); color: var(--on-accent); font-weight: 600; }}
 a.button:hover {{ background: color-mix(in srgb, var(--accent) 85%, black); }}
 a.button:focus-visible {{ outline: 3px solid var(--fg); outline-offset: 2px; }}
 @media (max-width: 480px) {{ body {{ justify-content: flex-start; padding: 12vh 1rem 1rem; }} main {{ padding: 1.5rem; }} a.button {{ display: block; text-align: center; }} }}
@@ -272,10 +329,48 @@ mod tests {
             title: "Sign-in failed",
             message: "provider said <script>alert(1)</script>",
             login_url: Some("/login?next=/a&b=\"c\""),
+            reference: "<r>",
         });
         assert!(!html.contains("<script>"));
         assert!(!html.contains("<b>App</b>"));
         assert!(html.contains("&lt;script&gt;"));
         assert!(html.contains("/login?next=/a&amp;b=&quot;c&quot;"));
+    }
+}
+
+#[cfg(test)]
+mod header_tests {
+    use super::*;
+
+    #[test]
+    fn the_librarys_pages_cannot_be_framed_sniffed_or_cached() {
+        let response = page(StatusCode::OK, "<p>x</p>".into());
+        let headers = response.headers();
+        assert!(
+            headers[header::CONTENT_SECURITY_POLICY]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+        assert_eq!(headers[header::X_FRAME_OPTIONS], "DENY");
+        assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(headers[header::CACHE_CONTROL], "no-store");
+        assert_eq!(headers[header::REFERRER_POLICY], "no-referrer");
+    }
+
+    #[test]
+    fn an_error_page_shows_a_reference_and_not_the_cause() {
+        let error =
+            Error::unavailable_because("GET https://idp", std::io::Error::other("secret detail"));
+        let response = render_error(&error, &DefaultPages, "", "/login");
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "5");
+        assert_eq!(response.headers()[header::X_FRAME_OPTIONS], "DENY");
+    }
+
+    #[test]
+    fn references_differ() {
+        assert_ne!(reference(), reference());
+        assert_eq!(reference().len(), 8);
     }
 }

@@ -22,6 +22,8 @@ const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
 pub(crate) struct ExtraMetadata {
     pub(crate) end_session_endpoint: Option<String>,
     pub(crate) device_authorization_endpoint: Option<String>,
+    /// RFC 7009 (RFC 8414 metadata).
+    pub(crate) revocation_endpoint: Option<String>,
     #[serde(default)]
     pub(crate) authorization_response_iss_parameter_supported: bool,
 }
@@ -181,8 +183,9 @@ impl Provider {
         }
     }
 
-    /// Fetches the keys again because a token names a key we do not know (the provider rotated
-    /// its keys). Rate limited; returns `None` when the limit says not now.
+    /// Fetches the keys again because a token names a key we do not know, or does not verify
+    /// under the one it names (the provider rotated its keys). Rate limited; returns `None` when
+    /// the limit says not now.
     pub(crate) async fn refetch_keys(
         &self,
         seen: &Arc<Metadata>,

@@ -5,16 +5,18 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, RawQuery};
 use axum::http::request::Parts;
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_sessions::Session;
 
 use crate::auth::Auth;
+use crate::backchannel::Receiver;
 use crate::device;
 use crate::error::Error;
 use crate::login;
 use crate::logout;
-use crate::pages::{NO_STORE, SignedOutPage};
+use crate::pages::{SignedOutPage, page};
 use crate::params::{parse_params, parse_scopes};
 use crate::session::UserFlow;
 
@@ -89,16 +91,15 @@ async fn backchannel(Installed(auth): Installed, body: Bytes) -> Response {
             "back-channel logout needs the session store: add `.layer(auth.layer(store))`",
         ));
     };
-    auth.markers()
-        .receive(
-            store,
-            auth.provider(),
-            auth.client().id(),
-            auth.settings().session.lifetime,
-            auth.clock().now(),
-            &body,
-        )
-        .await
+    let receiver = Receiver {
+        store,
+        provider: auth.provider(),
+        client_id: auth.client().id(),
+        lifetime: auth.settings().session.lifetime,
+        once: auth.once(),
+        now: auth.clock().now(),
+    };
+    auth.markers().receive(receiver, &body).await
 }
 
 async fn device_page(Installed(auth): Installed, session: Session) -> Response {
@@ -148,16 +149,22 @@ async fn callback(auth: &Auth, session: &Session, input: &[u8]) -> Response {
     result.unwrap_or_else(|error| auth.render_error(&error))
 }
 
-async fn logout(Installed(auth): Installed, session: Session) -> Response {
-    logout::logout(&auth, &session)
+async fn logout(
+    Installed(auth): Installed,
+    session: Session,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    logout::request(&auth, &session, &method, &headers, &body)
         .await
         .unwrap_or_else(|e| auth.render_error(&e))
 }
 
 async fn signed_out(Installed(auth): Installed) -> Response {
-    let page = SignedOutPage {
+    let signed_out = SignedOutPage {
         app_name: &auth.settings().app_name,
         login_url: auth.login_path(),
     };
-    (NO_STORE, Html(auth.pages().signed_out(&page))).into_response()
+    page(StatusCode::OK, auth.pages().signed_out(&signed_out))
 }

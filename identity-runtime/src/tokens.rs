@@ -14,7 +14,7 @@ use tower_sessions::Session;
 use crate::client::{Client, cached_token, granted_scopes, token_error};
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::id_token::{self, NoNonce};
+use crate::id_token::{self, NoNonce, TimeRules};
 use crate::lock::RefreshLock;
 use crate::provider::Provider;
 use crate::session::{self, CachedToken, Record, SignedIn};
@@ -83,6 +83,8 @@ pub(crate) struct Upstream<'a> {
     pub(crate) client: &'a Client,
     pub(crate) provider: &'a Provider,
     pub(crate) clock: &'a Clock,
+    /// Seconds of clock skew tolerated on a refreshed ID token.
+    pub(crate) leeway: i64,
 }
 
 /// The token cache's running state: refreshes in flight, and the lock shared with other
@@ -281,7 +283,12 @@ async fn refresh(
     // Core §12.2); anything else is an attack or a provider bug, and nothing of it is used.
     let new_claims = match response.id_token() {
         Some(id_token) => {
-            let (_, fresh) = id_token::verify(client, provider, meta, id_token, &NoNonce).await?;
+            let time = TimeRules {
+                now: upstream.clock.now(),
+                leeway: upstream.leeway,
+            };
+            let (_, fresh) =
+                id_token::verify(client, provider, meta, id_token, &NoNonce, time).await?;
             if fresh.get("iss") != claims.get("iss") || fresh.get("sub") != claims.get("sub") {
                 return Err(Arc::new(Error::InvalidToken(
                     "the refreshed ID token names another issuer or subject".into(),

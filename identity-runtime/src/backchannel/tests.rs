@@ -80,18 +80,10 @@ fn sub_and_jti_are_required() {
     assert!(refused(json!({"jti": ""})));
 }
 
-#[test]
-fn a_jti_is_used_once() {
-    let markers = LogoutMarkers::default();
-    assert!(markers.first_use("i\nj", NOW));
-    assert!(!markers.first_use("i\nj", NOW + 1));
-    assert!(markers.first_use("i\nk", NOW + 1));
-}
-
 #[tokio::test]
 async fn a_marker_is_seen_by_every_lookup_through_the_store() {
     let store = MemoryStore::default();
-    let markers = LogoutMarkers::default();
+    let markers = LogoutMarkers::new(b"secret");
     assert_eq!(markers.signed_out_at(&store, "i", "u").await.unwrap(), None);
     markers
         .mark(&store, "i", "u", NOW, Duration::from_secs(3600))
@@ -102,7 +94,7 @@ async fn a_marker_is_seen_by_every_lookup_through_the_store() {
         Some(NOW)
     );
     // Another instance, with its own cache, reads the marker from the shared store.
-    let other = LogoutMarkers::default();
+    let other = LogoutMarkers::new(b"secret");
     assert_eq!(
         other.signed_out_at(&store, "i", "u").await.unwrap(),
         Some(NOW)
@@ -111,4 +103,16 @@ async fn a_marker_is_seen_by_every_lookup_through_the_store() {
         other.signed_out_at(&store, "i", "other").await.unwrap(),
         None
     );
+}
+
+#[test]
+fn marker_ids_need_the_key() {
+    let ours = LogoutMarkers::new(b"secret");
+    let guess = LogoutMarkers::new(b"");
+    assert_ne!(ours.marker_id("i", "u"), guess.marker_id("i", "u"));
+    assert_eq!(
+        ours.marker_id("i", "u"),
+        LogoutMarkers::new(b"secret").marker_id("i", "u")
+    );
+    assert_ne!(ours.marker_id("i", "u"), ours.marker_id("i", "v"));
 }

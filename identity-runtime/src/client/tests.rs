@@ -81,13 +81,6 @@ fn a_token_is_cached_with_its_lifetime() {
     let token = cached_token(&answer, vec!["s".into()], 1000).unwrap();
     assert_eq!((token.obtained_at, token.expires_at), (1000, 1060));
     assert_eq!(token.token_type, "Bearer");
-    let no_lifetime = response(json!({"access_token": "a", "token_type": "Bearer"}));
-    assert_eq!(
-        cached_token(&no_lifetime, vec!["s".into()], 0)
-            .unwrap()
-            .expires_at,
-        3600
-    );
 }
 
 #[test]
@@ -96,4 +89,29 @@ fn empty_tokens_and_tokens_for_no_api_are_not_cached() {
     assert!(cached_token(&empty, vec!["s".into()], 0).is_none());
     let any = response(json!({"access_token": "a", "token_type": "Bearer"}));
     assert!(cached_token(&any, vec![], 0).is_none());
+}
+
+#[test]
+fn without_expires_in_a_jwt_says_its_lifetime_and_an_opaque_token_gets_five_minutes() {
+    let opaque = response(json!({"access_token": "a", "token_type": "Bearer"}));
+    assert_eq!(
+        cached_token(&opaque, vec!["s".into()], 1000)
+            .unwrap()
+            .expires_at,
+        1300
+    );
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let jwt = format!(
+        "{}.{}.sig",
+        b64.encode(br#"{"alg":"RS256","typ":"at+jwt"}"#),
+        b64.encode(br#"{"exp":1900}"#)
+    );
+    let jwt = response(json!({"access_token": jwt, "token_type": "Bearer"}));
+    assert_eq!(
+        cached_token(&jwt, vec!["s".into()], 1000)
+            .unwrap()
+            .expires_at,
+        1900
+    );
 }

@@ -84,3 +84,18 @@ fn nonces_are_compared_at_sign_in_only() {
     assert!(NonceCheck::check(&nonce, None).is_err());
     assert!(NoNonce.check(None).is_ok());
 }
+
+#[test]
+fn not_before_and_issued_at_allow_the_leeway_and_no_more() {
+    let time = TimeRules {
+        now: 1000,
+        leeway: 60,
+    };
+    assert!(
+        time.check(&object(json!({"nbf": 1060, "iat": 1060})))
+            .is_ok()
+    );
+    assert!(time.check(&object(json!({"nbf": 1061}))).is_err());
+    assert!(time.check(&object(json!({"iat": 1061}))).is_err());
+    assert!(time.check(&object(json!({}))).is_ok());
+}

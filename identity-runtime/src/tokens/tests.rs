@@ -133,6 +133,7 @@ impl Rig {
             client: &self.client,
             provider: &self.provider,
             clock: &self.clock,
+            leeway: 60,
         }
     }
 
