@@ -18,6 +18,7 @@ use crate::pages::{Pages, render_error};
 use crate::params::{Prompt, encode};
 use crate::provider::Provider;
 use crate::return_path::safe_return_path;
+use crate::seal::Sealer;
 use crate::session::{SessionPolicy, UserFlow};
 use crate::single_use::SingleUse;
 use crate::tokens::{TokenCache, Upstream};
@@ -57,6 +58,7 @@ struct Inner {
     tokens: TokenCache,
     markers: LogoutMarkers,
     once: SingleUse,
+    sealer: Sealer,
     pages: Arc<dyn Pages>,
     clock: Clock,
 }
@@ -99,6 +101,7 @@ pub(crate) struct Parts {
     pub(crate) tokens: TokenCache,
     pub(crate) once: SingleUse,
     pub(crate) markers: LogoutMarkers,
+    pub(crate) sealer: Sealer,
     pub(crate) pages: Arc<dyn Pages>,
     pub(crate) clock: Clock,
 }
@@ -128,6 +131,7 @@ impl Auth {
                 tokens: parts.tokens,
                 markers: parts.markers,
                 once: parts.once,
+                sealer: parts.sealer,
                 pages: parts.pages,
                 clock: parts.clock,
             }),
@@ -284,7 +288,13 @@ impl Auth {
             provider: &self.inner.provider,
             clock: &self.inner.clock,
             leeway: self.inner.settings.clock_skew.as_secs() as i64,
+            sealer: &self.inner.sealer,
         }
+    }
+
+    /// How the user's tokens are stored.
+    pub(crate) fn sealer(&self) -> &Sealer {
+        &self.inner.sealer
     }
 
     /// The time rules for a token verified now.

@@ -6,8 +6,9 @@ use std::time::Duration;
 use url::Url;
 
 use crate::auth::{Auth, B2cFlows, Parts, Settings};
-use crate::authority::{Authority, AuthorityKind, B2cNameError, is_loopback};
+use crate::authority::{Authority, AuthorityKind};
 use crate::backchannel::LogoutMarkers;
+use crate::checks::{B2c, check_cookie_name, check_path, parse_redirect_uri};
 use crate::client::Client;
 use crate::clock::Clock;
 use crate::error::{ConfigError, Setting};
@@ -16,6 +17,7 @@ use crate::pages::{DefaultPages, Pages};
 use crate::params::{Prompt, is_single_scope};
 use crate::provider::Provider;
 use crate::return_path::safe_return_path;
+use crate::seal::Sealer;
 use crate::session::SessionPolicy;
 use crate::single_use::SingleUse;
 use crate::tokens::TokenCache;
@@ -48,6 +50,15 @@ impl Auth {
             b2c_signup_signin_user_flow: var("SIGNUPSIGNIN_USER_FLOW"),
             b2c_edit_profile_user_flow: var("EDITPROFILE_USER_FLOW"),
             b2c_reset_password_user_flow: var("RESETPASSWORD_USER_FLOW"),
+            token_encryption_key: var("TOKEN_ENCRYPTION_KEY"),
+            token_decryption_keys: var("TOKEN_DECRYPTION_KEYS")
+                .map(|keys| {
+                    keys.split([',', ' '])
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
             ..AuthBuilder::default()
         }
     }
@@ -82,6 +93,8 @@ pub struct AuthBuilder {
     clock: Option<Clock>,
     clock_skew: Option<Duration>,
     cookie_name: Option<String>,
+    token_encryption_key: Option<String>,
+    token_decryption_keys: Vec<String>,
     b2c_tenant_name: Option<String>,
     b2c_signup_signin_user_flow: Option<String>,
     b2c_edit_profile_user_flow: Option<String>,
@@ -208,6 +221,26 @@ impl AuthBuilder {
     /// clock; tests pass a [`Clock::manual`] and move it instead of sleeping.
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = Some(clock);
+        self
+    }
+
+    /// Encrypts the ID, access and refresh tokens in the session store with this key: the
+    /// base64 of 32 random bytes (`openssl rand -base64 32`), the same on every instance.
+    /// Variable: `TOKEN_ENCRYPTION_KEY`. The tokens are sealed with XChaCha20-Poly1305, bound to
+    /// the sign-in they belong to; a session whose tokens do not open reads as signed out.
+    pub fn token_encryption_key(mut self, base64: impl Into<String>) -> Self {
+        self.token_encryption_key = Some(base64.into());
+        self
+    }
+
+    /// Older encryption keys, still used to open tokens sealed before a key change, so keys
+    /// rotate without signing anyone out. Variable: `TOKEN_DECRYPTION_KEYS` (comma-separated).
+    pub fn token_decryption_keys<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.token_decryption_keys = keys.into_iter().map(Into::into).collect();
         self
     }
 
@@ -451,16 +484,7 @@ impl AuthBuilder {
             .secure_cookies
             .unwrap_or_else(|| redirect_uri.as_ref().is_some_and(|u| u.scheme() == "https"));
         let cookie_name = match self.cookie_name {
-            Some(name) => {
-                let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
-                if name.is_empty() || !name.bytes().all(token) {
-                    return Err(ConfigError::invalid(
-                        Setting::CookieName,
-                        format!("`{name}` is not a cookie name"),
-                    ));
-                }
-                name
-            }
+            Some(name) => check_cookie_name(name)?,
             // The `__Host-` prefix makes browsers accept the cookie only with `Secure`,
             // `Path=/` and no `Domain`, so neither a sibling subdomain nor a man in the middle
             // on plain http can plant a session cookie for this origin (RFC 6265bis §4.1.3.2).
@@ -487,16 +511,37 @@ impl AuthBuilder {
             },
             backchannel: self.backchannel,
         };
+        if self.token_encryption_key.is_none() && !self.token_decryption_keys.is_empty() {
+            return Err(ConfigError::missing(
+                Setting::TokenEncryptionKey,
+                Some("TOKEN_DECRYPTION_KEYS is set"),
+            ));
+        }
+        let sealer = Sealer::from_base64(
+            self.token_encryption_key
+                .iter()
+                .chain(&self.token_decryption_keys)
+                .map(String::as_str),
+        )
+        .map_err(|_| {
+            ConfigError::invalid(
+                Setting::TokenEncryptionKey,
+                "each key must be the base64 of 32 bytes (`openssl rand -base64 32`)",
+            )
+        })?;
         // The markers' ids are keyed with a secret every instance has, so that no cookie can
         // name one.
         let client_secret = self.client_secret.filter(|s| !s.is_empty());
-        let markers = match (&client_secret, self.backchannel) {
+        let marker_key = client_secret.clone().or(self.token_encryption_key.clone());
+        let markers = match (marker_key, self.backchannel) {
             (Some(secret), _) => LogoutMarkers::new(secret.as_bytes()),
             (None, false) => LogoutMarkers::new(b""),
             (None, true) => {
                 return Err(ConfigError::missing(
                     Setting::ClientSecret,
-                    Some("back-channel logout keys its markers with it"),
+                    Some(
+                        "back-channel logout keys its markers with it, or with TOKEN_ENCRYPTION_KEY",
+                    ),
                 ));
             }
         };
@@ -508,83 +553,10 @@ impl AuthBuilder {
             tokens: TokenCache::new(self.refresh_lock.clone()),
             once: SingleUse::new(self.refresh_lock),
             markers,
+            sealer,
             pages: self.pages.unwrap_or_else(|| Arc::new(DefaultPages)),
             clock: self.clock.unwrap_or_default(),
         }))
-    }
-}
-
-/// The B2C tenant, from which each user flow's authority is made.
-struct B2c<'a> {
-    tenant: Option<&'a str>,
-}
-
-impl B2c<'_> {
-    fn authority(
-        &self,
-        flow: Option<&str>,
-        setting: Setting,
-    ) -> Result<Option<String>, ConfigError> {
-        let (Some(tenant), Some(flow)) = (self.tenant, flow) else {
-            return Ok(None);
-        };
-        Authority::b2c_url(tenant, flow)
-            .map(Some)
-            .map_err(|which| match which {
-                B2cNameError::Tenant => ConfigError::invalid(
-                    Setting::B2cTenantName,
-                    format!("`{tenant}` is not a tenant name like `contoso`"),
-                ),
-                B2cNameError::UserFlow => ConfigError::invalid(
-                    setting,
-                    format!("`{flow}` is not a user flow name like `B2C_1_signupsignin1`"),
-                ),
-            })
-    }
-}
-
-fn parse_redirect_uri(raw: &str) -> Result<Url, ConfigError> {
-    let invalid = |reason: String| ConfigError::invalid(Setting::RedirectUri, reason);
-    let url = Url::parse(raw.trim()).map_err(|e| invalid(format!("`{raw}` is not a URL ({e})")))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if is_loopback(&url) => {}
-        _ => {
-            return Err(invalid(format!(
-                "`{raw}` must be https (plain http is allowed for localhost only)"
-            )));
-        }
-    }
-    if url.fragment().is_some() || url.query().is_some() {
-        return Err(invalid(format!(
-            "`{raw}` must not have a query or fragment"
-        )));
-    }
-    if url.path() == "/" {
-        return Err(invalid(format!(
-            "`{raw}` needs a path of its own for the callback, such as /redirect"
-        )));
-    }
-    Ok(url)
-}
-
-fn check_path(
-    setting: Setting,
-    value: Option<String>,
-    default: &str,
-) -> Result<String, ConfigError> {
-    let path = value.unwrap_or_else(|| default.to_owned());
-    let ok = path.starts_with('/')
-        && path.len() > 1
-        && !path.contains(['?', '#', '{', '}', '*', ':'])
-        && safe_return_path(&path) == path;
-    if ok {
-        Ok(path)
-    } else {
-        Err(ConfigError::invalid(
-            setting,
-            format!("`{path}` must be a plain absolute path such as `{default}`"),
-        ))
     }
 }
 

@@ -109,7 +109,7 @@ pub(crate) async fn start(
     fields(flow = "device_poll")
 )]
 pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Error> {
-    let mut record = session::load_with_tokens(session).await?;
+    let mut record = session::load_with_tokens(session, auth.sealer()).await?;
     let Some(device) = record.device.clone() else {
         if record.user.is_some() {
             return Ok(redirect("/"));

@@ -294,6 +294,9 @@ pub enum Setting {
     HttpTimeout,
     /// `cookie_name`.
     CookieName,
+    /// `token_encryption_key`, `TOKEN_ENCRYPTION_KEY` (and `token_decryption_keys`,
+    /// `TOKEN_DECRYPTION_KEYS`).
+    TokenEncryptionKey,
 }
 
 impl Setting {
@@ -315,6 +318,7 @@ impl Setting {
             Setting::LogoutPath => "logout_path",
             Setting::HttpTimeout => "http_timeout",
             Setting::CookieName => "cookie_name",
+            Setting::TokenEncryptionKey => "token_encryption_key",
         }
     }
 
@@ -330,6 +334,7 @@ impl Setting {
             Setting::B2cSignupSigninUserFlow => Some("SIGNUPSIGNIN_USER_FLOW"),
             Setting::B2cEditProfileUserFlow => Some("EDITPROFILE_USER_FLOW"),
             Setting::B2cResetPasswordUserFlow => Some("RESETPASSWORD_USER_FLOW"),
+            Setting::TokenEncryptionKey => Some("TOKEN_ENCRYPTION_KEY"),
             Setting::Scopes
             | Setting::PostLogoutRedirect
             | Setting::LoginPath

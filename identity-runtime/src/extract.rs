@@ -461,7 +461,7 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
         return Ok(Some(context(&mut record)));
     }
     // Tokens are needed now: read them (they live apart from the claims).
-    session::attach_tokens(&session, &mut record)
+    session::attach_tokens(&session, &mut record, auth.sealer())
         .await
         .map_err(fail)?;
     match auth
@@ -471,7 +471,7 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
     {
         Ok(acquired) => {
             if acquired.changed || dirty {
-                session::store_with_tokens(&session, &record)
+                session::store_with_tokens(&session, &record, auth.sealer())
                     .await
                     .map_err(fail)?;
             }

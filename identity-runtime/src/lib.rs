@@ -2,8 +2,10 @@
 //! Connect flows, the token cache, session storage on tower-sessions, the routes and pages.
 //!
 //! The modules are layers; each imports only from the layers below it (a unit test keeps it so):
-//! 1. leaves: `error`, `clock`, `lock`, `return_path`, then `params`, `http`, `jws`, `pages`;
-//! 2. what is stored and who the provider is: `session`, `authority`, then `provider` (metadata
+//! 1. leaves: `error`, `clock`, `lock`, `return_path`, then `params`, `http`, `jws`, `seal`,
+//!    `pages`;
+//! 2. what is stored and who the provider is: `session`, `authority` (and `checks` of settings),
+//!    then `provider` (metadata
 //!    and key cache) and `client` (this app's registration), then `id_token` (verification);
 //! 3. services with state: `tokens` (cache, single flight, lock), `backchannel` (logout markers),
 //!    `single_use` (callbacks and logout tokens redeemed once);
@@ -47,9 +49,11 @@ mod http;
 mod jws;
 mod pages;
 mod params;
+mod seal;
 
 // What is stored, and who the provider is.
 mod authority;
+mod checks;
 mod session;
 
 mod provider;

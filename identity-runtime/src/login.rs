@@ -136,7 +136,7 @@ pub(crate) async fn callback(
         }
         return Err(Error::MissingParameter("state"));
     };
-    let mut record = session::load_with_tokens(session).await?;
+    let mut record = session::load_with_tokens(session, auth.sealer()).await?;
     let Some(position) = record.pending.iter().position(|p| &p.state == state) else {
         // A double click or the back button replays a callback whose sign-in already
         // completed: a signed-in user simply goes back to the app.
@@ -317,7 +317,7 @@ pub(crate) async fn complete_sign_in(
     // attacker planted before is dead from now on. The session now lives as configured.
     session.cycle_id().await?;
     session.set_expiry(None);
-    session::store_with_tokens(session, &record).await?;
+    session::store_with_tokens(session, &record, auth.sealer()).await?;
     tracing::info!("signed in");
     Ok(redirect(next))
 }

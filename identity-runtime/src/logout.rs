@@ -108,7 +108,7 @@ pub(crate) async fn request(
 #[tracing::instrument(name = "logout", level = "debug", skip_all, fields(flow = "logout"))]
 pub(crate) async fn logout(auth: &Auth, session: &Session) -> Result<Response, Error> {
     let post_logout = &auth.settings().post_logout;
-    let record = match session::load_with_tokens(session).await {
+    let record = match session::load_with_tokens(session, auth.sealer()).await {
         Ok(record) => record,
         Err(Error::SessionStore(cause)) => return Ok(store_down(auth, cause)),
         Err(other) => return Err(other),

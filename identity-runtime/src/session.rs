@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use tower_sessions::Session;
 
 use crate::error::Error;
+use crate::seal::Sealer;
 
 /// The session key under which the record lives.
 pub(crate) const KEY: &str = "axum_identity";
@@ -46,9 +47,20 @@ impl Default for Record {
     }
 }
 
-/// The user's tokens, under [`SECRETS_KEY`].
+/// The user's tokens, under [`SECRETS_KEY`]: as they are, or sealed (see [`Sealer`]).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Stored {
+    v: u32,
+    /// The [`Secrets`], encrypted, when a token encryption key is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sealed: Option<String>,
+    #[serde(flatten)]
+    plain: Option<Secrets>,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Secrets {
+    #[serde(default)]
     v: u32,
     id_token: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -216,24 +228,61 @@ pub(crate) async fn load(session: &Session) -> Result<Record, Error> {
 
 /// Loads the record with the user's tokens, for the flows that use or replace them; store it
 /// back with [`store_with_tokens`].
-pub(crate) async fn load_with_tokens(session: &Session) -> Result<Record, Error> {
+pub(crate) async fn load_with_tokens(session: &Session, sealer: &Sealer) -> Result<Record, Error> {
     let mut record = load(session).await?;
-    attach_tokens(session, &mut record).await?;
+    attach_tokens(session, &mut record, sealer).await?;
     Ok(record)
 }
 
-/// Adds the user's tokens to a record loaded without them.
-pub(crate) async fn attach_tokens(session: &Session, record: &mut Record) -> Result<(), Error> {
-    if let Some(user) = record.user.as_mut() {
-        let secrets = session
-            .get_value(SECRETS_KEY)
-            .await?
-            .and_then(|value| serde_json::from_value::<Secrets>(value).ok())
-            .filter(|secrets| secrets.v == VERSION)
-            .unwrap_or_default();
-        user.id_token = secrets.id_token;
-        user.refresh_token = secrets.refresh_token;
-        user.tokens = secrets.tokens;
+/// What sealed tokens are bound to: the sign-in they belong to, so a sealed blob copied into
+/// another session (of another user, or another sign-in) does not open.
+fn seal_context(user: &SignedIn) -> Vec<u8> {
+    format!(
+        "axum-identity tokens\n{}\n{}\n{}",
+        user.claim_str("iss"),
+        user.claim_str("sub"),
+        user.since
+    )
+    .into_bytes()
+}
+
+/// Adds the user's tokens to a record loaded without them. Tokens that do not open (another
+/// key, another record, sealed where no key is configured or plain where one is) sign the user
+/// out, as a record of another version does.
+pub(crate) async fn attach_tokens(
+    session: &Session,
+    record: &mut Record,
+    sealer: &Sealer,
+) -> Result<(), Error> {
+    let Some(user) = record.user.as_mut() else {
+        return Ok(());
+    };
+    let stored = session
+        .get_value(SECRETS_KEY)
+        .await?
+        .and_then(|value| serde_json::from_value::<Stored>(value).ok())
+        .filter(|stored| stored.v == VERSION);
+    let secrets = match stored {
+        None => Some(Secrets::default()),
+        Some(Stored {
+            sealed: Some(sealed),
+            ..
+        }) => sealer
+            .open(&sealed, &seal_context(user))
+            .and_then(|plain| serde_json::from_slice::<Secrets>(&plain).ok()),
+        Some(Stored { plain, .. }) if !sealer.is_on() => plain,
+        Some(_) => None,
+    };
+    match secrets {
+        Some(secrets) => {
+            user.id_token = secrets.id_token;
+            user.refresh_token = secrets.refresh_token;
+            user.tokens = secrets.tokens;
+        }
+        None => {
+            tracing::warn!("the session's tokens do not open with the configured keys; signed out");
+            record.user = None;
+        }
     }
     Ok(())
 }
@@ -250,7 +299,11 @@ pub(crate) async fn store(session: &Session, record: &Record) -> Result<(), Erro
 
 /// Stores a record loaded [with its tokens](load_with_tokens), tokens included (or removed, when
 /// nobody is signed in any more).
-pub(crate) async fn store_with_tokens(session: &Session, record: &Record) -> Result<(), Error> {
+pub(crate) async fn store_with_tokens(
+    session: &Session,
+    record: &Record,
+    sealer: &Sealer,
+) -> Result<(), Error> {
     session.insert(KEY, record).await?;
     match &record.user {
         Some(user) => {
@@ -260,7 +313,21 @@ pub(crate) async fn store_with_tokens(session: &Session, record: &Record) -> Res
                 refresh_token: user.refresh_token.clone(),
                 tokens: user.tokens.clone(),
             };
-            session.insert(SECRETS_KEY, secrets).await?;
+            let stored = if sealer.is_on() {
+                let plain = serde_json::to_vec(&secrets).unwrap_or_default();
+                Stored {
+                    v: VERSION,
+                    sealed: sealer.seal(&plain, &seal_context(user)),
+                    plain: None,
+                }
+            } else {
+                Stored {
+                    v: VERSION,
+                    sealed: None,
+                    plain: Some(secrets),
+                }
+            };
+            session.insert(SECRETS_KEY, stored).await?;
         }
         None => {
             session.remove_value(SECRETS_KEY).await?;

@@ -17,6 +17,7 @@ use crate::error::Error;
 use crate::id_token::{self, NoNonce, TimeRules};
 use crate::lock::RefreshLock;
 use crate::provider::Provider;
+use crate::seal::Sealer;
 use crate::session::{self, CachedToken, Record, SignedIn};
 
 /// The safety margin before expiry, at most: MSAL's five minutes.
@@ -85,6 +86,8 @@ pub(crate) struct Upstream<'a> {
     pub(crate) clock: &'a Clock,
     /// Seconds of clock skew tolerated on a refreshed ID token.
     pub(crate) leeway: i64,
+    /// How tokens are stored.
+    pub(crate) sealer: &'a Sealer,
 }
 
 /// The token cache's running state: refreshes in flight, and the lock shared with other
@@ -135,7 +138,7 @@ impl TokenCache {
             // Whoever held the lock before may have stored a fresh token (and a rotated refresh
             // token): read the session again from the store before deciding anything.
             session.load().await.map_err(|e| Failure::Error(e.into()))?;
-            *record = session::load_with_tokens(session)
+            *record = session::load_with_tokens(session, upstream.sealer)
                 .await
                 .map_err(Failure::Error)?;
             let now = upstream.clock.now();
@@ -157,7 +160,9 @@ impl TokenCache {
                 let result = self.acquire_here(upstream, record, scopes).await;
                 if matches!(result, Ok(Acquired { changed: true, .. })) {
                     // Stored before the lock is released, so the next holder reads it.
-                    if let Err(error) = session::store_with_tokens(session, record).await {
+                    if let Err(error) =
+                        session::store_with_tokens(session, record, upstream.sealer).await
+                    {
                         lock.unlock(&key, &held).await;
                         return Err(Failure::Error(error));
                     }

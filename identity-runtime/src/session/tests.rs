@@ -67,13 +67,17 @@ async fn a_record_round_trips_without_and_with_its_tokens() {
     signed_in.id_token = "id.token.sig".into();
     signed_in.refresh_token = Some("refresh".into());
     record.user = Some(signed_in);
-    store_with_tokens(&session, &record).await.unwrap();
+    store_with_tokens(&session, &record, &Sealer::default())
+        .await
+        .unwrap();
 
     let plain = load(&session).await.unwrap();
     let plain_user = plain.user.as_ref().unwrap();
     assert_eq!(plain_user.claim_str("sub"), "u");
     assert!(plain_user.id_token.is_empty(), "the tokens stay apart");
-    let full = load_with_tokens(&session).await.unwrap();
+    let full = load_with_tokens(&session, &Sealer::default())
+        .await
+        .unwrap();
     assert_eq!(full.user.unwrap().refresh_token.as_deref(), Some("refresh"));
 }
 
@@ -84,11 +88,15 @@ async fn storing_without_tokens_leaves_them_as_they_are() {
     let mut signed_in = user(5);
     signed_in.refresh_token = Some("refresh".into());
     record.user = Some(signed_in);
-    store_with_tokens(&session, &record).await.unwrap();
+    store_with_tokens(&session, &record, &Sealer::default())
+        .await
+        .unwrap();
     let mut plain = load(&session).await.unwrap();
     plain.user.as_mut().unwrap().seen = 50;
     store(&session, &plain).await.unwrap();
-    let full = load_with_tokens(&session).await.unwrap();
+    let full = load_with_tokens(&session, &Sealer::default())
+        .await
+        .unwrap();
     let user = full.user.unwrap();
     assert_eq!(user.seen, 50);
     assert_eq!(user.refresh_token.as_deref(), Some("refresh"));
@@ -97,11 +105,17 @@ async fn storing_without_tokens_leaves_them_as_they_are() {
 #[tokio::test]
 async fn signing_out_removes_the_tokens() {
     let session = session();
-    let mut record = Record::default();
-    record.user = Some(user(5));
-    store_with_tokens(&session, &record).await.unwrap();
+    let mut record = Record {
+        user: Some(user(5)),
+        ..Record::default()
+    };
+    store_with_tokens(&session, &record, &Sealer::default())
+        .await
+        .unwrap();
     record.user = None;
-    store_with_tokens(&session, &record).await.unwrap();
+    store_with_tokens(&session, &record, &Sealer::default())
+        .await
+        .unwrap();
     assert!(session.get_value(SECRETS_KEY).await.unwrap().is_none());
 }
 
@@ -118,4 +132,92 @@ async fn a_foreign_version_or_shape_reads_as_signed_out() {
     assert!(load(&session).await.unwrap().user.is_none());
     session.insert(KEY, json!("not a record")).await.unwrap();
     assert!(load(&session).await.unwrap().user.is_none());
+}
+
+const KEY_A: &str = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+const KEY_B: &str = "HxwdHhscGRgXFhUUExIREA8ODQwLCgkIBwYFBAMCAQA=";
+
+fn signed_in_with_tokens() -> Record {
+    let mut signed_in = user(5);
+    signed_in.refresh_token = Some("the-refresh-token".into());
+    Record {
+        user: Some(signed_in),
+        ..Record::default()
+    }
+}
+
+#[tokio::test]
+async fn sealed_tokens_are_not_in_the_store_and_open_with_the_key() {
+    let sealer = Sealer::from_base64([KEY_A]).unwrap();
+    let session = session();
+    store_with_tokens(&session, &signed_in_with_tokens(), &sealer)
+        .await
+        .unwrap();
+    let raw = session
+        .get_value(SECRETS_KEY)
+        .await
+        .unwrap()
+        .unwrap()
+        .to_string();
+    assert!(!raw.contains("the-refresh-token"), "{raw}");
+    let full = load_with_tokens(&session, &sealer).await.unwrap();
+    assert_eq!(
+        full.user.unwrap().refresh_token.as_deref(),
+        Some("the-refresh-token")
+    );
+    let rotated = Sealer::from_base64([KEY_B, KEY_A]).unwrap();
+    assert!(
+        load_with_tokens(&session, &rotated)
+            .await
+            .unwrap()
+            .user
+            .is_some()
+    );
+}
+
+#[tokio::test]
+async fn tokens_that_do_not_open_read_as_signed_out() {
+    let sealer = Sealer::from_base64([KEY_A]).unwrap();
+    let session = session();
+    store_with_tokens(&session, &signed_in_with_tokens(), &sealer)
+        .await
+        .unwrap();
+    let other_key = Sealer::from_base64([KEY_B]).unwrap();
+    assert!(
+        load_with_tokens(&session, &other_key)
+            .await
+            .unwrap()
+            .user
+            .is_none()
+    );
+    assert!(
+        load_with_tokens(&session, &Sealer::default())
+            .await
+            .unwrap()
+            .user
+            .is_none()
+    );
+    // Sealed for another sign-in (a blob copied from another session).
+    let mut moved = load(&session).await.unwrap();
+    moved.user.as_mut().unwrap().since = 6;
+    store(&session, &moved).await.unwrap();
+    assert!(
+        load_with_tokens(&session, &sealer)
+            .await
+            .unwrap()
+            .user
+            .is_none()
+    );
+    // Plain tokens where a key is configured.
+    let plain = self::session();
+    store_with_tokens(&plain, &signed_in_with_tokens(), &Sealer::default())
+        .await
+        .unwrap();
+    assert!(
+        load_with_tokens(&plain, &sealer)
+            .await
+            .unwrap()
+            .user
+            .is_none()
+    );
 }

@@ -110,6 +110,7 @@ struct Rig {
     clock: Clock,
     cache: TokenCache,
     session: Session,
+    sealer: crate::seal::Sealer,
 }
 
 impl Rig {
@@ -125,6 +126,7 @@ impl Rig {
             clock: Clock::manual(1000),
             cache: TokenCache::new(None),
             session: Session::new(None, Arc::new(MemoryStore::default()), None),
+            sealer: crate::seal::Sealer::default(),
         }
     }
 
@@ -134,6 +136,7 @@ impl Rig {
             provider: &self.provider,
             clock: &self.clock,
             leeway: 60,
+            sealer: &self.sealer,
         }
     }
 
