@@ -227,5 +227,5 @@ pub use axum_identity_runtime::{
 /// What the macros' generated code names. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use axum_identity_runtime::{LoginRequired, NoScopes, Scopes, routes};
+    pub use axum_identity_runtime::{LoginGuard, LoginRequired, NoScopes, Scopes, routes};
 }

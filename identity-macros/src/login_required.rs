@@ -93,8 +93,11 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
             *arg.ty = parse_quote_spanned!(span=> #prefix::LoginRequired #generics);
         }
         None => {
+            // No `Context` argument it can see (none, or one under another name, such as
+            // `use axum_identity::Context as Identity`): the guard leaves the context on the
+            // request for such an argument to take.
             let arg: PatType =
-                parse_quote_spanned!(Span::call_site()=> _: #prefix::LoginRequired #generics);
+                parse_quote_spanned!(Span::call_site()=> _: #prefix::LoginGuard #generics);
             handler.sig.inputs.insert(0, FnArg::Typed(arg));
         }
     }

@@ -46,6 +46,17 @@ pub(crate) async fn start(
     next: &str,
     scopes: Vec<String>,
 ) -> Result<Response, Error> {
+    // A code already shown and not expired is shown again (a reload, a second tab): a new one
+    // would throw away the one the user may have entered already, and let one visitor make
+    // the application call the provider in a loop.
+    let record = session::load(session).await?;
+    if record
+        .device
+        .as_ref()
+        .is_some_and(|device| device.expires_at > auth.clock().now())
+    {
+        return Ok(redirect(&auth.device_code_path()));
+    }
     let meta = auth.provider().metadata().await?;
     let endpoint = meta.extra.device_authorization_endpoint.clone().ok_or_else(|| {
         Error::Config(ConfigError::Provider(
@@ -83,7 +94,7 @@ pub(crate) async fn start(
         })?;
     let now = auth.clock().now();
     let interval = authorization.interval.unwrap_or(5).clamp(1, 60);
-    let mut record = session::load(session).await?;
+    let mut record = record;
     record.device = Some(PendingDevice {
         device_code: authorization.device_code,
         user_code: authorization.user_code,

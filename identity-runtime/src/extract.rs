@@ -337,6 +337,35 @@ impl IntoResponse for LoginRejection {
     }
 }
 
+/// The guard `#[login_required]` adds to a handler whose `Context` argument it cannot see (none,
+/// or one under an alias). Prefer the attribute; this type is public so the generated code can
+/// name it.
+pub struct LoginGuard<S: Scopes = NoScopes>(PhantomData<S>);
+
+impl<S: Scopes> std::fmt::Debug for LoginGuard<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LoginGuard")
+    }
+}
+
+/// The context a [`LoginGuard`] extracted, waiting on the request for a `Context` argument.
+#[derive(Clone)]
+struct Guarded(Context);
+
+impl<St: Send + Sync, S: Scopes> FromRequestParts<St> for LoginGuard<S> {
+    type Rejection = LoginRejection;
+
+    async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
+        match extract(parts, S::SCOPES).await? {
+            Some(context) => {
+                parts.extensions.insert(Guarded(context));
+                Ok(LoginGuard(PhantomData))
+            }
+            None => Err(sign_in_needed(parts, S::SCOPES)),
+        }
+    }
+}
+
 impl<St: Send + Sync, S: Scopes> FromRequestParts<St> for LoginRequired<S> {
     type Rejection = LoginRejection;
 
@@ -352,6 +381,10 @@ impl<St: Send + Sync> FromRequestParts<St> for Context {
     type Rejection = LoginRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
+        // After the guard of `#[login_required(scopes = ..)]`: its context, with the token.
+        if let Some(Guarded(context)) = parts.extensions.remove::<Guarded>() {
+            return Ok(context);
+        }
         match extract(parts, &[]).await? {
             Some(context) => Ok(context),
             None => Err(sign_in_needed(parts, &[])),
@@ -366,6 +399,9 @@ impl<St: Send + Sync> OptionalFromRequestParts<St> for Context {
         parts: &mut Parts,
         _: &St,
     ) -> Result<Option<Self>, Self::Rejection> {
+        if let Some(Guarded(context)) = parts.extensions.remove::<Guarded>() {
+            return Ok(Some(context));
+        }
         extract(parts, &[]).await
     }
 }

@@ -38,8 +38,8 @@ fn root_item(name: &str) -> Option<&'static str> {
         "Clock" => "clock",
         "AuthBuilder" => "config",
         "BoxError" | "ConfigError" | "Error" | "Setting" => "error",
-        "Context" | "LoginRejection" | "LoginRequired" | "NoScopes" | "Scopes" | "User"
-        | "require_sign_in" => "extract",
+        "Context" | "LoginGuard" | "LoginRejection" | "LoginRequired" | "NoScopes" | "Scopes"
+        | "User" | "require_sign_in" => "extract",
         "AuthLayer" => "layer",
         "RedisRefreshLock" | "LockFuture" | "RefreshLock" => "lock",
         "DefaultPages" | "DeviceCodePage" | "ErrorPage" | "Pages" | "SignOutPage"

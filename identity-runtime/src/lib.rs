@@ -86,7 +86,7 @@ pub use clock::Clock;
 pub use config::AuthBuilder;
 pub use error::{BoxError, ConfigError, Error, Setting};
 pub use extract::{
-    Context, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_sign_in,
+    Context, LoginGuard, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_sign_in,
 };
 pub use layer::AuthLayer;
 #[cfg(feature = "redis")]
@@ -94,6 +94,7 @@ pub use lock::RedisRefreshLock;
 pub use lock::{LockFuture, RefreshLock};
 pub use pages::{
     DefaultPages, DeviceCodePage, ErrorPage, Pages, SignOutPage, SignedOutPage, escape_html,
+    is_safe_link,
 };
 pub use params::Prompt;
 pub use return_path::safe_return_path;

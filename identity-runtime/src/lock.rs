@@ -29,6 +29,16 @@ pub trait RefreshLock: Send + Sync + 'static {
 
     /// Releases the lock taken with `token`.
     fn unlock<'a>(&'a self, key: &'a str, token: &'a str) -> LockFuture<'a, ()>;
+
+    /// Extends the lock taken with `token` by `ttl` from now, while its holder still works (a
+    /// slow provider must not let the lock lapse mid-refresh, or a second instance would present
+    /// the same refresh token). Returns whether the lock is still held. The default does
+    /// nothing and says no, for locks that cannot be extended: their `ttl` must then outlast a
+    /// refresh.
+    fn renew<'a>(&'a self, key: &'a str, token: &'a str, ttl: Duration) -> LockFuture<'a, bool> {
+        let _ = (key, token, ttl);
+        Box::pin(async { false })
+    }
 }
 
 /// A [`RefreshLock`] in Redis: `SET key token NX PX ttl` to take it, a compare-and-delete script
@@ -60,6 +70,9 @@ impl<C> RedisRefreshLock<C> {
 
 #[cfg(feature = "redis")]
 const RELEASE: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+
+#[cfg(feature = "redis")]
+const RENEW: &str = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 
 #[cfg(feature = "redis")]
 impl<C> RefreshLock for RedisRefreshLock<C>
@@ -96,6 +109,17 @@ where
                 // The lock lapses by itself after its ttl.
                 tracing::warn!(%error, "releasing the refresh lock failed");
             }
+        })
+    }
+
+    fn renew<'a>(&'a self, key: &'a str, token: &'a str, ttl: Duration) -> LockFuture<'a, bool> {
+        Box::pin(async move {
+            let ms = ttl.as_millis().clamp(1, i64::MAX as u128).to_string();
+            let renewed: Result<i64, _> = self
+                .client
+                .eval(RENEW, vec![key], vec![token, ms.as_str()])
+                .await;
+            renewed.is_ok_and(|n| n == 1)
         })
     }
 }

@@ -178,21 +178,31 @@ pub trait Pages: Send + Sync + 'static {
     /// The Device Code page: the code, where to enter it, and a reload every
     /// `refresh_seconds` so the page completes by itself once the user has signed in.
     fn device_code(&self, page: &DeviceCodePage<'_>) -> String {
-        let complete = match page.verification_uri_complete {
+        let complete = match page
+            .verification_uri_complete
+            .filter(|url| is_safe_link(url))
+        {
             Some(url) => format!(
                 r#"<p>Or open <a href="{0}" target="_blank" rel="noopener noreferrer">this link</a>, which carries the code already.</p>"#,
                 escape_html(url)
             ),
             None => String::new(),
         };
+        // The provider's answer names the address; only a web address becomes a link.
+        let place = if is_safe_link(page.verification_uri) {
+            format!(
+                r#"<a href="{0}" target="_blank" rel="noopener noreferrer">{0}</a>"#,
+                escape_html(page.verification_uri)
+            )
+        } else {
+            format!("<code>{}</code>", escape_html(page.verification_uri))
+        };
         let body = format!(
             r#"<h1>Sign in on another device</h1>
-<p>Go to <a href="{uri}" target="_blank" rel="noopener noreferrer">{uri_text}</a> and enter this code:</p>
+<p>Go to {place} and enter this code:</p>
 <p class="code" aria-label="Your sign-in code">{code}</p>
 {complete}
 <p class="muted" role="status">This page continues by itself once you have signed in. The code expires in {minutes} min.</p>"#,
-            uri = escape_html(page.verification_uri),
-            uri_text = escape_html(page.verification_uri),
             code = escape_html(page.user_code),
             minutes = page.expires_in.div_ceil(60),
         );
@@ -239,6 +249,24 @@ pub trait Pages: Send + Sync + 'static {
 pub struct DefaultPages;
 
 impl Pages for DefaultPages {}
+
+/// Whether a URL from the provider may become a link: `https`, or `http` on loopback (for
+/// development). Anything else (`javascript:`, `data:`, plain http elsewhere) is shown as text.
+pub fn is_safe_link(url: &str) -> bool {
+    let Ok(url) = url::Url::parse(url) else {
+        return false;
+    };
+    match url.scheme() {
+        "https" => true,
+        "http" => match url.host() {
+            Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        },
+        _ => false,
+    }
+}
 
 /// Escapes text for use in HTML element content and quoted attribute values.
 ///
@@ -366,6 +394,33 @@ mod header_tests {
         assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(response.headers()[header::RETRY_AFTER], "5");
         assert_eq!(response.headers()[header::X_FRAME_OPTIONS], "DENY");
+    }
+
+    #[test]
+    fn only_web_addresses_become_links_on_the_device_code_page() {
+        assert!(is_safe_link("https://microsoft.com/devicelogin"));
+        assert!(is_safe_link("http://127.0.0.1:3000/device"));
+        assert!(is_safe_link("http://localhost/device"));
+        for unsafe_url in [
+            "javascript:alert(1)",
+            "data:text/html,x",
+            "http://idp.example/device",
+            "no url",
+        ] {
+            assert!(!is_safe_link(unsafe_url), "{unsafe_url}");
+            let html = DefaultPages.device_code(&DeviceCodePage {
+                app_name: "",
+                user_code: "ABCD",
+                verification_uri: unsafe_url,
+                verification_uri_complete: Some(unsafe_url),
+                expires_in: 60,
+                refresh_seconds: 5,
+            });
+            assert!(
+                !html.contains(&format!("href=\"{}\"", escape_html(unsafe_url))),
+                "{html}"
+            );
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use crate::device;
 use crate::error::Error;
 use crate::login;
 use crate::logout;
-use crate::pages::{SignedOutPage, page};
+use crate::pages::{SignedOutPage, escape_html, page};
 use crate::params::{parse_params, parse_scopes};
 use crate::session::UserFlow;
 
@@ -141,7 +141,29 @@ async fn callback_query(
 }
 
 async fn callback_form(Installed(auth): Installed, session: Session, body: Bytes) -> Response {
+    // `response_mode=form_post`: the provider's page posts from its own origin, and a browser
+    // does not send a `SameSite=Lax` cookie with a cross-site POST. Without the cookie the state
+    // is unknown here; the same parameters, sent again from a page of ours, arrive with it.
+    if session.id().is_none()
+        && let (Ok(params), Some(path)) = (parse_params(&body), auth.redirect_path())
+        && params.contains_key("state")
+    {
+        return resend_as_get(path, &body);
+    }
     callback(&auth, &session, &body).await
+}
+
+/// A page that loads `path?<query>` from this origin at once, so the browser sends the session
+/// cookie with it.
+fn resend_as_get(path: &str, query: &[u8]) -> Response {
+    let query: String = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(form_urlencoded::parse(query))
+        .finish();
+    let target = escape_html(&format!("{path}?{query}"));
+    let html = format!(
+        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="referrer" content="no-referrer"><meta http-equiv="refresh" content="0;url={target}"><title>Signing in</title></head><body><p>Signing in… <a href="{target}">Continue</a></p></body></html>"#
+    );
+    page(StatusCode::OK, html)
 }
 
 async fn callback(auth: &Auth, session: &Session, input: &[u8]) -> Response {

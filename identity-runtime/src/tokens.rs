@@ -157,7 +157,23 @@ impl TokenCache {
                 });
             }
             if let Some(held) = held {
-                let result = self.acquire_here(upstream, record, scopes).await;
+                let result = {
+                    let refresh = self.acquire_here(upstream, record, scopes);
+                    tokio::pin!(refresh);
+                    // The lease is renewed while the refresh is in flight.
+                    let mut renewal = tokio::time::interval(LOCK_TTL / 3);
+                    renewal.tick().await;
+                    loop {
+                        tokio::select! {
+                            result = &mut refresh => break result,
+                            _ = renewal.tick() => {
+                                if !lock.renew(&key, &held, LOCK_TTL).await {
+                                    tracing::debug!("the refresh lock could not be renewed");
+                                }
+                            }
+                        }
+                    }
+                };
                 if matches!(result, Ok(Acquired { changed: true, .. })) {
                     // Stored before the lock is released, so the next holder reads it.
                     if let Err(error) =

@@ -426,7 +426,7 @@ fn context_with_generic_arguments_is_left_to_rustc() {
     let out = first_arg(quote!(
         async fn index(context: Context<User>) {}
     ));
-    assert_eq!(out, "_ : :: axum_identity :: __private :: LoginRequired");
+    assert_eq!(out, "_ : :: axum_identity :: __private :: LoginGuard");
 }
 
 #[test]
