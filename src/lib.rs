@@ -214,6 +214,9 @@ macro_rules! identity_routes {
 
 #[doc(hidden)]
 pub use axum_identity_runtime::LockFuture;
+#[cfg(feature = "postgres")]
+#[doc(inline)]
+pub use axum_identity_runtime::PostgresRefreshLock;
 #[cfg(feature = "redis")]
 #[doc(inline)]
 pub use axum_identity_runtime::RedisRefreshLock;

@@ -41,7 +41,7 @@ fn root_item(name: &str) -> Option<&'static str> {
         "Context" | "LoginGuard" | "LoginRejection" | "LoginRequired" | "NoScopes" | "Scopes"
         | "User" | "require_sign_in" => "extract",
         "AuthLayer" => "layer",
-        "RedisRefreshLock" | "LockFuture" | "RefreshLock" => "lock",
+        "RedisRefreshLock" | "PostgresRefreshLock" | "LockFuture" | "RefreshLock" => "lock",
         "DefaultPages" | "DeviceCodePage" | "ErrorPage" | "Pages" | "SignOutPage"
         | "SignedOutPage" | "escape_html" => "pages",
         "Prompt" => "params",

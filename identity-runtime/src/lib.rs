@@ -89,6 +89,8 @@ pub use extract::{
     Context, LoginGuard, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_sign_in,
 };
 pub use layer::AuthLayer;
+#[cfg(feature = "postgres")]
+pub use lock::PostgresRefreshLock;
 #[cfg(feature = "redis")]
 pub use lock::RedisRefreshLock;
 pub use lock::{LockFuture, RefreshLock};

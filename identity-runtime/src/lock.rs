@@ -3,8 +3,8 @@
 //! Refresh tokens are often single use: the provider rotates them and treats a second use of an
 //! old one as theft, revoking the whole grant. Within one process a refresh is single-flight
 //! already; behind a load balancer, two instances serving the same user at the same moment
-//! must not both refresh. A [`RefreshLock`] shared by the instances (Redis) makes the second one
-//! wait, re-read the session, and use the token the first one stored.
+//! must not both refresh. A [`RefreshLock`] shared by the instances (Redis or PostgreSQL) makes
+//! the second one wait, re-read the session, and use the token the first one stored.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -121,5 +121,208 @@ where
                 .await;
             renewed.is_ok_and(|n| n == 1)
         })
+    }
+}
+
+/// A [`RefreshLock`] in PostgreSQL: a lease row per key (`key`, `token`, `expires_at`) in a table
+/// of its own. Taking the lock inserts the row, or takes over one whose lease has lapsed, in one
+/// statement; releasing deletes the row only under the holder's token; renewing moves its
+/// `expires_at`. Use the pool of the `PostgresStore` the sessions live in.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum_identity_runtime::{Auth, PostgresRefreshLock};
+///
+/// let pool = sqlx::PgPool::connect("postgres://127.0.0.1/app").await?;
+/// let lock = PostgresRefreshLock::new(pool.clone());
+/// lock.migrate().await?;   // creates the table once
+/// let auth = Auth::builder_from_env().refresh_lock(lock).build()?;
+/// # Ok(()) }
+/// ```
+#[cfg(feature = "postgres")]
+#[derive(Debug, Clone)]
+pub struct PostgresRefreshLock {
+    pool: sqlx::PgPool,
+    table: String,
+}
+
+#[cfg(feature = "postgres")]
+impl PostgresRefreshLock {
+    /// The lock in the table `axum_identity_locks` of the pool's default schema.
+    pub fn new(pool: sqlx::PgPool) -> Self {
+        Self::with_table(pool, "axum_identity_locks")
+    }
+
+    /// The lock in a table of another name (`schema.table` is allowed). The name is used in SQL
+    /// as it is, so it must be a plain identifier: anything else panics here, at startup.
+    pub fn with_table(pool: sqlx::PgPool, table: &str) -> Self {
+        assert!(
+            !table.is_empty()
+                && table
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.'),
+            "`{table}` is not a plain table name"
+        );
+        PostgresRefreshLock {
+            pool,
+            table: table.to_owned(),
+        }
+    }
+
+    /// Creates the table if it does not exist yet.
+    pub async fn migrate(&self) -> Result<(), sqlx::Error> {
+        let sql = format!(
+            "CREATE TABLE IF NOT EXISTS {} (key TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL)",
+            self.table
+        );
+        sqlx::query(&sql).execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl RefreshLock for PostgresRefreshLock {
+    fn try_lock<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> LockFuture<'a, Result<Option<String>, String>> {
+        Box::pin(async move {
+            let token = openidconnect::CsrfToken::new_random().secret().clone();
+            // One statement, so two instances cannot both take it: the insert wins, or the
+            // update takes over a lapsed lease, or no row comes back.
+            let sql = format!(
+                "INSERT INTO {t} (key, token, expires_at) VALUES ($1, $2, now() + $3 * interval '1 millisecond') \
+                 ON CONFLICT (key) DO UPDATE SET token = EXCLUDED.token, expires_at = EXCLUDED.expires_at \
+                 WHERE {t}.expires_at < now() RETURNING token",
+                t = self.table
+            );
+            let taken: Option<(String,)> = sqlx::query_as(&sql)
+                .bind(key)
+                .bind(&token)
+                .bind(ttl.as_millis().min(i64::MAX as u128) as i64 as f64)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| e.to_string())?;
+            Ok(taken.map(|(token,)| token))
+        })
+    }
+
+    fn unlock<'a>(&'a self, key: &'a str, token: &'a str) -> LockFuture<'a, ()> {
+        Box::pin(async move {
+            let sql = format!("DELETE FROM {} WHERE key = $1 AND token = $2", self.table);
+            if let Err(error) = sqlx::query(&sql)
+                .bind(key)
+                .bind(token)
+                .execute(&self.pool)
+                .await
+            {
+                // The lease lapses by itself after its ttl.
+                tracing::warn!(%error, "releasing the refresh lock failed");
+            }
+        })
+    }
+
+    fn renew<'a>(&'a self, key: &'a str, token: &'a str, ttl: Duration) -> LockFuture<'a, bool> {
+        Box::pin(async move {
+            let sql = format!(
+                "UPDATE {} SET expires_at = now() + $3 * interval '1 millisecond' WHERE key = $1 AND token = $2",
+                self.table
+            );
+            sqlx::query(&sql)
+                .bind(key)
+                .bind(token)
+                .bind(ttl.as_millis().min(i64::MAX as u128) as i64 as f64)
+                .execute(&self.pool)
+                .await
+                .is_ok_and(|done| done.rows_affected() == 1)
+        })
+    }
+}
+
+#[cfg(all(test, feature = "postgres"))]
+mod postgres_tests {
+    use super::*;
+
+    /// PostgreSQL on 127.0.0.1:5432 (trust authentication, database `test`), or
+    /// `DATABASE_URL`.
+    async fn lock(table: &str) -> PostgresRefreshLock {
+        let url = std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+        let pool = sqlx::PgPool::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("PostgreSQL at {url} is needed for this test: {e}"));
+        sqlx::query(&format!("DROP TABLE IF EXISTS {table}"))
+            .execute(&pool)
+            .await
+            .unwrap();
+        let lock = PostgresRefreshLock::with_table(pool, table);
+        lock.migrate().await.unwrap();
+        lock.migrate().await.expect("migrating twice is fine");
+        lock
+    }
+
+    #[tokio::test]
+    async fn one_holder_at_a_time_until_release() {
+        let lock = lock("axum_identity_locks_test_hold").await;
+        let ttl = Duration::from_secs(30);
+        let held = lock.try_lock("k", ttl).await.unwrap().expect("free");
+        assert_eq!(lock.try_lock("k", ttl).await.unwrap(), None, "held");
+        assert!(
+            lock.try_lock("other", ttl).await.unwrap().is_some(),
+            "another key"
+        );
+        lock.unlock("k", "not the token").await;
+        assert_eq!(
+            lock.try_lock("k", ttl).await.unwrap(),
+            None,
+            "only the holder releases"
+        );
+        lock.unlock("k", &held).await;
+        assert!(
+            lock.try_lock("k", ttl).await.unwrap().is_some(),
+            "free again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lapsed_lease_is_taken_over_and_a_renewed_one_is_not() {
+        let lock = lock("axum_identity_locks_test_lease").await;
+        let short = Duration::from_millis(300);
+        let first = lock.try_lock("k", short).await.unwrap().expect("free");
+        assert!(lock.renew("k", &first, Duration::from_secs(30)).await);
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        assert_eq!(lock.try_lock("k", short).await.unwrap(), None, "renewed");
+        lock.unlock("k", &first).await;
+        let second = lock.try_lock("k", short).await.unwrap().expect("free");
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        let third = lock
+            .try_lock("k", short)
+            .await
+            .unwrap()
+            .expect("the lease lapsed");
+        assert_ne!(second, third);
+        assert!(
+            !lock.renew("k", &second, short).await,
+            "the old holder lost it"
+        );
+    }
+
+    #[tokio::test]
+    async fn many_instances_racing_for_a_key_get_it_once() {
+        let lock = std::sync::Arc::new(lock("axum_identity_locks_test_race").await);
+        let racers: Vec<_> = (0..20)
+            .map(|_| {
+                let lock = lock.clone();
+                tokio::spawn(async move { lock.try_lock("k", Duration::from_secs(30)).await })
+            })
+            .collect();
+        let mut winners = 0;
+        for racer in racers {
+            if racer.await.unwrap().unwrap().is_some() {
+                winners += 1;
+            }
+        }
+        assert_eq!(winners, 1);
     }
 }
