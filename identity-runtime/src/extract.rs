@@ -152,13 +152,16 @@ impl Context {
 /// and every raw claim at hand.
 #[derive(Clone, Debug)]
 pub struct User {
-    claims: Map<String, Value>,
+    /// Shared with the session cache: a protected request copies no claim.
+    claims: Arc<Map<String, Value>>,
 }
 
 impl User {
     /// Wraps claims (for tests of your own handlers).
     pub fn from_claims(claims: Map<String, Value>) -> Self {
-        User { claims }
+        User {
+            claims: Arc::new(claims),
+        }
     }
 
     fn str_claim(&self, name: &str) -> Option<&str> {
@@ -487,7 +490,11 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
     let context = |record: &mut Record| Context {
         logout_path,
         ..Context::new(User {
-            claims: record.user.take().map(|u| u.claims).unwrap_or_default(),
+            claims: record
+                .user
+                .take()
+                .map(|u| u.claims.shared())
+                .unwrap_or_default(),
         })
     };
     if api_scopes.is_empty() {

@@ -13,6 +13,7 @@ const LAYERS: &[(&str, u8, &str)] = &[
     ("seal", 1, include_str!("seal.rs")),
     ("authority", 2, include_str!("authority.rs")),
     ("checks", 3, include_str!("checks.rs")),
+    ("claims", 1, include_str!("claims.rs")),
     ("session", 2, include_str!("session.rs")),
     ("provider", 3, include_str!("provider.rs")),
     ("client", 4, include_str!("client.rs")),

@@ -4,7 +4,8 @@
 //! The modules are layers; each imports only from the layers below it (a unit test keeps it so):
 //! 1. leaves: `error`, `clock`, `lock`, `return_path`, then `params`, `http`, `jws`, `seal`,
 //!    `pages`;
-//! 2. what is stored and who the provider is: `session`, `authority` (and `checks` of settings),
+//! 2. what is stored and who the provider is: `session` (with its `claims`), `authority` (and
+//!    `checks` of settings),
 //!    then `provider` (metadata
 //!    and key cache) and `client` (this app's registration), then `id_token` (verification);
 //! 3. services with state: `tokens` (cache, single flight, lock), `backchannel` (logout markers),
@@ -54,6 +55,7 @@ mod seal;
 // What is stored, and who the provider is.
 mod authority;
 mod checks;
+mod claims;
 mod session;
 
 mod provider;

@@ -255,7 +255,7 @@ pub(crate) async fn callback(
                 "the edited profile belongs to another user".into(),
             ));
         };
-        user.claims = claims;
+        user.claims = claims.into();
         session::store(session, &record).await?;
         return Ok(redirect(&pending.next));
     }
@@ -294,7 +294,7 @@ pub(crate) async fn complete_sign_in(
         Some(previous) if previous.claims.get("sub") == claims.get("sub") => previous,
         _ => SignedIn::new(Map::new(), now),
     };
-    signed_in.claims = claims;
+    signed_in.claims = claims.into();
     // The user just authenticated: the session's lifetime (and any back-channel logout before
     // this moment) counts from now.
     signed_in.since = now;

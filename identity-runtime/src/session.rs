@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use tower_sessions::Session;
 
+use crate::claims::Claims;
 use crate::error::Error;
 use crate::seal::Sealer;
 
@@ -20,7 +21,7 @@ pub(crate) const KEY: &str = "axum_identity";
 /// only the claims, does not copy and parse them.
 pub(crate) const SECRETS_KEY: &str = "axum_identity.tokens";
 /// Bumped whenever the record's shape changes incompatibly.
-pub(crate) const VERSION: u32 = 2;
+pub(crate) const VERSION: u32 = 3;
 /// At most this many sign-ins may be in flight in one browser (tabs); older ones are dropped.
 pub(crate) const MAX_PENDING: usize = 8;
 
@@ -117,8 +118,9 @@ pub(crate) enum UserFlow {
 /// A signed-in user and their tokens.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct SignedIn {
-    /// The verified ID token's claims (merged with userinfo where the ID token was thin).
-    pub(crate) claims: Map<String, Value>,
+    /// The verified ID token's claims (merged with userinfo where the ID token was thin),
+    /// stored as one JSON string.
+    pub(crate) claims: Claims,
     /// Kept for `id_token_hint` at logout. Stored under [`SECRETS_KEY`].
     #[serde(skip)]
     pub(crate) id_token: String,
@@ -165,7 +167,7 @@ impl SignedIn {
     /// A user who has just authenticated, at `now`.
     pub(crate) fn new(claims: Map<String, Value>, now: i64) -> Self {
         SignedIn {
-            claims,
+            claims: Claims::new(claims),
             id_token: String::new(),
             since: now,
             seen: now,

@@ -226,7 +226,7 @@ impl TokenCache {
         let flight = self.flights.join(flight_key(&refresh_token, scopes), now);
         let refreshed = flight
             .cell
-            .get_or_init(|| refresh(upstream, refresh_token.clone(), &user.claims, scopes))
+            .get_or_init(|| refresh(upstream, refresh_token.clone(), user.claims.map(), scopes))
             .await
             .clone();
         let refreshed = match refreshed {
@@ -238,7 +238,7 @@ impl TokenCache {
             user.refresh_token = Some(rotated.clone());
         }
         if let Some(claims) = &refreshed.claims {
-            user.claims = claims.clone();
+            user.claims = claims.clone().into();
         }
         keep(user, refreshed.token.clone(), now);
         if !covers(&refreshed.token, scopes) {
