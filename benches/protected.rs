@@ -16,8 +16,7 @@
 //! Needs Redis on 127.0.0.1:6379 (`REDIS_URL` to change); fails saying so when it is missing.
 //! Under `cargo test --all-targets` (no `--bench` argument) it only says how to run it.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use axum_identity_testkit as support;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! Back-channel logout from the real provider: when the user signs out at the provider (from
 //! any application), the provider tells this one server to server, and the session here ends.
 
-mod support;
+use axum_identity_testkit as support;
 
 use axum::Router;
 use axum::routing::get;

@@ -14,7 +14,7 @@
 //!
 //! The Device Code page is not covered: the device flow is not implemented yet.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;

@@ -7,7 +7,7 @@
 //! Each test runs its own app and its own provider on ephemeral loopback ports; nothing leaves
 //! 127.0.0.1.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

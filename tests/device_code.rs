@@ -1,6 +1,6 @@
 //! The Device Code flow against the real provider: used when no redirect URI is configured.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::time::Duration;
 

@@ -1,7 +1,7 @@
 //! Failing closed: an unreachable or slow provider and a failing session store give 503 pages
 //! (never a 500, never anonymous access), and everything recovers by itself.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};

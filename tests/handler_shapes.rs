@@ -6,7 +6,7 @@
 //! The expansions of these shapes are snapshotted in `identity-macros`; `tests/ui/pass` compiles
 //! more variants of each. This file is where they meet the runtime.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::collections::BTreeMap;
 

@@ -11,7 +11,7 @@
 //! Tests marked `#[ignore = "runtime bug: ..."]` describe what Microsoft really does and what the
 //! runtime gets wrong about it; run them with `cargo test --test microsoft -- --ignored`.
 
-mod support;
+use axum_identity_testkit as support;
 
 use axum::http::StatusCode;
 use axum_identity::{Auth, AuthBuilder, ConfigError};

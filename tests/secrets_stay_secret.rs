@@ -1,7 +1,7 @@
 //! Tokens never reach a log line, a cookie, or a URL the browser keeps; and refreshing tokens
 //! does not extend a session past its absolute lifetime.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

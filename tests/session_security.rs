@@ -1,7 +1,7 @@
 //! Session security: fixation, cookie attributes, callback headers, timeouts, and return paths
 //! from a corpus of tricky forms.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::time::Duration;
 

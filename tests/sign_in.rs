@@ -1,7 +1,7 @@
 //! Sign-in end to end against the real OpenID provider: the foundation every other feature
 //! stands on.
 
-mod support;
+use axum_identity_testkit as support;
 
 use axum::Json;
 use axum::Router;

@@ -5,7 +5,7 @@
 //! Redis and PostgreSQL must be running (see `support::stores`): a missing server fails these
 //! tests with a message saying which one and how to start it.
 
-mod support;
+use axum_identity_testkit as support;
 
 use axum::Router;
 use axum::response::Html;

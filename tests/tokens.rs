@@ -1,7 +1,7 @@
 //! Calling APIs on the user's behalf: scoped handlers, the token cache, silent refresh with
 //! single flight, revoked grants and incremental consent — against the real provider.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::time::Duration;
 

@@ -10,7 +10,7 @@
 //!
 //! Redis must be running on 127.0.0.1:6379 (see `support::stores`).
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::time::Duration;
 

@@ -6,7 +6,7 @@ use axum_identity::{Auth, AuthBuilder, identity_routes};
 use serde_json::{Value, json};
 use tower_sessions::MemoryStore;
 
-use super::provider::TestProvider;
+use crate::provider::TestProvider;
 
 pub const CLIENT_ID: &str = "test-app";
 pub const CLIENT_SECRET: &str = "test-app-secret:+%";

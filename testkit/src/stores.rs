@@ -5,7 +5,6 @@
 //! missing the test that needs it fails with a message naming exactly what is missing and how
 //! to provide it: it never passes by skipping. `REDIS_URL` and `DATABASE_URL` point elsewhere
 //! on loopback when needed.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -149,6 +148,12 @@ pub async fn drop_postgres_schema(pool: &PgPool, schema: &str) {
 
 /// A directory of its own under the system's temp dir, removed on drop.
 pub struct TempDir(PathBuf);
+
+impl Default for TempDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl TempDir {
     pub fn new() -> TempDir {

@@ -11,9 +11,8 @@
 //! per endpoint ([`Counters`]) and token requests are recorded ([`TokenRequest`]), so tests can
 //! assert on what the library sent and how often.
 //!
-//! Signing keys are committed test fixtures (`tests/fixtures/hostile/rsa-N.pem`); key `i` has
+//! Signing keys are committed test fixtures (`testkit/fixtures/rsa-N.pem`); key `i` has
 //! the key id [`kid`]`(i)` unless the scenario says otherwise.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -48,18 +47,23 @@ pub fn kid(i: usize) -> String {
 pub fn keys() -> &'static [RsaPrivateKey] {
     static KEYS_CELL: OnceLock<Vec<RsaPrivateKey>> = OnceLock::new();
     KEYS_CELL.get_or_init(|| {
-        (0..KEYS)
-            .map(|i| {
-                let path = format!(
-                    "{}/tests/fixtures/hostile/rsa-{i}.pem",
-                    env!("CARGO_MANIFEST_DIR")
-                );
-                let pem = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-                RsaPrivateKey::from_pkcs8_pem(&pem).unwrap_or_else(|e| panic!("{path}: {e}"))
+        FIXTURE_KEYS
+            .iter()
+            .enumerate()
+            .map(|(i, pem)| {
+                RsaPrivateKey::from_pkcs8_pem(pem)
+                    .unwrap_or_else(|e| panic!("fixtures/rsa-{i}.pem: {e}"))
             })
             .collect()
     })
 }
+
+/// The committed fixture keys, compiled in.
+const FIXTURE_KEYS: [&str; KEYS] = [
+    include_str!("../fixtures/rsa-0.pem"),
+    include_str!("../fixtures/rsa-1.pem"),
+    include_str!("../fixtures/rsa-2.pem"),
+];
 
 /// The public half of fixture key `i` as SPKI PEM: what an attacker knows, and what an
 /// "HS256 with the public key" forgery uses as its MAC key.

@@ -8,7 +8,6 @@
 //! where they want (`Browser::stop_at`).
 //!
 //! Errors in the transport panic with the URL involved: this is test code.
-#![allow(dead_code)]
 
 use std::fmt;
 use std::sync::{Arc, Mutex};

@@ -18,10 +18,9 @@
 //! state, or the error a test queued with [`Microsoft::fail_next_authorization`]), remembering the
 //! nonce and the PKCE challenge; the token endpoint checks the client's credentials, the code (single
 //! use, redeemed at the authority that issued it), PKCE and the redirect URI, then signs an RS256 ID
-//! token with a fixture key of the hostile provider (`tests/fixtures/hostile/rsa-N.pem`). Tests
+//! token with a fixture key of the hostile provider (`testkit/fixtures/rsa-N.pem`). Tests
 //! change the claims of the next tokens with [`Microsoft::set_claims`] and the discovery documents
 //! with [`Microsoft::set_discovery`].
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -47,8 +46,8 @@ use tokio_rustls::rustls;
 use tower_sessions::MemoryStore;
 use url::Url;
 
-use super::browser::Page;
-use super::hostile::TokenRequest;
+use crate::browser::Page;
+use crate::hostile::TokenRequest;
 
 // ---------------------------------------------------------------------------------------------
 // Who is who
@@ -136,7 +135,7 @@ fn one_label_under(host: &str, suffix: &str) -> bool {
 
 /// The fixture RSA keys of the hostile provider.
 fn rsa_keys() -> &'static [RsaPrivateKey] {
-    super::hostile::keys()
+    crate::hostile::keys()
 }
 
 /// A Microsoft-style key id (27 base64url characters, like an `x5t`) for fixture key `i`.
@@ -508,8 +507,6 @@ struct QueuedError {
 }
 
 struct Shared {
-    /// `127.0.0.1:<port>`.
-    addr: SocketAddr,
     claims: Mutex<Value>,
     discovery: Mutex<Value>,
     published: Mutex<Vec<usize>>,
@@ -546,7 +543,6 @@ impl Microsoft {
             .expect("bind the Microsoft-shaped provider");
         let addr = tcp.local_addr().unwrap();
         let shared = Arc::new(Shared {
-            addr,
             claims: Mutex::new(json!({})),
             discovery: Mutex::new(json!({})),
             published: Mutex::new(vec![0, 1]),

@@ -1,0 +1,16 @@
+//! What the tests, the examples and the benchmark of axum-identity share.
+//!
+//! - [`provider`]: the real OpenID provider (oidc-provider on Node) the tests and the
+//!   zero-configuration examples sign in with.
+//! - [`hostile`] and [`microsoft`]: providers inside the test process that answer like a
+//!   provider but let a test decide what they send.
+//! - [`browser`]: a scripted browser (cookies, redirects one by one, HTML forms).
+//! - [`app`]: an application under test on a loopback port.
+//! - [`stores`]: real session stores (SQLite, Redis, PostgreSQL).
+
+pub mod app;
+pub mod browser;
+pub mod hostile;
+pub mod microsoft;
+pub mod provider;
+pub mod stores;
