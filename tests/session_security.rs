@@ -9,7 +9,7 @@ use axum::Router;
 use axum::routing::get;
 use axum_identity::{Context, login_required, safe_return_path};
 use reqwest::StatusCode;
-use support::app::{self, Options, TestApp};
+use support::app::{TestApp, launch};
 use support::browser::Browser;
 
 #[login_required]
@@ -30,13 +30,13 @@ fn routes() -> Router {
         .route("/public", get(public))
 }
 
-async fn start(options: Options) -> TestApp {
-    app::start(routes(), options).await
+async fn start() -> TestApp {
+    launch(routes()).start().await
 }
 
 #[tokio::test]
 async fn a_planted_session_cookie_is_replaced_at_sign_in_and_dead_afterwards() {
-    let app = start(Options::default()).await;
+    let app = start().await;
     // The attacker starts a sign-in to get a real session id, and plants it in the victim's browser.
     let attacker = Browser::new();
     let _ = attacker.get_no_follow(app.url("/login")).await;
@@ -63,7 +63,7 @@ async fn a_planted_session_cookie_is_replaced_at_sign_in_and_dead_afterwards() {
 
 #[tokio::test]
 async fn cookies_and_callback_headers() {
-    let app = start(Options::default()).await;
+    let app = start().await;
     let browser = Browser::new();
     let start = browser.get_no_follow(app.url("/login")).await;
     let cookie = start
@@ -97,11 +97,10 @@ async fn cookies_and_callback_headers() {
 async fn cookies_are_secure_when_the_app_is_served_over_https() {
     // The app is reached over plain http here, but configured with an https redirect URI, as
     // behind a TLS-terminating proxy: the cookie must be Secure.
-    let options = Options {
-        auth: Box::new(|b| b.redirect_uri("https://localhost:8443/redirect")),
-        ..Default::default()
-    };
-    let app = start(options).await;
+    let app = launch(routes())
+        .auth(|b| b.redirect_uri("https://localhost:8443/redirect"))
+        .start()
+        .await;
     let start = Browser::new().get_no_follow(app.url("/login")).await;
     let cookie = start.header("set-cookie").unwrap();
     assert!(cookie.contains("Secure"), "{cookie}");
@@ -109,11 +108,10 @@ async fn cookies_are_secure_when_the_app_is_served_over_https() {
 
 #[tokio::test]
 async fn idle_sessions_end() {
-    let options = Options {
-        auth: Box::new(|b| b.idle_timeout(Duration::from_secs(2))),
-        ..Default::default()
-    };
-    let app = start(options).await;
+    let app = launch(routes())
+        .auth(|b| b.idle_timeout(Duration::from_secs(2)))
+        .start()
+        .await;
     let browser = Browser::new();
     let page = browser
         .sign_in(browser.get(app.url("/")).await, "idle")
@@ -127,14 +125,13 @@ async fn idle_sessions_end() {
 
 #[tokio::test]
 async fn sessions_end_after_their_lifetime_however_active() {
-    let options = Options {
-        auth: Box::new(|b| {
+    let app = launch(routes())
+        .auth(|b| {
             b.session_lifetime(Duration::from_secs(3))
                 .idle_timeout(Duration::from_secs(60))
-        }),
-        ..Default::default()
-    };
-    let app = start(options).await;
+        })
+        .start()
+        .await;
     let browser = Browser::new();
     let page = browser
         .sign_in(browser.get(app.url("/")).await, "busy")
@@ -224,7 +221,7 @@ fn the_open_redirect_corpus_stays_local() {
 
 #[tokio::test]
 async fn return_paths_from_the_corpus_end_on_a_local_page() {
-    let app = start(Options::default()).await;
+    let app = start().await;
     let browser = Browser::new();
     let page = browser
         .sign_in(browser.get(app.url("/")).await, "redirects")
@@ -238,7 +235,7 @@ async fn return_paths_from_the_corpus_end_on_a_local_page() {
             url::form_urlencoded::byte_serialize(candidate.as_bytes()).collect::<String>()
         );
         let page = browser.get(url).await;
-        let page = if page.url.as_str().starts_with(&app.provider.issuer) {
+        let page = if page.url.as_str().starts_with(&app.provider().issuer) {
             browser.sign_in(page, "redirects").await
         } else {
             page

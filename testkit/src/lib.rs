@@ -7,8 +7,10 @@
 //! - [`browser`]: a scripted browser (cookies, redirects one by one, HTML forms).
 //! - [`app`]: an application under test on a loopback port.
 //! - [`stores`]: real session stores (SQLite, Redis, PostgreSQL).
+//! - [`assert`]: how a sign-in ended (signed in, rejected), said once for every suite.
 
 pub mod app;
+pub mod assert;
 pub mod browser;
 pub mod hostile;
 pub mod microsoft;

@@ -10,7 +10,7 @@
 //! It listens on one ephemeral port of 127.0.0.1 over HTTPS, with a certificate for
 //! `login.microsoftonline.com`, `*.ciamlogin.com`, `*.b2clogin.com` and `login.contoso.com` issued
 //! by a CA made for the test run with rcgen. Nothing resolves those names through DNS: the clients
-//! made here ([`Microsoft::http_client`] for the app, [`MsBrowser`] for the user) carry a resolver
+//! made here ([`Microsoft::http_client`] for the app, [`Microsoft::browser`] for the user) carry a resolver
 //! that maps exactly those names to the provider's loopback address and refuses every other name,
 //! so a test can never reach Microsoft (or anyone else) by mistake.
 //!
@@ -33,20 +33,19 @@ use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum_identity::{Auth, AuthBuilder, Context, escape_html, identity_routes, login_required};
+use axum_identity::{Auth, AuthBuilder, Context, escape_html, login_required};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reqwest::header::LOCATION;
 use rsa::traits::PublicKeyParts;
 use rsa::{Pkcs1v15Sign, RsaPrivateKey};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
-use tower_sessions::MemoryStore;
 use url::Url;
 
-use crate::browser::Page;
+use crate::app::{TestApp, launch};
+use crate::browser::Browser;
 use crate::hostile::TokenRequest;
 
 // ---------------------------------------------------------------------------------------------
@@ -578,14 +577,12 @@ impl Microsoft {
     }
 
     /// A browser that reaches the app on loopback and this provider under Microsoft's names.
-    pub fn browser(&self) -> MsBrowser {
-        let client = client_builder(self.addr)
-            .cookie_store(true)
-            .user_agent("axum-identity-tests (microsoft)")
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("the browser's HTTP client");
-        MsBrowser { client }
+    pub fn browser(&self) -> Browser {
+        Browser::with_client(
+            client_builder(self.addr)
+                .user_agent("axum-identity-tests (microsoft)")
+                .timeout(Duration::from_secs(20)),
+        )
     }
 
     /// Merges `claims` into every ID token issued from now on (top-level; `null` removes a
@@ -1054,115 +1051,7 @@ impl Shared {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The user's browser
-
-/// A cookie-keeping client that follows redirects one by one, between the app on loopback and
-/// the provider under Microsoft's names.
-pub struct MsBrowser {
-    pub client: reqwest::Client,
-}
-
-/// Redirects followed before giving up.
-const MAX_HOPS: usize = 20;
-
-impl MsBrowser {
-    /// GET `url` and follow redirects to the end.
-    pub async fn get(&self, url: &str) -> Page {
-        self.follow(Url::parse(url).expect("a URL"), Vec::new(), |_| false)
-            .await
-    }
-
-    /// GET `url` and follow redirects, but stop before fetching a URL for which `stop` says yes
-    /// (the page returned is then the redirect, with `stopped_at` set).
-    pub async fn get_until(&self, url: &str, stop: impl Fn(&Url) -> bool) -> Page {
-        self.follow(Url::parse(url).expect("a URL"), Vec::new(), stop)
-            .await
-    }
-
-    /// Continues a navigation that [`get_until`](Self::get_until) stopped.
-    pub async fn resume(&self, page: Page) -> Page {
-        let next = page
-            .stopped_at
-            .clone()
-            .expect("resume: the navigation did not stop");
-        self.follow(next, page.chain, |_| false).await
-    }
-
-    async fn follow(
-        &self,
-        mut url: Url,
-        mut chain: Vec<(StatusCode, Url)>,
-        stop: impl Fn(&Url) -> bool,
-    ) -> Page {
-        for _ in 0..=MAX_HOPS {
-            let response = self
-                .client
-                .get(url.clone())
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("GET {url} failed: {e:?}; chain so far: {chain:?}"));
-            let status = response.status();
-            let headers = response.headers().clone();
-            let body = response
-                .text()
-                .await
-                .unwrap_or_else(|e| panic!("reading {url}: {e}"));
-            chain.push((status, url.clone()));
-            let next = status
-                .is_redirection()
-                .then(|| {
-                    headers
-                        .get(LOCATION)
-                        .and_then(|l| l.to_str().ok())
-                        .and_then(|l| url.join(l).ok())
-                })
-                .flatten();
-            let page = Page {
-                url: url.clone(),
-                status,
-                headers,
-                body,
-                chain,
-                stopped_at: None,
-            };
-            let Some(next) = next else {
-                return page;
-            };
-            if stop(&next) {
-                return Page {
-                    stopped_at: Some(next),
-                    ..page
-                };
-            }
-            chain = page.chain;
-            url = next;
-        }
-        panic!("more than {MAX_HOPS} redirects: {chain:?}");
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
 // The app under test
-
-/// An app that signs in with the Microsoft-shaped provider.
-pub struct MsApp {
-    /// `http://127.0.0.1:<port>`.
-    pub base: String,
-    pub auth: Auth,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for MsApp {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-impl MsApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
 
 /// Works signed in or not. Signed in, one line per fact the tests look at, and the
 /// edit-profile link when B2C's edit-profile flow is configured.
@@ -1217,33 +1106,16 @@ async fn profile(context: Context) -> Html<String> {
 /// names the authority (and anything else).
 pub async fn start_app(
     microsoft: &Microsoft,
-    configure: impl FnOnce(AuthBuilder) -> AuthBuilder,
-) -> MsApp {
-    // The runtime logs why it refused something; a failing test shows it (`RUST_LOG` for more).
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .with_ansi(false)
-        .try_init();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the app");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let builder = Auth::builder()
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .redirect_uri(format!("{base}/redirect"))
-        .http_client(microsoft.http_client())
-        .app_name("Microsoft-shaped");
-    let auth = configure(builder).build().expect("a valid configuration");
-    let app = Router::new()
+    configure: impl FnOnce(AuthBuilder) -> AuthBuilder + Send + 'static,
+) -> TestApp {
+    let http = microsoft.http_client();
+    let routes = Router::new()
         .route("/", get(home))
-        .route("/profile", get(profile))
-        .merge(identity_routes!(auth))
-        .layer(auth.layer())
-        .layer(auth.session_layer(MemoryStore::default()));
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("the app runs");
-    });
-    MsApp { base, auth, server }
+        .route("/profile", get(profile));
+    launch(routes)
+        .configured_provider()
+        .client(CLIENT_ID, CLIENT_SECRET)
+        .auth(move |b| configure(b.http_client(http).app_name("Microsoft-shaped")))
+        .start()
+        .await
 }
