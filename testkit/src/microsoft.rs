@@ -18,14 +18,14 @@
 //! state, or the error a test queued with [`Microsoft::fail_next_authorization`]), remembering the
 //! nonce and the PKCE challenge; the token endpoint checks the client's credentials, the code (single
 //! use, redeemed at the authority that issued it), PKCE and the redirect URI, then signs an RS256 ID
-//! token with a fixture key of the hostile provider (`testkit/fixtures/rsa-N.pem`). Tests
+//! token with a fixture key of the [`kernel`](crate::kernel) it is a configuration of. Tests
 //! change the claims of the next tokens with [`Microsoft::set_claims`] and the discovery documents
 //! with [`Microsoft::set_discovery`].
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -34,10 +34,6 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum_identity::{Auth, AuthBuilder, Context, escape_html, login_required};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rsa::traits::PublicKeyParts;
-use rsa::{Pkcs1v15Sign, RsaPrivateKey};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use tokio_rustls::TlsAcceptor;
@@ -46,7 +42,9 @@ use url::Url;
 
 use crate::app::{TestApp, launch};
 use crate::browser::Browser;
-use crate::hostile::TokenRequest;
+use crate::kernel::{
+    Codes, Grant, Refusal, TokenRequest, b64, json_response, merge, now, oauth_error,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Who is who
@@ -132,21 +130,12 @@ fn one_label_under(host: &str, suffix: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Keys and TLS
 
-/// The fixture RSA keys of the hostile provider.
-fn rsa_keys() -> &'static [RsaPrivateKey] {
-    crate::hostile::keys()
-}
-
 /// A Microsoft-style key id (27 base64url characters, like an `x5t`) for fixture key `i`.
 pub fn ms_kid(i: usize) -> String {
     b64(&Sha256::digest(
         format!("microsoft-shaped key {i}").as_bytes(),
     ))[..27]
         .to_owned()
-}
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The test CA and the server configuration, made once per test binary.
@@ -487,6 +476,12 @@ pub struct Authorization {
     pub params: HashMap<String, String>,
 }
 
+impl Grant for Authorization {
+    fn params(&self) -> &HashMap<String, String> {
+        &self.params
+    }
+}
+
 impl Authorization {
     /// The requested scopes.
     pub fn scopes(&self) -> Vec<String> {
@@ -511,7 +506,7 @@ struct Shared {
     published: Mutex<Vec<usize>>,
     signing_key: Mutex<usize>,
     errors: Mutex<Vec<QueuedError>>,
-    codes: Mutex<HashMap<String, Authorization>>,
+    codes: Codes<Authorization>,
     authorizations: Mutex<Vec<Authorization>>,
     token_requests: Mutex<Vec<(Site, TokenRequest)>>,
     /// Every request as `METHOD https://host/path`.
@@ -547,7 +542,7 @@ impl Microsoft {
             published: Mutex::new(vec![0, 1]),
             signing_key: Mutex::new(0),
             errors: Mutex::new(Vec::new()),
-            codes: Mutex::new(HashMap::new()),
+            codes: Codes::default(),
             authorizations: Mutex::new(Vec::new()),
             token_requests: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
@@ -641,42 +636,6 @@ fn client_builder(addr: SocketAddr) -> reqwest::ClientBuilder {
         .no_proxy()
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// Top-level merge: `null` removes, anything else replaces.
-fn merge(target: &mut Map<String, Value>, patch: &Value) {
-    if let Value::Object(patch) = patch {
-        for (name, value) in patch {
-            if value.is_null() {
-                target.remove(name);
-            } else {
-                target.insert(name.clone(), value.clone());
-            }
-        }
-    }
-}
-
-fn json_response(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(body),
-    )
-        .into_response()
-}
-
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    json_response(
-        status,
-        json!({"error": error, "error_description": description}),
-    )
-}
-
 async fn handle(
     State(shared): State<Arc<Shared>>,
     method: Method,
@@ -737,13 +696,18 @@ impl Shared {
             .unwrap()
             .iter()
             .map(|&i| {
-                let public = rsa_keys()[i].to_public_key();
-                let n = b64(&public.n().to_bytes_be());
-                let e = b64(&public.e().to_bytes_be());
+                let mut jwk = crate::kernel::jwk(i);
+                jwk.insert("kid".into(), json!(ms_kid(i)));
                 match site {
-                    Site::B2c { .. } => json!({"kid": ms_kid(i), "nbf": 1_493_763_266, "use": "sig", "kty": "RSA", "e": e, "n": n}),
-                    _ => json!({"kty": "RSA", "use": "sig", "kid": ms_kid(i), "x5t": ms_kid(i), "n": n, "e": e, "issuer": issuer}),
+                    Site::B2c { .. } => {
+                        jwk.insert("nbf".into(), json!(1_493_763_266));
+                    }
+                    _ => {
+                        jwk.insert("x5t".into(), json!(ms_kid(i)));
+                        jwk.insert("issuer".into(), json!(issuer));
+                    }
                 }
+                Value::Object(jwk)
             })
             .collect();
         json_response(StatusCode::OK, json!({ "keys": keys }))
@@ -826,7 +790,7 @@ impl Shared {
                         "0.A{}{n}",
                         b64(&Sha256::digest(format!("{url}{n}{}", now()).as_bytes()))
                     );
-                    self.codes.lock().unwrap().insert(code.clone(), request);
+                    self.codes.issue(code.clone(), request);
                     query.append_pair("code", &code);
                 }
             }
@@ -848,28 +812,14 @@ impl Shared {
     }
 
     fn token(&self, site: Site, headers: &HeaderMap, body: &[u8]) -> Response {
-        let form: HashMap<String, String> =
-            url::form_urlencoded::parse(body).into_owned().collect();
-        let authorization = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let request = TokenRequest {
-            authorization,
-            form: form.clone(),
-        };
+        let request = TokenRequest::new(headers, body);
+        let form = request.form.clone();
         self.token_requests
             .lock()
             .unwrap()
             .push((site.clone(), request.clone()));
 
-        let credentials = request.basic_credentials().or_else(|| {
-            Some((
-                form.get("client_id")?.clone(),
-                form.get("client_secret")?.clone(),
-            ))
-        });
-        if credentials != Some((CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned())) {
+        if request.credentials() != Some((CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned())) {
             return oauth_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
@@ -884,35 +834,26 @@ impl Shared {
             );
         }
         let code = form.get("code").cloned().unwrap_or_default();
-        let Some(grant) = self.codes.lock().unwrap().remove(&code) else {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "AADSTS54005: OAuth2 Authorization code was already redeemed.",
-            );
+        let grant = match self.codes.redeem(&form) {
+            Ok(grant) => grant,
+            Err(refusal) => {
+                let description = match refusal {
+                    Refusal::UnknownCode => {
+                        "AADSTS54005: OAuth2 Authorization code was already redeemed."
+                    }
+                    Refusal::Pkce => {
+                        "AADSTS501481: The Code_Verifier does not match the code_challenge."
+                    }
+                    Refusal::RedirectUri => "AADSTS50148: The redirect URI does not match.",
+                };
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description);
+            }
         };
         if grant.site != site {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
                 "AADSTS50148/AADB2C90090: the code was issued by another authority.",
-            );
-        }
-        let challenge = grant.params.get("code_challenge");
-        let verifier = form.get("code_verifier");
-        if !matches!((challenge, verifier), (Some(c), Some(v)) if &b64(&Sha256::digest(v.as_bytes())) == c)
-        {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "AADSTS501481: The Code_Verifier does not match the code_challenge.",
-            );
-        }
-        if form.get("redirect_uri") != grant.params.get("redirect_uri") {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "AADSTS50148: The redirect URI does not match.",
             );
         }
 
@@ -1035,18 +976,11 @@ impl Shared {
         merge(&mut claims, &self.claims.lock().unwrap());
         let key = *self.signing_key.lock().unwrap();
         let header = json!({"typ": "JWT", "alg": "RS256", "kid": ms_kid(key)});
-        let input = format!(
-            "{}.{}",
-            b64(&serde_json::to_vec(&header).unwrap()),
-            b64(&serde_json::to_vec(&claims).unwrap())
-        );
-        let signature = rsa_keys()[key]
-            .sign(
-                Pkcs1v15Sign::new::<Sha256>(),
-                &Sha256::digest(input.as_bytes()),
-            )
-            .expect("RSA signing");
-        format!("{input}.{}", b64(&signature))
+        crate::kernel::sign(
+            header.as_object().unwrap(),
+            &claims,
+            &crate::kernel::Signing::Rsa(key),
+        )
     }
 }
 
