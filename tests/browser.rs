@@ -1,5 +1,5 @@
 //! A real browser signs in: Debian's Chromium, headless, driven over WebDriver (`chromedriver`)
-//! against the real library and the real OpenID provider (issue 8).
+//! against the real library and the real OpenID provider.
 //!
 //! The cookie-keeping client of `support::browser` ignores what browsers enforce: `SameSite`,
 //! `Secure`, history, tabs. These tests use the browser people use. The app is served as

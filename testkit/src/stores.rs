@@ -1,7 +1,7 @@
-//! Real session stores for the tests: a SQLite file, Redis and PostgreSQL on this machine.
+//! Real session stores for the tests: a SQLite file, Redis and PostgreSQL on loopback.
 //!
 //! Redis (127.0.0.1:6379) and PostgreSQL (127.0.0.1:5432, user `postgres`, database `test`,
-//! trust auth) are expected to run already, as they do on this project's machines. When one is
+//! trust auth) are expected to run already. When one is
 //! missing the test that needs it fails with a message naming exactly what is missing and how
 //! to provide it: it never passes by skipping. `REDIS_URL` and `DATABASE_URL` point elsewhere
 //! on loopback when needed.

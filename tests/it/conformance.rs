@@ -1,4 +1,4 @@
-//! OpenID Connect relying-party conformance (issue 5): a hostile provider inside the test suite
+//! OpenID Connect relying-party conformance: a hostile provider inside the test suite
 //! (`support::hostile`) serves crafted discovery documents, keys, authorization responses and ID
 //! tokens that no real provider would, and the app must refuse every forgery — with an error page
 //! (400 for a rejected answer) and no session — while still accepting the legitimate variations

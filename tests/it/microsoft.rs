@@ -1,4 +1,4 @@
-//! Microsoft's authority kinds (issue 4): Entra ID (single tenant, `common`, `organizations`,
+//! Microsoft's authority kinds: Entra ID (single tenant, `common`, `organizations`,
 //! `consumers`), Entra External ID (and its custom URL domain through `oidc_authority`) and Azure
 //! AD B2C (sign-in, edit-profile and password-reset user flows), each against a provider in the
 //! test suite that serves documents shaped like Microsoft's (`support::microsoft`): the discovery
@@ -9,7 +9,7 @@
 //! clients; no name is looked up in DNS and nothing leaves the machine.
 //!
 //! Tests marked `#[ignore = "runtime bug: ..."]` describe what Microsoft really does and what the
-//! runtime gets wrong about it; run them with `cargo test --test microsoft -- --ignored`.
+//! runtime gets wrong about it; run them with `cargo test --test it microsoft -- --ignored`.
 
 use axum_identity_testkit as support;
 
@@ -908,7 +908,7 @@ fn config_errors_from_the_environment_name_the_variables() {
     for (variables, named) in cases {
         let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
             .args([
-                "from_env_probe",
+                "microsoft::from_env_probe",
                 "--exact",
                 "--nocapture",
                 "--test-threads=1",

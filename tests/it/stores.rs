@@ -1,5 +1,5 @@
 //! Sign-in on the session stores axum users deploy with: a SQLite file (the embedded default,
-//! surviving a restart), Redis and PostgreSQL, against the real servers on this machine; and
+//! surviving a restart), Redis and PostgreSQL, against real servers on loopback; and
 //! records the library cannot use (corrupt, from another version) read as "signed out".
 //!
 //! Redis and PostgreSQL must be running (see `support::stores`): a missing server fails these
@@ -384,7 +384,7 @@ async fn an_undecodable_store_entry_reads_as_signed_out() {
 /// A missing server fails the test naming what is missing (never a silent skip).
 #[tokio::test]
 async fn a_missing_service_is_named() {
-    // Port 9 (discard) on loopback: nothing listens there on these machines.
+    // Port 9 (discard) on loopback: nothing is expected to listen there.
     for (url, expected) in [
         (
             "redis://127.0.0.1:9",

@@ -1,4 +1,4 @@
-//! Every handler shape `#[login_required]` supports really runs under axum (issue 7): one
+//! Every handler shape `#[login_required]` supports really runs under axum: one
 //! protected route per shape, hit signed out (a page load is sent into sign-in, an API request
 //! gets 401 naming the login URL) and signed in (the handler runs and sees its other extractors'
 //! values and the user), against the real OpenID provider.
@@ -184,7 +184,7 @@ async fn overridden(context: facade::Context) -> Json<Value> {
     seen(&context, "crate = path", Value::Null)
 }
 
-#[login_required(crate = "crate::facade")]
+#[login_required(crate = "crate::handler_shapes::facade")]
 async fn overridden_by_string() -> &'static str {
     "crate override, no arguments"
 }
