@@ -7,6 +7,7 @@
 //! - [`browser`]: a scripted browser (cookies, redirects one by one, HTML forms).
 //! - [`app`]: an application under test on a loopback port.
 //! - [`stores`]: real session stores (SQLite, Redis, PostgreSQL).
+//! - [`redirects`]: generated open-redirect cases and the check that a return path stays local.
 //! - [`assert`]: how a sign-in ended (signed in, rejected), said once for every suite.
 
 pub mod app;
@@ -16,4 +17,5 @@ pub mod hostile;
 pub mod kernel;
 pub mod microsoft;
 pub mod provider;
+pub mod redirects;
 pub mod stores;

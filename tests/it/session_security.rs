@@ -1,5 +1,5 @@
 //! Session security: fixation, cookie attributes, callback headers, timeouts, and return paths
-//! from a corpus of tricky forms.
+//! in thousands of tricky forms.
 
 use axum_identity_testkit as support;
 
@@ -11,6 +11,7 @@ use axum_identity::{Context, login_required, safe_return_path};
 use reqwest::StatusCode;
 use support::app::{TestApp, launch};
 use support::browser::Browser;
+use support::redirects::{self, assert_local};
 
 #[login_required]
 async fn index(context: Context) -> String {
@@ -168,22 +169,6 @@ const TRICKY: &[&str] = &[
     "/.%2f/evil.example",
 ];
 
-fn assert_local(path: &str, candidate: &str) {
-    let base = url::Url::parse("http://app.test/").unwrap();
-    let joined = base
-        .join(path)
-        .unwrap_or_else(|_| panic!("{candidate:?} -> unparseable {path:?}"));
-    assert_eq!(
-        joined.origin(),
-        base.origin(),
-        "{candidate:?} escaped to {joined}"
-    );
-    assert!(
-        path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'),
-        "{candidate:?} -> {path:?}"
-    );
-}
-
 #[test]
 fn tricky_return_paths_stay_local() {
     for candidate in TRICKY {
@@ -192,21 +177,13 @@ fn tricky_return_paths_stay_local() {
     assert_eq!(safe_return_path(&format!("/{}", "x".repeat(5000))), "/");
 }
 
-/// The open-redirect corpus from `../shared/testdata/openredirects.txt`, where this machine has it.
+/// Thousands of generated open-redirect candidates ([`redirects::cases`]): whatever the library
+/// keeps of each is a path of the app, as a browser reads it.
 #[test]
-fn the_open_redirect_corpus_stays_local() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/testdata/openredirects.txt");
-    let Ok(corpus) = std::fs::read_to_string(&path) else {
-        println!(
-            "open-redirect corpus not found at {}: ran the hand-written cases only",
-            path.display()
-        );
-        return;
-    };
+fn generated_open_redirects_stay_local() {
+    let cases = redirects::cases();
     let mut kept = 0;
-    let lines: Vec<&str> = corpus.lines().filter(|l| !l.is_empty()).collect();
-    for candidate in &lines {
+    for candidate in &cases {
         let result = safe_return_path(candidate);
         if result != "/" {
             kept += 1;
@@ -214,9 +191,71 @@ fn the_open_redirect_corpus_stays_local() {
         assert_local(&result, candidate);
     }
     println!(
-        "open-redirect corpus: ran {} payloads, {kept} kept as local paths, the rest fell back to /",
-        lines.len()
+        "open-redirect cases: ran {}, {kept} kept as local paths, the rest fell back to /",
+        cases.len()
     );
+}
+
+#[test]
+fn the_generator_makes_thousands_of_distinct_cases_from_every_family() {
+    let cases = redirects::cases();
+    assert!(cases.len() > 5000, "{} cases", cases.len());
+    for needle in [
+        "//evil",
+        "\\",
+        "\t",
+        "\r\n",
+        "%252f",
+        "@evil",
+        "\u{ff0f}",
+        "\u{3002}",
+        "[::1]",
+        "2130706433",
+        "0177.0.0.1",
+        "javascript:",
+        "data:",
+        "vbscript:",
+        "/login?next=",
+    ] {
+        assert!(
+            cases.iter().any(|c| c.contains(needle)),
+            "no case with {needle:?}"
+        );
+    }
+    assert!(cases.iter().any(|c| c.len() > 5000));
+}
+
+/// The generated cases are escapes: followed as they are, many of them would leave the app
+/// (otherwise the generator would test nothing).
+#[test]
+fn generated_cases_taken_at_face_value_leave_the_app() {
+    let base = url::Url::parse(redirects::APP).unwrap();
+    let cases = redirects::cases();
+    let escaping = cases
+        .iter()
+        .filter(|c| base.join(c).is_ok_and(|u| u.origin() != base.origin()))
+        .count();
+    assert!(
+        escaping > 2000,
+        "only {escaping} of {} cases leave the app when followed as they are",
+        cases.len()
+    );
+}
+
+#[test]
+fn the_local_path_check_tells_paths_from_escapes() {
+    assert_eq!(redirects::check_local("/"), Ok(()));
+    assert_eq!(redirects::check_local("/orders?id=7"), Ok(()));
+    for escape in [
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+        "/.//evil.example",
+        "http://user@app.test/",
+        "orders",
+    ] {
+        assert!(redirects::check_local(escape).is_err(), "{escape:?} passed");
+    }
 }
 
 #[tokio::test]
@@ -246,5 +285,30 @@ async fn return_paths_from_the_corpus_end_on_a_local_page() {
             page.url
         );
         assert_eq!(page.url.path(), "/", "{candidate:?}");
+    }
+    // And a spread of the generated ones: the browser ends on the app, wherever it lands there.
+    let cases: Vec<String> = redirects::cases()
+        .into_iter()
+        .filter(|c| c.len() < 200)
+        .collect();
+    for candidate in cases.iter().step_by(cases.len() / 24) {
+        let url = format!(
+            "{}?next={}",
+            app.url("/login"),
+            url::form_urlencoded::byte_serialize(candidate.as_bytes()).collect::<String>()
+        );
+        let page = browser.get(url).await;
+        let page = if page.url.as_str().starts_with(&app.provider().issuer) {
+            browser.sign_in(page, "redirects").await
+        } else {
+            page
+        };
+        let app_url = url::Url::parse(&app.base).unwrap();
+        assert_eq!(
+            page.url.origin(),
+            app_url.origin(),
+            "{candidate:?} ended on {}",
+            page.url
+        );
     }
 }
