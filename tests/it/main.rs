@@ -9,6 +9,7 @@ mod faults;
 mod handler_shapes;
 mod microsoft;
 mod provider_selftest;
+mod provider_shapes;
 mod secrets_stay_secret;
 mod session_security;
 mod sign_in;
