@@ -16,8 +16,7 @@
 //! Needs Redis on 127.0.0.1:6379 (`REDIS_URL` to change); fails saying so when it is missing.
 //! Under `cargo test --all-targets` (no `--bench` argument) it only says how to run it.
 
-#[path = "../tests/support/mod.rs"]
-mod support;
+use axum_identity_testkit as support;
 
 use std::time::{Duration, Instant};
 
@@ -28,7 +27,7 @@ use axum_identity::{Context, escape_html, login_required};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, HeaderValue};
 use serde_json::{Value, json};
-use support::app::{self, Options, TestApp};
+use support::app::{TestApp, launch};
 use support::browser::Browser;
 use support::stores;
 use tower_sessions::session::Id;
@@ -79,11 +78,9 @@ fn routes() -> Router {
         .route("/admin", get(admin))
 }
 
-fn options() -> Options {
-    Options {
-        provider: json!({"extraScopes": ["api.read", "api.write", "api.admin"], "autoConsent": true}),
-        ..Default::default()
-    }
+/// The provider's configuration: the API scopes, consent given without asking.
+fn bench_provider() -> Value {
+    json!({"extraScopes": ["api.read", "api.write", "api.admin"], "autoConsent": true})
 }
 
 struct Point {
@@ -243,15 +240,15 @@ struct StoreRun {
 
 /// Signs `login` in at `path` and returns the session cookie and the provider calls it took.
 async fn sign_in(app: &TestApp, browser: &Browser, path: &str, login: &str) -> (String, u64) {
-    app.provider.reset_stats().await;
+    app.provider().reset_stats().await;
     let mut page = browser.get(app.url(path)).await;
-    if page.url.as_str().starts_with(&app.provider.issuer) {
+    if page.url.as_str().starts_with(&app.provider().issuer) {
         // Not signed in at the provider yet (later scope sets are approved without a page).
         page = browser.sign_in(page, login).await;
     }
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.url.as_str(), app.url(path), "{}", page.body);
-    let calls = total_calls(&app.provider.stats().await);
+    let calls = total_calls(&app.provider().stats().await);
     (
         browser
             .cookie(&app.base, "identity.sid")
@@ -264,7 +261,11 @@ async fn run_store<S>(name: &'static str, store: S, secs: Duration) -> StoreRun
 where
     S: SessionStore + Clone,
 {
-    let app = app::start_with_store(routes(), options(), store).await;
+    let app = launch(routes())
+        .provider_config(bench_provider())
+        .store(store)
+        .start()
+        .await;
     // The first sign-in after start also fetches discovery and JWKS; later ones do not.
     let (_, cold_login_calls) = sign_in(&app, &Browser::new(), "/protected", "warmup").await;
     let browser = Browser::new();
@@ -272,7 +273,7 @@ where
     // One API token in the cache for the scoped page (incremental consent, auto-approved).
     let (sid, _) = sign_in(&app, &browser, "/read", "alice").await;
 
-    app.provider.reset_stats().await;
+    app.provider().reset_stats().await;
     let pages = [
         ("unprotected, reads session", "/session", "Hello anonymous"),
         ("`#[login_required]`", "/protected", "Hello Alice"),
@@ -293,7 +294,7 @@ where
         .filter(|p| !p.page.starts_with("unprotected"))
         .map(|p| p.requests)
         .sum();
-    let calls_during_hits = total_calls(&app.provider.stats().await);
+    let calls_during_hits = total_calls(&app.provider().stats().await);
     StoreRun {
         points,
         cold_login_calls,
@@ -306,7 +307,11 @@ where
 /// Sizes of one signed-in user's session in Redis as API tokens accumulate.
 async fn session_sizes() -> Vec<(String, usize, u64, usize, String)> {
     let (store, pool) = stores::redis_store().await;
-    let app = app::start_with_store(routes(), options(), store.clone()).await;
+    let app = launch(routes())
+        .provider_config(bench_provider())
+        .store(store.clone())
+        .start()
+        .await;
     let browser = Browser::new();
     let mut sizes = Vec::new();
     for (step, path) in [

@@ -15,8 +15,6 @@
 
 #[path = "support/local.rs"]
 mod local;
-#[path = "../tests/support/provider.rs"]
-mod provider;
 
 use std::error::Error;
 use std::time::Duration;

@@ -8,8 +8,6 @@
 
 #[path = "support/local.rs"]
 mod local;
-#[path = "../tests/support/provider.rs"]
-mod provider;
 
 use std::error::Error;
 

@@ -11,8 +11,6 @@
 
 #[path = "support/local.rs"]
 mod local;
-#[path = "../tests/support/provider.rs"]
-mod provider;
 #[path = "support/quickstart_page.rs"]
 mod quickstart_page;
 

@@ -1,5 +1,5 @@
 //! A real browser signs in: Debian's Chromium, headless, driven over WebDriver (`chromedriver`)
-//! against the real library and the real OpenID provider (issue 8).
+//! against the real library and the real OpenID provider.
 //!
 //! The cookie-keeping client of `support::browser` ignores what browsers enforce: `SameSite`,
 //! `Secure`, history, tabs. These tests use the browser people use. The app is served as
@@ -14,7 +14,7 @@
 //!
 //! The Device Code page is not covered: the device flow is not implemented yet.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -25,12 +25,11 @@ use axum::Router;
 use axum::http::Method;
 use axum::response::Html;
 use axum::routing::get;
-use axum_identity::{Auth, Context, identity_routes, login_required};
+use axum_identity::{Context, login_required};
 use fantoccini::wd::WebDriverCompatibleCommand;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
-use support::provider::TestProvider;
-use tower_sessions::MemoryStore;
+use support::app::{TestApp, launch};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -98,78 +97,23 @@ impl Default for SiteOptions {
     }
 }
 
-/// The app on `http://localhost:<port>` and its provider on `http://127.0.0.1:<port>`.
-struct Site {
-    /// `http://localhost:<port>`: what the browser opens.
-    base: String,
-    /// `http://127.0.0.1:<port>`: the same server, for plain HTTP clients.
-    loopback: String,
-    provider: TestProvider,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Site {
-    fn drop(&mut self) {
-        self.server.abort();
+/// The app on `http://localhost:<port>` (and `loopback`, `http://127.0.0.1:<port>`, the same
+/// server for plain HTTP clients) and its provider on `http://127.0.0.1:<port>`.
+async fn start_site(options: SiteOptions) -> TestApp {
+    let mut launch = launch(Router::new().route("/", get(index)))
+        .host("localhost")
+        .client(CLIENT_ID, CLIENT_SECRET)
+        .auth(|b| b.app_name(APP_NAME));
+    if options.https_redirect {
+        launch = launch.https_redirect();
     }
-}
-
-impl Site {
-    async fn start(options: SiteOptions) -> Site {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let port = listener.local_addr().unwrap().port();
-        let base = format!("http://localhost:{port}");
-        let scheme = if options.https_redirect {
-            "https"
-        } else {
-            "http"
-        };
-        let redirect_uri = format!("{scheme}://localhost:{port}/redirect");
-        let signed_out = format!("{scheme}://localhost:{port}/logout/done");
-        let client = if options.device {
-            TestProvider::device_client(CLIENT_ID)
-        } else {
-            TestProvider::web_client(CLIENT_ID, CLIENT_SECRET, &[&redirect_uri], &[&signed_out])
-        };
-        let provider = TestProvider::start(json!({ "clients": [client] }))
-            .await
-            .expect("the test provider starts");
-        let mut builder = Auth::builder()
-            .client_id(CLIENT_ID)
-            .oidc_authority(&provider.issuer)
-            .app_name(APP_NAME);
-        if !options.device {
-            builder = builder
-                .client_secret(CLIENT_SECRET)
-                .redirect_uri(&redirect_uri);
-        }
-        let auth = builder.build().expect("valid configuration");
-        let app = Router::new()
-            .route("/", get(index))
-            .merge(identity_routes!(auth));
-        let store = MemoryStore::default();
-        let app = match options.cookie {
-            SessionCookie::Library => app.layer(auth.layer(store)),
-            SessionCookie::Strict => app.layer(auth.layer_with(store, |sessions| {
-                sessions.with_same_site(tower_sessions::cookie::SameSite::Strict)
-            })),
-        };
-        let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("server runs");
-        });
-        Site {
-            base,
-            loopback: format!("http://127.0.0.1:{port}"),
-            provider,
-            server,
-        }
+    if options.device {
+        launch = launch.device();
     }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+    if options.cookie == SessionCookie::Strict {
+        launch = launch.strict_session_cookie();
     }
+    launch.start().await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -660,9 +604,9 @@ fn blocked(log: &[(String, Value)], name: &str) -> Vec<String> {
 }
 
 /// Opens the protected page and lands on the provider's sign-in form.
-async fn open_protected(chrome: &Chrome, site: &Site, path: &str) {
+async fn open_protected(chrome: &Chrome, site: &TestApp, path: &str) {
     chrome.goto(&site.url(path)).await;
-    chrome.wait_for_url(&site.provider.issuer).await;
+    chrome.wait_for_url(&site.provider().issuer).await;
     assert!(
         chrome
             .client
@@ -690,7 +634,7 @@ async fn assert_signed_in(chrome: &Chrome, url: &str, name: &str) {
 #[tokio::test]
 async fn signs_in_through_the_provider_pages_and_reload_makes_no_provider_call() {
     let chrome = Chrome::start().await;
-    let site = Site::start(SiteOptions::default()).await;
+    let site = start_site(SiteOptions::default()).await;
 
     open_protected(&chrome, &site, "/").await;
     chrome.screenshot("provider-sign-in", DESKTOP).await;
@@ -715,13 +659,13 @@ async fn signs_in_through_the_provider_pages_and_reload_makes_no_provider_call()
     assert_eq!(callback.1, 303, "the callback answers 303 See Other");
 
     // Reload: the page comes from the session alone; the provider sees nothing.
-    let before = site.provider.stats().await;
+    let before = site.provider().stats().await;
     chrome.client.refresh().await.unwrap();
     chrome.wait_for_url(&site.url("/")).await;
     assert_signed_in(&chrome, &site.url("/"), "Alice").await;
     chrome.goto(&site.url("/")).await;
     assert_signed_in(&chrome, &site.url("/"), "Alice").await;
-    let after = site.provider.stats().await;
+    let after = site.provider().stats().await;
     assert_eq!(
         before, after,
         "reloading a signed-in page reached the provider"
@@ -740,7 +684,7 @@ async fn signs_in_through_the_provider_pages_and_reload_makes_no_provider_call()
 #[tokio::test]
 async fn the_session_cookie_is_http_only_lax_and_survives_the_cross_site_return() {
     let chrome = Chrome::start().await;
-    let site = Site::start(SiteOptions::default()).await;
+    let site = start_site(SiteOptions::default()).await;
 
     open_protected(&chrome, &site, "/").await;
     chrome.sign_in("bob", &site.base).await;
@@ -752,7 +696,7 @@ async fn the_session_cookie_is_http_only_lax_and_survives_the_cross_site_return(
     assert!(
         requested(&log)
             .iter()
-            .any(|u| u.starts_with(&site.provider.issuer)),
+            .any(|u| u.starts_with(&site.provider().issuer)),
         "went through the provider"
     );
     assert_eq!(
@@ -807,7 +751,7 @@ async fn the_session_cookie_is_http_only_lax_and_survives_the_cross_site_return(
 #[tokio::test]
 async fn a_strict_cookie_would_be_dropped_on_the_return_from_the_provider() {
     let chrome = Chrome::start().await;
-    let site = Site::start(SiteOptions {
+    let site = start_site(SiteOptions {
         cookie: SessionCookie::Strict,
         ..Default::default()
     })
@@ -840,7 +784,7 @@ async fn a_strict_cookie_would_be_dropped_on_the_return_from_the_provider() {
 /// Two tabs start signing in before either finishes; `order` says which finishes first.
 async fn two_tabs(order: [usize; 2]) {
     let chrome = Chrome::start().await;
-    let site = Site::start(SiteOptions::default()).await;
+    let site = start_site(SiteOptions::default()).await;
 
     let first = chrome.client.window().await.unwrap();
     open_protected(&chrome, &site, "/?tab=1").await;
@@ -885,7 +829,7 @@ async fn two_tabs_sign_in_at_the_same_time_the_second_finishing_first() {
 #[tokio::test]
 async fn the_back_button_and_a_replayed_callback_after_sign_in_do_not_break_anything() {
     let chrome = Chrome::start().await;
-    let site = Site::start(SiteOptions::default()).await;
+    let site = start_site(SiteOptions::default()).await;
 
     open_protected(&chrome, &site, "/").await;
     chrome.sign_in("alice", &site.base).await;
@@ -951,7 +895,7 @@ async fn the_back_button_and_a_replayed_callback_after_sign_in_do_not_break_anyt
     assert!(
         requested(&log)
             .iter()
-            .any(|u| u.starts_with(&site.provider.issuer)),
+            .any(|u| u.starts_with(&site.provider().issuer)),
         "{:#?}",
         requested(&log)
     );
@@ -969,7 +913,7 @@ async fn the_back_button_and_a_replayed_callback_after_sign_in_do_not_break_anyt
 #[tokio::test]
 async fn logout_returns_to_the_signed_out_page() {
     let chrome = Chrome::start().await;
-    let site = Site::start(SiteOptions::default()).await;
+    let site = start_site(SiteOptions::default()).await;
 
     open_protected(&chrome, &site, "/").await;
     chrome.sign_in("alice", &site.base).await;
@@ -983,7 +927,7 @@ async fn logout_returns_to_the_signed_out_page() {
         .click()
         .await
         .unwrap();
-    chrome.wait_for_url(&site.provider.issuer).await;
+    chrome.wait_for_url(&site.provider().issuer).await;
     let confirm = chrome
         .wait_for_element("button[name=logout][value=yes]")
         .await;
@@ -1010,9 +954,9 @@ async fn logout_returns_to_the_signed_out_page() {
         .click()
         .await
         .unwrap();
-    chrome.wait_for_url(&site.provider.issuer).await;
+    chrome.wait_for_url(&site.provider().issuer).await;
     chrome.goto(&site.url("/")).await;
-    chrome.wait_for_url(&site.provider.issuer).await;
+    chrome.wait_for_url(&site.provider().issuer).await;
 
     chrome.quit().await;
 }
@@ -1022,7 +966,7 @@ async fn logout_returns_to_the_signed_out_page() {
 #[tokio::test]
 async fn the_library_pages_fit_a_phone_and_a_desktop() {
     let chrome = Chrome::start().await;
-    let site = Site::start(SiteOptions::default()).await;
+    let site = start_site(SiteOptions::default()).await;
 
     chrome
         .goto(&site.url("/redirect?state=forged&code=x"))
@@ -1065,7 +1009,7 @@ async fn the_library_pages_fit_a_phone_and_a_desktop() {
 
 #[tokio::test]
 async fn with_an_https_redirect_uri_the_session_cookie_is_secure() {
-    let site = Site::start(SiteOptions {
+    let site = start_site(SiteOptions {
         https_redirect: true,
         ..Default::default()
     })
@@ -1081,7 +1025,7 @@ async fn with_an_https_redirect_uri_the_session_cookie_is_secure() {
         .unwrap();
     assert_eq!(response.status(), reqwest::StatusCode::SEE_OTHER);
     let location = response.headers()["location"].to_str().unwrap();
-    assert!(location.starts_with(&site.provider.issuer), "{location}");
+    assert!(location.starts_with(&site.provider().issuer), "{location}");
     assert!(
         location.contains("redirect_uri=https%3A%2F%2Flocalhost"),
         "{location}"
@@ -1111,7 +1055,7 @@ async fn with_an_https_redirect_uri_the_session_cookie_is_secure() {
 #[tokio::test]
 async fn the_device_code_page_completes_by_itself_after_approval_in_another_tab() {
     let chrome = Chrome::start().await;
-    let site = Site::start(SiteOptions {
+    let site = start_site(SiteOptions {
         device: true,
         ..SiteOptions::default()
     })

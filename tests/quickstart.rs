@@ -1,7 +1,7 @@
 //! The README's first command: the quickstart example, run as users run it, lets a person sign
 //! in with no configuration, and keeps them signed in across a restart (SQLite sessions).
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::path::PathBuf;
 use std::process::Stdio;

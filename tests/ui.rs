@@ -1,4 +1,4 @@
-//! The macros as a user meets them, compiled by trybuild (issue 7):
+//! The macros as a user meets them, compiled by trybuild:
 //!
 //! - `tests/ui/fail/*.rs`: each misuse of `#[login_required]` or `identity_routes!`, with the
 //!   exact compiler output it must produce in the `.stderr` file next to it;

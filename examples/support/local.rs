@@ -6,7 +6,7 @@ use std::error::Error;
 use axum::Router;
 use axum_identity::{Auth, AuthBuilder};
 
-use super::provider::TestProvider;
+use axum_identity_testkit::provider::TestProvider;
 
 /// The port from `PORT`, default 5000.
 pub fn port() -> u16 {

@@ -1,4 +1,4 @@
-//! OpenID Connect relying-party conformance (issue 5): a hostile provider inside the test suite
+//! OpenID Connect relying-party conformance: a hostile provider inside the test suite
 //! (`support::hostile`) serves crafted discovery documents, keys, authorization responses and ID
 //! tokens that no real provider would, and the app must refuse every forgery — with an error page
 //! (400 for a rejected answer) and no session — while still accepting the legitimate variations
@@ -7,7 +7,7 @@
 //! Each test runs its own app and its own provider on ephemeral loopback ports; nothing leaves
 //! 127.0.0.1.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,14 +16,15 @@ use std::time::{Duration, Instant};
 use axum::Extension;
 use axum::Router;
 use axum::routing::get;
-use axum_identity::{Auth, Context, identity_routes, login_required};
+use axum_identity::{Context, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::app::{TestApp, launch};
+use support::assert;
 use support::browser::{Browser, Page};
 use support::hostile::{
     Hostile, IssParam, Published, Scenario, Signing, TokenSpec, kid, public_key_pem,
 };
-use tower_sessions::MemoryStore;
 
 const CLIENT_ID: &str = "conformance-app";
 const CLIENT_SECRET: &str = "conformance-secret";
@@ -62,24 +63,15 @@ async fn api(context: Context, Extension(runs): Extension<Arc<AtomicUsize>>) -> 
 
 /// An app and the hostile provider it trusts.
 struct Rig {
-    /// `http://127.0.0.1:<port>`.
-    base: String,
+    app: TestApp,
     hostile: Hostile,
-    auth: Auth,
     /// Runs of the scoped `/api` handler.
     api_runs: Arc<AtomicUsize>,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Rig {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
 }
 
 impl Rig {
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
+        self.app.url(path)
     }
 
     fn issuer(&self) -> &str {
@@ -109,36 +101,22 @@ async fn rig(scenario: Scenario) -> Rig {
 
 async fn rig_with_secret(scenario: Scenario, secret: &str) -> Rig {
     let hostile = Hostile::start(CLIENT_ID, scenario).await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let auth = Auth::builder()
-        .client_id(CLIENT_ID)
-        .client_secret(secret)
-        .redirect_uri(format!("{base}/redirect"))
-        .oidc_authority(&hostile.issuer)
-        .app_name("Conformance")
-        .backchannel_logout(true)
-        .build()
-        .expect("valid configuration");
     let api_runs = Arc::new(AtomicUsize::new(0));
-    let app = Router::new()
+    let routes = Router::new()
         .route("/", get(public))
         .route("/groups", get(groups))
         .route("/api", get(api))
-        .merge(identity_routes!(auth))
-        .layer(Extension(api_runs.clone()))
-        .layer(auth.layer(MemoryStore::default()));
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("server runs");
-    });
+        .layer(Extension(api_runs.clone()));
+    let app = launch(routes)
+        .issuer(&hostile.issuer)
+        .client(CLIENT_ID, secret)
+        .auth(|b| b.app_name("Conformance").backchannel_logout(true))
+        .start()
+        .await;
     Rig {
-        base,
+        app,
         hostile,
-        auth,
         api_runs,
-        server,
     }
 }
 
@@ -162,66 +140,13 @@ fn now() -> i64 {
 
 /// The sign-in ended signed in as `sub`, back on `/`.
 async fn assert_signed_in(rig: &Rig, browser: &Browser, page: &Page, sub: &str) {
-    assert_eq!(
-        page.status,
-        StatusCode::OK,
-        "sign-in failed: {} {}\nchain: {:?}",
-        page.url,
-        page.body,
-        page.chain
-    );
-    assert_eq!(page.url.path(), "/", "chain: {:?}", page.chain);
+    assert::assert_signed_in(&rig.app, browser, page, "/", sub).await;
     assert_eq!(page.body, format!("signed in as {sub}"));
-    assert_eq!(rig.who(browser).await, format!("signed in as {sub}"));
 }
 
-/// The callback refused the provider's answer: a 400 error page offering to sign in again,
-/// whose message mentions `reason` (case-insensitive), and afterwards nobody is signed in.
+/// The callback refused the provider's answer (see [`assert::assert_rejected`]).
 async fn assert_rejected(rig: &Rig, browser: &Browser, page: &Page, reason: &str) {
-    assert_eq!(
-        page.url.path(),
-        "/redirect",
-        "expected the callback to answer; chain: {:?}\n{}",
-        page.chain,
-        page.body
-    );
-    assert_eq!(
-        rig.who(browser).await,
-        "anonymous",
-        "a rejected sign-in left a signed-in session (callback answered {}: {})",
-        page.status,
-        page.body
-    );
-    assert_eq!(
-        page.status,
-        StatusCode::BAD_REQUEST,
-        "{}",
-        error_message(page)
-    );
-    assert!(
-        page.body.contains("Sign in again"),
-        "not the error page: {}",
-        page.body
-    );
-    assert_eq!(page.header("cache-control"), Some("no-store"));
-    assert!(
-        error_message(page)
-            .to_lowercase()
-            .contains(&reason.to_lowercase()),
-        "the error page does not mention `{reason}`: {}",
-        error_message(page)
-    );
-}
-
-/// The title and message of the default error page, for assertions and failure output.
-fn error_message(page: &Page) -> String {
-    let start = page.body.find("<h1>").unwrap_or(0);
-    let end = page
-        .body
-        .find("<p class=\"muted\">")
-        .map_or(page.body.len(), |end| end + 40)
-        .min(page.body.len());
-    page.body.get(start..end).unwrap_or(&page.body).to_owned()
+    assert::assert_rejected(&rig.app, browser, page, reason).await;
 }
 
 /// Signs in against `scenario`, expecting the ID token to be rejected for `reason`, after the
@@ -584,6 +509,7 @@ async fn rejects_a_discovery_document_for_another_issuer() {
     rig.hostile.set(|s| s.discovery = json!({"issuer": other}));
 
     let error = rig
+        .app
         .auth
         .warm_up()
         .await

@@ -1,11 +1,10 @@
-//! Real session stores for the tests: a SQLite file, Redis and PostgreSQL on this machine.
+//! Real session stores for the tests: a SQLite file, Redis and PostgreSQL on loopback.
 //!
 //! Redis (127.0.0.1:6379) and PostgreSQL (127.0.0.1:5432, user `postgres`, database `test`,
-//! trust auth) are expected to run already, as they do on this project's machines. When one is
+//! trust auth) are expected to run already. When one is
 //! missing the test that needs it fails with a message naming exactly what is missing and how
 //! to provide it: it never passes by skipping. `REDIS_URL` and `DATABASE_URL` point elsewhere
 //! on loopback when needed.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -149,6 +148,12 @@ pub async fn drop_postgres_schema(pool: &PgPool, schema: &str) {
 
 /// A directory of its own under the system's temp dir, removed on drop.
 pub struct TempDir(PathBuf);
+
+impl Default for TempDir {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 impl TempDir {
     pub fn new() -> TempDir {

@@ -1,7 +1,7 @@
 //! Session security: fixation, cookie attributes, callback headers, timeouts, and return paths
-//! from a corpus of tricky forms.
+//! in thousands of tricky forms.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::time::Duration;
 
@@ -9,8 +9,9 @@ use axum::Router;
 use axum::routing::get;
 use axum_identity::{Context, login_required, safe_return_path};
 use reqwest::StatusCode;
-use support::app::{self, Options, TestApp};
+use support::app::{TestApp, launch};
 use support::browser::Browser;
+use support::redirects::{self, assert_local};
 
 #[login_required]
 async fn index(context: Context) -> String {
@@ -30,13 +31,13 @@ fn routes() -> Router {
         .route("/public", get(public))
 }
 
-async fn start(options: Options) -> TestApp {
-    app::start(routes(), options).await
+async fn start() -> TestApp {
+    launch(routes()).start().await
 }
 
 #[tokio::test]
 async fn a_planted_session_cookie_is_replaced_at_sign_in_and_dead_afterwards() {
-    let app = start(Options::default()).await;
+    let app = start().await;
     // The attacker starts a sign-in to get a real session id, and plants it in the victim's browser.
     let attacker = Browser::new();
     let _ = attacker.get_no_follow(app.url("/login")).await;
@@ -63,7 +64,7 @@ async fn a_planted_session_cookie_is_replaced_at_sign_in_and_dead_afterwards() {
 
 #[tokio::test]
 async fn cookies_and_callback_headers() {
-    let app = start(Options::default()).await;
+    let app = start().await;
     let browser = Browser::new();
     let start = browser.get_no_follow(app.url("/login")).await;
     let cookie = start
@@ -97,11 +98,10 @@ async fn cookies_and_callback_headers() {
 async fn cookies_are_secure_when_the_app_is_served_over_https() {
     // The app is reached over plain http here, but configured with an https redirect URI, as
     // behind a TLS-terminating proxy: the cookie must be Secure.
-    let options = Options {
-        auth: Box::new(|b| b.redirect_uri("https://localhost:8443/redirect")),
-        ..Default::default()
-    };
-    let app = start(options).await;
+    let app = launch(routes())
+        .auth(|b| b.redirect_uri("https://localhost:8443/redirect"))
+        .start()
+        .await;
     let start = Browser::new().get_no_follow(app.url("/login")).await;
     let cookie = start.header("set-cookie").unwrap();
     assert!(cookie.contains("Secure"), "{cookie}");
@@ -109,11 +109,10 @@ async fn cookies_are_secure_when_the_app_is_served_over_https() {
 
 #[tokio::test]
 async fn idle_sessions_end() {
-    let options = Options {
-        auth: Box::new(|b| b.idle_timeout(Duration::from_secs(2))),
-        ..Default::default()
-    };
-    let app = start(options).await;
+    let app = launch(routes())
+        .auth(|b| b.idle_timeout(Duration::from_secs(2)))
+        .start()
+        .await;
     let browser = Browser::new();
     let page = browser
         .sign_in(browser.get(app.url("/")).await, "idle")
@@ -127,14 +126,13 @@ async fn idle_sessions_end() {
 
 #[tokio::test]
 async fn sessions_end_after_their_lifetime_however_active() {
-    let options = Options {
-        auth: Box::new(|b| {
+    let app = launch(routes())
+        .auth(|b| {
             b.session_lifetime(Duration::from_secs(3))
                 .idle_timeout(Duration::from_secs(60))
-        }),
-        ..Default::default()
-    };
-    let app = start(options).await;
+        })
+        .start()
+        .await;
     let browser = Browser::new();
     let page = browser
         .sign_in(browser.get(app.url("/")).await, "busy")
@@ -171,22 +169,6 @@ const TRICKY: &[&str] = &[
     "/.%2f/evil.example",
 ];
 
-fn assert_local(path: &str, candidate: &str) {
-    let base = url::Url::parse("http://app.test/").unwrap();
-    let joined = base
-        .join(path)
-        .unwrap_or_else(|_| panic!("{candidate:?} -> unparseable {path:?}"));
-    assert_eq!(
-        joined.origin(),
-        base.origin(),
-        "{candidate:?} escaped to {joined}"
-    );
-    assert!(
-        path.starts_with('/') && !path.starts_with("//") && !path.contains('\\'),
-        "{candidate:?} -> {path:?}"
-    );
-}
-
 #[test]
 fn tricky_return_paths_stay_local() {
     for candidate in TRICKY {
@@ -195,21 +177,13 @@ fn tricky_return_paths_stay_local() {
     assert_eq!(safe_return_path(&format!("/{}", "x".repeat(5000))), "/");
 }
 
-/// The open-redirect corpus from `../shared/testdata/openredirects.txt`, where this machine has it.
+/// Thousands of generated open-redirect candidates ([`redirects::cases`]): whatever the library
+/// keeps of each is a path of the app, as a browser reads it.
 #[test]
-fn the_open_redirect_corpus_stays_local() {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/testdata/openredirects.txt");
-    let Ok(corpus) = std::fs::read_to_string(&path) else {
-        println!(
-            "open-redirect corpus not found at {}: ran the hand-written cases only",
-            path.display()
-        );
-        return;
-    };
+fn generated_open_redirects_stay_local() {
+    let cases = redirects::cases();
     let mut kept = 0;
-    let lines: Vec<&str> = corpus.lines().filter(|l| !l.is_empty()).collect();
-    for candidate in &lines {
+    for candidate in &cases {
         let result = safe_return_path(candidate);
         if result != "/" {
             kept += 1;
@@ -217,14 +191,76 @@ fn the_open_redirect_corpus_stays_local() {
         assert_local(&result, candidate);
     }
     println!(
-        "open-redirect corpus: ran {} payloads, {kept} kept as local paths, the rest fell back to /",
-        lines.len()
+        "open-redirect cases: ran {}, {kept} kept as local paths, the rest fell back to /",
+        cases.len()
     );
+}
+
+#[test]
+fn the_generator_makes_thousands_of_distinct_cases_from_every_family() {
+    let cases = redirects::cases();
+    assert!(cases.len() > 5000, "{} cases", cases.len());
+    for needle in [
+        "//evil",
+        "\\",
+        "\t",
+        "\r\n",
+        "%252f",
+        "@evil",
+        "\u{ff0f}",
+        "\u{3002}",
+        "[::1]",
+        "2130706433",
+        "0177.0.0.1",
+        "javascript:",
+        "data:",
+        "vbscript:",
+        "/login?next=",
+    ] {
+        assert!(
+            cases.iter().any(|c| c.contains(needle)),
+            "no case with {needle:?}"
+        );
+    }
+    assert!(cases.iter().any(|c| c.len() > 5000));
+}
+
+/// The generated cases are escapes: followed as they are, many of them would leave the app
+/// (otherwise the generator would test nothing).
+#[test]
+fn generated_cases_taken_at_face_value_leave_the_app() {
+    let base = url::Url::parse(redirects::APP).unwrap();
+    let cases = redirects::cases();
+    let escaping = cases
+        .iter()
+        .filter(|c| base.join(c).is_ok_and(|u| u.origin() != base.origin()))
+        .count();
+    assert!(
+        escaping > 2000,
+        "only {escaping} of {} cases leave the app when followed as they are",
+        cases.len()
+    );
+}
+
+#[test]
+fn the_local_path_check_tells_paths_from_escapes() {
+    assert_eq!(redirects::check_local("/"), Ok(()));
+    assert_eq!(redirects::check_local("/orders?id=7"), Ok(()));
+    for escape in [
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example",
+        "/.//evil.example",
+        "http://user@app.test/",
+        "orders",
+    ] {
+        assert!(redirects::check_local(escape).is_err(), "{escape:?} passed");
+    }
 }
 
 #[tokio::test]
 async fn return_paths_from_the_corpus_end_on_a_local_page() {
-    let app = start(Options::default()).await;
+    let app = start().await;
     let browser = Browser::new();
     let page = browser
         .sign_in(browser.get(app.url("/")).await, "redirects")
@@ -238,7 +274,7 @@ async fn return_paths_from_the_corpus_end_on_a_local_page() {
             url::form_urlencoded::byte_serialize(candidate.as_bytes()).collect::<String>()
         );
         let page = browser.get(url).await;
-        let page = if page.url.as_str().starts_with(&app.provider.issuer) {
+        let page = if page.url.as_str().starts_with(&app.provider().issuer) {
             browser.sign_in(page, "redirects").await
         } else {
             page
@@ -249,5 +285,30 @@ async fn return_paths_from_the_corpus_end_on_a_local_page() {
             page.url
         );
         assert_eq!(page.url.path(), "/", "{candidate:?}");
+    }
+    // And a spread of the generated ones: the browser ends on the app, wherever it lands there.
+    let cases: Vec<String> = redirects::cases()
+        .into_iter()
+        .filter(|c| c.len() < 200)
+        .collect();
+    for candidate in cases.iter().step_by(cases.len() / 24) {
+        let url = format!(
+            "{}?next={}",
+            app.url("/login"),
+            url::form_urlencoded::byte_serialize(candidate.as_bytes()).collect::<String>()
+        );
+        let page = browser.get(url).await;
+        let page = if page.url.as_str().starts_with(&app.provider().issuer) {
+            browser.sign_in(page, "redirects").await
+        } else {
+            page
+        };
+        let app_url = url::Url::parse(&app.base).unwrap();
+        assert_eq!(
+            page.url.origin(),
+            app_url.origin(),
+            "{candidate:?} ended on {}",
+            page.url
+        );
     }
 }

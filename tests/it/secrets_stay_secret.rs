@@ -1,7 +1,7 @@
 //! Tokens never reach a log line, a cookie, or a URL the browser keeps; and refreshing tokens
 //! does not extend a session past its absolute lifetime.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -13,15 +13,17 @@ use axum::routing::get;
 use axum_identity::{Context, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::app::{self, Options};
+use support::app::launch;
 use support::browser::Browser;
+use tracing_subscriber::util::SubscriberInitExt;
 
 #[login_required(scopes = ["api.read"])]
 async fn read(context: Context) -> Json<Value> {
     Json(json!({"access_token": context.access_token, "sub": context.user.subject()}))
 }
 
-/// Every log line of the process, at every level.
+/// Every log line of the test's thread, at every level: the test, its app and the clients all
+/// run on it (the test's runtime has one thread), other tests' lines stay out.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
@@ -39,20 +41,16 @@ impl Write for Captured {
 async fn no_token_reaches_a_log_line_a_cookie_or_a_kept_url() {
     let logs = Captured::default();
     let writer = logs.clone();
-    tracing_subscriber::fmt()
+    let _capturing = tracing_subscriber::fmt()
         .with_env_filter("trace")
         .with_ansi(false)
         .with_writer(move || writer.clone())
-        .init();
+        .set_default();
 
-    let app = app::start(
-        Router::new().route("/read", get(read)),
-        Options {
-            provider: json!({"accessTokenTtl": 2}),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = launch(Router::new().route("/read", get(read)))
+        .provider_config(json!({"accessTokenTtl": 2}))
+        .start()
+        .await;
     let browser = Browser::new();
     let page = browser
         .sign_in(browser.get(app.url("/read")).await, "ivan")
@@ -101,14 +99,11 @@ async fn no_token_reaches_a_log_line_a_cookie_or_a_kept_url() {
 
 #[tokio::test]
 async fn token_refreshes_do_not_extend_the_absolute_session_lifetime() {
-    let app = app::start(
-        Router::new().route("/read", get(read)),
-        Options {
-            provider: json!({"accessTokenTtl": 1}),
-            auth: Box::new(|b| b.session_lifetime(Duration::from_secs(4))),
-        },
-    )
-    .await;
+    let app = launch(Router::new().route("/read", get(read)))
+        .provider_config(json!({"accessTokenTtl": 1}))
+        .auth(|b| b.session_lifetime(Duration::from_secs(4)))
+        .start()
+        .await;
     let browser = Browser::new();
     let page = browser
         .sign_in(browser.get(app.url("/read")).await, "judy")

@@ -1,18 +1,17 @@
 //! The Device Code flow against the real provider: used when no redirect URI is configured.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::time::Duration;
 
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use axum_identity::{Auth, Context, escape_html, identity_routes, login_required};
+use axum_identity::{Context, escape_html, login_required};
 use reqwest::StatusCode;
 use serde_json::json;
+use support::app::{TestApp, launch};
 use support::browser::{Browser, Page};
-use support::provider::TestProvider;
-use tower_sessions::MemoryStore;
 
 #[login_required]
 async fn index(context: Context) -> Html<String> {
@@ -22,39 +21,17 @@ async fn index(context: Context) -> Html<String> {
     ))
 }
 
-struct DeviceApp {
-    base: String,
-    provider: TestProvider,
-    _server: tokio::task::JoinHandle<()>,
-}
-
-async fn start(provider_config: serde_json::Value) -> DeviceApp {
-    let mut config = json!({"clients": [TestProvider::device_client("device-app")]});
-    config
-        .as_object_mut()
-        .unwrap()
-        .extend(provider_config.as_object().unwrap().clone());
-    let provider = TestProvider::start(config).await.expect("provider");
+async fn start(provider_config: serde_json::Value) -> TestApp {
     // No redirect URI and no secret: a public client signing in with the Device Code flow.
-    let auth = Auth::builder()
-        .client_id("device-app")
-        .oidc_authority(&provider.issuer)
-        .app_name("Device app")
-        .build()
-        .unwrap();
-    assert!(auth.uses_device_code());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = Router::new()
-        .route("/", get(index))
-        .merge(identity_routes!(auth))
-        .layer(auth.layer(MemoryStore::default()));
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    DeviceApp {
-        base,
-        provider,
-        _server: server,
-    }
+    let app = launch(Router::new().route("/", get(index)))
+        .device()
+        .client("device-app", "")
+        .provider_config(provider_config)
+        .auth(|b| b.app_name("Device app"))
+        .start()
+        .await;
+    assert!(app.auth.uses_device_code());
+    app
 }
 
 /// The code and the links the Device Code page shows.
@@ -93,7 +70,7 @@ async fn the_page_shows_the_code_and_completes_once_the_user_signed_in_elsewhere
     assert!(page.body.contains("http-equiv=\"refresh\""));
     let (code, verification_uri, complete) = shown(&page);
     assert!(
-        verification_uri.starts_with(&app.provider.issuer),
+        verification_uri.starts_with(&app.provider().issuer),
         "{verification_uri}"
     );
     assert!(complete.contains("user_code="), "{complete}");
@@ -123,7 +100,7 @@ async fn the_page_shows_the_code_and_completes_once_the_user_signed_in_elsewhere
     }
     let landed = landed.expect("the device page completed");
     assert_eq!(landed.body, "Welcome Grace");
-    let stats = app.provider.stats().await;
+    let stats = app.provider().stats().await;
     assert!(
         support::provider::token_requests(&stats, "urn:ietf:params:oauth:grant-type:device_code")
             <= 4,

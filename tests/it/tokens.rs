@@ -1,7 +1,7 @@
 //! Calling APIs on the user's behalf: scoped handlers, the token cache, silent refresh with
 //! single flight, revoked grants and incremental consent — against the real provider.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use axum::routing::get;
 use axum_identity::{Context, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::app::{self, CLIENT_ID, CLIENT_SECRET, Options, TestApp};
+use support::app::{CLIENT_ID, CLIENT_SECRET, TestApp, launch};
 use support::browser::Browser;
 use support::provider::token_requests;
 
@@ -48,20 +48,13 @@ fn routes() -> Router {
 }
 
 async fn start(provider: Value) -> TestApp {
-    app::start(
-        routes(),
-        Options {
-            provider,
-            ..Default::default()
-        },
-    )
-    .await
+    launch(routes()).provider_config(provider).start().await
 }
 
 /// Asks the provider whether `token` is active, as a resource server would (RFC 7662).
 async fn introspect(app: &TestApp, token: &str) -> Value {
     reqwest::Client::new()
-        .post(app.provider.url("/token/introspection"))
+        .post(app.provider().url("/token/introspection"))
         .basic_auth(form(CLIENT_ID), Some(form(CLIENT_SECRET)))
         .form(&[("token", token)])
         .send()
@@ -111,13 +104,13 @@ async fn a_scoped_handler_gets_a_token_that_works_at_a_resource() {
 async fn cached_tokens_make_no_provider_calls() {
     let app = start(json!({})).await;
     let (browser, first) = signed_in(&app, "/read", "bob").await;
-    app.provider.reset_stats().await;
+    app.provider().reset_stats().await;
     for _ in 0..100 {
         let page = browser.get(app.url("/read")).await;
         assert_eq!(page.status, StatusCode::OK);
         assert_eq!(page.json()["access_token"], first["access_token"]);
     }
-    let stats = app.provider.stats().await;
+    let stats = app.provider().stats().await;
     let token_calls =
         token_requests(&stats, "authorization_code") + token_requests(&stats, "refresh_token");
     println!("token requests for 100 hits on a scoped page: {token_calls}");
@@ -130,7 +123,7 @@ async fn an_expired_token_is_refreshed_once_for_50_concurrent_requests() {
     let (browser, first) = signed_in(&app, "/read", "carol").await;
     for round in 1..=2 {
         tokio::time::sleep(Duration::from_millis(3500)).await;
-        app.provider.reset_stats().await;
+        app.provider().reset_stats().await;
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..50 {
             let client = browser.client.clone();
@@ -151,7 +144,7 @@ async fn an_expired_token_is_refreshed_once_for_50_concurrent_requests() {
             assert_eq!(status, StatusCode::OK, "round {round}: {body:?}");
             tokens.insert(body.unwrap()["access_token"].as_str().unwrap().to_owned());
         }
-        let refreshes = token_requests(&app.provider.stats().await, "refresh_token");
+        let refreshes = token_requests(&app.provider().stats().await, "refresh_token");
         println!(
             "round {round}: 50 concurrent hits on an expired token -> {refreshes} refresh request(s)"
         );
@@ -167,7 +160,7 @@ async fn an_expired_token_is_refreshed_once_for_50_concurrent_requests() {
         assert_eq!(page.status, StatusCode::OK);
         assert!(tokens.contains(page.json()["access_token"].as_str().unwrap()));
         assert_eq!(
-            token_requests(&app.provider.stats().await, "refresh_token"),
+            token_requests(&app.provider().stats().await, "refresh_token"),
             1
         );
     }
@@ -177,7 +170,7 @@ async fn an_expired_token_is_refreshed_once_for_50_concurrent_requests() {
 async fn a_revoked_grant_sends_page_loads_through_sign_in_and_apis_get_401() {
     let app = start(json!({"accessTokenTtl": 2})).await;
     let (browser, _) = signed_in(&app, "/read", "dave").await;
-    app.provider.revoke_all("dave").await;
+    app.provider().revoke_all("dave").await;
     tokio::time::sleep(Duration::from_millis(2500)).await;
 
     let api = browser
@@ -193,7 +186,7 @@ async fn a_revoked_grant_sends_page_loads_through_sign_in_and_apis_get_401() {
 
     let page = browser.get(app.url("/read")).await;
     assert!(
-        page.url.as_str().starts_with(&app.provider.issuer),
+        page.url.as_str().starts_with(&app.provider().issuer),
         "{}",
         page.url
     );
@@ -210,7 +203,7 @@ async fn a_second_scope_set_goes_through_incremental_consent_and_both_stay_cache
 
     let page = browser.get(app.url("/write")).await;
     assert!(
-        page.url.as_str().starts_with(&app.provider.issuer),
+        page.url.as_str().starts_with(&app.provider().issuer),
         "consent at the provider: {}",
         page.url
     );
@@ -224,7 +217,7 @@ async fn a_second_scope_set_goes_through_incremental_consent_and_both_stay_cache
             .contains(&json!("api.write"))
     );
 
-    app.provider.reset_stats().await;
+    app.provider().reset_stats().await;
     for _ in 0..5 {
         assert_eq!(
             browser.get(app.url("/read")).await.json()["access_token"],
@@ -235,7 +228,7 @@ async fn a_second_scope_set_goes_through_incremental_consent_and_both_stay_cache
             write_body["access_token"]
         );
     }
-    let stats = app.provider.stats().await;
+    let stats = app.provider().stats().await;
     assert_eq!(
         token_requests(&stats, "refresh_token") + token_requests(&stats, "authorization_code"),
         0,

@@ -1,4 +1,4 @@
-//! Microsoft's authority kinds (issue 4): Entra ID (single tenant, `common`, `organizations`,
+//! Microsoft's authority kinds: Entra ID (single tenant, `common`, `organizations`,
 //! `consumers`), Entra External ID (and its custom URL domain through `oidc_authority`) and Azure
 //! AD B2C (sign-in, edit-profile and password-reset user flows), each against a provider in the
 //! test suite that serves documents shaped like Microsoft's (`support::microsoft`): the discovery
@@ -9,20 +9,22 @@
 //! clients; no name is looked up in DNS and nothing leaves the machine.
 //!
 //! Tests marked `#[ignore = "runtime bug: ..."]` describe what Microsoft really does and what the
-//! runtime gets wrong about it; run them with `cargo test --test microsoft -- --ignored`.
+//! runtime gets wrong about it; run them with `cargo test --test it microsoft -- --ignored`.
 
-mod support;
+use axum_identity_testkit as support;
 
 use axum::http::StatusCode;
 use axum_identity::{Auth, AuthBuilder, ConfigError};
 use serde_json::json;
-use support::browser::Page;
+use support::app::TestApp;
+use support::assert::{self, assert_signed_in, error_message, home};
+use support::browser::{Browser, Page};
 use support::microsoft::*;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 
-fn entra(tenant: &str) -> impl FnOnce(AuthBuilder) -> AuthBuilder {
+fn entra(tenant: &str) -> impl FnOnce(AuthBuilder) -> AuthBuilder + Send + use<> {
     let authority = format!("https://login.microsoftonline.com/{tenant}");
     move |builder| builder.authority(authority)
 }
@@ -46,87 +48,20 @@ fn b2c(builder: AuthBuilder) -> AuthBuilder {
         .scopes([API_SCOPE])
 }
 
-/// What `/` says to this browser: "anonymous", or "signed in as <sub>" and the claims.
-async fn home(app: &MsApp, browser: &MsBrowser) -> String {
-    let page = browser.get(&app.url("/")).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    page.body
-}
-
-fn first_line(body: &str) -> &str {
-    body.lines().next().unwrap_or_default()
-}
-
-/// The title and message of the default error page.
-fn error_message(page: &Page) -> String {
-    let start = page.body.find("<h1>").unwrap_or(0);
-    let end = page
-        .body
-        .find("<p class=\"muted\">")
-        .map_or(page.body.len(), |end| end + 40)
-        .min(page.body.len());
-    page.body.get(start..end).unwrap_or(&page.body).to_owned()
-}
-
-/// The sign-in ended on `path`, signed in as `sub`.
-async fn assert_signed_in(app: &MsApp, browser: &MsBrowser, page: &Page, path: &str, sub: &str) {
-    assert_eq!(
-        page.status,
-        StatusCode::OK,
-        "the sign-in failed at {}: {}\nchain: {:?}",
-        page.url,
-        error_message(page),
-        page.chain
-    );
-    assert_eq!(page.url.path(), path, "chain: {:?}", page.chain);
-    assert_eq!(
-        first_line(&home(app, browser).await),
-        format!("signed in as {sub}")
-    );
-}
-
-/// The callback refused the provider's answer: a 400 error page offering to sign in again,
-/// mentioning `reason`, after exactly one code redemption; nobody is signed in afterwards.
+/// The callback refused the provider's answer (see [`assert::assert_rejected`]) after exactly
+/// one code redemption.
 async fn assert_rejected(
     microsoft: &Microsoft,
-    app: &MsApp,
-    browser: &MsBrowser,
+    app: &TestApp,
+    browser: &Browser,
     page: &Page,
     reason: &str,
 ) {
-    assert_eq!(
-        page.url.path(),
-        "/redirect",
-        "expected the callback to answer; chain: {:?}\n{}",
-        page.chain,
-        page.body
-    );
-    assert_eq!(
-        page.status,
-        StatusCode::BAD_REQUEST,
-        "{}",
-        error_message(page)
-    );
-    assert!(
-        page.body.contains("Sign in again"),
-        "not the error page: {}",
-        page.body
-    );
-    assert_eq!(page.header("cache-control"), Some("no-store"));
-    let message = error_message(page);
-    assert!(
-        message.to_lowercase().contains(&reason.to_lowercase()),
-        "the error page does not mention `{reason}`: {message}"
-    );
+    assert::assert_rejected(app, browser, page, reason).await;
     assert_eq!(
         microsoft.token_requests().len(),
         1,
         "the code was not redeemed exactly once"
-    );
-    assert_eq!(
-        home(app, browser).await,
-        "anonymous",
-        "a rejected sign-in left a signed-in session"
     );
 }
 
@@ -581,7 +516,7 @@ async fn b2c_sign_in_round_trip() {
 }
 
 /// Signs alice in through the sign-up/sign-in flow.
-async fn b2c_signed_in(microsoft: &Microsoft, app: &MsApp, browser: &MsBrowser) {
+async fn b2c_signed_in(microsoft: &Microsoft, app: &TestApp, browser: &Browser) {
     let page = browser.get(&app.url("/login")).await;
     assert_signed_in(app, browser, &page, "/", ALICE_OID).await;
     assert!(page.body.contains("name: Alice\n"), "{}", page.body);
@@ -973,7 +908,7 @@ fn config_errors_from_the_environment_name_the_variables() {
     for (variables, named) in cases {
         let output = std::process::Command::new(std::env::current_exe().expect("the test binary"))
             .args([
-                "from_env_probe",
+                "microsoft::from_env_probe",
                 "--exact",
                 "--nocapture",
                 "--test-threads=1",

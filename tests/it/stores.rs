@@ -1,11 +1,11 @@
 //! Sign-in on the session stores axum users deploy with: a SQLite file (the embedded default,
-//! surviving a restart), Redis and PostgreSQL, against the real servers on this machine; and
+//! surviving a restart), Redis and PostgreSQL, against real servers on loopback; and
 //! records the library cannot use (corrupt, from another version) read as "signed out".
 //!
 //! Redis and PostgreSQL must be running (see `support::stores`): a missing server fails these
 //! tests with a message saying which one and how to start it.
 
-mod support;
+use axum_identity_testkit as support;
 
 use axum::Router;
 use axum::response::Html;
@@ -13,7 +13,7 @@ use axum::routing::get;
 use axum_identity::{Context, escape_html, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::app::{self, Options, Slot};
+use support::app::{self, Slot, launch};
 use support::browser::Browser;
 use support::provider::{requests, token_requests};
 use support::stores;
@@ -125,7 +125,12 @@ async fn sqlite_file_store_signs_in_and_the_session_survives_a_restart() {
     let provider = app::provider_for(&[&slot], json!({})).await;
 
     let (store, pool) = stores::sqlite_store(&file).await;
-    let instance = app::serve_instance(&slot, &provider, routes(), |b| b, store);
+    let instance = launch(routes())
+        .issuer(&provider.issuer)
+        .on(&slot)
+        .store(store)
+        .start()
+        .await;
     let browser = Browser::new();
     let sid = sign_in(&browser, &slot.base, "alice").await;
     assert!(
@@ -139,7 +144,12 @@ async fn sqlite_file_store_signs_in_and_the_session_survives_a_restart() {
     drop(browser);
     pool.close().await;
     let (store, _pool) = stores::sqlite_store(&file).await;
-    let _instance = app::serve_instance(&slot, &provider, routes(), |b| b, store);
+    let _instance = launch(routes())
+        .issuer(&provider.issuer)
+        .on(&slot)
+        .store(store)
+        .start()
+        .await;
 
     // The same browser cookie, on a fresh connection.
     let browser = Browser::new();
@@ -170,7 +180,7 @@ async fn sqlite_file_store_signs_in_and_the_session_survives_a_restart() {
 #[tokio::test]
 async fn redis_store_signs_in_and_logout_deletes_the_record() {
     let (store, pool) = stores::redis_store().await;
-    let app = app::start_with_store(routes(), Options::default(), store).await;
+    let app = launch(routes()).store(store).start().await;
     let browser = Browser::new();
     let sid = sign_in(&browser, &app.base, "bob").await;
     let bytes = stores::redis_strlen(&pool, &sid).await;
@@ -206,7 +216,7 @@ async fn postgres_store_signs_in() {
         let pool = pool.clone();
         let schema = schema.clone();
         async move {
-            let app = app::start_with_store(routes(), Options::default(), store).await;
+            let app = launch(routes()).store(store).start().await;
             let browser = Browser::new();
             let sid = sign_in(&browser, &app.base, "carol").await;
             let row: Option<(i32,)> = tower_sessions_sqlx_store::sqlx::query_as(&format!(
@@ -246,7 +256,7 @@ async fn postgres_store_signs_in() {
 #[tokio::test]
 async fn corrupt_and_foreign_version_records_read_as_signed_out() {
     let (store, pool) = stores::redis_store().await;
-    let app = app::start_with_store(routes(), Options::default(), store.clone()).await;
+    let app = launch(routes()).store(store.clone()).start().await;
 
     // A real signed-in record, then the same record claiming another version.
     let browser = Browser::new();
@@ -331,7 +341,7 @@ async fn corrupt_and_foreign_version_records_read_as_signed_out() {
 #[tokio::test]
 async fn an_undecodable_store_entry_reads_as_signed_out() {
     let (store, pool) = stores::redis_store().await;
-    let app = app::start_with_store(routes(), Options::default(), store.clone()).await;
+    let app = launch(routes()).store(store.clone()).start().await;
     let browser = Browser::new();
     let sid = sign_in(&browser, &app.base, "frank").await;
     let raw = stores::redis_raw(&pool, &sid)
@@ -356,7 +366,7 @@ async fn an_undecodable_store_entry_reads_as_signed_out() {
             .add_cookie_str(&format!("identity.sid={id}; Path=/"), &url);
         let page = browser.get(app.url("/")).await;
         assert!(
-            page.url.as_str().starts_with(&app.provider.issuer),
+            page.url.as_str().starts_with(&app.provider().issuer),
             "{what}: no way into sign-in: {} {} {}",
             page.url,
             page.status,
@@ -374,7 +384,7 @@ async fn an_undecodable_store_entry_reads_as_signed_out() {
 /// A missing server fails the test naming what is missing (never a silent skip).
 #[tokio::test]
 async fn a_missing_service_is_named() {
-    // Port 9 (discard) on loopback: nothing listens there on these machines.
+    // Port 9 (discard) on loopback: nothing is expected to listen there.
     for (url, expected) in [
         (
             "redis://127.0.0.1:9",

@@ -8,7 +8,6 @@
 //! where they want (`Browser::stop_at`).
 //!
 //! Errors in the transport panic with the URL involved: this is test code.
-#![allow(dead_code)]
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -73,11 +72,16 @@ impl Default for Browser {
 
 impl Browser {
     pub fn new() -> Self {
+        Self::with_client(reqwest::Client::builder().user_agent("axum-identity-tests"))
+    }
+
+    /// A browser whose HTTP client starts from `builder` (a resolver, trusted certificates,
+    /// timeouts); its cookies and redirects are the browser's own.
+    pub fn with_client(builder: reqwest::ClientBuilder) -> Self {
         let jar = Arc::new(Jar::default());
-        let client = reqwest::Client::builder()
+        let client = builder
             .redirect(reqwest::redirect::Policy::none())
             .cookie_provider(jar.clone())
-            .user_agent("axum-identity-tests")
             .build()
             .expect("reqwest client builds");
         Browser {
@@ -119,6 +123,23 @@ impl Browser {
     pub async fn get(&self, url: impl AsRef<str>) -> Page {
         self.navigate(Method::GET, parse(url.as_ref()), Body::None, Vec::new())
             .await
+    }
+
+    /// GET `url` and follow, but stop before fetching a URL for which `stop` says yes (the
+    /// page returned then has [`Page::stopped_at`] set; [`resume`](Self::resume) continues).
+    pub async fn get_until(
+        &self,
+        url: impl AsRef<str>,
+        stop: impl Fn(&Url) -> bool + Sync,
+    ) -> Page {
+        self.navigate_until(
+            Method::GET,
+            parse(url.as_ref()),
+            Body::None,
+            Vec::new(),
+            &stop,
+        )
+        .await
     }
 
     /// POST `fields` as a urlencoded form to `url`, following redirects to the end.
@@ -248,10 +269,22 @@ impl Browser {
     /// pages oidc-provider sends, which a real browser submits with JavaScript).
     async fn navigate(
         &self,
+        method: Method,
+        url: Url,
+        body: Body,
+        chain: Vec<(StatusCode, Url)>,
+    ) -> Page {
+        self.navigate_until(method, url, body, chain, &|_| false)
+            .await
+    }
+
+    async fn navigate_until(
+        &self,
         mut method: Method,
         mut url: Url,
         mut body: Body,
         mut chain: Vec<(StatusCode, Url)>,
+        stop: &(dyn Fn(&Url) -> bool + Sync),
     ) -> Page {
         let mut hops = 0;
         loop {
@@ -279,7 +312,7 @@ impl Browser {
                 return page;
             };
 
-            if self.stops_before(&next) {
+            if stop(&next) || self.stops_before(&next) {
                 return Page {
                     stopped_at: Some(next),
                     ..page

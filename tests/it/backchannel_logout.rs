@@ -1,15 +1,14 @@
 //! Back-channel logout from the real provider: when the user signs out at the provider (from
 //! any application), the provider tells this one server to server, and the session here ends.
 
-mod support;
+use axum_identity_testkit as support;
 
 use axum::Router;
 use axum::routing::get;
-use axum_identity::{Auth, Context, identity_routes};
+use axum_identity::Context;
 use serde_json::json;
+use support::app::launch;
 use support::browser::Browser;
-use support::provider::TestProvider;
-use tower_sessions::MemoryStore;
 
 async fn public(context: Option<Context>) -> String {
     context.map_or_else(
@@ -20,31 +19,19 @@ async fn public(context: Option<Context>) -> String {
 
 #[tokio::test]
 async fn signing_out_at_the_provider_ends_the_session_here() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let mut client =
-        TestProvider::web_client("bcl-app", "bcl-secret", &[&format!("{base}/redirect")], &[]);
-    client["backchannel_logout_uri"] = json!(format!("{base}/logout/backchannel"));
-    let provider = TestProvider::start(json!({ "clients": [client] }))
-        .await
-        .unwrap();
-    let auth = Auth::builder()
-        .client_id("bcl-app")
-        .client_secret("bcl-secret")
-        .redirect_uri(format!("{base}/redirect"))
-        .oidc_authority(&provider.issuer)
-        .backchannel_logout(true)
-        .build()
-        .unwrap();
+    let app = launch(Router::new().route("/", get(public)))
+        .client("bcl-app", "bcl-secret")
+        .client_metadata(
+            |base| json!({"backchannel_logout_uri": format!("{base}/logout/backchannel")}),
+        )
+        .auth(|b| b.backchannel_logout(true))
+        .start()
+        .await;
     assert_eq!(
-        auth.backchannel_logout_path().as_deref(),
+        app.auth.backchannel_logout_path().as_deref(),
         Some("/logout/backchannel")
     );
-    let app = Router::new()
-        .route("/", get(public))
-        .merge(identity_routes!(auth))
-        .layer(auth.layer(MemoryStore::default()));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let (base, provider) = (&app.base, app.provider());
 
     let browser = Browser::new();
     let page = browser

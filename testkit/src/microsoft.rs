@@ -10,7 +10,7 @@
 //! It listens on one ephemeral port of 127.0.0.1 over HTTPS, with a certificate for
 //! `login.microsoftonline.com`, `*.ciamlogin.com`, `*.b2clogin.com` and `login.contoso.com` issued
 //! by a CA made for the test run with rcgen. Nothing resolves those names through DNS: the clients
-//! made here ([`Microsoft::http_client`] for the app, [`MsBrowser`] for the user) carry a resolver
+//! made here ([`Microsoft::http_client`] for the app, [`Microsoft::browser`] for the user) carry a resolver
 //! that maps exactly those names to the provider's loopback address and refuses every other name,
 //! so a test can never reach Microsoft (or anyone else) by mistake.
 //!
@@ -18,15 +18,14 @@
 //! state, or the error a test queued with [`Microsoft::fail_next_authorization`]), remembering the
 //! nonce and the PKCE challenge; the token endpoint checks the client's credentials, the code (single
 //! use, redeemed at the authority that issued it), PKCE and the redirect URI, then signs an RS256 ID
-//! token with a fixture key of the hostile provider (`tests/fixtures/hostile/rsa-N.pem`). Tests
+//! token with a fixture key of the [`kernel`](crate::kernel) it is a configuration of. Tests
 //! change the claims of the next tokens with [`Microsoft::set_claims`] and the discovery documents
 //! with [`Microsoft::set_discovery`].
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Bytes;
@@ -34,21 +33,18 @@ use axum::extract::{Extension, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum_identity::{Auth, AuthBuilder, Context, escape_html, identity_routes, login_required};
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use reqwest::header::LOCATION;
-use rsa::traits::PublicKeyParts;
-use rsa::{Pkcs1v15Sign, RsaPrivateKey};
+use axum_identity::{Auth, AuthBuilder, Context, escape_html, login_required};
 use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls;
-use tower_sessions::MemoryStore;
 use url::Url;
 
-use super::browser::Page;
-use super::hostile::TokenRequest;
+use crate::app::{TestApp, launch};
+use crate::browser::Browser;
+use crate::kernel::{
+    Codes, Grant, Refusal, TokenRequest, b64, json_response, merge, now, oauth_error,
+};
 
 // ---------------------------------------------------------------------------------------------
 // Who is who
@@ -134,21 +130,12 @@ fn one_label_under(host: &str, suffix: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Keys and TLS
 
-/// The fixture RSA keys of the hostile provider.
-fn rsa_keys() -> &'static [RsaPrivateKey] {
-    super::hostile::keys()
-}
-
 /// A Microsoft-style key id (27 base64url characters, like an `x5t`) for fixture key `i`.
 pub fn ms_kid(i: usize) -> String {
     b64(&Sha256::digest(
         format!("microsoft-shaped key {i}").as_bytes(),
     ))[..27]
         .to_owned()
-}
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The test CA and the server configuration, made once per test binary.
@@ -489,6 +476,12 @@ pub struct Authorization {
     pub params: HashMap<String, String>,
 }
 
+impl Grant for Authorization {
+    fn params(&self) -> &HashMap<String, String> {
+        &self.params
+    }
+}
+
 impl Authorization {
     /// The requested scopes.
     pub fn scopes(&self) -> Vec<String> {
@@ -508,14 +501,12 @@ struct QueuedError {
 }
 
 struct Shared {
-    /// `127.0.0.1:<port>`.
-    addr: SocketAddr,
     claims: Mutex<Value>,
     discovery: Mutex<Value>,
     published: Mutex<Vec<usize>>,
     signing_key: Mutex<usize>,
     errors: Mutex<Vec<QueuedError>>,
-    codes: Mutex<HashMap<String, Authorization>>,
+    codes: Codes<Authorization>,
     authorizations: Mutex<Vec<Authorization>>,
     token_requests: Mutex<Vec<(Site, TokenRequest)>>,
     /// Every request as `METHOD https://host/path`.
@@ -546,13 +537,12 @@ impl Microsoft {
             .expect("bind the Microsoft-shaped provider");
         let addr = tcp.local_addr().unwrap();
         let shared = Arc::new(Shared {
-            addr,
             claims: Mutex::new(json!({})),
             discovery: Mutex::new(json!({})),
             published: Mutex::new(vec![0, 1]),
             signing_key: Mutex::new(0),
             errors: Mutex::new(Vec::new()),
-            codes: Mutex::new(HashMap::new()),
+            codes: Codes::default(),
             authorizations: Mutex::new(Vec::new()),
             token_requests: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
@@ -582,14 +572,12 @@ impl Microsoft {
     }
 
     /// A browser that reaches the app on loopback and this provider under Microsoft's names.
-    pub fn browser(&self) -> MsBrowser {
-        let client = client_builder(self.addr)
-            .cookie_store(true)
-            .user_agent("axum-identity-tests (microsoft)")
-            .timeout(Duration::from_secs(20))
-            .build()
-            .expect("the browser's HTTP client");
-        MsBrowser { client }
+    pub fn browser(&self) -> Browser {
+        Browser::with_client(
+            client_builder(self.addr)
+                .user_agent("axum-identity-tests (microsoft)")
+                .timeout(Duration::from_secs(20)),
+        )
     }
 
     /// Merges `claims` into every ID token issued from now on (top-level; `null` removes a
@@ -646,42 +634,6 @@ fn client_builder(addr: SocketAddr) -> reqwest::ClientBuilder {
         .tls_built_in_root_certs(false)
         .add_root_certificate(ca)
         .no_proxy()
-}
-
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// Top-level merge: `null` removes, anything else replaces.
-fn merge(target: &mut Map<String, Value>, patch: &Value) {
-    if let Value::Object(patch) = patch {
-        for (name, value) in patch {
-            if value.is_null() {
-                target.remove(name);
-            } else {
-                target.insert(name.clone(), value.clone());
-            }
-        }
-    }
-}
-
-fn json_response(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(body),
-    )
-        .into_response()
-}
-
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    json_response(
-        status,
-        json!({"error": error, "error_description": description}),
-    )
 }
 
 async fn handle(
@@ -744,13 +696,18 @@ impl Shared {
             .unwrap()
             .iter()
             .map(|&i| {
-                let public = rsa_keys()[i].to_public_key();
-                let n = b64(&public.n().to_bytes_be());
-                let e = b64(&public.e().to_bytes_be());
+                let mut jwk = crate::kernel::jwk(i);
+                jwk.insert("kid".into(), json!(ms_kid(i)));
                 match site {
-                    Site::B2c { .. } => json!({"kid": ms_kid(i), "nbf": 1_493_763_266, "use": "sig", "kty": "RSA", "e": e, "n": n}),
-                    _ => json!({"kty": "RSA", "use": "sig", "kid": ms_kid(i), "x5t": ms_kid(i), "n": n, "e": e, "issuer": issuer}),
+                    Site::B2c { .. } => {
+                        jwk.insert("nbf".into(), json!(1_493_763_266));
+                    }
+                    _ => {
+                        jwk.insert("x5t".into(), json!(ms_kid(i)));
+                        jwk.insert("issuer".into(), json!(issuer));
+                    }
                 }
+                Value::Object(jwk)
             })
             .collect();
         json_response(StatusCode::OK, json!({ "keys": keys }))
@@ -833,7 +790,7 @@ impl Shared {
                         "0.A{}{n}",
                         b64(&Sha256::digest(format!("{url}{n}{}", now()).as_bytes()))
                     );
-                    self.codes.lock().unwrap().insert(code.clone(), request);
+                    self.codes.issue(code.clone(), request);
                     query.append_pair("code", &code);
                 }
             }
@@ -855,28 +812,14 @@ impl Shared {
     }
 
     fn token(&self, site: Site, headers: &HeaderMap, body: &[u8]) -> Response {
-        let form: HashMap<String, String> =
-            url::form_urlencoded::parse(body).into_owned().collect();
-        let authorization = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let request = TokenRequest {
-            authorization,
-            form: form.clone(),
-        };
+        let request = TokenRequest::new(headers, body);
+        let form = request.form.clone();
         self.token_requests
             .lock()
             .unwrap()
             .push((site.clone(), request.clone()));
 
-        let credentials = request.basic_credentials().or_else(|| {
-            Some((
-                form.get("client_id")?.clone(),
-                form.get("client_secret")?.clone(),
-            ))
-        });
-        if credentials != Some((CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned())) {
+        if request.credentials() != Some((CLIENT_ID.to_owned(), CLIENT_SECRET.to_owned())) {
             return oauth_error(
                 StatusCode::UNAUTHORIZED,
                 "invalid_client",
@@ -891,35 +834,26 @@ impl Shared {
             );
         }
         let code = form.get("code").cloned().unwrap_or_default();
-        let Some(grant) = self.codes.lock().unwrap().remove(&code) else {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "AADSTS54005: OAuth2 Authorization code was already redeemed.",
-            );
+        let grant = match self.codes.redeem(&form) {
+            Ok(grant) => grant,
+            Err(refusal) => {
+                let description = match refusal {
+                    Refusal::UnknownCode => {
+                        "AADSTS54005: OAuth2 Authorization code was already redeemed."
+                    }
+                    Refusal::Pkce => {
+                        "AADSTS501481: The Code_Verifier does not match the code_challenge."
+                    }
+                    Refusal::RedirectUri => "AADSTS50148: The redirect URI does not match.",
+                };
+                return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description);
+            }
         };
         if grant.site != site {
             return oauth_error(
                 StatusCode::BAD_REQUEST,
                 "invalid_grant",
                 "AADSTS50148/AADB2C90090: the code was issued by another authority.",
-            );
-        }
-        let challenge = grant.params.get("code_challenge");
-        let verifier = form.get("code_verifier");
-        if !matches!((challenge, verifier), (Some(c), Some(v)) if &b64(&Sha256::digest(v.as_bytes())) == c)
-        {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "AADSTS501481: The Code_Verifier does not match the code_challenge.",
-            );
-        }
-        if form.get("redirect_uri") != grant.params.get("redirect_uri") {
-            return oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_grant",
-                "AADSTS50148: The redirect URI does not match.",
             );
         }
 
@@ -1042,131 +976,16 @@ impl Shared {
         merge(&mut claims, &self.claims.lock().unwrap());
         let key = *self.signing_key.lock().unwrap();
         let header = json!({"typ": "JWT", "alg": "RS256", "kid": ms_kid(key)});
-        let input = format!(
-            "{}.{}",
-            b64(&serde_json::to_vec(&header).unwrap()),
-            b64(&serde_json::to_vec(&claims).unwrap())
-        );
-        let signature = rsa_keys()[key]
-            .sign(
-                Pkcs1v15Sign::new::<Sha256>(),
-                &Sha256::digest(input.as_bytes()),
-            )
-            .expect("RSA signing");
-        format!("{input}.{}", b64(&signature))
-    }
-}
-
-// ---------------------------------------------------------------------------------------------
-// The user's browser
-
-/// A cookie-keeping client that follows redirects one by one, between the app on loopback and
-/// the provider under Microsoft's names.
-pub struct MsBrowser {
-    pub client: reqwest::Client,
-}
-
-/// Redirects followed before giving up.
-const MAX_HOPS: usize = 20;
-
-impl MsBrowser {
-    /// GET `url` and follow redirects to the end.
-    pub async fn get(&self, url: &str) -> Page {
-        self.follow(Url::parse(url).expect("a URL"), Vec::new(), |_| false)
-            .await
-    }
-
-    /// GET `url` and follow redirects, but stop before fetching a URL for which `stop` says yes
-    /// (the page returned is then the redirect, with `stopped_at` set).
-    pub async fn get_until(&self, url: &str, stop: impl Fn(&Url) -> bool) -> Page {
-        self.follow(Url::parse(url).expect("a URL"), Vec::new(), stop)
-            .await
-    }
-
-    /// Continues a navigation that [`get_until`](Self::get_until) stopped.
-    pub async fn resume(&self, page: Page) -> Page {
-        let next = page
-            .stopped_at
-            .clone()
-            .expect("resume: the navigation did not stop");
-        self.follow(next, page.chain, |_| false).await
-    }
-
-    async fn follow(
-        &self,
-        mut url: Url,
-        mut chain: Vec<(StatusCode, Url)>,
-        stop: impl Fn(&Url) -> bool,
-    ) -> Page {
-        for _ in 0..=MAX_HOPS {
-            let response = self
-                .client
-                .get(url.clone())
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("GET {url} failed: {e:?}; chain so far: {chain:?}"));
-            let status = response.status();
-            let headers = response.headers().clone();
-            let body = response
-                .text()
-                .await
-                .unwrap_or_else(|e| panic!("reading {url}: {e}"));
-            chain.push((status, url.clone()));
-            let next = status
-                .is_redirection()
-                .then(|| {
-                    headers
-                        .get(LOCATION)
-                        .and_then(|l| l.to_str().ok())
-                        .and_then(|l| url.join(l).ok())
-                })
-                .flatten();
-            let page = Page {
-                url: url.clone(),
-                status,
-                headers,
-                body,
-                chain,
-                stopped_at: None,
-            };
-            let Some(next) = next else {
-                return page;
-            };
-            if stop(&next) {
-                return Page {
-                    stopped_at: Some(next),
-                    ..page
-                };
-            }
-            chain = page.chain;
-            url = next;
-        }
-        panic!("more than {MAX_HOPS} redirects: {chain:?}");
+        crate::kernel::sign(
+            header.as_object().unwrap(),
+            &claims,
+            &crate::kernel::Signing::Rsa(key),
+        )
     }
 }
 
 // ---------------------------------------------------------------------------------------------
 // The app under test
-
-/// An app that signs in with the Microsoft-shaped provider.
-pub struct MsApp {
-    /// `http://127.0.0.1:<port>`.
-    pub base: String,
-    pub auth: Auth,
-    server: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for MsApp {
-    fn drop(&mut self) {
-        self.server.abort();
-    }
-}
-
-impl MsApp {
-    pub fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-}
 
 /// Works signed in or not. Signed in, one line per fact the tests look at, and the
 /// edit-profile link when B2C's edit-profile flow is configured.
@@ -1221,32 +1040,16 @@ async fn profile(context: Context) -> Html<String> {
 /// names the authority (and anything else).
 pub async fn start_app(
     microsoft: &Microsoft,
-    configure: impl FnOnce(AuthBuilder) -> AuthBuilder,
-) -> MsApp {
-    // The runtime logs why it refused something; a failing test shows it (`RUST_LOG` for more).
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .with_ansi(false)
-        .try_init();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind the app");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let builder = Auth::builder()
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .redirect_uri(format!("{base}/redirect"))
-        .http_client(microsoft.http_client())
-        .app_name("Microsoft-shaped");
-    let auth = configure(builder).build().expect("a valid configuration");
-    let app = Router::new()
+    configure: impl FnOnce(AuthBuilder) -> AuthBuilder + Send + 'static,
+) -> TestApp {
+    let http = microsoft.http_client();
+    let routes = Router::new()
         .route("/", get(home))
-        .route("/profile", get(profile))
-        .merge(identity_routes!(auth))
-        .layer(auth.layer(MemoryStore::default()));
-    let server = tokio::spawn(async move {
-        axum::serve(listener, app).await.expect("the app runs");
-    });
-    MsApp { base, auth, server }
+        .route("/profile", get(profile));
+    launch(routes)
+        .configured_provider()
+        .client(CLIENT_ID, CLIENT_SECRET)
+        .auth(move |b| configure(b.http_client(http).app_name("Microsoft-shaped")))
+        .start()
+        .await
 }

@@ -2,7 +2,7 @@
 //! tests assume, and the scripted browser can get through its pages. No library code is used
 //! here: every request is made by hand, so a failure points at the test setup, not the library.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! Failing closed: an unreachable or slow provider and a failing session store give 503 pages
 //! (never a 500, never anonymous access), and everything recovers by itself.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -9,10 +9,10 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::get;
-use axum_identity::{Auth, Context, identity_routes, login_required};
+use axum_identity::{Context, login_required};
 use reqwest::StatusCode;
 use serde_json::json;
-use support::app::{self, CLIENT_ID, CLIENT_SECRET, Options};
+use support::app::{CLIENT_ID, CLIENT_SECRET, Slot, launch};
 use support::browser::Browser;
 use support::provider::TestProvider;
 use tower_sessions::MemoryStore;
@@ -34,17 +34,6 @@ fn routes() -> Router {
         .route("/public", get(public))
 }
 
-/// Serves `routes` with `auth` on an ephemeral port; returns its base URL.
-async fn serve(auth: Auth, store: impl SessionStore + Clone) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let app = routes()
-        .merge(identity_routes!(auth))
-        .layer(auth.layer(store));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    base
-}
-
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -57,23 +46,11 @@ fn free_port() -> u16 {
 async fn an_unreachable_provider_gives_503_with_retry_after_then_recovers() {
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
-    let app_port = free_port();
-    let redirect_uri = format!("http://127.0.0.1:{app_port}/redirect");
-    let auth = Auth::builder()
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .redirect_uri(&redirect_uri)
-        .oidc_authority(&issuer)
-        .build()
-        .expect("the app starts without its provider");
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", app_port))
-        .await
-        .unwrap();
-    let base = format!("http://127.0.0.1:{app_port}");
-    let app = routes()
-        .merge(identity_routes!(auth))
-        .layer(auth.layer(MemoryStore::default()));
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let slot = Slot::bind();
+    let redirect_uri = slot.redirect_uri();
+    // The app starts without its provider.
+    let app = launch(routes()).issuer(&issuer).on(&slot).start().await;
+    let base = app.base.clone();
 
     let browser = Browser::new();
     let page = browser.get(format!("{base}/")).await;
@@ -107,15 +84,15 @@ async fn a_provider_that_never_answers_times_out_without_blocking_other_requests
     // Accepts connections and never answers.
     let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let issuer = format!("http://{}", silent.local_addr().unwrap());
-    let auth = Auth::builder()
-        .client_id(CLIENT_ID)
-        .client_secret(CLIENT_SECRET)
-        .redirect_uri("http://127.0.0.1:9/redirect")
-        .oidc_authority(&issuer)
-        .http_timeout(Duration::from_secs(1))
-        .build()
-        .unwrap();
-    let base = serve(auth, MemoryStore::default()).await;
+    let app = launch(routes())
+        .issuer(&issuer)
+        .auth(|b| {
+            b.redirect_uri("http://127.0.0.1:9/redirect")
+                .http_timeout(Duration::from_secs(1))
+        })
+        .start()
+        .await;
+    let base = app.base.clone();
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -196,7 +173,7 @@ impl SessionStore for SwitchableStore {
 #[tokio::test]
 async fn a_failing_session_store_gives_503_and_never_lets_anyone_in() {
     let store = SwitchableStore::default();
-    let app = app::start_with_store(routes(), Options::default(), store.clone()).await;
+    let app = launch(routes()).store(store.clone()).start().await;
     let browser = Browser::new();
     let page = browser
         .sign_in(browser.get(app.url("/")).await, "alice")

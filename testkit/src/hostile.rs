@@ -11,14 +11,13 @@
 //! per endpoint ([`Counters`]) and token requests are recorded ([`TokenRequest`]), so tests can
 //! assert on what the library sent and how often.
 //!
-//! Signing keys are committed test fixtures (`tests/fixtures/hostile/rsa-N.pem`); key `i` has
-//! the key id [`kid`]`(i)` unless the scenario says otherwise.
-#![allow(dead_code)]
+//! It is a configuration of the [`kernel`](crate::kernel), which signs the tokens with its
+//! fixture keys and keeps the codes; key `i` has the key id [`kid`]`(i)` unless the scenario
+//! says otherwise.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -26,61 +25,14 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use hmac::{Hmac, Mac};
-use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
-use rsa::traits::PublicKeyParts;
-use rsa::{Pkcs1v15Sign, RsaPrivateKey};
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
-/// How many fixture keys there are (`rsa-0.pem` ..).
-pub const KEYS: usize = 3;
+use crate::kernel::{Codes, Grant, Refusal, json_response, merge, now, oauth_error, parse_form};
+pub use crate::kernel::{KEYS, Signing, TokenRequest, form_url_decode, keys, public_key_pem};
 
 /// The default key id of fixture key `i`.
 pub fn kid(i: usize) -> String {
     format!("key-{i}")
-}
-
-/// The fixture keys, loaded once per test binary (the Microsoft-shaped provider signs with
-/// them too).
-pub fn keys() -> &'static [RsaPrivateKey] {
-    static KEYS_CELL: OnceLock<Vec<RsaPrivateKey>> = OnceLock::new();
-    KEYS_CELL.get_or_init(|| {
-        (0..KEYS)
-            .map(|i| {
-                let path = format!(
-                    "{}/tests/fixtures/hostile/rsa-{i}.pem",
-                    env!("CARGO_MANIFEST_DIR")
-                );
-                let pem = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-                RsaPrivateKey::from_pkcs8_pem(&pem).unwrap_or_else(|e| panic!("{path}: {e}"))
-            })
-            .collect()
-    })
-}
-
-/// The public half of fixture key `i` as SPKI PEM: what an attacker knows, and what an
-/// "HS256 with the public key" forgery uses as its MAC key.
-pub fn public_key_pem(i: usize) -> String {
-    keys()[i]
-        .to_public_key()
-        .to_public_key_pem(LineEnding::LF)
-        .expect("encodable public key")
-}
-
-/// How an ID token is signed.
-#[derive(Clone, Debug)]
-pub enum Signing {
-    /// RS256 with fixture key `i` (header `kid` = [`kid`]`(i)` unless overridden).
-    Rsa(usize),
-    /// RS256 with fixture key `i`, then one bit of the signature flipped.
-    CorruptRsa(usize),
-    /// `alg: none`, empty signature.
-    None,
-    /// HS256 with these bytes as the MAC key (the client secret, a public key ...).
-    Hs256(Vec<u8>),
 }
 
 /// What goes into an ID token.
@@ -210,52 +162,16 @@ pub struct Counters {
     pub userinfo: AtomicUsize,
 }
 
-/// A request to the token endpoint as it arrived.
-#[derive(Clone, Debug)]
-pub struct TokenRequest {
-    /// The `Authorization` header, verbatim.
-    pub authorization: Option<String>,
-    /// The form body, decoded.
-    pub form: HashMap<String, String>,
-}
-
-impl TokenRequest {
-    /// The client id and secret of `client_secret_basic`: the header's base64 decoded, split at
-    /// the first `:`, and each half form-url-decoded (RFC 6749 §2.3.1). `None` when there is
-    /// no Basic header or it does not decode.
-    pub fn basic_credentials(&self) -> Option<(String, String)> {
-        let encoded = self.authorization.as_deref()?.strip_prefix("Basic ")?;
-        let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
-        let (id, secret) = decoded.split_once(':')?;
-        Some((form_url_decode(id)?, form_url_decode(secret)?))
-    }
-}
-
-/// `application/x-www-form-urlencoded` decoding of one value: `+` is a space, `%XX` a byte.
-/// `None` for a malformed escape or bytes that are not UTF-8.
-pub fn form_url_decode(input: &str) -> Option<String> {
-    let bytes = input.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = input.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
 /// What the authorization endpoint was asked, kept until the code is redeemed.
 #[derive(Clone, Debug)]
 pub struct AuthorizationRequest {
     pub params: HashMap<String, String>,
+}
+
+impl Grant for AuthorizationRequest {
+    fn params(&self) -> &HashMap<String, String> {
+        &self.params
+    }
 }
 
 struct Shared {
@@ -263,7 +179,7 @@ struct Shared {
     client_id: String,
     scenario: Mutex<Scenario>,
     counters: Counters,
-    codes: Mutex<HashMap<String, AuthorizationRequest>>,
+    codes: Codes<AuthorizationRequest>,
     authorizations: Mutex<Vec<AuthorizationRequest>>,
     token_requests: Mutex<Vec<TokenRequest>>,
     tokens_made: AtomicUsize,
@@ -295,7 +211,7 @@ impl Hostile {
             client_id: client_id.to_owned(),
             scenario: Mutex::new(scenario),
             counters: Counters::default(),
-            codes: Mutex::new(HashMap::new()),
+            codes: Codes::default(),
             authorizations: Mutex::new(Vec::new()),
             token_requests: Mutex::new(Vec::new()),
             tokens_made: AtomicUsize::new(0),
@@ -350,30 +266,6 @@ impl Hostile {
     }
 }
 
-fn now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs() as i64
-}
-
-/// Top-level merge: `null` removes, anything else replaces.
-fn merge(target: &mut Map<String, Value>, patch: &Value) {
-    if let Value::Object(patch) = patch {
-        for (name, value) in patch {
-            if value.is_null() {
-                target.remove(name);
-            } else {
-                target.insert(name.clone(), value.clone());
-            }
-        }
-    }
-}
-
-fn b64(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
 impl Shared {
     fn scenario(&self) -> Scenario {
         self.scenario.lock().unwrap().clone()
@@ -401,69 +293,16 @@ impl Shared {
 
         let mut header = Map::new();
         header.insert("typ".into(), json!("JWT"));
-        match &spec.signing {
-            Signing::Rsa(i) | Signing::CorruptRsa(i) => {
-                header.insert("alg".into(), json!("RS256"));
-                header.insert("kid".into(), json!(kid(*i)));
-            }
-            Signing::None => {
-                header.insert("alg".into(), json!("none"));
-            }
-            Signing::Hs256(_) => {
-                header.insert("alg".into(), json!("HS256"));
-            }
+        header.insert("alg".into(), json!(spec.signing.alg()));
+        if let Signing::Rsa(i) | Signing::CorruptRsa(i) = &spec.signing {
+            header.insert("kid".into(), json!(kid(*i)));
         }
         merge(&mut header, &spec.header);
         if let Some(edit) = &spec.edit {
             edit(sequence, &mut header, &mut claims);
         }
-
-        let input = format!(
-            "{}.{}",
-            b64(&serde_json::to_vec(&header).unwrap()),
-            b64(&serde_json::to_vec(&claims).unwrap())
-        );
-        let signature = match &spec.signing {
-            Signing::Rsa(i) => rsa_sign(*i, input.as_bytes()),
-            Signing::CorruptRsa(i) => {
-                let mut signature = rsa_sign(*i, input.as_bytes());
-                let middle = signature.len() / 2;
-                signature[middle] ^= 0x01;
-                signature
-            }
-            Signing::None => Vec::new(),
-            Signing::Hs256(key) => {
-                let mut mac =
-                    Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
-                mac.update(input.as_bytes());
-                mac.finalize().into_bytes().to_vec()
-            }
-        };
-        format!("{input}.{}", b64(&signature))
+        crate::kernel::sign(&header, &claims, &spec.signing)
     }
-}
-
-fn rsa_sign(key: usize, input: &[u8]) -> Vec<u8> {
-    let digest = Sha256::digest(input);
-    keys()[key]
-        .sign(Pkcs1v15Sign::new::<Sha256>(), &digest)
-        .expect("RSA signing")
-}
-
-fn json_response(status: StatusCode, body: Value) -> Response {
-    (
-        status,
-        [(header::CACHE_CONTROL, "no-store")],
-        axum::Json(body),
-    )
-        .into_response()
-}
-
-fn oauth_error(status: StatusCode, error: &str, description: &str) -> Response {
-    json_response(
-        status,
-        json!({"error": error, "error_description": description}),
-    )
 }
 
 async fn discovery(State(shared): State<Arc<Shared>>) -> Response {
@@ -499,25 +338,15 @@ async fn jwks(State(shared): State<Arc<Shared>>) -> Response {
         .jwks
         .iter()
         .map(|published| {
-            let public = keys()[published.key].to_public_key();
-            let mut jwk = json!({
-                "kty": "RSA",
-                "use": "sig",
-                "alg": "RS256",
-                "n": b64(&public.n().to_bytes_be()),
-                "e": b64(&public.e().to_bytes_be()),
-            });
+            let mut jwk = crate::kernel::jwk(published.key);
+            jwk.insert("alg".into(), json!("RS256"));
             if let Some(kid) = &published.kid {
-                jwk["kid"] = json!(kid);
+                jwk.insert("kid".into(), json!(kid));
             }
-            jwk
+            Value::Object(jwk)
         })
         .collect();
     json_response(StatusCode::OK, json!({ "keys": keys }))
-}
-
-fn parse_form(input: &[u8]) -> HashMap<String, String> {
-    url::form_urlencoded::parse(input).into_owned().collect()
 }
 
 async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery) -> Response {
@@ -551,7 +380,7 @@ async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery)
         );
     }
     let code = format!("code-{n}-{}", now());
-    shared.codes.lock().unwrap().insert(code.clone(), request);
+    shared.codes.issue(code.clone(), request);
     {
         let mut query = target.query_pairs_mut();
         query.append_pair("code", &code);
@@ -571,55 +400,26 @@ async fn authorize(State(shared): State<Arc<Shared>>, RawQuery(query): RawQuery)
     (StatusCode::FOUND, [(header::LOCATION, target.to_string())]).into_response()
 }
 
-fn pkce_s256(verifier: &str) -> String {
-    b64(&Sha256::digest(verifier.as_bytes()))
-}
-
 async fn token(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let form = parse_form(&body);
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    shared.token_requests.lock().unwrap().push(TokenRequest {
-        authorization,
-        form: form.clone(),
-    });
+    let request = TokenRequest::new(&headers, &body);
+    let form = request.form.clone();
+    shared.token_requests.lock().unwrap().push(request);
     let scenario = shared.scenario();
     match form.get("grant_type").map(String::as_str) {
         Some("authorization_code") => {
             shared.counters.token.fetch_add(1, Ordering::SeqCst);
             let code = form.get("code").cloned().unwrap_or_default();
-            // Single use, like a real provider.
-            let Some(request) = shared.codes.lock().unwrap().remove(&code) else {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "unknown or used code",
-                );
+            let request = match shared.codes.redeem(&form) {
+                Ok(request) => request,
+                Err(refusal) => {
+                    let description = match refusal {
+                        Refusal::UnknownCode => "unknown or used code",
+                        Refusal::Pkce => "PKCE verification failed",
+                        Refusal::RedirectUri => "redirect_uri mismatch",
+                    };
+                    return oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", description);
+                }
             };
-            let challenge = request.params.get("code_challenge");
-            let verifier = form.get("code_verifier");
-            let pkce_ok = request
-                .params
-                .get("code_challenge_method")
-                .map(String::as_str)
-                == Some("S256")
-                && matches!((challenge, verifier), (Some(c), Some(v)) if &pkce_s256(v) == c);
-            if !pkce_ok {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "PKCE verification failed",
-                );
-            }
-            if form.get("redirect_uri") != request.params.get("redirect_uri") {
-                return oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_grant",
-                    "redirect_uri mismatch",
-                );
-            }
             let id_token = shared.make_id_token(
                 &scenario.id_token,
                 request.params.get("nonce").map(String::as_str),

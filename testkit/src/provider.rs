@@ -17,9 +17,6 @@
 //! `conformIdTokenClaims`, `extraScopes`, `deviceFlow`, `autoConsent`, `tokensExpireWithSession`,
 //! `rotateRefreshTokens`, `verbose`.
 //!
-//! This file stands alone (the quickstart example includes it with `#[path]`): it must not use
-//! the other support modules.
-#![allow(dead_code)]
 
 use std::io;
 use std::path::{Path, PathBuf};
@@ -265,10 +262,12 @@ pub fn requests(stats: &Value, endpoint: &str) -> u64 {
     stats[endpoint].as_u64().unwrap_or(0)
 }
 
-/// `<crate>/tests/provider`, found from the crate being compiled (the root package for both the
-/// tests and the examples).
+/// `tests/provider` of the repository (the parent of this crate's directory), for the tests and
+/// the examples alike.
 pub fn provider_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the testkit lives inside the repository")
         .join("tests")
         .join("provider")
 }

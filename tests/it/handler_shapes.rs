@@ -1,4 +1,4 @@
-//! Every handler shape `#[login_required]` supports really runs under axum (issue 7): one
+//! Every handler shape `#[login_required]` supports really runs under axum: one
 //! protected route per shape, hit signed out (a page load is sent into sign-in, an API request
 //! gets 401 naming the login URL) and signed in (the handler runs and sees its other extractors'
 //! values and the user), against the real OpenID provider.
@@ -6,7 +6,7 @@
 //! The expansions of these shapes are snapshotted in `identity-macros`; `tests/ui/pass` compiles
 //! more variants of each. This file is where they meet the runtime.
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::collections::BTreeMap;
 
@@ -14,15 +14,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use axum_identity::{Auth, Context, identity_routes, login_required};
+use axum_identity::{Context, login_required};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use support::app::{self, Options, TestApp};
+use support::app::{TestApp, launch, launch_with_state};
 use support::browser::{Browser, Page};
-use support::provider::TestProvider;
-use tower_sessions::MemoryStore;
 
 /// What every handler reports: who is signed in, plus what its other extractors saw.
 fn seen(context: &Context, shape: &str, extra: Value) -> Json<Value> {
@@ -186,7 +184,7 @@ async fn overridden(context: facade::Context) -> Json<Value> {
     seen(&context, "crate = path", Value::Null)
 }
 
-#[login_required(crate = "crate::facade")]
+#[login_required(crate = "crate::handler_shapes::facade")]
 async fn overridden_by_string() -> &'static str {
     "crate override, no arguments"
 }
@@ -198,7 +196,7 @@ const STATE: AppState = AppState {
 };
 
 /// One route per shape. The routes with state get it here, so the result is a `Router<()>`
-/// as [`app::start`] takes it.
+/// as [`launch`] takes it.
 fn routes() -> Router {
     let stateful = Router::new()
         .route("/state", get(with_state))
@@ -270,7 +268,7 @@ async fn assert_401(response: reqwest::Response, login: &str, what: &str) {
 
 #[tokio::test]
 async fn every_shape_turns_signed_out_visitors_away() {
-    let app = app::start(routes(), Options::default()).await;
+    let app = launch(routes()).start().await;
     let client = signed_out_client();
 
     for &(path, scopes) in GET_PAGES {
@@ -333,7 +331,7 @@ async fn every_shape_turns_signed_out_visitors_away() {
 /// provider; expects to end on `path` with 200.
 async fn open(browser: &Browser, app: &TestApp, path: &str) -> Page {
     let mut page = browser.get(app.url(path)).await;
-    if page.url.as_str().starts_with(&app.provider.issuer) {
+    if page.url.as_str().starts_with(&app.provider().issuer) {
         page = browser.sign_in(page, "alice").await;
     }
     assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
@@ -364,7 +362,7 @@ fn assert_seen(body: &Value, shape: &str, scopes: &[&str]) -> Value {
 
 #[tokio::test]
 async fn every_shape_runs_for_a_signed_in_user() {
-    let app = app::start(routes(), Options::default()).await;
+    let app = launch(routes()).start().await;
     let browser = Browser::new();
 
     let body = open(&browser, &app, "/plain").await.json();
@@ -467,41 +465,15 @@ async fn every_shape_runs_for_a_signed_in_user() {
     );
 }
 
-/// The usual layout of an app with state: routes, `identity_routes!` and `auth.layer()` on a
-/// `Router<AppState>`, and `.with_state(..)` last.
-fn stateful_app(auth: &Auth) -> Router {
-    Router::new()
-        .route("/state", get(with_state))
-        .route("/debug/state", get(debugged_with_state))
-        .merge(identity_routes!(auth))
-        .layer(auth.layer(MemoryStore::default()))
-        .with_state(STATE)
-}
-
+/// The usual layout of an app with state: routes, `identity_routes!` and `auth.layer(store)` on a
+/// `Router<AppState>`, and `.with_state(..)` last ([`launch_with_state`] puts it together so).
 #[tokio::test]
 async fn a_router_with_state_takes_the_layer_before_with_state() {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let redirect_uri = format!("{base}/redirect");
-    let provider = TestProvider::start(json!({
-        "clients": [TestProvider::web_client(app::CLIENT_ID, app::CLIENT_SECRET, &[&redirect_uri], &[])],
-    }))
-    .await
-    .expect("the test provider starts");
-    let auth = Auth::builder()
-        .client_id(app::CLIENT_ID)
-        .client_secret(app::CLIENT_SECRET)
-        .redirect_uri(&redirect_uri)
-        .oidc_authority(&provider.issuer)
-        .build()
-        .expect("valid test configuration");
-    let server = tokio::spawn(async move {
-        axum::serve(listener, stateful_app(&auth))
-            .await
-            .expect("server runs");
-    });
+    let stateful = Router::new()
+        .route("/state", get(with_state))
+        .route("/debug/state", get(debugged_with_state));
+    let app = launch_with_state(stateful, STATE).start().await;
+    let (base, provider) = (&app.base, app.provider());
 
     let response = signed_out_client()
         .get(format!("{base}/state"))
@@ -533,5 +505,4 @@ async fn a_router_with_state_takes_the_layer_before_with_state() {
     let page = browser.get(format!("{base}/debug/state")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_seen(&page.json(), "debug_handler(state)", &[]);
-    server.abort();
 }

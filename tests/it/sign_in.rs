@@ -1,7 +1,7 @@
 //! Sign-in end to end against the real OpenID provider: the foundation every other feature
 //! stands on.
 
-mod support;
+use axum_identity_testkit as support;
 
 use axum::Json;
 use axum::Router;
@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum_identity::{Context, escape_html, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::app::{self, Options, TestApp};
+use support::app::{self, TestApp, launch};
 use support::browser::Browser;
 use support::provider::{requests, token_requests};
 
@@ -55,12 +55,12 @@ fn routes() -> Router {
 }
 
 async fn start() -> TestApp {
-    app::start(routes(), Options::default()).await
+    launch(routes()).start().await
 }
 
 fn assert_on_provider(page: &support::browser::Page, app: &TestApp) {
     assert!(
-        page.url.as_str().starts_with(&app.provider.issuer),
+        page.url.as_str().starts_with(&app.provider().issuer),
         "expected a provider page, got {} ({})",
         page.url,
         page.status
@@ -94,7 +94,7 @@ async fn sign_in_round_trip_then_logout() {
     assert_eq!(callback.0, StatusCode::SEE_OTHER);
 
     // Signed in: later requests make no provider call at all.
-    app.provider.reset_stats().await;
+    app.provider().reset_stats().await;
     for _ in 0..5 {
         let page = browser.get(app.url("/")).await;
         assert_eq!(page.status, StatusCode::OK);
@@ -112,7 +112,7 @@ async fn sign_in_round_trip_then_logout() {
         browser.get(app.url("/bare")).await.body,
         "protected without a context"
     );
-    let stats = app.provider.stats().await;
+    let stats = app.provider().stats().await;
     let total: u64 = ["discovery", "jwks", "userinfo", "authorization"]
         .iter()
         .map(|e| requests(&stats, e))
@@ -260,7 +260,7 @@ async fn bad_and_replayed_callbacks_get_a_400_page_with_a_sign_in_link() {
     );
     assert_eq!(stranger.get(app.url("/public")).await.body, "anonymous");
     assert_eq!(
-        token_requests(&app.provider.stats().await, "authorization_code"),
+        token_requests(&app.provider().stats().await, "authorization_code"),
         1
     );
 }
@@ -270,7 +270,7 @@ async fn provider_errors_and_missing_codes_are_shown_not_500() {
     let app = start().await;
     let browser = Browser::new();
 
-    let iss = app.provider.issuer.clone();
+    let iss = app.provider().issuer.clone();
     let state = started_state(&browser, &app).await;
     let page = browser
         .get(app.url(&format!("/redirect?state={state}&iss={iss}&error=access_denied&error_description=The+user+said+%3Cno%3E")))
@@ -319,7 +319,7 @@ async fn provider_errors_and_missing_codes_are_shown_not_500() {
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
     assert!(page.body.contains("evil.example"), "{}", page.body);
     assert_eq!(
-        token_requests(&app.provider.stats().await, "authorization_code"),
+        token_requests(&app.provider().stats().await, "authorization_code"),
         1,
         "only the made-up code was sent"
     );
@@ -362,18 +362,14 @@ async fn two_tabs_can_sign_in_at_the_same_time() {
 
 #[tokio::test]
 async fn thin_id_tokens_are_completed_from_userinfo() {
-    let app = app::start(
-        routes(),
-        Options {
-            provider: json!({"conformIdTokenClaims": true}),
-            ..Default::default()
-        },
-    )
-    .await;
+    let app = launch(routes())
+        .provider_config(json!({"conformIdTokenClaims": true}))
+        .start()
+        .await;
     let browser = Browser::new();
     let page = browser
         .sign_in(browser.get(app.url("/")).await, "frank")
         .await;
     assert!(page.body.contains("Welcome Frank"), "{}", page.body);
-    assert_eq!(requests(&app.provider.stats().await, "userinfo"), 1);
+    assert_eq!(requests(&app.provider().stats().await, "userinfo"), 1);
 }

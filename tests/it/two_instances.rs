@@ -10,7 +10,7 @@
 //!
 //! Redis must be running on 127.0.0.1:6379 (see `support::stores`).
 
-mod support;
+use axum_identity_testkit as support;
 
 use std::time::Duration;
 
@@ -21,7 +21,7 @@ use axum::routing::get;
 use axum_identity::{Context, escape_html, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::app::{self, Instance, Slot};
+use support::app::{self, Slot, TestApp, launch};
 use support::browser::Browser;
 use support::provider::{TestProvider, token_requests};
 use support::stores;
@@ -54,8 +54,8 @@ fn routes() -> Router {
 }
 
 struct Pair {
-    a: Instance,
-    b: Instance,
+    a: TestApp,
+    b: TestApp,
     provider: TestProvider,
     // Kept for the instances' lifetime: they serve on duplicates of these sockets.
     _slots: (Slot, Slot),
@@ -69,20 +69,20 @@ async fn start_pair(provider: Value) -> Pair {
     // Both instances coordinate their refreshes through the same Redis.
     let lock = axum_identity::RedisRefreshLock::new(pool);
     let (lock_a, lock_b) = (lock.clone(), lock);
-    let a = app::serve_instance(
-        &slot_a,
-        &provider,
-        routes(),
-        move |b| b.refresh_lock(lock_a),
-        store.clone(),
-    );
-    let b = app::serve_instance(
-        &slot_b,
-        &provider,
-        routes(),
-        move |b| b.refresh_lock(lock_b),
-        store,
-    );
+    let a = launch(routes())
+        .issuer(&provider.issuer)
+        .on(&slot_a)
+        .auth(move |b| b.refresh_lock(lock_a))
+        .store(store.clone())
+        .start()
+        .await;
+    let b = launch(routes())
+        .issuer(&provider.issuer)
+        .on(&slot_b)
+        .auth(move |b| b.refresh_lock(lock_b))
+        .store(store)
+        .start()
+        .await;
     Pair {
         a,
         b,

@@ -1,0 +1,21 @@
+//! What the tests, the examples and the benchmark of axum-identity share.
+//!
+//! - [`provider`]: the real OpenID provider (oidc-provider on Node) the tests and the
+//!   zero-configuration examples sign in with.
+//! - [`hostile`] and [`microsoft`]: providers inside the test process that answer like a
+//!   provider but let a test decide what they send; two configurations of one [`kernel`].
+//! - [`browser`]: a scripted browser (cookies, redirects one by one, HTML forms).
+//! - [`app`]: an application under test on a loopback port.
+//! - [`stores`]: real session stores (SQLite, Redis, PostgreSQL).
+//! - [`redirects`]: generated open-redirect cases and the check that a return path stays local.
+//! - [`assert`]: how a sign-in ended (signed in, rejected), said once for every suite.
+
+pub mod app;
+pub mod assert;
+pub mod browser;
+pub mod hostile;
+pub mod kernel;
+pub mod microsoft;
+pub mod provider;
+pub mod redirects;
+pub mod stores;

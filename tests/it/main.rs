@@ -1,0 +1,18 @@
+//! The integration suite, one binary: each module is a topic. They run against the real OpenID
+//! provider (`tests/provider`), the providers inside the test process (`testkit`) and real
+//! session stores, all on loopback.
+
+mod backchannel_logout;
+mod conformance;
+mod device_code;
+mod faults;
+mod handler_shapes;
+mod microsoft;
+mod provider_selftest;
+mod provider_shapes;
+mod secrets_stay_secret;
+mod session_security;
+mod sign_in;
+mod stores;
+mod tokens;
+mod two_instances;

@@ -1,9 +1,0 @@
-//! Shared test support: `mod support;` from an integration test in `tests/`.
-#![allow(dead_code)]
-
-pub mod app;
-pub mod browser;
-pub mod hostile;
-pub mod microsoft;
-pub mod provider;
-pub mod stores;
