@@ -41,8 +41,16 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   done
 fi
 
+echo "== checking the services the tests use"
+# Redis and PostgreSQL on loopback: the session-store, two-instance and refresh-lock tests use
+# real servers. Say which is missing instead of failing somewhere in the middle.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port_open 6379 || { echo "error: Redis is not listening on 127.0.0.1:6379 (install and start redis-server)" >&2; exit 1; }
+port_open 5432 || { echo "error: PostgreSQL is not listening on 127.0.0.1:5432 (install and start it, with trust authentication for local connections, or set DATABASE_URL)" >&2; exit 1; }
+
 echo "== running the tests"
-# The examples first: tests/quickstart.rs runs the quickstart as users do.
-cargo build --examples
-cargo test --workspace --all-targets --no-fail-fast
-cargo test --workspace --doc --no-fail-fast
+# Every feature, so the Redis and PostgreSQL refresh locks are tested too. The examples first:
+# tests/quickstart.rs runs the quickstart as users do.
+cargo build --examples --all-features
+cargo test --workspace --all-targets --all-features --no-fail-fast
+cargo test --workspace --doc --all-features --no-fail-fast

@@ -344,7 +344,22 @@ impl Browser {
         body: &Body,
         chain: &mut Vec<(StatusCode, Url)>,
     ) -> Page {
-        let mut request = self.client.request(method.clone(), url.clone());
+        // Fetch Metadata, as a browser sends it on a navigation: `none` for one the user started
+        // (a typed URL), `same-origin` when every page before it in this navigation (the page a
+        // form was on, the redirects) has the target's origin, `cross-site` otherwise.
+        let site = if chain.is_empty() {
+            "none"
+        } else if chain.iter().all(|(_, u)| u.origin() == url.origin()) {
+            "same-origin"
+        } else {
+            "cross-site"
+        };
+        let mut request = self
+            .client
+            .request(method.clone(), url.clone())
+            .header("sec-fetch-site", site)
+            .header("sec-fetch-mode", "navigate")
+            .header("sec-fetch-dest", "document");
         if let Body::Form(fields) = body {
             request = request.form(fields);
         }

@@ -7,6 +7,7 @@ mod conformance;
 mod device_code;
 mod faults;
 mod handler_shapes;
+mod hardening;
 mod microsoft;
 mod provider_selftest;
 mod provider_shapes;
