@@ -19,7 +19,7 @@ pub(crate) async fn logout(auth: &Auth, session: &Session) -> Result<Response, E
     session.flush().await?;
     // With the Device Code flow the provider's session lives on another device: ending it
     // from this browser is neither possible nor wanted.
-    let (Some(user), Some(destination)) = (record.user, absolute_url(auth, post_logout)) else {
+    let (Some(user), Some(destination)) = (record.user, auth.post_logout_redirect_uri()) else {
         return Ok(redirect(post_logout));
     };
     // A provider that cannot be reached right now must not keep the user signed in here.
@@ -49,15 +49,6 @@ fn end_session_url(endpoint: &str, destination: &str, client_id: &str, id_token:
         encode(client_id),
         encode(id_token)
     )
-}
-
-fn absolute_url(auth: &Auth, path: &str) -> Option<String> {
-    let redirect = auth.client().redirect_uri()?;
-    Some(format!(
-        "{}{}",
-        redirect.origin().ascii_serialization(),
-        path
-    ))
 }
 
 #[cfg(test)]
