@@ -35,6 +35,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Leaves.
 mod clock;
@@ -84,6 +85,7 @@ pub use extract::{
 };
 pub use layer::AuthLayer;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use lock::RedisRefreshLock;
 pub use lock::{LockFuture, RefreshLock};
 pub use pages::{DefaultPages, DeviceCodePage, ErrorPage, Pages, SignedOutPage, escape_html};

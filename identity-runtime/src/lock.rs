@@ -45,6 +45,7 @@ pub trait RefreshLock: Send + Sync + 'static {
 /// # Ok(()) }
 /// ```
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[derive(Debug, Clone)]
 pub struct RedisRefreshLock<C> {
     client: C,
