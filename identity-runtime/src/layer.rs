@@ -46,6 +46,11 @@ impl Auth {
     /// settings; loosening them (`SameSite=None` without `Secure`, no `HttpOnly`) is the
     /// application's responsibility.
     ///
+    /// This is the one place the session cookie is configured. Its name is `identity.sid`
+    /// unless changed here, and cookies ignore ports: two applications on one host
+    /// (`localhost:5000` and `localhost:5001`) must name their cookies apart, or signing in to
+    /// one overwrites the other's session cookie.
+    ///
     /// ```
     /// use axum::Router;
     /// use axum_identity_runtime::Auth;
@@ -56,9 +61,21 @@ impl Auth {
     ///     .redirect_uri("http://localhost:5000/redirect")
     ///     .oidc_authority("http://127.0.0.1:3000")
     ///     .build()?;
-    /// let app: Router = Router::new()
+    /// // The billing app on port 5000 ...
+    /// let billing: Router = Router::new()
     ///     .merge(auth.routes())
-    ///     .layer(auth.layer_with(MemoryStore::default(), |sessions| sessions.with_name("myapp.sid")));
+    ///     .layer(auth.layer_with(MemoryStore::default(), |sessions| sessions.with_name("billing.sid")));
+    /// // ... and the reports app on port 5001 of the same host keep their sessions apart.
+    /// let reports_auth = Auth::builder()
+    ///     .client_id("reports")
+    ///     .redirect_uri("http://localhost:5001/redirect")
+    ///     .oidc_authority("http://127.0.0.1:3000")
+    ///     .build()?;
+    /// let reports: Router = Router::new()
+    ///     .merge(reports_auth.routes())
+    ///     .layer(reports_auth.layer_with(MemoryStore::default(), |sessions| {
+    ///         sessions.with_name("reports.sid")
+    ///     }));
     /// # Ok::<(), axum_identity_runtime::ConfigError>(())
     /// ```
     pub fn layer_with<Store: SessionStore + Clone>(

@@ -147,3 +147,41 @@ async fn a_callback_without_any_session_cookie_names_the_origin_mismatch() {
     assert!(page.contains("Sign-in expired"), "{page}");
     assert!(!page.contains("another address"), "{page}");
 }
+
+#[tokio::test]
+async fn the_cookie_name_is_the_applications_choice_and_the_defaults_stay() {
+    async fn remember(session: Session) -> &'static str {
+        session.insert("seen", true).await.unwrap();
+        "ok"
+    }
+    let auth = Auth::builder()
+        .client_id("client")
+        .redirect_uri("http://localhost:5000/redirect")
+        .oidc_authority("http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    let cookie = |app: Router| async move {
+        let response = get(app, "/", &[]).await;
+        response.headers()[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    };
+    let default = cookie(
+        Router::new()
+            .route("/", axum::routing::get(remember))
+            .layer(auth.layer(MemoryStore::default())),
+    )
+    .await;
+    assert!(default.starts_with("identity.sid="), "{default}");
+    let named = cookie(
+        Router::new()
+            .route("/", axum::routing::get(remember))
+            .layer(auth.layer_with(MemoryStore::default(), |s| s.with_name("billing.sid"))),
+    )
+    .await;
+    assert!(named.starts_with("billing.sid="), "{named}");
+    for attribute in ["HttpOnly", "SameSite=Lax"] {
+        assert!(named.contains(attribute), "{named}");
+    }
+}
