@@ -229,6 +229,13 @@ pub use axum_identity_runtime::LockFuture;
 #[doc(inline)]
 pub use axum_identity_runtime::RedisRefreshLock;
 
+#[doc(inline)]
+pub use axum_identity_runtime::{
+    Auth, AuthBuilder, AuthLayer, BoxError, Clock, ConfigError, Context, DefaultPages,
+    DeviceCodePage, Error, ErrorPage, LoginRejection, Pages, Prompt, RefreshLock, Setting,
+    SignedOutPage, User, escape_html, require_sign_in, safe_return_path,
+};
+
 /// The session layer this crate builds on (tower-sessions 0.14), re-exported so an application
 /// names the same version: `axum_identity::tower_sessions::MemoryStore` for tests and demos,
 /// [`Session`](tower_sessions::Session) to keep data of your own next to the sign-in.
@@ -250,12 +257,6 @@ pub use axum_identity_runtime::RedisRefreshLock;
 /// # let _ = MemoryStore::default();
 /// ```
 pub use tower_sessions;
-#[doc(inline)]
-pub use axum_identity_runtime::{
-    Auth, AuthBuilder, AuthLayer, BoxError, Clock, ConfigError, Context, DefaultPages,
-    DeviceCodePage, Error, ErrorPage, LoginRejection, Pages, Prompt, RefreshLock, Setting,
-    SignedOutPage, User, escape_html, require_sign_in, safe_return_path,
-};
 
 /// What the macros' generated code names. Not a public API: it may change in any release.
 #[doc(hidden)]
