@@ -221,9 +221,9 @@ impl Error {
             }
             Error::NoSessionCookie { origin } => format!(
                 "Your browser came back from signing in without the cookie of this site. This \
-                 happens when the sign-in was started at another address than {origin} (for \
-                 example localhost instead of 127.0.0.1): open {origin} and sign in again. \
-                 Blocked cookies have the same effect."
+                 happens when the sign-in was started at another address than {origin} (to a \
+                 browser, localhost and 127.0.0.1 are different hosts): open {origin} and sign \
+                 in again. Blocked cookies have the same effect."
             ),
             Error::Expired => "The sign-in took too long to complete.".into(),
             Error::InvalidGrant(_) => "The identity provider did not accept this sign-in.".into(),
