@@ -44,5 +44,6 @@ fi
 echo "== running the tests"
 # The examples first: tests/quickstart.rs runs the quickstart as users do.
 cargo build --examples
-cargo test --workspace --all-targets --no-fail-fast
-cargo test --workspace --doc --no-fail-fast
+# --all-features: tests/two_instances.rs uses `axum_identity::RedisRefreshLock` (feature `redis`).
+cargo test --workspace --all-targets --all-features --no-fail-fast
+cargo test --workspace --doc --all-features --no-fail-fast
