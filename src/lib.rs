@@ -49,7 +49,7 @@
 //!
 //! # Features
 //!
-//! - `redis`: [`RedisRefreshLock`], so several instances sharing a Redis session store refresh
+//! - `redis`: `RedisRefreshLock`, so several instances sharing a Redis session store refresh
 //!   a user's token one at a time.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
