@@ -24,10 +24,10 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::response::Html;
 use axum::routing::get;
+use axum_identity::tower_sessions::MemoryStore;
 use axum_identity::{
     Auth, Context, LoginRejection, escape_html, identity_routes, login_required, require_sign_in,
 };
-use tower_sessions::MemoryStore;
 
 #[derive(Clone)]
 struct AppState {
@@ -162,5 +162,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .with_state(state)
         .merge(identity_routes!(auth))
         .layer(auth.layer(MemoryStore::default()));
+    local::log_registration(&auth);
     local::serve(app, port).await
 }

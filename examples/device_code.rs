@@ -14,8 +14,8 @@ use std::error::Error;
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
+use axum_identity::tower_sessions::MemoryStore;
 use axum_identity::{Auth, Context, escape_html, identity_routes, login_required};
-use tower_sessions::MemoryStore;
 
 #[login_required]
 async fn index(context: Context) -> Html<String> {
@@ -52,5 +52,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .route("/", get(index))
         .merge(identity_routes!(auth))
         .layer(auth.layer(MemoryStore::default()));
+    local::log_registration(&auth);
     local::serve(app, port).await
 }

@@ -19,8 +19,8 @@ use std::error::Error;
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
+use axum_identity::tower_sessions::session_store::ExpiredDeletion;
 use axum_identity::{Auth, Context, identity_routes, login_required};
-use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions_sqlx_store::SqliteStore;
 use tower_sessions_sqlx_store::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
@@ -78,5 +78,6 @@ async fn main() -> Result<(), Box<dyn Error>> {
         .route("/", get(index))
         .merge(identity_routes!(auth))
         .layer(auth.layer(store));
+    local::log_registration(&auth);
     local::serve(app, port).await
 }

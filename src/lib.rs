@@ -6,7 +6,7 @@
 //! ```no_run
 //! use axum::{Router, response::Html, routing::get};
 //! use axum_identity::{Auth, Context, escape_html, identity_routes, login_required};
-//! use tower_sessions::MemoryStore;
+//! use axum_identity::tower_sessions::MemoryStore;
 //!
 //! #[login_required]
 //! async fn index(context: Context) -> Html<String> {
@@ -43,6 +43,16 @@
 //! - [`identity_routes!`] (or [`Auth::routes`]) adds the login, redirect (callback) and logout
 //!   routes; [`Auth::layer`] adds sessions and makes `Auth` reachable, in one layer.
 //! - Sessions live server-side in any tower-sessions store; the cookie holds only the id.
+//!   [`tower_sessions`] is re-exported, so the store and `Session` types are the ones this
+//!   crate was built with; the store crates that fit are `tower-sessions-redis-store` 0.16 and
+//!   `tower-sessions-sqlx-store` 0.15 (SQLite, PostgreSQL, MySQL).
+//!
+//! # Features
+//!
+//! - `redis`: `RedisRefreshLock`, so several instances sharing a Redis session store refresh
+//!   a user's token one at a time.
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// Every example below compiles as a doctest of this crate; the attribute's full documentation
 /// follows them.
@@ -159,7 +169,7 @@ pub use axum_identity_macros::login_required;
 /// ```
 /// use axum::{Router, extract::State, routing::get};
 /// use axum_identity::{Auth, Context, identity_routes, login_required};
-/// use tower_sessions::MemoryStore;
+/// use axum_identity::tower_sessions::MemoryStore;
 ///
 /// #[login_required]
 /// async fn index(context: Context) -> String {
@@ -218,14 +228,38 @@ pub use axum_identity_runtime::LockFuture;
 #[doc(inline)]
 pub use axum_identity_runtime::PostgresRefreshLock;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[doc(inline)]
 pub use axum_identity_runtime::RedisRefreshLock;
+
 #[doc(inline)]
 pub use axum_identity_runtime::{
     Auth, AuthBuilder, AuthLayer, BoxError, Clock, ConfigError, Context, DefaultPages,
     DeviceCodePage, Error, ErrorPage, LoginRejection, Pages, Prompt, RefreshLock, Setting,
     SignedOutPage, User, escape_html, require_sign_in, safe_return_path,
 };
+
+/// The session layer this crate builds on (tower-sessions 0.14), re-exported so an application
+/// names the same version: `axum_identity::tower_sessions::MemoryStore` for tests and demos,
+/// [`Session`](tower_sessions::Session) to keep data of your own next to the sign-in.
+///
+/// Stores for production come in crates of their own, built against this version:
+/// `tower-sessions-redis-store` 0.16 (Redis, many servers) and `tower-sessions-sqlx-store` 0.15
+/// (SQLite, PostgreSQL, MySQL). tower-sessions 0.15 is out, but those stores still implement
+/// the 0.14 `SessionStore` trait, so this crate stays on 0.14 until they move.
+///
+/// ```
+/// use axum_identity::tower_sessions::{MemoryStore, Session};
+///
+/// async fn visits(session: Session) -> String {
+///     let n: u32 = session.get("visits").await.ok().flatten().unwrap_or(0) + 1;
+///     let _ = session.insert("visits", n).await;
+///     format!("{n} visits")
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/", axum::routing::get(visits));
+/// # let _ = MemoryStore::default();
+/// ```
+pub use tower_sessions;
 
 /// What the macros' generated code names. Not a public API: it may change in any release.
 #[doc(hidden)]

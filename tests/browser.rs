@@ -1018,8 +1018,22 @@ async fn with_an_https_redirect_uri_the_session_cookie_is_secure() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    let response = http
+    // A sign-in asked for on another loopback name (127.0.0.1) is first sent over to the
+    // redirect URI's `localhost`, where its cookie will come back; it starts there.
+    let moved = http
         .get(format!("{}/login", site.loopback))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(moved.status(), reqwest::StatusCode::SEE_OTHER);
+    let port = site.base.rsplit(':').next().unwrap();
+    assert_eq!(
+        moved.headers()["location"],
+        format!("https://localhost:{port}/login").as_str()
+    );
+    assert!(moved.headers().get("set-cookie").is_none());
+    let response = http
+        .get(format!("{}/login", site.base))
         .send()
         .await
         .unwrap();

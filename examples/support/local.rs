@@ -59,6 +59,21 @@ pub async fn provider(
     Ok((local, builder))
 }
 
+/// Logs what to register at the provider for this app: the redirect URI and the post-logout
+/// redirect URI (without the latter, a provider that checks it ends logout on its own error
+/// page). The Device Code flow registers neither.
+pub fn log_registration(auth: &Auth) {
+    match (auth.redirect_uri(), auth.post_logout_redirect_uri()) {
+        (Some(redirect_uri), Some(post_logout)) => {
+            tracing::info!("Redirect URI to register at the provider: {redirect_uri}");
+            tracing::info!("Post-logout redirect URI to register at the provider: {post_logout}");
+        }
+        _ => tracing::info!(
+            "Device Code flow: no redirect URI to register; allow public client flows at the provider"
+        ),
+    }
+}
+
 /// Serves `app` on 127.0.0.1:`port` until Ctrl-C.
 pub async fn serve(app: Router, port: u16) -> Result<(), Box<dyn Error>> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;

@@ -163,6 +163,40 @@ impl Auth {
         self.inner.client.redirect_uri().map(Url::path)
     }
 
+    /// The redirect URI, as registered at the provider; `None` with the Device Code flow.
+    pub fn redirect_uri(&self) -> Option<&str> {
+        self.inner.client.redirect_uri().map(Url::as_str)
+    }
+
+    /// The post-logout redirect URI to register at the provider next to the redirect URI:
+    /// the post-logout path (default the signed-out page, `<logout_path>/done`) on the redirect
+    /// URI's origin, which logout sends as `post_logout_redirect_uri`. `None` with the Device
+    /// Code flow, whose logout does not involve the provider.
+    ///
+    /// ```
+    /// use axum_identity_runtime::Auth;
+    ///
+    /// let auth = Auth::builder()
+    ///     .client_id("id")
+    ///     .redirect_uri("http://localhost:5000/redirect")
+    ///     .oidc_authority("http://127.0.0.1:3000")
+    ///     .build()?;
+    /// assert_eq!(auth.redirect_uri(), Some("http://localhost:5000/redirect"));
+    /// assert_eq!(
+    ///     auth.post_logout_redirect_uri().as_deref(),
+    ///     Some("http://localhost:5000/logout/done")
+    /// );
+    /// # Ok::<(), axum_identity_runtime::ConfigError>(())
+    /// ```
+    pub fn post_logout_redirect_uri(&self) -> Option<String> {
+        let redirect = self.inner.client.redirect_uri()?;
+        Some(format!(
+            "{}{}",
+            redirect.origin().ascii_serialization(),
+            self.inner.settings.post_logout
+        ))
+    }
+
     /// Whether users sign in with the Device Code flow (no redirect URI is configured).
     pub fn uses_device_code(&self) -> bool {
         self.inner.client.redirect_uri().is_none()

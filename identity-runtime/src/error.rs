@@ -30,6 +30,17 @@ pub enum Error {
     /// or started in a browser whose session has since ended.
     #[error("this sign-in link is stale or was already used; please sign in again")]
     UnknownState,
+    /// The callback's `state` matches no sign-in, and the browser sent no session cookie at
+    /// all: most often the sign-in started on another origin than the redirect URI's (the app
+    /// opened at `http://localhost:5000` with a redirect URI on `http://127.0.0.1:5000`, or the
+    /// other way round), so the cookie set there is not sent here; or cookies are blocked.
+    #[error(
+        "the sign-in came back to {origin} without a session cookie; was it started on another origin?"
+    )]
+    NoSessionCookie {
+        /// The redirect URI's origin: where the app should be opened.
+        origin: String,
+    },
     /// The sign-in took longer than the configured login timeout.
     #[error("the sign-in took too long; please sign in again")]
     Expired,
@@ -149,6 +160,7 @@ impl Error {
     pub fn status(&self) -> StatusCode {
         match self.underlying() {
             Error::UnknownState
+            | Error::NoSessionCookie { .. }
             | Error::Expired
             | Error::Provider { .. }
             | Error::MissingParameter(_)
@@ -170,7 +182,9 @@ impl Error {
     /// A short title for the error page.
     pub fn title(&self) -> &'static str {
         match self.underlying() {
-            Error::UnknownState | Error::Expired => "Sign-in expired",
+            Error::UnknownState | Error::NoSessionCookie { .. } | Error::Expired => {
+                "Sign-in expired"
+            }
             Error::Provider { error, .. } if error == "access_denied" => "Sign-in cancelled",
             Error::Provider { .. }
             | Error::MissingParameter(_)
@@ -214,6 +228,12 @@ impl Error {
             Error::UnknownState => {
                 "This sign-in page was open too long, was already used, or belongs to another browser.".into()
             }
+            Error::NoSessionCookie { origin } => format!(
+                "Your browser came back from signing in without the cookie of this site. This \
+                 happens when the sign-in was started at another address than {origin} (to a \
+                 browser, localhost and 127.0.0.1 are different hosts): open {origin} and sign \
+                 in again. Blocked cookies have the same effect."
+            ),
             Error::Expired => "The sign-in took too long to complete.".into(),
             Error::InvalidGrant(_) => "The identity provider did not accept this sign-in.".into(),
             other => {

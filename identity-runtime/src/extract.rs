@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri};
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde_json::{Map, Value};
 use tower_sessions::Session;
@@ -276,12 +276,15 @@ impl<S: Scopes> std::fmt::Debug for LoginRequired<S> {
 #[non_exhaustive]
 pub enum LoginRejection {
     /// Not signed in, or the grant is gone: a page load is redirected (303) to `login_url`,
-    /// anything else gets `401` with JSON naming it.
+    /// anything else gets `401` with JSON naming it and a
+    /// `WWW-Authenticate: Cookie realm="<app name>", form-action="<login_url>"` challenge.
     SignInRequired {
         /// The login URL that returns to the page asked for, with the scopes needed.
         login_url: String,
         /// Whether the request is a browser's page load.
         page_load: bool,
+        /// The `realm` of the `401`'s challenge: the application's name (none when empty).
+        realm: String,
     },
     /// The user or the provider declined these scopes before; asking again would loop (403).
     ScopesNotGranted {
@@ -319,14 +322,25 @@ impl IntoResponse for LoginRejection {
             LoginRejection::SignInRequired {
                 login_url,
                 page_load: true,
+                ..
             } => (NO_STORE, Redirect::to(&login_url)).into_response(),
-            LoginRejection::SignInRequired { login_url, .. } => {
+            LoginRejection::SignInRequired {
+                login_url, realm, ..
+            } => {
+                let challenge = challenge(&realm, &login_url);
                 let body = serde_json::json!({
                     "error": "login_required",
                     "message": "Sign-in required.",
                     "login_url": login_url,
                 });
-                (StatusCode::UNAUTHORIZED, NO_STORE, axum::Json(body)).into_response()
+                let mut response =
+                    (StatusCode::UNAUTHORIZED, NO_STORE, axum::Json(body)).into_response();
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    response
+                        .headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, value);
+                }
+                response
             }
             LoginRejection::ScopesNotGranted { scopes, auth } => {
                 auth.render_error(&Error::ScopesNotGranted(scopes))
@@ -367,6 +381,36 @@ impl<St: Send + Sync, S: Scopes> FromRequestParts<St> for LoginGuard<S> {
             None => Err(sign_in_needed(parts, S::SCOPES)),
         }
     }
+}
+
+/// The `WWW-Authenticate` challenge of a `401` (RFC 9110 §11.6.1, §15.5.2). Sign-in here is a
+/// session cookie set by a login page, not an `Authorization` header, so the challenge names
+/// the `Cookie` scheme with the login page as `form-action` (the parameters of the
+/// `draft-broyer-http-cookie-auth` proposal): never `Basic`, which would make browsers prompt
+/// for a password, nor `Bearer`, which this endpoint does not accept.
+fn challenge(realm: &str, login_url: &str) -> String {
+    // A quoted-string of visible ASCII: anything else in the application's name is dropped.
+    let quoted = |value: &str| {
+        let mut out = String::with_capacity(value.len() + 2);
+        out.push('"');
+        for c in value.chars().filter(|c| c.is_ascii_graphic() || *c == ' ') {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+        out
+    };
+    let mut challenge = String::from("Cookie ");
+    if !realm.trim().is_empty() {
+        challenge.push_str("realm=");
+        challenge.push_str(&quoted(realm));
+        challenge.push_str(", ");
+    }
+    challenge.push_str("form-action=");
+    challenge.push_str(&quoted(login_url));
+    challenge
 }
 
 impl<St: Send + Sync, S: Scopes> FromRequestParts<St> for LoginRequired<S> {
@@ -535,15 +579,33 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
     }
 }
 
-/// A browser navigating to a page is sent into sign-in; anything else (fetch/XHR asking for
-/// JSON, htmx, a form post) gets `401` with the login URL, since a redirect to another origin
-/// is useless to a script and would replay a non-GET request.
+/// A browser navigating to a page is sent into sign-in; anything else (fetch/XHR, htmx, a form
+/// post) gets `401` with the login URL, since a redirect to another origin is useless to a
+/// script and would replay a non-GET request.
+///
+/// Browsers say what a request is for in its Fetch Metadata headers (sent to https and
+/// loopback origins): `Sec-Fetch-Mode: navigate` or `Sec-Fetch-Dest: document` is a page load,
+/// any other mode or destination (`cors`, `same-origin`, `no-cors`; `empty`, `script`...) is
+/// not, whatever it accepts. Without them, `Accept` decides: JSON without HTML is an API call.
 pub(crate) fn is_page_load(parts: &Parts) -> bool {
     if parts.method != Method::GET && parts.method != Method::HEAD {
         return false;
     }
     if parts.headers.contains_key("hx-request") {
         return false;
+    }
+    let fetch = |name: &str| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_ascii_lowercase())
+    };
+    match (fetch("sec-fetch-mode"), fetch("sec-fetch-dest")) {
+        (Some(mode), _) if mode == "navigate" => return true,
+        (_, Some(dest)) if dest == "document" => return true,
+        (None, None) => {}
+        _ => return false,
     }
     let accept = parts
         .headers
@@ -570,6 +632,7 @@ fn sign_in_needed(parts: &Parts, scopes: &[&str]) -> LoginRejection {
     LoginRejection::SignInRequired {
         login_url: auth.login_url_with_scopes(next, scopes),
         page_load: is_page_load(parts),
+        realm: auth.settings().app_name.clone(),
     }
 }
 

@@ -41,24 +41,29 @@ impl Auth {
         self.layer_with(store, |sessions| sessions)
     }
 
-    /// Like [`Auth::layer`], with the session layer adjusted by `configure`: a cookie name of
-    /// the application's own, a `Domain`, a shorter expiry. It starts from the recommended
-    /// settings; loosening them (`SameSite=None` without `Secure`, no `HttpOnly`) is the
-    /// application's responsibility.
+    /// Like [`Auth::layer`], with the session layer adjusted by `configure`: a `Domain`, a
+    /// `Path`, a shorter expiry. It starts from the recommended settings and the cookie's name
+    /// (set that with [`AuthBuilder::cookie_name`](crate::AuthBuilder::cookie_name), the one
+    /// place for it: the library needs to know it); loosening them (`SameSite=None` without
+    /// `Secure`, no `HttpOnly`) is the application's responsibility.
     ///
     /// ```
     /// use axum::Router;
     /// use axum_identity_runtime::Auth;
     /// use tower_sessions::MemoryStore;
     ///
+    /// // Two apps on one host (cookies ignore ports) keep their sessions apart by name ...
     /// let auth = Auth::builder()
-    ///     .client_id("id")
+    ///     .client_id("billing")
     ///     .redirect_uri("http://localhost:5000/redirect")
     ///     .oidc_authority("http://127.0.0.1:3000")
+    ///     .cookie_name("billing.sid")
     ///     .build()?;
+    /// // ... and this one keeps its cookie to a path of its own.
     /// let app: Router = Router::new()
     ///     .merge(auth.routes())
-    ///     .layer(auth.layer_with(MemoryStore::default(), |sessions| sessions.with_name("myapp.sid")));
+    ///     .layer(auth.layer_with(MemoryStore::default(), |sessions| sessions.with_path("/")));
+    /// assert_eq!(auth.cookie_name(), "billing.sid");
     /// # Ok::<(), axum_identity_runtime::ConfigError>(())
     /// ```
     pub fn layer_with<Store: SessionStore + Clone>(

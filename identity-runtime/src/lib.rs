@@ -39,6 +39,7 @@
 //! ```
 
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Leaves.
 mod clock;
@@ -94,6 +95,7 @@ pub use layer::AuthLayer;
 #[cfg(feature = "postgres")]
 pub use lock::PostgresRefreshLock;
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use lock::RedisRefreshLock;
 pub use lock::{LockFuture, RefreshLock};
 pub use pages::{

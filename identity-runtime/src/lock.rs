@@ -55,6 +55,7 @@ pub trait RefreshLock: Send + Sync + 'static {
 /// # Ok(()) }
 /// ```
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[derive(Debug, Clone)]
 pub struct RedisRefreshLock<C> {
     client: C,

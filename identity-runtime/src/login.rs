@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use tower_sessions::Session;
 
 use crate::auth::Auth;
+use crate::authority::is_loopback;
 use crate::client::{cached_token, granted_scopes, token_error};
 use crate::error::Error;
 use crate::id_token::{self, merge_userinfo, needs_userinfo};
@@ -97,6 +98,45 @@ pub(crate) fn keep_short_unless_signed_in(auth: &Auth, session: &Session, record
     }
 }
 
+/// Where `GET <login_path>` should go first when the browser asked for it on another loopback
+/// name than the redirect URI's, on the same port (`http://localhost:5000/login` with a
+/// redirect URI on `http://127.0.0.1:5000`): the same login URL on the redirect URI's origin.
+/// Cookies belong to a host name, so a sign-in started on one name would come back to the
+/// other without its cookie. `host` is the request's `Host` (or HTTP/2 authority).
+///
+/// Only loopback names, the same port, and no proxy in between (`Forwarded`,
+/// `X-Forwarded-Host`): a proxy may rewrite `Host`, and a hop could loop. The target is the
+/// configured redirect URI's origin and the login path, fixed values: never an open redirect.
+pub(crate) fn on_redirect_origin(
+    auth: &Auth,
+    host: Option<&str>,
+    proxied: bool,
+    query: Option<&str>,
+) -> Option<String> {
+    let redirect_uri = auth.client().redirect_uri()?;
+    let host = host.filter(|h| !h.contains(['/', '@', '?', '#', '\\']))?;
+    if proxied || !is_loopback(redirect_uri) {
+        return None;
+    }
+    let asked = url::Url::parse(&format!("{}://{host}/", redirect_uri.scheme())).ok()?;
+    if !is_loopback(&asked)
+        || asked.port_or_known_default() != redirect_uri.port_or_known_default()
+        || asked.host() == redirect_uri.host()
+    {
+        return None;
+    }
+    let mut target = format!(
+        "{}{}",
+        redirect_uri.origin().ascii_serialization(),
+        auth.login_path()
+    );
+    if let Some(query) = query.filter(|q| !q.is_empty()) {
+        target.push('?');
+        target.push_str(query);
+    }
+    Some(target)
+}
+
 /// The scopes of a sign-in, without duplicates: `openid profile`, `offline_access` where it
 /// can be had, the configured scopes, then the ones a handler asked for.
 pub(crate) fn sign_in_scopes<'a>(
@@ -136,12 +176,19 @@ pub(crate) async fn callback(
         }
         return Err(Error::MissingParameter("state"));
     };
+    // Before loading: the id comes from the cookie, if the browser sent one.
+    let had_cookie = session.id().is_some();
     let mut record = session::load_with_tokens(session, auth.sealer()).await?;
     let Some(position) = record.pending.iter().position(|p| &p.state == state) else {
         // A double click or the back button replays a callback whose sign-in already
         // completed: a signed-in user simply goes back to the app.
         if record.user.is_some() {
             return Ok(redirect("/"));
+        }
+        if let (false, Some(redirect_uri)) = (had_cookie, auth.client().redirect_uri()) {
+            return Err(Error::NoSessionCookie {
+                origin: redirect_uri.origin().ascii_serialization(),
+            });
         }
         return Err(Error::UnknownState);
     };

@@ -126,7 +126,7 @@ pub(crate) async fn logout(auth: &Auth, session: &Session) -> Result<Response, E
     }
     // With the Device Code flow the provider's session lives on another device: ending it
     // from this browser is neither possible nor wanted.
-    let Some(destination) = absolute_url(auth, post_logout) else {
+    let Some(destination) = auth.post_logout_redirect_uri() else {
         return Ok(redirect(post_logout));
     };
     // A provider that cannot be reached right now must not keep the user signed in here.
@@ -210,15 +210,6 @@ fn end_session_url(endpoint: &str, destination: &str, client_id: &str, id_token:
         encode(client_id),
         encode(id_token)
     )
-}
-
-fn absolute_url(auth: &Auth, path: &str) -> Option<String> {
-    let redirect = auth.client().redirect_uri()?;
-    Some(format!(
-        "{}{}",
-        redirect.origin().ascii_serialization(),
-        path
-    ))
 }
 
 #[cfg(test)]

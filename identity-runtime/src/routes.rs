@@ -5,7 +5,7 @@ use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, RawQuery};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use tower_sessions::Session;
@@ -111,8 +111,23 @@ async fn device_page(Installed(auth): Installed, session: Session) -> Response {
 async fn login(
     Installed(auth): Installed,
     session: Session,
+    uri: Uri,
+    headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let host = uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| headers.get(header::HOST).and_then(|h| h.to_str().ok()));
+    let proxied =
+        headers.contains_key(header::FORWARDED) || headers.contains_key("x-forwarded-host");
+    if let Some(target) = login::on_redirect_origin(&auth, host, proxied, query.as_deref()) {
+        tracing::info!(
+            to = %target,
+            "sign-in moved to the redirect URI's origin, where its cookie will be sent back"
+        );
+        return login::redirect(&target);
+    }
     let result = async {
         let params = parse_params(query.unwrap_or_default().as_bytes())?;
         let next = params.get("next").map(String::as_str).unwrap_or("/");
@@ -190,3 +205,6 @@ async fn signed_out(Installed(auth): Installed) -> Response {
     };
     page(StatusCode::OK, auth.pages().signed_out(&signed_out))
 }
+
+#[cfg(test)]
+mod tests;

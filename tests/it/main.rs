@@ -5,9 +5,11 @@
 mod backchannel_logout;
 mod conformance;
 mod device_code;
+mod examples;
 mod faults;
 mod handler_shapes;
 mod hardening;
+mod http_conventions;
 mod microsoft;
 mod provider_selftest;
 mod provider_shapes;

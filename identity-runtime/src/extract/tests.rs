@@ -17,6 +17,7 @@ fn parts(method: &str, headers: &[(&str, &str)]) -> Parts {
 
 #[test]
 fn page_loads_are_told_from_api_requests() {
+    /// Method, headers, whether it is a page load.
     type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool);
     let cases: &[Case] = &[
         ("GET", &[], true),
@@ -37,6 +38,64 @@ fn page_loads_are_told_from_api_requests() {
         ("GET", &[("hx-request", "true")], false),
         ("POST", &[("accept", "text/html")], false),
         ("DELETE", &[], false),
+        // Fetch Metadata, when the browser sends it, outranks `Accept`.
+        (
+            "GET",
+            &[
+                ("sec-fetch-mode", "navigate"),
+                ("sec-fetch-dest", "document"),
+                ("accept", "text/html,*/*;q=0.8"),
+            ],
+            true,
+        ),
+        (
+            "GET",
+            &[
+                ("sec-fetch-mode", "navigate"),
+                ("accept", "application/json"),
+            ],
+            true,
+        ),
+        ("GET", &[("sec-fetch-dest", "document")], true),
+        ("GET", &[("sec-fetch-mode", "Navigate")], true),
+        // `fetch("/page")` sends `Accept: */*`: a script, not a page load.
+        (
+            "GET",
+            &[
+                ("sec-fetch-mode", "cors"),
+                ("sec-fetch-dest", "empty"),
+                ("accept", "*/*"),
+            ],
+            false,
+        ),
+        (
+            "GET",
+            &[
+                ("sec-fetch-mode", "same-origin"),
+                ("sec-fetch-dest", "empty"),
+                ("accept", "*/*"),
+            ],
+            false,
+        ),
+        (
+            "GET",
+            &[("sec-fetch-mode", "no-cors"), ("sec-fetch-dest", "image")],
+            false,
+        ),
+        (
+            "GET",
+            &[("sec-fetch-dest", "empty"), ("accept", "text/html")],
+            false,
+        ),
+        // Navigating with a form post is still not something to redirect.
+        (
+            "POST",
+            &[
+                ("sec-fetch-mode", "navigate"),
+                ("sec-fetch-dest", "document"),
+            ],
+            false,
+        ),
     ];
     for (method, headers, expected) in cases {
         assert_eq!(
@@ -52,6 +111,7 @@ fn rejections_have_the_status_of_their_response() {
     let redirect = LoginRejection::SignInRequired {
         login_url: "/login?next=%2Fa".into(),
         page_load: true,
+        realm: String::new(),
     };
     assert_eq!(redirect.status(), StatusCode::SEE_OTHER);
     let response = redirect.into_response();
@@ -62,6 +122,7 @@ fn rejections_have_the_status_of_their_response() {
     let api = LoginRejection::SignInRequired {
         login_url: "/login".into(),
         page_load: false,
+        realm: String::new(),
     };
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(api.into_response().status(), StatusCode::UNAUTHORIZED);
@@ -131,6 +192,81 @@ async fn a_signed_out_page_load_is_sent_to_sign_in_and_an_api_call_gets_401() {
         .await
         .unwrap();
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[test]
+fn a_401_challenges_with_the_cookie_scheme_and_the_login_page() {
+    let api = LoginRejection::SignInRequired {
+        login_url: "/login?next=%2Fapi%2Fnotes".into(),
+        page_load: false,
+        realm: "Notes \"beta\" \u{e9}dition".into(),
+    };
+    let response = api.into_response();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        response.headers()[header::WWW_AUTHENTICATE],
+        r#"Cookie realm="Notes \"beta\" dition", form-action="/login?next=%2Fapi%2Fnotes""#
+    );
+
+    let unnamed = LoginRejection::SignInRequired {
+        login_url: "/login".into(),
+        page_load: false,
+        realm: String::new(),
+    };
+    assert_eq!(
+        unnamed.into_response().headers()[header::WWW_AUTHENTICATE],
+        r#"Cookie form-action="/login""#
+    );
+
+    let page = LoginRejection::SignInRequired {
+        login_url: "/login".into(),
+        page_load: true,
+        realm: String::new(),
+    };
+    assert!(
+        page.into_response()
+            .headers()
+            .get(header::WWW_AUTHENTICATE)
+            .is_none(),
+        "a redirect is no challenge"
+    );
+}
+
+#[tokio::test]
+async fn a_script_fetching_a_protected_page_gets_401_and_a_navigation_is_redirected() {
+    let fetch = app()
+        .oneshot(
+            Request::get("/page")
+                .header("sec-fetch-mode", "cors")
+                .header("sec-fetch-dest", "empty")
+                .header(header::ACCEPT, "*/*")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(fetch.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        fetch.headers()[header::WWW_AUTHENTICATE],
+        r#"Cookie form-action="/login?next=%2Fpage""#
+    );
+
+    let navigation = app()
+        .oneshot(
+            Request::get("/page")
+                .header("sec-fetch-mode", "navigate")
+                .header("sec-fetch-dest", "document")
+                .header(header::ACCEPT, "*/*")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(navigation.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        navigation.headers()[header::LOCATION],
+        "/login?next=%2Fpage"
+    );
 }
 
 #[tokio::test]

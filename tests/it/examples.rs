@@ -1,0 +1,176 @@
+//! The examples beyond the quickstart, run as users run them (no configuration: the local
+//! provider), each signing a person in: `templates` (minijinja pages with a sign-out button)
+//! and `protected_router` (a sub-router behind one `route_layer`).
+
+use axum_identity_testkit as support;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use support::browser::Browser;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// The example's executable: `target/<profile>/examples/<name>` (`cargo build --examples`), or
+/// the newest `<name>-<hash>` that `cargo test` leaves there.
+fn example_binary(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    let examples = exe
+        .parent()
+        .and_then(|deps| deps.parent())
+        .expect("target/<profile>")
+        .join("examples");
+    let plain = examples.join(name);
+    if plain.is_file() {
+        return plain;
+    }
+    let prefix = format!("{name}-");
+    std::fs::read_dir(&examples)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|entry| {
+            let file = entry.file_name().to_string_lossy().into_owned();
+            file.strip_prefix(&prefix)
+                .is_some_and(|hash| hash.chars().all(|c| c.is_ascii_hexdigit()))
+        })
+        .max_by_key(|entry| entry.metadata().and_then(|m| m.modified()).ok())
+        .map(|entry| entry.path())
+        .unwrap_or_else(|| {
+            panic!(
+                "no {name} executable in {}: run `cargo build --examples` (scripts/test.sh does)",
+                examples.display()
+            )
+        })
+}
+
+/// Starts the example with no provider configured on a free port; waits until it listens and
+/// returns what it printed (the registration lines included).
+async fn start(name: &str) -> (Child, String, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(example_binary(name))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("PORT", port.to_string())
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .env_remove("CLIENT_ID")
+        .env_remove("AUTHORITY")
+        .env_remove("OIDC_AUTHORITY")
+        .env_remove("B2C_TENANT_NAME")
+        .stdout(Stdio::piped())
+        .stdin(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap_or_else(|e| panic!("the {name} example starts: {e}"));
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut said = String::new();
+    let ready = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            said.push_str(&line);
+            said.push('\n');
+            if line.starts_with("Listening on") {
+                return;
+            }
+        }
+        panic!("the {name} example exited: {said}");
+    })
+    .await;
+    assert!(ready.is_ok(), "the {name} example did not start listening");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, said, format!("http://127.0.0.1:{port}"))
+}
+
+#[tokio::test]
+async fn the_templates_example_greets_the_user_and_signs_them_out_with_a_button() {
+    let (_child, said, base) = start("templates").await;
+    assert!(
+        said.contains(&format!(
+            "Redirect URI to register at the provider: {base}/redirect"
+        )) && said.contains(&format!(
+            "Post-logout redirect URI to register at the provider: {base}/logout/done"
+        )),
+        "it logs what to register: {said}"
+    );
+    let browser = Browser::new();
+    let page = browser.get(format!("{base}/")).await;
+    let page = browser.sign_in(page, "alice").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Welcome Alice"), "{}", page.body);
+    let sign_out = page
+        .forms()
+        .into_iter()
+        .find(|form| form.action.path() == "/logout")
+        .unwrap_or_else(|| panic!("a sign-out form: {}", page.body));
+    let page = browser.submit(&sign_out, None).await;
+    let page = browser.confirm_logout(page).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.url
+            .as_str()
+            .starts_with(&format!("{base}/logout/done")),
+        "back on the signed-out page: {}",
+        page.url
+    );
+    let again = browser.get(format!("{base}/")).await;
+    assert!(
+        !again.body.contains("Welcome Alice"),
+        "signed out: {}",
+        again.body
+    );
+}
+
+#[tokio::test]
+async fn the_protected_router_example_guards_every_admin_route_and_only_those() {
+    let (_child, _, base) = start("protected_router").await;
+    let browser = Browser::new();
+
+    let home = browser.get(format!("{base}/")).await;
+    assert_eq!(home.status, StatusCode::OK);
+    assert!(home.body.contains("Not signed in."), "{}", home.body);
+
+    // A script gets 401 with the challenge and the login URL, not a redirect.
+    let api = browser
+        .client
+        .get(format!("{base}/admin/reports"))
+        .header("accept", "*/*")
+        .header("sec-fetch-mode", "cors")
+        .header("sec-fetch-dest", "empty")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        api.headers()["www-authenticate"]
+            .to_str()
+            .unwrap()
+            .starts_with("Cookie "),
+        "{:?}",
+        api.headers()
+    );
+    let body: serde_json::Value = api.json().await.unwrap();
+    assert_eq!(body["login_url"], "/login?next=%2Fadmin%2Freports");
+
+    // A page load signs in and comes back to the page it asked for, a handler without `Context`.
+    let page = browser.get(format!("{base}/admin/reports")).await;
+    let page = browser.sign_in(page, "bob").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.url.as_str().ends_with("/admin/reports"),
+        "{}",
+        page.url
+    );
+    assert!(page.body.contains("Only signed-in users"), "{}", page.body);
+
+    let dashboard = browser.get(format!("{base}/admin")).await;
+    assert!(dashboard.body.contains("Hello Bob"), "{}", dashboard.body);
+
+    // An unknown path stays a 404 rather than a sign-in.
+    let missing = browser.get(format!("{base}/admin/nothing-here")).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
