@@ -2,6 +2,7 @@
 
 /// Each module and its layer, bottom up (the same order as in `lib.rs`).
 const LAYERS: &[(&str, u8, &str)] = &[
+    ("claims", 0, include_str!("claims.rs")),
     ("clock", 0, include_str!("clock.rs")),
     ("error", 0, include_str!("error.rs")),
     ("lock", 0, include_str!("lock.rs")),
@@ -10,13 +11,16 @@ const LAYERS: &[(&str, u8, &str)] = &[
     ("jws", 1, include_str!("jws.rs")),
     ("pages", 1, include_str!("pages.rs")),
     ("params", 1, include_str!("params.rs")),
+    ("verified", 1, include_str!("verified.rs")),
     ("authority", 2, include_str!("authority.rs")),
     ("session", 2, include_str!("session.rs")),
     ("provider", 3, include_str!("provider.rs")),
     ("client", 4, include_str!("client.rs")),
+    ("access_token", 5, include_str!("access_token.rs")),
     ("id_token", 5, include_str!("id_token.rs")),
     ("backchannel", 6, include_str!("backchannel.rs")),
     ("tokens", 6, include_str!("tokens.rs")),
+    ("api", 7, include_str!("api.rs")),
     ("auth", 7, include_str!("auth.rs")),
     ("login", 8, include_str!("login.rs")),
     ("logout", 9, include_str!("logout.rs")),
@@ -25,6 +29,7 @@ const LAYERS: &[(&str, u8, &str)] = &[
     ("extract", 10, include_str!("extract.rs")),
     ("layer", 10, include_str!("layer.rs")),
     ("routes", 10, include_str!("routes.rs")),
+    ("api_extract", 11, include_str!("api_extract.rs")),
 ];
 
 /// The crate-root re-exports, and the module each comes from: importing `crate::Error` is an
@@ -32,6 +37,13 @@ const LAYERS: &[(&str, u8, &str)] = &[
 fn root_item(name: &str) -> Option<&'static str> {
     Some(match name {
         "Auth" => "auth",
+        "ApiAuth" | "ApiAuthBuilder" => "api",
+        "ApiClaims"
+        | "ApiContext"
+        | "ApiRejection"
+        | "AuthorizationRequired"
+        | "require_authorization" => "api_extract",
+        "GroupsOverage" => "claims",
         "Clock" => "clock",
         "AuthBuilder" => "config",
         "BoxError" | "ConfigError" | "Error" | "Setting" => "error",

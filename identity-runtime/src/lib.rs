@@ -2,12 +2,16 @@
 //! Connect flows, the token cache, session storage on tower-sessions, the routes and pages.
 //!
 //! The modules are layers; each imports only from the layers below it (a unit test keeps it so):
-//! 1. leaves: `error`, `clock`, `lock`, `return_path`, then `params`, `http`, `jws`, `pages`;
+//! 1. leaves: `error`, `clock`, `lock`, `return_path`, `claims`, then `params`, `http`, `jws`,
+//!    `pages`, `verified` (the cache of verified bearer tokens);
 //! 2. what is stored and who the provider is: `session`, `authority`, then `provider` (metadata
-//!    and key cache) and `client` (this app's registration), then `id_token` (verification);
+//!    and key cache) and `client` (this app's registration), then `id_token` and `access_token`
+//!    (verification);
 //! 3. services with state: `tokens` (cache, single flight, lock), `backchannel` (logout markers);
-//! 4. `auth`, the composition root that owns the services; the flows `login`, `logout`, `device`;
-//! 5. entry points: `config` (builder), `extract` (extractors), `routes`, `layer`.
+//! 4. `auth`, the composition root that owns the services, and `api`, the web API's; the flows
+//!    `login`, `logout`, `device`;
+//! 5. entry points: `config` (builder), `extract` (extractors), `routes`, `layer`, then
+//!    `api_extract` (the web API's extractors, which share `extract`'s `Scopes` markers).
 //!
 //! Applications use it through the `axum-identity` facade, which adds the `#[login_required]`
 //! and `identity_routes!` macros:
@@ -37,6 +41,7 @@
 #![warn(missing_docs)]
 
 // Leaves.
+mod claims;
 mod clock;
 mod error;
 mod lock;
@@ -46,6 +51,7 @@ mod http;
 mod jws;
 mod pages;
 mod params;
+mod verified;
 
 // What is stored, and who the provider is.
 mod authority;
@@ -55,6 +61,7 @@ mod provider;
 
 mod client;
 
+mod access_token;
 mod id_token;
 
 // Services with state.
@@ -62,6 +69,7 @@ mod backchannel;
 mod tokens;
 
 // The composition root, and the flows on it.
+mod api;
 mod auth;
 
 mod login;
@@ -75,7 +83,15 @@ mod extract;
 mod layer;
 mod routes;
 
+// The web-API entry points, beside the web app's.
+mod api_extract;
+
+pub use api::{ApiAuth, ApiAuthBuilder};
+pub use api_extract::{
+    ApiClaims, ApiContext, ApiRejection, AuthorizationRequired, require_authorization,
+};
 pub use auth::Auth;
+pub use claims::GroupsOverage;
 pub use clock::Clock;
 pub use config::AuthBuilder;
 pub use error::{BoxError, ConfigError, Error, Setting};
