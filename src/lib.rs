@@ -43,6 +43,8 @@
 //! - [`identity_routes!`] (or [`Auth::routes`]) adds the login, redirect (callback) and logout
 //!   routes; [`Auth::layer`] adds sessions and makes `Auth` reachable, in one layer.
 //! - Sessions live server-side in any tower-sessions store; the cookie holds only the id.
+//! - Web APIs: [`ApiAuth`] validates bearer access tokens locally; [`authorization_required`]
+//!   protects a handler with scopes and app roles, handing it an [`ApiContext`].
 
 /// Every example below compiles as a doctest of this crate; the attribute's full documentation
 /// follows them.
@@ -148,6 +150,50 @@
 #[doc(inline)]
 pub use axum_identity_macros::login_required;
 
+/// Every example below compiles as a doctest of this crate; the attribute's full documentation
+/// follows them.
+///
+/// ```
+/// use axum::routing::get;
+/// use axum::{Json, Router};
+/// use axum_identity::{ApiAuth, ApiContext, authorization_required};
+/// use serde_json::{Value, json};
+///
+/// /// A valid token with the delegated scope `api.read`.
+/// #[authorization_required(scopes = ["api.read"])]
+/// async fn resource(context: ApiContext) -> Json<Value> {
+///     Json(json!({
+///         "sub": context.claims.subject(),
+///         "scopes": context.claims.scopes(),
+///         "app_only": context.claims.is_app_only(),
+///     }))
+/// }
+///
+/// /// Daemons with the app permission `Reports.Read.All`.
+/// #[authorization_required(roles = ["Reports.Read.All"])]
+/// async fn reports() -> &'static str {
+///     "reports"
+/// }
+///
+/// /// Any valid token; `Option<ApiContext>` would also let anonymous callers in.
+/// async fn whoami(context: ApiContext) -> String {
+///     context.claims.subject().to_owned()
+/// }
+///
+/// let api = ApiAuth::builder()
+///     .client_id("my-api-client-id")
+///     .authority("https://login.microsoftonline.com/organizations")
+///     .build()?;
+/// let app: Router = Router::new()
+///     .route("/resource", get(resource))
+///     .route("/reports", get(reports))
+///     .route("/whoami", get(whoami))
+///     .layer(api.layer());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[doc(inline)]
+pub use axum_identity_macros::authorization_required;
+
 /// The routes that sign users in and out, as an `axum::Router` to merge into the app: the
 /// same as [`Auth::routes`].
 ///
@@ -219,13 +265,16 @@ pub use axum_identity_runtime::LockFuture;
 pub use axum_identity_runtime::RedisRefreshLock;
 #[doc(inline)]
 pub use axum_identity_runtime::{
-    Auth, AuthBuilder, AuthLayer, BoxError, Clock, ConfigError, Context, DefaultPages,
-    DeviceCodePage, Error, ErrorPage, LoginRejection, Pages, Prompt, RefreshLock, Setting,
-    SignedOutPage, User, escape_html, require_sign_in, safe_return_path,
+    ApiAuth, ApiAuthBuilder, ApiClaims, ApiContext, ApiRejection, Auth, AuthBuilder, AuthLayer,
+    BoxError, Clock, ConfigError, Context, DefaultPages, DeviceCodePage, Error, ErrorPage,
+    GroupsOverage, LoginRejection, Pages, Prompt, RefreshLock, Setting, SignedOutPage, User,
+    escape_html, require_authorization, require_sign_in, safe_return_path,
 };
 
 /// What the macros' generated code names. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use axum_identity_runtime::{LoginRequired, NoScopes, Scopes, routes};
+    pub use axum_identity_runtime::{
+        AuthorizationRequired, LoginRequired, NoScopes, Scopes, routes,
+    };
 }
