@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod app;
+pub mod bearer;
 pub mod browser;
 pub mod hostile;
 pub mod microsoft;
