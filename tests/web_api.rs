@@ -874,3 +874,159 @@ async fn a_signed_in_user_without_the_role_gets_a_403_page_not_a_sign_in_loop() 
         server.abort();
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The example pair, run as users run them
+
+/// An example's executable: `target/<profile>/examples/<name>` (`cargo build --examples`, which
+/// scripts/test.sh runs first), or the newest `<name>-<hash>` `cargo test --all-targets` leaves.
+fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let examples = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .unwrap()
+        .join("examples");
+    let plain = examples.join(name);
+    if plain.is_file() {
+        return plain;
+    }
+    std::fs::read_dir(&examples)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            let file = e.file_name().to_string_lossy().into_owned();
+            file.starts_with(&format!("{name}-")) && !file.contains('.')
+        })
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .map(|e| e.path())
+        .unwrap_or_else(|| {
+            panic!(
+                "no {name} executable in {}: run `cargo build --examples` (scripts/test.sh does)",
+                examples.display()
+            )
+        })
+}
+
+/// Starts an example with `env` and waits until it listens; returns what it printed.
+async fn run_example(name: &str, env: &[(&str, String)]) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut command = tokio::process::Command::new(example_binary(name));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    for variable in [
+        "CLIENT_ID",
+        "CLIENT_SECRET",
+        "AUTHORITY",
+        "OIDC_AUTHORITY",
+        "SCOPE",
+        "ENDPOINT",
+    ] {
+        command.env_remove(variable);
+    }
+    for (variable, value) in env {
+        command.env(variable, value);
+    }
+    let mut child = command.spawn().expect("the example starts");
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut said = String::new();
+    let ready = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            said.push_str(&line);
+            said.push('\n');
+            if line.starts_with("Listening on") {
+                return;
+            }
+        }
+        panic!("{name} exited: {said}");
+    })
+    .await;
+    assert!(ready.is_ok(), "{name} did not start listening: {said}");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, said)
+}
+
+/// A free port `p` whose neighbour `p + 1` is free too (web_api registers call_api there).
+fn two_free_ports() -> u16 {
+    for _ in 0..50 {
+        let first = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = first.local_addr().unwrap().port();
+        if port < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no two neighbouring free ports");
+}
+
+#[tokio::test]
+async fn the_web_api_example_serves_call_api_a_signed_in_users_token_end_to_end() {
+    let api_port = two_free_ports();
+    let web_port = api_port + 1;
+    let provider_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_api, said) = run_example(
+        "web_api",
+        &[
+            ("PORT", api_port.to_string()),
+            ("PROVIDER_PORT", provider_port.to_string()),
+        ],
+    )
+    .await;
+    assert!(said.contains("using the local OpenID provider"), "{said}");
+    let api = format!("http://127.0.0.1:{api_port}");
+    let open: Value = reqwest::get(format!("{api}/"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        open["message"].as_str().unwrap().contains("/resource"),
+        "{open}"
+    );
+    let anonymous = reqwest::get(format!("{api}/resource")).await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+
+    let issuer = format!("http://127.0.0.1:{provider_port}");
+    let (_web, _) = run_example(
+        "call_api",
+        &[
+            ("PORT", web_port.to_string()),
+            ("CLIENT_ID", "call-api".into()),
+            ("CLIENT_SECRET", "call-api-secret".into()),
+            ("OIDC_AUTHORITY", issuer),
+            (
+                "REDIRECT_URI",
+                format!("http://127.0.0.1:{web_port}/redirect"),
+            ),
+            ("SCOPE", "api.read".into()),
+            ("ENDPOINT", format!("{api}/resource")),
+        ],
+    )
+    .await;
+    let browser = Browser::new();
+    let page = browser
+        .get(format!("http://127.0.0.1:{web_port}/call_api"))
+        .await;
+    let page = browser.sign_in(page, "alice").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("answered 200 OK"), "{}", page.body);
+    assert!(
+        page.body.contains("&quot;sub&quot;: &quot;alice&quot;"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("&quot;app_only&quot;: false"),
+        "{}",
+        page.body
+    );
+}
