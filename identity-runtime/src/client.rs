@@ -127,7 +127,7 @@ pub(crate) fn token_error<E: std::error::Error + Send + Sync + 'static>(
 ) -> Error {
     match error {
         RequestTokenError::ServerResponse(response) => error_answer(
-            &response.error().to_string(),
+            response.error().as_ref(),
             response.error_description().map(String::as_str),
         ),
         RequestTokenError::Request(e) => Error::unavailable_because("the token request failed", e),

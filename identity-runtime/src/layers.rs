@@ -142,10 +142,10 @@ fn every_module_imports_only_from_lower_layers() {
 fn every_module_is_listed() {
     let lib = include_str!("lib.rs");
     for line in lib.lines() {
-        if let Some(name) = line.strip_prefix("mod ").and_then(|l| l.strip_suffix(';')) {
-            if name != "layers" {
-                layer_of(name);
-            }
+        if let Some(name) = line.strip_prefix("mod ").and_then(|l| l.strip_suffix(';'))
+            && name != "layers"
+        {
+            layer_of(name);
         }
     }
 }

@@ -17,7 +17,8 @@ fn parts(method: &str, headers: &[(&str, &str)]) -> Parts {
 
 #[test]
 fn page_loads_are_told_from_api_requests() {
-    let cases: &[(&str, &[(&str, &str)], bool)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a str)], bool);
+    let cases: &[Case] = &[
         ("GET", &[], true),
         (
             "GET",

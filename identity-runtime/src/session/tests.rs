@@ -97,8 +97,10 @@ async fn storing_without_tokens_leaves_them_as_they_are() {
 #[tokio::test]
 async fn signing_out_removes_the_tokens() {
     let session = session();
-    let mut record = Record::default();
-    record.user = Some(user(5));
+    let mut record = Record {
+        user: Some(user(5)),
+        ..Record::default()
+    };
     store_with_tokens(&session, &record).await.unwrap();
     record.user = None;
     store_with_tokens(&session, &record).await.unwrap();
