@@ -366,6 +366,10 @@ async fn requests_without_a_valid_bearer_token_get_rfc_6750_answers() {
     }
 
     assert_eq!(api.get("/maybe", None).await.2, "anonymous");
+    assert_eq!(
+        api.get_with("/maybe", "Basic ZGFlbW9uOnNlY3JldA==").await.2,
+        "anonymous"
+    );
     let token = client_credentials(&provider, "api.read").await;
     assert_eq!(api.get("/maybe", Some(&token)).await.2, "token of daemon");
     assert_eq!(

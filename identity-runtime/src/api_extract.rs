@@ -220,11 +220,13 @@ impl ApiRejection {
     }
 }
 
-/// A quoted-string parameter of a challenge: only the characters RFC 6750 §3 allows.
+/// A quoted-string parameter of a challenge: only the characters RFC 6750 §3 allows, and not
+/// too many (a reason may quote a claim of the token, which the caller chose).
 fn quoted(value: &str) -> String {
     value
         .chars()
         .filter(|c| matches!(c, ' ' | '!' | '#'..='[' | ']'..='~'))
+        .take(300)
         .collect()
 }
 
@@ -327,10 +329,12 @@ impl<St: Send + Sync> OptionalFromRequestParts<St> for ApiContext {
     type Rejection = ApiRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Option<Self>, ApiRejection> {
-        if parts.headers.get(header::AUTHORIZATION).is_none() {
-            return Ok(None);
+        match require_authorization(parts, &[], &[]).await {
+            Ok(context) => Ok(Some(context)),
+            // No bearer token at all (no header, or another scheme): anonymous.
+            Err(ApiRejection::MissingToken { .. }) => Ok(None),
+            Err(rejection) => Err(rejection),
         }
-        require_authorization(parts, &[], &[]).await.map(Some)
     }
 }
 

@@ -114,6 +114,15 @@ fn claims(value: Value) -> ApiClaims {
 }
 
 #[test]
+fn a_long_reason_is_cut_in_the_challenge() {
+    let (_, www, _) = challenge(ApiRejection::InvalidToken {
+        realm: realm(),
+        reason: "x".repeat(10_000),
+    });
+    assert!(www.len() < 400, "{}", www.len());
+}
+
+#[test]
 fn app_only_tokens_are_told_apart() {
     assert!(claims(json!({"idtyp": "app", "sub": "s"})).is_app_only());
     assert!(!claims(json!({"idtyp": "user", "sub": "s", "oid": "s"})).is_app_only());
