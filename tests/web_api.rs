@@ -1034,3 +1034,66 @@ async fn the_web_api_example_serves_call_api_a_signed_in_users_token_end_to_end(
         page.body
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Sign-in shares the key mechanism
+
+#[tokio::test]
+async fn sign_in_fetches_the_keys_again_when_a_signature_fails_under_a_known_kid() {
+    let hostile = Hostile::start(
+        "rotating-app",
+        Scenario {
+            jwks: vec![Published {
+                key: 0,
+                kid: Some("k".into()),
+            }],
+            id_token: TokenSpec {
+                header: json!({"kid": "k"}),
+                ..TokenSpec::default()
+            },
+            ..Scenario::default()
+        },
+    )
+    .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let auth = Auth::builder()
+        .client_id("rotating-app")
+        .client_secret("secret")
+        .redirect_uri(format!("{base}/redirect"))
+        .oidc_authority(&hostile.issuer)
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route(
+            "/",
+            get(|context: Context| async move { context.user.subject().to_owned() }),
+        )
+        .merge(identity_routes!(auth))
+        .layer(auth.layer(MemoryStore::default()));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+    let page = Browser::new().get(format!("{base}/")).await;
+    assert_eq!((page.status, page.body.as_str()), (StatusCode::OK, "alice"));
+    // New key material under the same kid.
+    hostile.set(|s| {
+        s.jwks = vec![Published {
+            key: 1,
+            kid: Some("k".into()),
+        }];
+        s.id_token = TokenSpec {
+            header: json!({"kid": "k"}),
+            signing: support::hostile::Signing::Rsa(1),
+            ..TokenSpec::default()
+        };
+    });
+    let page = Browser::new().get(format!("{base}/")).await;
+    assert_eq!(
+        (page.status, page.body.as_str()),
+        (StatusCode::OK, "alice"),
+        "{}",
+        page.body
+    );
+    assert_eq!(hostile.jwks_fetches(), 2);
+    server.abort();
+}

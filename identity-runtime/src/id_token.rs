@@ -37,7 +37,8 @@ impl NonceCheck for NoNonce {
 }
 
 /// Verifies an ID token and returns its raw claims, with the metadata it was verified under.
-/// An unknown signing key makes one (rate-limited) attempt with freshly fetched keys.
+/// An unknown signing key, or a signature that fails under a known one (new key material under
+/// an old `kid`), makes one (rate-limited) attempt with freshly fetched keys.
 pub(crate) async fn verify(
     client: &Client,
     provider: &Provider,
@@ -46,17 +47,29 @@ pub(crate) async fn verify(
     nonce: &impl NonceCheck,
 ) -> Result<(Arc<Metadata>, Map<String, Value>), Error> {
     match verify_with(client, &meta, id_token, nonce) {
-        Err(ClaimsVerificationError::SignatureVerification(
-            SignatureVerificationError::NoMatchingKey,
-        )) => match provider.refetch_keys(&meta).await? {
+        Err(
+            error @ ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey
+                | SignatureVerificationError::CryptoError(_),
+            ),
+        ) => match provider.refetch_keys(&meta).await? {
             Some(fresh) => {
                 verify_with(client, &fresh, id_token, nonce).map_err(rejected)?;
                 let claims = checked_claims(&fresh, client.id(), id_token)?;
                 Ok((fresh, claims))
             }
-            None => Err(Error::InvalidToken(
-                "the ID token is signed with an unknown key".into(),
-            )),
+            None if matches!(
+                error,
+                ClaimsVerificationError::SignatureVerification(
+                    SignatureVerificationError::NoMatchingKey
+                )
+            ) =>
+            {
+                Err(Error::InvalidToken(
+                    "the ID token is signed with an unknown key".into(),
+                ))
+            }
+            None => Err(rejected(error)),
         },
         Err(e) => Err(rejected(e)),
         Ok(()) => {
