@@ -46,11 +46,14 @@
 //!   [`tower_sessions`] is re-exported, so the store and `Session` types are the ones this
 //!   crate was built with; the store crates that fit are `tower-sessions-redis-store` 0.16 and
 //!   `tower-sessions-sqlx-store` 0.15 (SQLite, PostgreSQL, MySQL).
+//! - Web APIs: [`ApiAuth`] validates bearer access tokens locally; [`authorization_required`]
+//!   protects a handler with scopes and app roles, handing it an [`ApiContext`].
 //!
 //! # Features
 //!
 //! - `redis`: `RedisRefreshLock`, so several instances sharing a Redis session store refresh
 //!   a user's token one at a time.
+//! - `postgres`: `PostgresRefreshLock`, the same through PostgreSQL.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -158,6 +161,50 @@
 #[doc(inline)]
 pub use axum_identity_macros::login_required;
 
+/// Every example below compiles as a doctest of this crate; the attribute's full documentation
+/// follows them.
+///
+/// ```
+/// use axum::routing::get;
+/// use axum::{Json, Router};
+/// use axum_identity::{ApiAuth, ApiContext, authorization_required};
+/// use serde_json::{Value, json};
+///
+/// /// A valid token with the delegated scope `api.read`.
+/// #[authorization_required(scopes = ["api.read"])]
+/// async fn resource(context: ApiContext) -> Json<Value> {
+///     Json(json!({
+///         "sub": context.claims.subject(),
+///         "scopes": context.claims.scopes(),
+///         "app_only": context.claims.is_app_only(),
+///     }))
+/// }
+///
+/// /// Daemons with the app permission `Reports.Read.All`.
+/// #[authorization_required(roles = ["Reports.Read.All"])]
+/// async fn reports() -> &'static str {
+///     "reports"
+/// }
+///
+/// /// Any valid token; `Option<ApiContext>` would also let anonymous callers in.
+/// async fn whoami(context: ApiContext) -> String {
+///     context.claims.subject().to_owned()
+/// }
+///
+/// let api = ApiAuth::builder()
+///     .client_id("my-api-client-id")
+///     .authority("https://login.microsoftonline.com/organizations")
+///     .build()?;
+/// let app: Router = Router::new()
+///     .route("/resource", get(resource))
+///     .route("/reports", get(reports))
+///     .route("/whoami", get(whoami))
+///     .layer(api.layer());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[doc(inline)]
+pub use axum_identity_macros::authorization_required;
+
 /// The routes that sign users in and out, as an `axum::Router` to merge into the app: the
 /// same as [`Auth::routes`].
 ///
@@ -225,6 +272,7 @@ macro_rules! identity_routes {
 #[doc(hidden)]
 pub use axum_identity_runtime::LockFuture;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 #[doc(inline)]
 pub use axum_identity_runtime::PostgresRefreshLock;
 #[cfg(feature = "redis")]
@@ -234,9 +282,10 @@ pub use axum_identity_runtime::RedisRefreshLock;
 
 #[doc(inline)]
 pub use axum_identity_runtime::{
-    Auth, AuthBuilder, AuthLayer, BoxError, Clock, ConfigError, Context, DefaultPages,
-    DeviceCodePage, Error, ErrorPage, LoginRejection, Pages, Prompt, RefreshLock, Setting,
-    SignedOutPage, User, escape_html, require_sign_in, safe_return_path,
+    ApiAuth, ApiAuthBuilder, ApiClaims, ApiContext, ApiRejection, Auth, AuthBuilder, AuthLayer,
+    BoxError, Clock, ConfigError, Context, DefaultPages, DeviceCodePage, Error, ErrorPage,
+    GroupsOverage, LoginRejection, Pages, Prompt, RefreshLock, Setting, SignedOutPage, User,
+    escape_html, require_authorization, require_sign_in, safe_return_path,
 };
 
 /// The session layer this crate builds on (tower-sessions 0.14), re-exported so an application
@@ -264,5 +313,7 @@ pub use tower_sessions;
 /// What the macros' generated code names. Not a public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
-    pub use axum_identity_runtime::{LoginGuard, LoginRequired, NoScopes, Scopes, routes};
+    pub use axum_identity_runtime::{
+        AuthorizationRequired, LoginGuard, LoginRequired, NoScopes, Scopes, routes,
+    };
 }

@@ -1056,8 +1056,14 @@ async fn with_an_https_redirect_uri_the_session_cookie_is_secure() {
         .map(|a| a.trim().to_ascii_lowercase())
         .collect();
     // Over https the name has the `__Host-` prefix: Secure, Path=/, no Domain.
-    assert!(attributes[0].starts_with("__host-identity.sid="), "{set_cookie:?}");
-    assert!(!attributes.iter().any(|a| a.starts_with("domain")), "{set_cookie:?}");
+    assert!(
+        attributes[0].starts_with("__host-identity.sid="),
+        "{set_cookie:?}"
+    );
+    assert!(
+        !attributes.iter().any(|a| a.starts_with("domain")),
+        "{set_cookie:?}"
+    );
     for expected in ["secure", "httponly", "samesite=lax", "path=/"] {
         assert!(
             attributes.iter().any(|a| a == expected),

@@ -10,26 +10,80 @@ use syn::{
     token,
 };
 
-/// The options of `#[login_required(..)]`.
+use crate::login_required::{LOGIN_REQUIRED, Spec};
+
+/// The options of `#[login_required(..)]` and `#[authorization_required(..)]`.
 #[derive(Default)]
 pub(crate) struct LoginRequiredArgs {
     /// `scopes = ["a", "b"]`, already validated.
     pub(crate) scopes: Option<ScopeList>,
+    /// `roles = ["Admin"]`, already validated.
+    pub(crate) roles: Option<ScopeList>,
     /// `crate = "path"` or `crate = path`.
     pub(crate) krate: Option<Path>,
 }
 
-/// A validated, non-empty list of distinct scope literals.
+/// A validated, non-empty list of distinct scope (or role) literals.
 pub(crate) struct ScopeList {
     pub(crate) scopes: Vec<LitStr>,
 }
 
-const LOGIN_REQUIRED_OPTIONS: &[&str] = &["scopes", "crate"];
+const LOGIN_REQUIRED_OPTIONS: &[&str] = &["scopes", "roles", "crate"];
 
-const SCOPES_EXAMPLE: &str = "`scopes = [\"User.Read\"]`";
+/// What a list option holds, for its messages.
+struct ListKind<'a> {
+    /// `scopes`.
+    option: &'static str,
+    /// `scope`.
+    item: &'static str,
+    /// `"User.Read"`.
+    example: &'static str,
+    /// `"User.Read", "Mail.Read"`.
+    examples: &'static str,
+    /// Why these characters (and not others).
+    charset: &'static str,
+    spec: &'a Spec,
+}
+
+impl ListKind<'_> {
+    /// `` `scopes = ["User.Read"]` ``.
+    fn written(&self) -> String {
+        format!("`{} = [{}]`", self.option, self.example)
+    }
+}
+
+fn scopes_kind(spec: &Spec) -> ListKind<'_> {
+    ListKind {
+        option: "scopes",
+        item: "scope",
+        example: "\"User.Read\"",
+        examples: "\"User.Read\", \"Mail.Read\"",
+        charset: "OAuth 2.0 allows only printable ASCII without `\"` and `\\` in a scope \
+                  (RFC 6749 §3.3)",
+        spec,
+    }
+}
+
+fn roles_kind(spec: &Spec) -> ListKind<'_> {
+    ListKind {
+        option: "roles",
+        item: "role",
+        example: "\"Admin\"",
+        examples: "\"Admin\", \"Reports.Read\"",
+        charset: "app role values are printable ASCII without spaces, `\"` and `\\`",
+        spec,
+    }
+}
 
 impl Parse for LoginRequiredArgs {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        Self::parse_for(input, &LOGIN_REQUIRED)
+    }
+}
+
+impl LoginRequiredArgs {
+    /// Parses the options of the attribute `spec` describes.
+    pub(crate) fn parse_for(input: ParseStream<'_>, spec: &Spec) -> syn::Result<Self> {
         let mut args = Self::default();
         let mut errors = Errors::default();
         while !input.is_empty() {
@@ -38,21 +92,36 @@ impl Parse for LoginRequiredArgs {
                 let tt: proc_macro2::TokenTree = input.parse()?;
                 return Err(syn::Error::new_spanned(
                     tt,
-                    "expected an option name: write `#[login_required(scopes = [\"User.Read\"])]`",
+                    format!(
+                        "expected an option name: write `#[{}(scopes = [\"User.Read\"])]`",
+                        spec.name
+                    ),
                 ));
             }
             let key = Ident::parse_any(input)?;
             let name = key.to_string();
             match name.as_str() {
-                "scopes" => {
-                    expect_eq(input, &key, SCOPES_EXAMPLE)?;
-                    let list = parse_scopes(input, &mut errors)?;
+                "scopes" | "roles" => {
+                    let kind = if name == "scopes" {
+                        scopes_kind(spec)
+                    } else {
+                        roles_kind(spec)
+                    };
+                    expect_eq(input, &key, &kind.written())?;
+                    let list = parse_scopes(input, &mut errors, &kind)?;
+                    let slot = if name == "scopes" {
+                        &mut args.scopes
+                    } else {
+                        &mut args.roles
+                    };
                     set_once(
-                        &mut args.scopes,
+                        slot,
                         &key,
                         list,
-                        "list every scope in one `scopes = [..]`, e.g. \
-                         `scopes = [\"User.Read\", \"Mail.Read\"]`",
+                        &format!(
+                            "list every {} in one `{} = [..]`, e.g. `{} = [{}]`",
+                            kind.item, kind.option, kind.option, kind.examples
+                        ),
                     )?;
                 }
                 "crate" => {
@@ -130,18 +199,24 @@ fn unknown_option(key: &Ident, known: &[&str]) -> syn::Error {
     syn::Error::new(key.span(), msg)
 }
 
-/// `scopes = [..]`: a bracketed list of string literals, checked here. Syntax errors end the
-/// parse; errors about individual scopes are collected so all of them are reported at once.
-fn parse_scopes(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<ScopeList> {
+/// `scopes = [..]` (or `roles = [..]`): a bracketed list of string literals, checked here.
+/// Syntax errors end the parse; errors about individual scopes are collected so all of them are
+/// reported at once.
+fn parse_scopes(
+    input: ParseStream<'_>,
+    errors: &mut Errors,
+    kind: &ListKind<'_>,
+) -> syn::Result<ScopeList> {
+    let option = kind.option;
     if input.peek(LitStr) {
         let lit: LitStr = input.parse()?;
         let value = lit.value();
         let parts: Vec<&str> = value.split_whitespace().collect();
         let suggestion = if parts.is_empty() {
-            SCOPES_EXAMPLE.to_owned()
+            kind.written()
         } else {
             format!(
-                "`scopes = [{}]`",
+                "`{option} = [{}]`",
                 parts
                     .iter()
                     .map(|p| format!("{p:?}"))
@@ -151,7 +226,7 @@ fn parse_scopes(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Scop
         };
         return Err(syn::Error::new(
             lit.span(),
-            format!("`scopes` takes a list of string literals: write {suggestion}"),
+            format!("`{option}` takes a list of string literals: write {suggestion}"),
         ));
     }
     if !input.peek(token::Bracket) {
@@ -159,9 +234,10 @@ fn parse_scopes(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Scop
         return Err(syn::Error::new_spanned(
             value,
             format!(
-                "`scopes` takes a bracketed list of string literals, written out here \
+                "`{option}` takes a bracketed list of string literals, written out here \
                  (they are checked at compile time and become part of the handler's type): \
-                 write {SCOPES_EXAMPLE}"
+                 write {}",
+                kind.written()
             ),
         ));
     }
@@ -171,7 +247,7 @@ fn parse_scopes(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Scop
     while !content.is_empty() {
         if content.peek(LitStr) {
             let lit: LitStr = content.parse()?;
-            if let Err(err) = check_scope(&lit, &scopes) {
+            if let Err(err) = check_scope(&lit, &scopes, kind) {
                 errors.push(err);
             }
             scopes.push(lit);
@@ -179,9 +255,12 @@ fn parse_scopes(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Scop
             let item = take_item(&content);
             errors.push(syn::Error::new_spanned(
                 item,
-                "expected a string literal such as \"User.Read\": scopes are written out as \
-                 literals (they are checked at compile time and become part of the handler's \
-                 type), not constants or expressions",
+                format!(
+                    "expected a string literal such as {}: {option} are written out as \
+                     literals (they are checked at compile time and become part of the \
+                     handler's type), not constants or expressions",
+                    kind.example
+                ),
             ));
         }
         if content.is_empty() {
@@ -192,20 +271,31 @@ fn parse_scopes(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Scop
     if scopes.is_empty() && errors.is_empty() {
         return Err(syn::Error::new(
             bracket.span.join(),
-            "`scopes` is empty: list at least one scope, e.g. `scopes = [\"User.Read\"]`, \
-             or write `#[login_required]` without options to only require a signed-in user",
+            format!(
+                "`{option}` is empty: list at least one {}, e.g. {}, \
+                 or write `#[{}]` without options to {}",
+                kind.item,
+                kind.written(),
+                kind.spec.name,
+                kind.spec.without_options
+            ),
         ));
     }
     Ok(ScopeList { scopes })
 }
 
 /// One scope: non-empty, no whitespace, only the characters RFC 6749 §3.3 allows, not a repeat.
-fn check_scope(lit: &LitStr, before: &[LitStr]) -> syn::Result<()> {
+/// App role values follow the same rules.
+fn check_scope(lit: &LitStr, before: &[LitStr], kind: &ListKind<'_>) -> syn::Result<()> {
     let value = lit.value();
+    let item = kind.item;
     if value.is_empty() {
         return Err(syn::Error::new(
             lit.span(),
-            "empty scope: remove it or write the scope's name, e.g. \"User.Read\"",
+            format!(
+                "empty {item}: remove it or write the {item}'s name, e.g. {}",
+                kind.example
+            ),
         ));
     }
     if value.chars().any(char::is_whitespace) {
@@ -217,7 +307,7 @@ fn check_scope(lit: &LitStr, before: &[LitStr]) -> syn::Result<()> {
         return Err(syn::Error::new(
             lit.span(),
             format!(
-                "a scope cannot contain whitespace: list each scope as its own string: [{parts}]"
+                "a {item} cannot contain whitespace: list each {item} as its own string: [{parts}]"
             ),
         ));
     }
@@ -227,16 +317,13 @@ fn check_scope(lit: &LitStr, before: &[LitStr]) -> syn::Result<()> {
     {
         return Err(syn::Error::new(
             lit.span(),
-            format!(
-                "a scope cannot contain {bad:?}: OAuth 2.0 allows only printable ASCII without \
-                 `\"` and `\\` in a scope (RFC 6749 §3.3)"
-            ),
+            format!("a {item} cannot contain {bad:?}: {}", kind.charset),
         ));
     }
     if before.iter().any(|b| b.value() == value) {
         return Err(syn::Error::new(
             lit.span(),
-            format!("scope {value:?} is listed twice: remove this one"),
+            format!("{item} {value:?} is listed twice: remove this one"),
         ));
     }
     Ok(())
@@ -440,7 +527,7 @@ mod tests {
         }
         assert_eq!(
             message("path = \"/x\""),
-            "unknown option `path`; the options are `scopes`, `crate`"
+            "unknown option `path`; the options are `scopes`, `roles`, `crate`"
         );
     }
 

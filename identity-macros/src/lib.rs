@@ -1,4 +1,5 @@
-//! The procedural macro of [`axum-identity`]: [`#[login_required]`](macro@login_required).
+//! The procedural macros of [`axum-identity`]: [`#[login_required]`](macro@login_required) for
+//! web apps and [`#[authorization_required]`](macro@authorization_required) for web APIs.
 //!
 //! Use it through the `axum_identity` crate, which re-exports them; the code it generates
 //! names the runtime through `::axum_identity::__private` (see the `crate` option to change
@@ -13,6 +14,7 @@ use proc_macro::TokenStream;
 use proc_macro2::TokenStream as TokenStream2;
 
 mod attr;
+mod authorization_required;
 mod login_required;
 
 /// Signs the visitor in before an `async fn` handler runs, and hands it the signed-in user.
@@ -51,6 +53,17 @@ mod login_required;
 /// non-empty string literals without whitespace (`["User.Read", "Mail.Read"]`, not
 /// `"User.Read Mail.Read"`), in the characters OAuth 2.0 allows. They become part of the
 /// handler's type, so they have to be written out: constants are not accepted.
+///
+/// # Roles
+///
+/// With `roles`, the signed-in user must also have all of these app roles (the ID token's
+/// `roles` claim, as Entra ID issues it); a user without them gets a 403 page, not another
+/// sign-in. Role values are checked at compile time like scopes.
+///
+/// ```ignore
+/// #[login_required(roles = ["Admin"])]
+/// async fn admin(context: Context) -> String { /* .. */ }
+/// ```
 ///
 /// # The `Context` argument
 ///
@@ -135,6 +148,64 @@ mod login_required;
 #[proc_macro_attribute]
 pub fn login_required(attr: TokenStream, item: TokenStream) -> TokenStream {
     expand_attribute(attr.into(), item.into(), login_required::expand).into()
+}
+
+/// Requires a valid bearer access token before an `async fn` web-API handler runs, and hands it
+/// the token's claims — Python `identity`'s `@auth.authorization_required(expected_scopes=..)`.
+///
+/// The token is verified locally against the provider's keys (`ApiAuth`, installed with
+/// `.layer(api.layer())`). A request without one gets `401` with `WWW-Authenticate: Bearer`, a
+/// bad one `401` with `error="invalid_token"`, a token without the scopes or roles `403` with
+/// `error="insufficient_scope"`: JSON answers, never a redirect.
+///
+/// ```ignore
+/// use axum::Json;
+/// use axum_identity::{authorization_required, ApiContext};
+///
+/// #[authorization_required(scopes = ["api.read"])]
+/// async fn resource(context: ApiContext) -> Json<serde_json::Value> {
+///     Json(serde_json::json!({ "sub": context.claims.subject() }))
+/// }
+///
+/// /// Daemons (app-only tokens) with the app permission `Reports.Read.All`.
+/// #[authorization_required(roles = ["Reports.Read.All"])]
+/// async fn reports(context: ApiContext) -> String { /* .. */ }
+/// ```
+///
+/// `scopes` are delegated scopes (`scp`, or RFC 9068's `scope`): all are required. `roles` are
+/// app roles (`roles`): all are required. Both given: both are required. Lists are checked at
+/// compile time as for `#[login_required]`, and everything said there about the argument (any
+/// name, pattern and position; no `Option<ApiContext>`; handlers without one are protected all
+/// the same), `#[axum::debug_handler]`, `impl` blocks and `crate = path` holds here with
+/// `ApiContext` in place of `Context`.
+///
+/// # What it expands to
+///
+/// ```ignore
+/// #[authorization_required(scopes = ["api.read"], roles = ["Reader"])]
+/// async fn resource(context: ApiContext) -> Response { .. }
+/// ```
+///
+/// becomes
+///
+/// ```ignore
+/// #[doc(hidden)]
+/// #[allow(non_camel_case_types, dead_code)]
+/// struct __axum_identity_scopes_resource;
+/// impl ::axum_identity::__private::Scopes for __axum_identity_scopes_resource {
+///     const SCOPES: &'static [&'static str] = &["api.read"];
+///     const ROLES: &'static [&'static str] = &["Reader"];
+/// }
+/// async fn resource(
+///     ::axum_identity::__private::AuthorizationRequired {
+///         0: context @ ApiContext { .. },
+///         ..
+///     }: ::axum_identity::__private::AuthorizationRequired<__axum_identity_scopes_resource>,
+/// ) -> Response { .. }
+/// ```
+#[proc_macro_attribute]
+pub fn authorization_required(attr: TokenStream, item: TokenStream) -> TokenStream {
+    expand_attribute(attr.into(), item.into(), authorization_required::expand).into()
 }
 
 /// Runs an attribute macro; on error, emits the item unchanged next to the errors, so that the

@@ -8,10 +8,10 @@
 //!                                                  LoginRequired<__axum_identity_scopes_h>, ..)
 //! ```
 
-use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use proc_macro2::{Delimiter, Ident, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use syn::{
-    FnArg, GenericArgument, Item, ItemFn, Pat, PatType, Path, PathArguments, Type,
+    FnArg, GenericArgument, Item, ItemFn, Pat, PatType, Path, PathArguments, Type, parse::Parser,
     parse_quote_spanned, spanned::Spanned,
 };
 
@@ -20,28 +20,71 @@ use crate::attr::{Errors, LoginRequiredArgs, private_path};
 /// axum implements `Handler` for functions of at most this many extractors.
 const AXUM_MAX_ARGS: usize = 16;
 
+/// What differs between the handler attributes: their name, the extractor they put in place of
+/// the context argument, and the words of their messages.
+pub(crate) struct Spec {
+    /// The attribute, `login_required`.
+    pub(crate) name: &'static str,
+    /// The runtime's extractor, `LoginRequired`.
+    pub(crate) extractor: &'static str,
+    /// The extractor added when the handler has no context argument the macro can see:
+    /// `LoginGuard`.
+    pub(crate) guard: &'static str,
+    /// The context type, recognized by its last path segment: `Context`.
+    pub(crate) context: &'static str,
+    /// What the context argument is, for messages: "the signed-in user's".
+    pub(crate) context_is: &'static str,
+    /// Who the attribute turns away, for messages: "signed-out visitors".
+    pub(crate) turned_away: &'static str,
+    /// What an empty option list means instead: "only require a signed-in user".
+    pub(crate) without_options: &'static str,
+}
+
+/// `#[login_required]`.
+pub(crate) const LOGIN_REQUIRED: Spec = Spec {
+    name: "login_required",
+    extractor: "LoginRequired",
+    guard: "LoginGuard",
+    context: "Context",
+    context_is: "the signed-in user's `axum_identity::Context`",
+    turned_away: "signed-out visitors",
+    without_options: "only require a signed-in user",
+};
+
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
+    expand_with(&LOGIN_REQUIRED, attr, item)
+}
+
+/// Expands one of the handler attributes described by `spec`.
+pub(crate) fn expand_with(
+    spec: &Spec,
+    attr: TokenStream,
+    item: TokenStream,
+) -> syn::Result<TokenStream> {
     let mut errors = Errors::default();
     // Options and item are both checked, so that one compile shows every mistake.
-    let args = errors.push_result(syn::parse2::<LoginRequiredArgs>(attr));
+    let parser = |input: syn::parse::ParseStream<'_>| LoginRequiredArgs::parse_for(input, spec);
+    let args = errors.push_result(parser.parse2(attr));
     let item = errors.push_result(syn::parse2::<Item>(item));
     let Some(Item::Fn(mut handler)) = item else {
         if let Some(item) = &item {
-            errors.push(not_a_fn(item));
+            errors.push(not_a_fn(spec, item));
         }
         return Err(errors.into_error());
     };
 
-    check_fn(&handler, &mut errors);
-    let context = find_context(&handler, &mut errors);
+    check_fn(spec, &handler, &mut errors);
+    let context = find_context(spec, &handler, &mut errors);
     if context.is_none() && handler.sig.inputs.len() >= AXUM_MAX_ARGS {
         errors.push(syn::Error::new(
             handler.sig.paren_token.span.join(),
             format!(
                 "this handler already takes {} arguments, the most axum allows, and \
-                 `#[login_required]` would add one: take `context: Context` in place of one of \
+                 `#[{}]` would add one: take `context: {}` in place of one of \
                  them",
-                handler.sig.inputs.len()
+                handler.sig.inputs.len(),
+                spec.name,
+                spec.context,
             ),
         ));
     }
@@ -49,8 +92,9 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
     let args = args.expect("options parsed without error");
 
     let prefix = private_path(args.krate.as_ref());
-    let (marker, marker_items) = match &args.scopes {
-        Some(list) => {
+    let (marker, marker_items) = match (&args.scopes, &args.roles) {
+        (None, None) => (None, TokenStream::new()),
+        (scopes, roles) => {
             let marker = format_ident!(
                 "__axum_identity_scopes_{}",
                 handler.sig.ident,
@@ -63,7 +107,12 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 .iter()
                 .filter(|a| a.path().is_ident("cfg"))
                 .collect();
-            let scopes = &list.scopes;
+            let scopes = scopes.iter().flat_map(|list| &list.scopes);
+            // Only written when given: the trait's default is no role.
+            let roles = roles.as_ref().map(|list| {
+                let roles = &list.scopes;
+                quote!(const ROLES: &'static [&'static str] = &[#(#roles),*];)
+            });
             let items = quote! {
                 #(#cfgs)*
                 #[doc(hidden)]
@@ -73,11 +122,11 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
                 #(#cfgs)*
                 impl #prefix::Scopes for #marker {
                     const SCOPES: &'static [&'static str] = &[#(#scopes),*];
+                    #roles
                 }
             };
             (Some(marker), items)
         }
-        None => (None, TokenStream::new()),
     };
     let generics = marker.map(|m| quote!(<#m>));
 
@@ -89,15 +138,17 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenS
             // Spanned at the user's `Context`, so that errors about the extractor point there.
             let span = arg.ty.span();
             let pat = bind_context(&arg.pat, &context_path, span);
-            *arg.pat = parse_quote_spanned!(span=> #prefix::LoginRequired { 0: #pat, .. });
-            *arg.ty = parse_quote_spanned!(span=> #prefix::LoginRequired #generics);
+            let extractor = Ident::new(spec.extractor, span);
+            *arg.pat = parse_quote_spanned!(span=> #prefix::#extractor { 0: #pat, .. });
+            *arg.ty = parse_quote_spanned!(span=> #prefix::#extractor #generics);
         }
         None => {
-            // No `Context` argument it can see (none, or one under another name, such as
-            // `use axum_identity::Context as Identity`): the guard leaves the context on the
-            // request for such an argument to take.
+            // No context argument it can see (none, or one under another name, such as
+            // `use axum_identity::Context as Identity`): the guard, which for
+            // `#[login_required]` leaves the context on the request for such an argument.
+            let guard = Ident::new(spec.guard, Span::call_site());
             let arg: PatType =
-                parse_quote_spanned!(Span::call_site()=> _: #prefix::LoginGuard #generics);
+                parse_quote_spanned!(Span::call_site()=> _: #prefix::#guard #generics);
             handler.sig.inputs.insert(0, FnArg::Typed(arg));
         }
     }
@@ -122,13 +173,16 @@ fn bind_context(pat: &Pat, context: &Path, span: Span) -> TokenStream {
 }
 
 /// Handlers must be free-standing `async fn`s.
-fn check_fn(handler: &ItemFn, errors: &mut Errors) {
+fn check_fn(spec: &Spec, handler: &ItemFn, errors: &mut Errors) {
     let sig = &handler.sig;
     if let Some(receiver) = sig.receiver() {
         errors.push(syn::Error::new_spanned(
             receiver,
-            "`#[login_required]` is for free-standing handler functions, not methods: move the \
-             handler out of the `impl` block and drop `self`",
+            format!(
+                "`#[{}]` is for free-standing handler functions, not methods: move the \
+                 handler out of the `impl` block and drop `self`",
+                spec.name
+            ),
         ));
     }
     if sig.asyncness.is_none() {
@@ -136,23 +190,28 @@ fn check_fn(handler: &ItemFn, errors: &mut Errors) {
         let ident = &sig.ident;
         errors.push(syn::Error::new_spanned(
             quote!(#fn_token #ident),
-            format!("`#[login_required]` handlers must be `async`: write `async fn {ident}`"),
+            format!(
+                "`#[{}]` handlers must be `async`: write `async fn {ident}`",
+                spec.name
+            ),
         ));
     }
 }
 
 /// The position of the `Context` argument, if any; reports the arguments that look like a
 /// `Context` but cannot be one.
-fn find_context(handler: &ItemFn, errors: &mut Errors) -> Option<(usize, Path)> {
+fn find_context(spec: &Spec, handler: &ItemFn, errors: &mut Errors) -> Option<(usize, Path)> {
     let mut found: Option<(usize, Path)> = None;
+    let context = spec.context;
+    let name = spec.name;
     for (index, arg) in handler.sig.inputs.iter().enumerate() {
         let FnArg::Typed(arg) = arg else { continue };
-        match classify(&arg.ty) {
+        match classify(spec, &arg.ty) {
             Kind::Context(path) => {
                 if found.is_some() {
                     errors.push(syn::Error::new_spanned(
                         arg,
-                        "only one `Context` argument is allowed: remove this one",
+                        format!("only one `{context}` argument is allowed: remove this one"),
                     ));
                 } else {
                     found = Some((index, path.clone()));
@@ -160,23 +219,29 @@ fn find_context(handler: &ItemFn, errors: &mut Errors) -> Option<(usize, Path)> 
             }
             // Not the runtime's `Context` (which has no parameters): rustc says so clearly.
             Kind::ContextWithArgs => {}
-            Kind::Optional(wrapper) => errors.push(syn::Error::new_spanned(
-                &arg.ty,
-                format!(
-                    "`{wrapper}` would let signed-out visitors in, but `#[login_required]` \
-                     turns them away: take `Context`, or remove `#[login_required]` to keep \
-                     the page open with `{wrapper}`"
-                ),
-            )),
+            Kind::Optional(wrapper) => {
+                let wrapper = wrapper.replace("Context", context);
+                errors.push(syn::Error::new_spanned(
+                    &arg.ty,
+                    format!(
+                        "`{wrapper}` would let {} in, but `#[{name}]` \
+                         turns them away: take `{context}`, or remove `#[{name}]` to keep \
+                         the page open with `{wrapper}`",
+                        spec.turned_away
+                    ),
+                ))
+            }
             Kind::Reference => errors.push(syn::Error::new_spanned(
                 &arg.ty,
-                "extractors are taken by value: write `Context`, not a reference to it",
+                format!("extractors are taken by value: write `{context}`, not a reference to it"),
             )),
             Kind::Other if is_named_context(&arg.pat) => errors.push(syn::Error::new_spanned(
                 &arg.ty,
-                "expected `Context`: in a `#[login_required]` handler the argument named \
-                 `context` is the signed-in user's `axum_identity::Context`; write \
-                 `context: Context`, or rename this argument",
+                format!(
+                    "expected `{context}`: in a `#[{name}]` handler the argument named \
+                     `context` is {}; write `context: {context}`, or rename this argument",
+                    spec.context_is
+                ),
             )),
             Kind::Other => {}
         }
@@ -196,14 +261,14 @@ enum Kind<'a> {
     Other,
 }
 
-fn classify(ty: &Type) -> Kind<'_> {
+fn classify<'a>(spec: &Spec, ty: &'a Type) -> Kind<'a> {
     match strip(ty) {
-        Type::Reference(r) if is_context(&r.elem) => Kind::Reference,
+        Type::Reference(r) if is_context(spec, &r.elem) => Kind::Reference,
         Type::Path(p) if p.qself.is_none() => {
             let Some(last) = p.path.segments.last() else {
                 return Kind::Other;
             };
-            if last.ident == "Context" {
+            if last.ident == spec.context {
                 return match &last.arguments {
                     PathArguments::None => Kind::Context(&p.path),
                     _ => Kind::ContextWithArgs,
@@ -212,7 +277,7 @@ fn classify(ty: &Type) -> Kind<'_> {
             if (last.ident == "Option" || last.ident == "Result")
                 && let PathArguments::AngleBracketed(args) = &last.arguments
                 && let Some(GenericArgument::Type(inner)) = args.args.first()
-                && is_context(inner)
+                && is_context(spec, inner)
             {
                 return Kind::Optional(if last.ident == "Option" {
                     "Option<Context>"
@@ -226,8 +291,8 @@ fn classify(ty: &Type) -> Kind<'_> {
     }
 }
 
-fn is_context(ty: &Type) -> bool {
-    matches!(classify(ty), Kind::Context(_) | Kind::ContextWithArgs)
+fn is_context(spec: &Spec, ty: &Type) -> bool {
+    matches!(classify(spec, ty), Kind::Context(_) | Kind::ContextWithArgs)
 }
 
 /// Types as they come out of `macro_rules!` (`$t:ty`) or with parentheses.
@@ -244,7 +309,7 @@ fn is_named_context(pat: &Pat) -> bool {
 }
 
 /// For an item that is not a fn: point at its head (`struct Foo`, `impl Foo for Bar`, ...).
-fn not_a_fn(item: &Item) -> syn::Error {
+fn not_a_fn(spec: &Spec, item: &Item) -> syn::Error {
     let mut head = TokenStream::new();
     let mut tokens = item.to_token_stream().into_iter().peekable();
     // Skip the outer attributes: `#` followed by a bracket group.
@@ -272,9 +337,11 @@ fn not_a_fn(item: &Item) -> syn::Error {
         "the handler"
     };
     let msg = format!(
-        "`#[login_required]` goes on an `async fn` handler, not on {}: put it on {which}, \
-         e.g. `#[login_required] async fn index(context: Context) {{ .. }}`",
-        item_kind(item)
+        "`#[{name}]` goes on an `async fn` handler, not on {}: put it on {which}, \
+         e.g. `#[{name}] async fn index(context: {context}) {{ .. }}`",
+        item_kind(item),
+        name = spec.name,
+        context = spec.context,
     );
     if head.is_empty() {
         syn::Error::new_spanned(item, msg)

@@ -203,7 +203,41 @@ impl Authority {
     }
 }
 
+impl Authority {
+    /// The issuer rules an access token for this application's own web API may match: the
+    /// discovery document's, and for Entra ID also the v1 issuer `https://sts.windows.net/{tid}/`,
+    /// which Entra writes into access tokens for APIs whose registration accepts v1 tokens (the
+    /// default, `accessTokenAcceptedVersion: null`).
+    pub(crate) fn access_token_issuers(&self, rule: &IssuerRule) -> Vec<IssuerRule> {
+        let mut rules = vec![rule.clone()];
+        if matches!(self.kind, AuthorityKind::EntraId { .. })
+            && let Some(v1) = rule.entra_v1()
+        {
+            rules.push(v1);
+        }
+        rules
+    }
+}
+
 impl IssuerRule {
+    /// The Entra ID v1 counterpart of a v2 issuer rule (`https://<host>/<tid>/v2.0`).
+    fn entra_v1(&self) -> Option<IssuerRule> {
+        const V1: &str = "https://sts.windows.net/";
+        match self {
+            IssuerRule::TenantTemplate(_) => {
+                Some(IssuerRule::TenantTemplate(format!("{V1}{{tenantid}}/")))
+            }
+            IssuerRule::Exact(issuer) => {
+                let url = Url::parse(issuer).ok()?;
+                let segments: Vec<&str> = url.path_segments()?.filter(|s| !s.is_empty()).collect();
+                match segments.as_slice() {
+                    [tenant, "v2.0"] => Some(IssuerRule::Exact(format!("{V1}{tenant}/"))),
+                    _ => None,
+                }
+            }
+        }
+    }
+
     /// The issuer to hand to the ID token verifier, when it can check it by itself.
     pub(crate) fn exact(&self) -> Option<&str> {
         match self {
@@ -324,6 +358,52 @@ mod tests {
         assert!(rule.check(other.as_object().unwrap()).is_err());
         let no_tid = json!({"iss": format!("https://login.microsoftonline.com/{tid}/v2.0")});
         assert!(rule.check(no_tid.as_object().unwrap()).is_err());
+    }
+
+    #[test]
+    fn entra_access_tokens_may_carry_the_v1_issuer_of_the_same_tenant() {
+        let tid = "9122040d-6c67-4c5b-b112-36a304b66dad";
+        let single =
+            Authority::microsoft(&format!("https://login.microsoftonline.com/{tid}")).unwrap();
+        let rule = single
+            .issuer_rule(&format!("https://login.microsoftonline.com/{tid}/v2.0"))
+            .unwrap();
+        let rules = single.access_token_issuers(&rule);
+        let accepts = |iss: &str, tid: &str| {
+            let claims = json!({"iss": iss, "tid": tid});
+            rules
+                .iter()
+                .any(|r| r.check(claims.as_object().unwrap()).is_ok())
+        };
+        assert!(accepts(
+            &format!("https://login.microsoftonline.com/{tid}/v2.0"),
+            tid
+        ));
+        assert!(accepts(&format!("https://sts.windows.net/{tid}/"), tid));
+        assert!(!accepts("https://sts.windows.net/another-tenant/", tid));
+        assert!(!accepts(&format!("https://sts.windows.net/{tid}"), tid));
+
+        let multi = Authority::microsoft("https://login.microsoftonline.com/common").unwrap();
+        let rule = multi
+            .issuer_rule("https://login.microsoftonline.com/{tenantid}/v2.0")
+            .unwrap();
+        let rules = multi.access_token_issuers(&rule);
+        let check = |iss: &str, tid: &str| {
+            let claims = json!({"iss": iss, "tid": tid});
+            rules
+                .iter()
+                .any(|r| r.check(claims.as_object().unwrap()).is_ok())
+        };
+        assert!(check("https://sts.windows.net/t1/", "t1"));
+        assert!(check("https://login.microsoftonline.com/t1/v2.0", "t1"));
+        // The right shape, for another tenant than the token's own.
+        assert!(!check("https://sts.windows.net/t2/", "t1"));
+        assert!(!check("https://login.microsoftonline.com/t2/v2.0", "t1"));
+
+        // Other kinds of authority get no v1 issuer.
+        let oidc = Authority::oidc("https://idp.example").unwrap();
+        let rule = oidc.issuer_rule("https://idp.example").unwrap();
+        assert_eq!(oidc.access_token_issuers(&rule), vec![rule]);
     }
 
     #[test]

@@ -96,6 +96,9 @@ pub enum Error {
     /// The scopes a handler needs were not granted by the user or the provider.
     #[error("the identity provider did not grant {}", quoted(.0))]
     ScopesNotGranted(Vec<String>),
+    /// The signed-in user lacks app roles a handler requires (`#[login_required(roles = [..])]`).
+    #[error("you need the role {} for this page", quoted(.0))]
+    RolesMissing(Vec<String>),
     /// A token refresh that this request waited for (together with others) failed.
     #[error("the token refresh failed: {0}")]
     Refresh(#[source] Arc<Error>),
@@ -168,7 +171,7 @@ impl Error {
             | Error::Malformed(_)
             | Error::InvalidToken(_)
             | Error::InvalidGrant(_) => StatusCode::BAD_REQUEST,
-            Error::ScopesNotGranted(_) => StatusCode::FORBIDDEN,
+            Error::ScopesNotGranted(_) | Error::RolesMissing(_) => StatusCode::FORBIDDEN,
             Error::TokenEndpoint { .. } => StatusCode::BAD_GATEWAY,
             Error::ProviderUnavailable { .. }
             | Error::SessionStore(_)
@@ -193,6 +196,7 @@ impl Error {
             | Error::InvalidToken(_)
             | Error::InvalidGrant(_) => "Sign-in failed",
             Error::ScopesNotGranted(_) => "Permission not granted",
+            Error::RolesMissing(_) => "Access denied",
             Error::TokenEndpoint { .. } | Error::ProviderUnavailable { .. } => {
                 "Identity provider unavailable"
             }
@@ -269,7 +273,7 @@ impl From<tower_sessions::session::Error> for Error {
     }
 }
 
-/// A setting of [`AuthBuilder`](crate::AuthBuilder): its builder method, and its environment
+/// A setting of [`AuthBuilder`](crate::AuthBuilder) or [`ApiAuthBuilder`](crate::ApiAuthBuilder): its builder method, and its environment
 /// variable where [`Auth::from_env`](crate::Auth::from_env) reads one. [`ConfigError`] names
 /// settings with it.
 ///
@@ -317,6 +321,10 @@ pub enum Setting {
     /// `token_encryption_key`, `TOKEN_ENCRYPTION_KEY` (and `token_decryption_keys`,
     /// `TOKEN_DECRYPTION_KEYS`).
     TokenEncryptionKey,
+    /// [`ApiAuthBuilder::audiences`](crate::ApiAuthBuilder::audiences), `AUDIENCE`.
+    Audiences,
+    /// [`ApiAuthBuilder::allowed_tenants`](crate::ApiAuthBuilder::allowed_tenants).
+    AllowedTenants,
 }
 
 impl Setting {
@@ -339,6 +347,8 @@ impl Setting {
             Setting::HttpTimeout => "http_timeout",
             Setting::CookieName => "cookie_name",
             Setting::TokenEncryptionKey => "token_encryption_key",
+            Setting::Audiences => "audiences",
+            Setting::AllowedTenants => "allowed_tenants",
         }
     }
 
@@ -355,12 +365,14 @@ impl Setting {
             Setting::B2cEditProfileUserFlow => Some("EDITPROFILE_USER_FLOW"),
             Setting::B2cResetPasswordUserFlow => Some("RESETPASSWORD_USER_FLOW"),
             Setting::TokenEncryptionKey => Some("TOKEN_ENCRYPTION_KEY"),
+            Setting::Audiences => Some("AUDIENCE"),
             Setting::Scopes
             | Setting::PostLogoutRedirect
             | Setting::LoginPath
             | Setting::LogoutPath
             | Setting::HttpTimeout
-            | Setting::CookieName => None,
+            | Setting::CookieName
+            | Setting::AllowedTenants => None,
         }
     }
 }

@@ -13,6 +13,7 @@ use tower_sessions::Session;
 
 use crate::auth::Auth;
 use crate::error::Error;
+use crate::grants::{self, GroupsOverage};
 use crate::pages::NO_STORE;
 use crate::params::api_scopes;
 use crate::session::{self, Record};
@@ -219,12 +220,26 @@ impl User {
     pub fn claims(&self) -> &Map<String, Value> {
         &self.claims
     }
+
+    /// The user's app roles (`roles`, as Entra ID puts them in the ID token).
+    pub fn roles(&self) -> Vec<&str> {
+        grants::roles(&self.claims)
+    }
+
+    /// The `groups` claim, or [`GroupsOverage`] when the provider left the groups out for
+    /// being too many (never an empty list in that case).
+    pub fn groups(&self) -> Result<Vec<&str>, GroupsOverage> {
+        grants::groups(&self.claims)
+    }
 }
 
-/// The scopes a handler needs, as a type: what `#[login_required(scopes = [...])]` generates.
+/// The scopes (and app roles) a handler needs, as a type: what `#[login_required(scopes =
+/// [...])]` and `#[authorization_required(..)]` generate.
 pub trait Scopes: Send + Sync + 'static {
     /// The scopes.
     const SCOPES: &'static [&'static str];
+    /// The app roles the user (or, for a web API, the token) must have: all of them.
+    const ROLES: &'static [&'static str] = &[];
 }
 
 /// No scopes: sign-in only.
@@ -293,6 +308,13 @@ pub enum LoginRejection {
         /// For the application's error page.
         auth: Auth,
     },
+    /// The signed-in user lacks app roles the handler requires (403 page, no sign-in loop).
+    RolesMissing {
+        /// The roles missing.
+        roles: Vec<String>,
+        /// For the application's error page.
+        auth: Auth,
+    },
     /// The provider, the session store or the setup failed.
     Failed {
         /// What failed.
@@ -310,7 +332,9 @@ impl LoginRejection {
                 page_load: true, ..
             } => StatusCode::SEE_OTHER,
             LoginRejection::SignInRequired { .. } => StatusCode::UNAUTHORIZED,
-            LoginRejection::ScopesNotGranted { .. } => StatusCode::FORBIDDEN,
+            LoginRejection::ScopesNotGranted { .. } | LoginRejection::RolesMissing { .. } => {
+                StatusCode::FORBIDDEN
+            }
             LoginRejection::Failed { error, .. } => error.status(),
         }
     }
@@ -344,6 +368,9 @@ impl IntoResponse for LoginRejection {
             }
             LoginRejection::ScopesNotGranted { scopes, auth } => {
                 auth.render_error(&Error::ScopesNotGranted(scopes))
+            }
+            LoginRejection::RolesMissing { roles, auth } => {
+                auth.render_error(&Error::RolesMissing(roles))
             }
             LoginRejection::Failed {
                 error,
@@ -418,7 +445,16 @@ impl<St: Send + Sync, S: Scopes> FromRequestParts<St> for LoginRequired<S> {
 
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
         match extract(parts, S::SCOPES).await? {
-            Some(context) => Ok(LoginRequired(context, PhantomData)),
+            Some(context) => {
+                let missing = grants::missing(&context.user.roles(), S::ROLES);
+                if !missing.is_empty() {
+                    return Err(LoginRejection::RolesMissing {
+                        roles: missing,
+                        auth: auth_of(parts)?,
+                    });
+                }
+                Ok(LoginRequired(context, PhantomData))
+            }
             None => Err(sign_in_needed(parts, S::SCOPES)),
         }
     }

@@ -89,17 +89,29 @@ pub(crate) async fn verify(
     time: TimeRules,
 ) -> Result<(Arc<Metadata>, Map<String, Value>), Error> {
     match verify_with(client, &meta, id_token, nonce, time) {
-        Err(ClaimsVerificationError::SignatureVerification(
-            SignatureVerificationError::NoMatchingKey | SignatureVerificationError::CryptoError(_),
-        )) => match provider.refetch_keys(&meta).await? {
+        Err(
+            error @ ClaimsVerificationError::SignatureVerification(
+                SignatureVerificationError::NoMatchingKey
+                | SignatureVerificationError::CryptoError(_),
+            ),
+        ) => match provider.refetch_keys(&meta).await? {
             Some(fresh) => {
                 verify_with(client, &fresh, id_token, nonce, time).map_err(rejected)?;
                 let claims = checked_claims(&fresh, client.id(), id_token, time)?;
                 Ok((fresh, claims))
             }
-            None => Err(Error::InvalidToken(
-                "the ID token's signature does not verify under the provider's keys".into(),
-            )),
+            None if matches!(
+                error,
+                ClaimsVerificationError::SignatureVerification(
+                    SignatureVerificationError::NoMatchingKey
+                )
+            ) =>
+            {
+                Err(Error::InvalidToken(
+                    "the ID token is signed with an unknown key".into(),
+                ))
+            }
+            None => Err(rejected(error)),
         },
         Err(e) => Err(rejected(e)),
         Ok(()) => {

@@ -35,6 +35,15 @@ pub(crate) fn payload(jwt: &str) -> Result<Map<String, Value>, Unverified> {
     decode_json(payload.trim_end_matches('='))
 }
 
+/// The header of a compact JWT, as raw JSON (not verified: for checks made after `verify`).
+pub(crate) fn header(jwt: &str) -> Result<Map<String, Value>, Unverified> {
+    let header = jwt
+        .split('.')
+        .next()
+        .ok_or(Unverified::Invalid("not a compact JWT"))?;
+    decode_json(header)
+}
+
 fn decode_json(part: &str) -> Result<Map<String, Value>, Unverified> {
     let bytes = B64
         .decode(part)

@@ -4,6 +4,7 @@
 const LAYERS: &[(&str, u8, &str)] = &[
     ("clock", 0, include_str!("clock.rs")),
     ("error", 0, include_str!("error.rs")),
+    ("grants", 0, include_str!("grants.rs")),
     ("lock", 0, include_str!("lock.rs")),
     ("return_path", 0, include_str!("return_path.rs")),
     ("http", 1, include_str!("http.rs")),
@@ -11,16 +12,19 @@ const LAYERS: &[(&str, u8, &str)] = &[
     ("pages", 1, include_str!("pages.rs")),
     ("params", 1, include_str!("params.rs")),
     ("seal", 1, include_str!("seal.rs")),
-    ("authority", 2, include_str!("authority.rs")),
-    ("checks", 3, include_str!("checks.rs")),
+    ("verified", 1, include_str!("verified.rs")),
     ("claims", 1, include_str!("claims.rs")),
+    ("authority", 2, include_str!("authority.rs")),
     ("session", 2, include_str!("session.rs")),
+    ("checks", 3, include_str!("checks.rs")),
     ("provider", 3, include_str!("provider.rs")),
     ("client", 4, include_str!("client.rs")),
+    ("access_token", 5, include_str!("access_token.rs")),
     ("id_token", 5, include_str!("id_token.rs")),
     ("single_use", 6, include_str!("single_use.rs")),
     ("backchannel", 7, include_str!("backchannel.rs")),
     ("tokens", 7, include_str!("tokens.rs")),
+    ("api", 8, include_str!("api.rs")),
     ("auth", 8, include_str!("auth.rs")),
     ("login", 9, include_str!("login.rs")),
     ("logout", 10, include_str!("logout.rs")),
@@ -29,6 +33,7 @@ const LAYERS: &[(&str, u8, &str)] = &[
     ("extract", 11, include_str!("extract.rs")),
     ("layer", 11, include_str!("layer.rs")),
     ("routes", 11, include_str!("routes.rs")),
+    ("api_extract", 12, include_str!("api_extract.rs")),
 ];
 
 /// The crate-root re-exports, and the module each comes from: importing `crate::Error` is an
@@ -36,6 +41,13 @@ const LAYERS: &[(&str, u8, &str)] = &[
 fn root_item(name: &str) -> Option<&'static str> {
     Some(match name {
         "Auth" => "auth",
+        "ApiAuth" | "ApiAuthBuilder" => "api",
+        "ApiClaims"
+        | "ApiContext"
+        | "ApiRejection"
+        | "AuthorizationRequired"
+        | "require_authorization" => "api_extract",
+        "GroupsOverage" => "grants",
         "Clock" => "clock",
         "AuthBuilder" => "config",
         "BoxError" | "ConfigError" | "Error" | "Setting" => "error",

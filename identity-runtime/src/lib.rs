@@ -2,16 +2,17 @@
 //! Connect flows, the token cache, session storage on tower-sessions, the routes and pages.
 //!
 //! The modules are layers; each imports only from the layers below it (a unit test keeps it so):
-//! 1. leaves: `error`, `clock`, `lock`, `return_path`, then `params`, `http`, `jws`, `seal`,
-//!    `pages`;
-//! 2. what is stored and who the provider is: `session` (with its `claims`), `authority` (and
-//!    `checks` of settings),
-//!    then `provider` (metadata
-//!    and key cache) and `client` (this app's registration), then `id_token` (verification);
-//! 3. services with state: `tokens` (cache, single flight, lock), `backchannel` (logout markers),
-//!    `single_use` (callbacks and logout tokens redeemed once);
-//! 4. `auth`, the composition root that owns the services; the flows `login`, `logout`, `device`;
-//! 5. entry points: `config` (builder), `extract` (extractors), `routes`, `layer`.
+//! 1. leaves: `error`, `clock`, `lock`, `return_path`, `grants` (scopes, roles, groups), then
+//!    `params`, `http`, `jws`, `seal`, `claims`, `pages`, `verified` (verified bearer tokens);
+//! 2. what is stored and who the provider is: `session`, `authority` (and `checks` of settings),
+//!    then `provider` (metadata and key cache) and `client` (this app's registration), then
+//!    `id_token` and `access_token` (verification);
+//! 3. services with state: `single_use` (callbacks, logout tokens), then `tokens` (cache, single
+//!    flight, lock) and `backchannel` (logout markers);
+//! 4. `auth`, the composition root that owns the services, and `api`, the web API's; the flows
+//!    `login`, `logout`, `device`;
+//! 5. entry points: `config` (builder), `extract` (extractors), `routes`, `layer`, then
+//!    `api_extract` (the web API's extractors, which share `extract`'s `Scopes` markers).
 //!
 //! Applications use it through the `axum-identity` facade, which adds the `#[login_required]`
 //! and `identity_routes!` macros:
@@ -44,6 +45,7 @@
 // Leaves.
 mod clock;
 mod error;
+mod grants;
 mod lock;
 mod return_path;
 
@@ -52,17 +54,20 @@ mod jws;
 mod pages;
 mod params;
 mod seal;
+mod verified;
 
 // What is stored, and who the provider is.
+mod claims;
+
 mod authority;
 mod checks;
-mod claims;
 mod session;
 
 mod provider;
 
 mod client;
 
+mod access_token;
 mod id_token;
 
 // Services with state.
@@ -71,6 +76,7 @@ mod single_use;
 mod tokens;
 
 // The composition root, and the flows on it.
+mod api;
 mod auth;
 
 mod login;
@@ -84,6 +90,13 @@ mod extract;
 mod layer;
 mod routes;
 
+// The web-API entry points, beside the web app's.
+mod api_extract;
+
+pub use api::{ApiAuth, ApiAuthBuilder};
+pub use api_extract::{
+    ApiClaims, ApiContext, ApiRejection, AuthorizationRequired, require_authorization,
+};
 pub use auth::Auth;
 pub use clock::Clock;
 pub use config::AuthBuilder;
@@ -91,6 +104,7 @@ pub use error::{BoxError, ConfigError, Error, Setting};
 pub use extract::{
     Context, LoginGuard, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_sign_in,
 };
+pub use grants::GroupsOverage;
 pub use layer::AuthLayer;
 #[cfg(feature = "postgres")]
 pub use lock::PostgresRefreshLock;

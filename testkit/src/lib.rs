@@ -12,6 +12,7 @@
 
 pub mod app;
 pub mod assert;
+pub mod bearer;
 pub mod browser;
 pub mod hostile;
 pub mod kernel;

@@ -19,3 +19,4 @@ mod sign_in;
 mod stores;
 mod tokens;
 mod two_instances;
+mod web_api;

@@ -30,6 +30,14 @@
 //   rotateRefreshTokens    true / false; default: oidc-provider's policy (always for public clients,
 //                          for confidential ones once 70% of the lifetime has passed)
 //   verbose                default false; true logs every request to stderr
+//   apiResource            default none (no resource server: access tokens are opaque, for userinfo).
+//                          {"indicator": "api://test-api", "scopes": ["api.read"], "roles": {"<sub or
+//                          client_id>": ["Role"]}}: a web API as an RFC 8707 resource server. Its scopes
+//                          are resource scopes (no longer OIDC scopes); a request asking for one of them
+//                          without a `resource` parameter is for this API; its access tokens are RFC 9068
+//                          JWTs (`typ: at+jwt`, `aud` = indicator) carrying `roles` for the listed
+//                          accounts or clients; the client_credentials grant is enabled (app-only
+//                          tokens, `sub` = client_id).
 //
 // Accounts: any user name signs in with any password. `sub` is the user name, with claims
 // name (first letter upper-cased), preferred_username, email `<login>@example.test`, email_verified.
@@ -106,7 +114,34 @@ const settings = {
   tokensExpireWithSession: config.tokensExpireWithSession ?? false,
   rotateRefreshTokens: config.rotateRefreshTokens,
   verbose: config.verbose ?? false,
+  apiResource: config.apiResource ?? null,
 };
+const api = settings.apiResource;
+const oidcExtraScopes = settings.extraScopes.filter((scope) => !api?.scopes?.includes(scope));
+const isApiScope = (scope) => Boolean(api?.scopes?.includes(scope));
+
+// The API as a resource server (RFC 8707), when configured.
+const resourceIndicators = api ? {
+  enabled: true,
+  defaultResource: async (ctx, _client, oneOf) => {
+    if (oneOf) return oneOf;
+    const scope = ctx.oidc.params?.scope;
+    if (typeof scope === 'string' && scope.split(' ').some(isApiScope)) return api.indicator;
+    return undefined;
+  },
+  // The code and refresh grants carry no `resource`: use the one the authorization granted.
+  useGrantedResource: async () => true,
+  getResourceServerInfo: async (_ctx, indicator) => {
+    if (indicator !== api.indicator) throw new errors.InvalidTarget();
+    return {
+      scope: api.scopes.join(' '),
+      audience: api.indicator,
+      accessTokenFormat: 'jwt',
+      accessTokenTTL: settings.accessTokenTtl,
+      jwt: { sign: { alg: 'RS256' } },
+    };
+  },
+} : undefined;
 
 const log = (...args) => console.error('[provider]', ...args);
 
@@ -375,7 +410,7 @@ const provider = new Provider(issuer, {
     profile: ['name', 'preferred_username'],
     email: ['email', 'email_verified'],
   },
-  scopes: ['openid', 'offline_access', 'profile', 'email', ...settings.extraScopes],
+  scopes: ['openid', 'offline_access', 'profile', 'email', ...oidcExtraScopes],
   conformIdTokenClaims: settings.conformIdTokenClaims,
   pkce: { required: () => true }, // S256 is the only method oidc-provider 9 accepts.
   routes,
@@ -410,10 +445,17 @@ const provider = new Provider(issuer, {
     });
     grant.addOIDCScope([...ctx.oidc.requestParamOIDCScopes].join(' '));
     grant.addOIDCClaims([...ctx.oidc.requestParamClaims]);
+    const apiScopes = [...ctx.oidc.requestParamScopes].filter(isApiScope);
+    if (apiScopes.length > 0) grant.addResourceScope(api.indicator, apiScopes.join(' '));
     await grant.save();
     return grant;
   },
   clientBasedCORS: () => true,
+  // App roles in the API's access tokens, for the accounts or clients apiResource.roles lists.
+  extraTokenClaims: async (_ctx, token) => {
+    const roles = api?.roles?.[token.accountId ?? token.clientId];
+    return roles ? { roles } : undefined;
+  },
   renderError: async (ctx, out) => {
     ctx.type = 'html';
     ctx.body = page('Error', Object.entries(out)
@@ -434,6 +476,7 @@ const provider = new Provider(issuer, {
     userinfo: { enabled: true },
     // Clients with a backchannel_logout_uri are told, server to server, when a user signs out.
     backchannelLogout: { enabled: true },
+    ...(api ? { resourceIndicators, clientCredentials: { enabled: true } } : {}),
     rpInitiatedLogout: {
       enabled: true,
       logoutSource: async (ctx, form) => {

@@ -480,3 +480,27 @@ fn scope_errors_are_spanned() {
     assert_eq!(err.span().start().column, attr.rfind("\"a\"").unwrap());
     assert_eq!(all.len(), 1);
 }
+
+#[test]
+fn roles() {
+    insta::assert_snapshot!(pretty(
+        quote!(roles = ["Admin"]),
+        quote! {
+            async fn admin(context: Context) -> String {
+                context.user.subject().to_owned()
+            }
+        }
+    ));
+}
+
+#[test]
+fn scopes_and_roles() {
+    insta::assert_snapshot!(pretty(
+        quote!(scopes = ["User.Read"], roles = ["Admin", "Auditor"]),
+        quote! {
+            async fn audit(context: Context) -> String {
+                context.access_token
+            }
+        }
+    ));
+}

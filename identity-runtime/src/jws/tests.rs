@@ -108,3 +108,50 @@ fn malformed_tokens_are_refused() {
     }
     assert!(payload("nodots").is_err());
 }
+
+#[test]
+fn ps256_verifies_under_an_rsa_key_and_is_refused_when_not_allowed() {
+    let ps256 = CoreJwsSigningAlgorithm::RsaSsaPssSha256;
+    let message = format!(
+        "{}.{}",
+        encode(&json!({"alg": "PS256", "kid": "k0"})),
+        encode(&json!({"sub": "u"}))
+    );
+    let signature = key0().sign(&ps256, message.as_bytes()).unwrap();
+    let token = format!("{message}.{}", B64.encode(signature));
+    assert_eq!(
+        verify(&jwks(&[&key0()]), &[RS256, ps256.clone()], &token).unwrap()["sub"],
+        "u"
+    );
+    assert!(matches!(
+        verify(&jwks(&[&key0()]), &[RS256], &token),
+        Err(Unverified::Invalid(_))
+    ));
+}
+
+/// RFC 7515 Appendix A.3: a JWS signed with ES256, and its P-256 key.
+#[test]
+fn es256_verifies_with_the_rfc_7515_example() {
+    let es256 = CoreJwsSigningAlgorithm::EcdsaP256Sha256;
+    let jwks: CoreJsonWebKeySet = serde_json::from_value(json!({"keys": [{
+        "kty": "EC",
+        "crv": "P-256",
+        "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
+        "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
+    }]}))
+    .unwrap();
+    let token = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
+    assert_eq!(
+        verify(&jwks, std::slice::from_ref(&es256), token).unwrap()["iss"],
+        "joe"
+    );
+    // One character in the middle of the signature changed.
+    let at = token.len() - 40;
+    let swapped = if &token[at..=at] == "A" { "B" } else { "A" };
+    let mut tampered = token.to_owned();
+    tampered.replace_range(at..=at, swapped);
+    assert_eq!(
+        verify(&jwks, &[es256], &tampered),
+        Err(Unverified::BadSignature)
+    );
+}

@@ -1,0 +1,298 @@
+//! What protecting a web API costs per request: a `#[authorization_required(scopes = [..])]`
+//! route against the same app's unprotected route, with a repeated bearer token (served from
+//! the cache of verified tokens) and with a first-seen one (its RS256 signature verified).
+//!
+//! ```text
+//! cargo bench --bench web_api                       # 3 s per point
+//! BENCH_SECS=10 cargo bench --bench web_api         # longer points
+//! ```
+//!
+//! The keys come from the hostile provider of the tests (discovery and JWKS on loopback, fetched
+//! once); tokens are RS256 with a 2048-bit fixture key, signed here. "First-seen" is measured on
+//! an `ApiAuth` whose token cache is off (`token_cache_capacity(0)`), so every request pays
+//! what a token seen for the first time pays: the hash, the signature verification and the
+//! claim checks. Every request carries the same `Authorization` header, the unprotected route's
+//! too, and every route answers the same small JSON. Keep-alive HTTP/1.1 connections (one
+//! reqwest client each) drive the app as fast as they can; the load generator shares the
+//! process and the cores with the app.
+//!
+//! Under `cargo test --all-targets` (no `--bench` argument) it only says how to run it.
+
+use axum_identity_testkit as support;
+
+use std::time::{Duration, Instant};
+
+use axum::routing::get;
+use axum::{Json, Router};
+use axum_identity::{ApiAuth, ApiContext, authorization_required};
+use reqwest::StatusCode;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
+use serde_json::{Value, json};
+use support::bearer::{self, Sign, now};
+use support::hostile::{Hostile, Scenario, kid};
+
+const CONNECTIONS: [usize; 3] = [1, 10, 50];
+/// Each point's time is cut into this many slices, taken in turn with the other routes'.
+const SLICES: u32 = 6;
+
+async fn open() -> Json<Value> {
+    Json(json!({"sub": "anonymous"}))
+}
+
+#[authorization_required(scopes = ["api.read"])]
+async fn resource(context: ApiContext) -> Json<Value> {
+    Json(json!({"sub": context.claims.subject()}))
+}
+
+struct Point {
+    route: &'static str,
+    connections: usize,
+    requests: usize,
+    errors: usize,
+    rps: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+async fn clients(url: &str, auth: &HeaderValue, connections: usize) -> Vec<reqwest::Client> {
+    let mut clients = Vec::new();
+    for _ in 0..connections {
+        let client = reqwest::Client::builder()
+            .http1_only()
+            .pool_max_idle_per_host(1)
+            .build()
+            .unwrap();
+        let response = client
+            .get(url)
+            .header(AUTHORIZATION, auth.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{url}: {}",
+            response.text().await.unwrap()
+        );
+        clients.push(client);
+    }
+    clients
+}
+
+/// Every client at once, each as fast as it can, for `duration`: latencies, errors, time taken.
+async fn drive(
+    clients: &[reqwest::Client],
+    url: &str,
+    auth: &HeaderValue,
+    duration: Duration,
+) -> (Vec<Duration>, usize, Duration) {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = tokio::task::JoinSet::new();
+    for client in clients {
+        let (client, url, auth) = (client.clone(), url.to_owned(), auth.clone());
+        tasks.spawn(async move {
+            let mut latencies = Vec::with_capacity(1 << 14);
+            let mut errors = 0;
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let ok = match client
+                    .get(&url)
+                    .header(AUTHORIZATION, auth.clone())
+                    .send()
+                    .await
+                {
+                    Ok(response) => {
+                        let status = response.status();
+                        response.bytes().await.is_ok() && status == StatusCode::OK
+                    }
+                    Err(_) => false,
+                };
+                latencies.push(sent.elapsed());
+                errors += usize::from(!ok);
+            }
+            (latencies, errors)
+        });
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    while let Some(result) = tasks.join_next().await {
+        let (l, e) = result.unwrap();
+        latencies.extend(l);
+        errors += e;
+    }
+    (latencies, errors, start.elapsed())
+}
+
+/// One point per route at `connections`, the routes taking turns in short slices.
+async fn measure(
+    base: &str,
+    routes: &[(&'static str, &'static str)],
+    auth: &HeaderValue,
+    connections: usize,
+    per_point: Duration,
+) -> Vec<Point> {
+    let mut all = Vec::new();
+    for (_, path) in routes {
+        all.push(clients(&format!("{base}{path}"), auth, connections).await);
+    }
+    let slice = per_point / SLICES;
+    let mut totals = vec![(Vec::new(), 0, Duration::ZERO); routes.len()];
+    for _ in 0..SLICES {
+        for (i, (_, path)) in routes.iter().enumerate() {
+            let (latencies, errors, elapsed) =
+                drive(&all[i], &format!("{base}{path}"), auth, slice).await;
+            totals[i].0.extend(latencies);
+            totals[i].1 += errors;
+            totals[i].2 += elapsed;
+        }
+    }
+    routes
+        .iter()
+        .zip(totals)
+        .map(|((route, _), (mut latencies, errors, elapsed))| {
+            latencies.sort_unstable();
+            let pct = |p: f64| {
+                latencies
+                    [((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1]
+            };
+            Point {
+                route,
+                connections,
+                requests: latencies.len(),
+                errors,
+                rps: latencies.len() as f64 / elapsed.as_secs_f64(),
+                p50: pct(0.5),
+                p99: pct(0.99),
+            }
+        })
+        .collect()
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!(
+            "benches/web_api.rs is a measurement, not a test: run `cargo bench --bench web_api`"
+        );
+        return;
+    }
+    let secs = Duration::from_secs_f64(
+        std::env::var("BENCH_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3.0),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let load_before = load_average();
+    runtime.block_on(async move {
+        let hostile = Hostile::start("unused", Scenario::default()).await;
+        let api = |capacity: Option<usize>| {
+            let mut builder = ApiAuth::builder()
+                .client_id("bench-api")
+                .oidc_authority(&hostile.issuer);
+            if let Some(capacity) = capacity {
+                builder = builder.token_cache_capacity(capacity);
+            }
+            builder.build().unwrap()
+        };
+        let cached = api(None);
+        let uncached = api(Some(0));
+        let app = Router::new()
+            .route("/open", get(open))
+            .merge(
+                Router::new()
+                    .route("/cached", get(resource))
+                    .layer(cached.layer()),
+            )
+            .merge(
+                Router::new()
+                    .route("/uncached", get(resource))
+                    .layer(uncached.layer()),
+            );
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+
+        let now = now();
+        let token = bearer::sign(
+            &json!({"kid": kid(0), "typ": "at+jwt"}),
+            &json!({
+                "iss": hostile.issuer, "sub": "alice", "aud": "api://bench-api",
+                "client_id": "web-app", "scope": "api.read", "iat": now, "exp": now + 3600,
+                "jti": "bench",
+            }),
+            &Sign::Rsa(0),
+        );
+        let auth = HeaderValue::from_str(&format!("Bearer {token}")).unwrap();
+        let routes = [
+            ("unprotected", "/open"),
+            ("repeated token", "/cached"),
+            ("first-seen token", "/uncached"),
+        ];
+        let mut points = Vec::new();
+        for connections in CONNECTIONS {
+            for point in measure(&base, &routes, &auth, connections, secs).await {
+                eprintln!(
+                    "{:<18} {connections:>3} conns: {:>8.0} req/s  p99 {:?}  ({} errors)",
+                    point.route, point.rps, point.p99, point.errors
+                );
+                points.push(point);
+            }
+        }
+        report(&points, secs, hostile.jwks_fetches(), token.len());
+        println!(
+            "Load average (1, 5, 15 min) before: {load_before}; after: {}.",
+            load_average()
+        );
+    });
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
+
+fn report(points: &[Point], secs: Duration, jwks_fetches: usize, token_len: usize) {
+    println!();
+    println!(
+        "axum-identity web API benchmark: {:.1} s per point, {} CPU(s), {}, a {token_len}-byte RS256 token, app and load generator in one process on loopback",
+        secs.as_secs_f64(),
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if cfg!(debug_assertions) {
+            "DEBUG build (not a measurement: use `cargo bench`)"
+        } else {
+            "optimized build"
+        },
+    );
+    println!();
+    println!("| route | connections | requests/s | p50 ms | p99 ms | vs unprotected | errors |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for point in points {
+        let baseline = points
+            .iter()
+            .find(|p| p.route == "unprotected" && p.connections == point.connections)
+            .map_or(f64::NAN, |p| p.rps);
+        println!(
+            "| {} | {} | {:.0} | {} | {} | {:.0}% | {} |",
+            point.route,
+            point.connections,
+            point.rps,
+            ms(point.p50),
+            ms(point.p99),
+            100.0 * point.rps / baseline,
+            point.errors,
+        );
+    }
+    let total: usize = points.iter().map(|p| p.requests).sum();
+    println!();
+    println!("{total} requests measured; the provider's keys were fetched {jwks_fetches} time(s).");
+}

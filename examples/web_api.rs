@@ -1,0 +1,147 @@
+//! A web API that accepts bearer access tokens, like Microsoft's Python web API sample:
+//! `GET /` is open and says what this is; `GET /resource` needs a valid token with SCOPE and
+//! answers with the token's claims.
+//!
+//! ```bash
+//! CLIENT_ID=<the API's application id> AUTHORITY=https://login.microsoftonline.com/<tenant> \
+//! SCOPE=access_as_user cargo run --example web_api
+//! ```
+//!
+//! PORT (default 5000), CLIENT_ID, AUTHORITY or OIDC_AUTHORITY, AUDIENCE (more accepted
+//! audiences, optional) and SCOPE (required delegated scopes, space separated, default
+//! `api.read`) come from the environment or a `.env` file. With no provider configured, it
+//! starts the local OpenID provider the tests use, with this API as a resource server
+//! (`api://web-api`), and prints how to get a token for it: an app-only one with curl, or a
+//! user's through `examples/call_api.rs` with this API as its ENDPOINT.
+
+#[path = "support/local.rs"]
+#[allow(dead_code)]
+mod local;
+
+use std::error::Error;
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use axum_identity::{ApiAuth, ApiContext, ApiRejection};
+use axum_identity_testkit::provider::TestProvider;
+use serde_json::{Value, json};
+
+/// The scopes `/resource` requires, read at run time (SCOPE).
+#[derive(Clone)]
+struct Required(Arc<Vec<String>>);
+
+async fn index() -> Json<Value> {
+    Json(json!({
+        "message": "axum-identity web API example: GET /resource with `Authorization: Bearer <token>`",
+    }))
+}
+
+async fn resource(
+    State(required): State<Required>,
+    context: ApiContext,
+) -> Result<Json<Value>, ApiRejection> {
+    let scopes: Vec<&str> = required.0.iter().map(String::as_str).collect();
+    context.require_scopes(&scopes)?;
+    let claims = &context.claims;
+    Ok(Json(json!({
+        "sub": claims.subject(),
+        "oid": claims.object_id(),
+        "tid": claims.tenant_id(),
+        "client": claims.client_id(),
+        "scopes": claims.scopes(),
+        "roles": claims.roles(),
+        "app_only": claims.is_app_only(),
+        "claims": claims.claims(),
+    })))
+}
+
+/// The port of the local provider when nothing is configured (`PROVIDER_PORT` to change), fixed
+/// so that call_api can be pointed at it.
+fn local_provider_port() -> u16 {
+    std::env::var("PROVIDER_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5100)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn Error>> {
+    tracing_subscriber::fmt().with_env_filter("info").init();
+    dotenvy::dotenv().ok();
+    let port = local::port();
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+    let scopes: Vec<String> = var("SCOPE")
+        .unwrap_or_else(|| "api.read".to_owned())
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect();
+
+    let mut _local_provider = None;
+    let api = if local::configured() {
+        ApiAuth::from_env()?
+    } else {
+        let (provider, api) = local_provider(port, &scopes).await?;
+        _local_provider = Some(provider);
+        api
+    };
+    // Reports a misconfigured provider now rather than at the first request.
+    if let Err(error) = api.warm_up().await {
+        eprintln!("warning: the provider's keys could not be fetched yet: {error}");
+    }
+    println!(
+        "Protecting /resource for {} with the scopes {scopes:?}",
+        api.audiences().join(", ")
+    );
+    let app = Router::new()
+        .route("/", get(index))
+        .route("/resource", get(resource))
+        .with_state(Required(Arc::new(scopes)))
+        .layer(api.layer());
+    local::serve(app, port).await
+}
+
+/// The local test provider with this API as a resource server, a daemon client for app-only
+/// tokens, and a web client for `examples/call_api.rs` on the next port.
+async fn local_provider(
+    port: u16,
+    scopes: &[String],
+) -> Result<(TestProvider, ApiAuth), Box<dyn Error>> {
+    let web_port = port + 1;
+    let redirect_uri = format!("http://127.0.0.1:{web_port}/redirect");
+    let local = TestProvider::start(json!({
+        "port": local_provider_port(),
+        "clients": [
+            TestProvider::web_client("call-api", "call-api-secret", &[&redirect_uri], &[]),
+            {
+                "client_id": "daemon",
+                "client_secret": "daemon-secret",
+                "grant_types": ["client_credentials"],
+                "response_types": [],
+                "redirect_uris": [],
+            },
+        ],
+        "apiResource": {"indicator": "api://web-api", "scopes": scopes},
+        "autoConsent": true,
+    }))
+    .await?;
+    let issuer = &local.issuer;
+    let scope = scopes.join(" ");
+    println!(
+        "No CLIENT_ID/AUTHORITY configured: using the local OpenID provider at {issuer}.\n\n\
+         An app-only token:\n  \
+         TOKEN=$(curl -s -u daemon:daemon-secret -d grant_type=client_credentials \
+         -d 'scope={scope}' -d resource=api://web-api {issuer}/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n  \
+         curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:{port}/resource\n\n\
+         A signed-in user's token, through the web app example (then open http://127.0.0.1:{web_port}/call_api):\n  \
+         PORT={web_port} CLIENT_ID=call-api CLIENT_SECRET=call-api-secret OIDC_AUTHORITY={issuer} \
+         REDIRECT_URI={redirect_uri} SCOPE='{scope}' ENDPOINT=http://127.0.0.1:{port}/resource \
+         cargo run --example call_api\n"
+    );
+    let api = ApiAuth::builder()
+        .client_id("web-api")
+        .oidc_authority(issuer)
+        .build()?;
+    Ok((local, api))
+}
