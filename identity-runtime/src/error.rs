@@ -297,6 +297,8 @@ pub enum Setting {
     /// `token_encryption_key`, `TOKEN_ENCRYPTION_KEY` (and `token_decryption_keys`,
     /// `TOKEN_DECRYPTION_KEYS`).
     TokenEncryptionKey,
+    /// `application_root`, `APPLICATION_ROOT`.
+    ApplicationRoot,
 }
 
 impl Setting {
@@ -319,6 +321,7 @@ impl Setting {
             Setting::HttpTimeout => "http_timeout",
             Setting::CookieName => "cookie_name",
             Setting::TokenEncryptionKey => "token_encryption_key",
+            Setting::ApplicationRoot => "application_root",
         }
     }
 
@@ -335,6 +338,7 @@ impl Setting {
             Setting::B2cEditProfileUserFlow => Some("EDITPROFILE_USER_FLOW"),
             Setting::B2cResetPasswordUserFlow => Some("RESETPASSWORD_USER_FLOW"),
             Setting::TokenEncryptionKey => Some("TOKEN_ENCRYPTION_KEY"),
+            Setting::ApplicationRoot => Some("APPLICATION_ROOT"),
             Setting::Scopes
             | Setting::PostLogoutRedirect
             | Setting::LoginPath
