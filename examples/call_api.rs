@@ -131,7 +131,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let (auth, default_scope) = if local::configured() {
         (Auth::from_env()?, None)
     } else {
-        let (provider, builder) = local::provider(port, "call-api", true).await?;
+        let (provider, builder) = local::provider(port, "call-api", true, "").await?;
         _local_provider = Some(provider);
         (
             builder.app_name("axum-identity call_api").build()?,

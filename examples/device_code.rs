@@ -43,7 +43,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         }
         auth
     } else {
-        let (provider, builder) = local::provider(port, "device-code-example", false).await?;
+        let (provider, builder) = local::provider(port, "device-code-example", false, "").await?;
         _local_provider = Some(provider);
         builder.app_name("axum-identity Device Code").build()?
     };

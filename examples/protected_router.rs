@@ -73,7 +73,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let auth = if local::configured() {
         Auth::from_env()?
     } else {
-        let (provider, builder) = local::provider(port, "protected-router", true).await?;
+        let (provider, builder) = local::provider(port, "protected-router", true, "").await?;
         _local_provider = Some(provider);
         builder.app_name("axum-identity protected_router").build()?
     };

@@ -5,6 +5,10 @@
 //! the environment or a `.env` file). With none of them set, it starts the local OpenID provider
 //! the tests use (any user name signs in), so it works on a machine without a cloud account.
 //!
+//! Under a path prefix: `APPLICATION_ROOT=/app` (with `REDIRECT_URI=http://127.0.0.1:5000/app/redirect`
+//! when a provider is configured) serves it at http://127.0.0.1:5000/app/, nested with
+//! `Router::nest`.
+//!
 //! Sessions live in a SQLite file (`SESSION_FILE`, default `quickstart-sessions.sqlite3`), so a
 //! restart keeps users signed in — like Flask's `SESSION_TYPE = "filesystem"`;
 //! `SESSION_FILE=:memory:` keeps them in memory instead.
@@ -45,7 +49,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let auth = if local::configured() {
         Auth::from_env()?
     } else {
-        let (provider, builder) = local::provider(port, "quickstart", true).await?;
+        let root = std::env::var("APPLICATION_ROOT").unwrap_or_default();
+        let (provider, builder) = local::provider(port, "quickstart", true, &root).await?;
         _local_provider = Some(provider);
         builder.app_name("axum-identity quickstart").build()?
     };
@@ -76,8 +81,22 @@ async fn main() -> Result<(), Box<dyn Error>> {
 
     let app = Router::new()
         .route("/", get(index))
-        .merge(identity_routes!(auth))
-        .layer(auth.layer(store));
+        .merge(identity_routes!(auth));
+    // Under APPLICATION_ROOT the library hands out paths with the root and serves its routes
+    // without it: nest the whole app under the root. (Behind a reverse proxy that strips the
+    // root, leave the router as it is.)
+    let app = match auth.application_root() {
+        // `nest("/app", ..)` serves the home page at `/app` but not at `/app/` (axum 0.8), and
+        // `/app/` is where the library sends the browser home: route it too.
+        Some(root) => Router::new()
+            .route(&format!("{root}/"), get(index))
+            .nest(root, app),
+        None => app,
+    }
+    .layer(auth.layer(store));
+    if let Some(root) = auth.application_root() {
+        println!("The app is served under {root}: open http://127.0.0.1:{port}{root}/");
+    }
     local::log_registration(&auth);
     local::serve(app, port).await
 }

@@ -91,7 +91,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
     let auth = if local::configured() {
         Auth::builder_from_env().app_name(app_name).build()?
     } else {
-        let (provider, builder) = local::provider(port, "templates", true).await?;
+        let (provider, builder) = local::provider(port, "templates", true, "").await?;
         _local_provider = Some(provider);
         builder.app_name(app_name).build()?
     };

@@ -44,8 +44,9 @@ fn quickstart_binary() -> PathBuf {
     }
 }
 
-/// Starts the quickstart with no provider configured and waits until it listens.
-async fn start(port: u16, session_file: &std::path::Path) -> (Child, String) {
+/// Starts the quickstart with no provider configured (and `env` set) and waits until it
+/// listens.
+async fn start(port: u16, session_file: &std::path::Path, env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(quickstart_binary())
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("PORT", port.to_string())
@@ -54,6 +55,8 @@ async fn start(port: u16, session_file: &std::path::Path) -> (Child, String) {
         .env_remove("CLIENT_ID")
         .env_remove("AUTHORITY")
         .env_remove("OIDC_AUTHORITY")
+        .env_remove("APPLICATION_ROOT")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stdin(Stdio::null())
         .kill_on_drop(true)
@@ -89,7 +92,7 @@ async fn the_quickstart_signs_a_person_in_with_no_configuration() {
     let session_file = dir.join("sessions.sqlite3");
     let base = format!("http://127.0.0.1:{port}");
 
-    let (child, said) = start(port, &session_file).await;
+    let (child, said) = start(port, &session_file, &[]).await;
     assert!(
         said.contains("using the local OpenID provider"),
         "it says so: {said}"
@@ -103,7 +106,7 @@ async fn the_quickstart_signs_a_person_in_with_no_configuration() {
     // Restart: the session is in the SQLite file, so the user is still signed in.
     drop(child);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let (_child, _) = start(port, &session_file).await;
+    let (_child, _) = start(port, &session_file, &[]).await;
     let page = browser.get(format!("{base}/")).await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(
@@ -111,5 +114,60 @@ async fn the_quickstart_signs_a_person_in_with_no_configuration() {
         "signed in after a restart: {}",
         page.body
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// The quickstart under a path prefix, as the issue describes it: with `APPLICATION_ROOT=/app`
+/// and `REDIRECT_URI=http://127.0.0.1:<port>/app/redirect`, `/app/` signs in and greets, `/app`
+/// too, and signing out comes back under `/app/`.
+#[tokio::test]
+async fn the_quickstart_runs_under_an_application_root() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let redirect_uri = format!("{base}/app/redirect");
+    let dir = std::env::temp_dir().join(format!(
+        "axum-identity-quickstart-root-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (_child, said) = start(
+        port,
+        &dir.join("sessions.sqlite3"),
+        &[
+            ("APPLICATION_ROOT", "/app"),
+            ("REDIRECT_URI", &redirect_uri),
+        ],
+    )
+    .await;
+    assert!(said.contains(&format!("open {base}/app/")), "{said}");
+
+    let browser = Browser::new();
+    let page = browser.get(format!("{base}/app/")).await;
+    assert!(
+        page.chain.iter().any(|(_, url)| url.path() == "/app/login"),
+        "{:?}",
+        page.chain
+    );
+    let page = browser.sign_in(page, "alice").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.url.as_str(), format!("{base}/app/"));
+    assert!(page.body.contains("Welcome Alice"), "{}", page.body);
+    assert!(page.body.contains("href=\"/app/logout\""), "{}", page.body);
+    let page = browser.get(format!("{base}/app")).await;
+    assert!(
+        page.body.contains("Welcome Alice"),
+        "/app too: {}",
+        page.body
+    );
+
+    let page = browser.get(format!("{base}/app/logout")).await;
+    let page = browser.confirm_logout(page).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.url.as_str(), format!("{base}/app/logout/done"));
+    assert!(page.body.contains("signed out"), "{}", page.body);
     let _ = std::fs::remove_dir_all(&dir);
 }

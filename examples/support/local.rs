@@ -31,13 +31,17 @@ pub fn configured() -> bool {
 /// Starts the local OpenID provider the tests use, with a client for this example, and returns
 /// it (keep it alive while the app runs) with an `Auth` builder pointed at it. `web`: a
 /// confidential client with the redirect URI of `port`; otherwise a public Device Code client.
+/// `root`: the application root (`APPLICATION_ROOT`, such as `/app`; `""` for none), which
+/// the URIs registered at the provider, and the builder, have.
 pub async fn provider(
     port: u16,
     client_id: &str,
     web: bool,
+    root: &str,
 ) -> Result<(TestProvider, AuthBuilder), Box<dyn Error>> {
-    let redirect_uri = format!("http://127.0.0.1:{port}/redirect");
-    let signed_out = format!("http://127.0.0.1:{port}/logout/done");
+    let root = root.trim().trim_end_matches('/');
+    let redirect_uri = format!("http://127.0.0.1:{port}{root}/redirect");
+    let signed_out = format!("http://127.0.0.1:{port}{root}/logout/done");
     let secret = format!("{client_id}-secret");
     let client = if web {
         TestProvider::web_client(client_id, &secret, &[&redirect_uri], &[&signed_out])
@@ -52,7 +56,8 @@ pub async fn provider(
     );
     let mut builder = Auth::builder()
         .client_id(client_id)
-        .oidc_authority(&local.issuer);
+        .oidc_authority(&local.issuer)
+        .application_root(root);
     if web {
         builder = builder.client_secret(secret).redirect_uri(redirect_uri);
     }

@@ -17,7 +17,7 @@ use crate::id_token::TimeRules;
 use crate::pages::{Pages, render_error};
 use crate::params::{Prompt, encode};
 use crate::provider::Provider;
-use crate::return_path::safe_return_path;
+use crate::return_path::{under_root, within_root};
 use crate::seal::Sealer;
 use crate::session::{SessionPolicy, UserFlow};
 use crate::single_use::SingleUse;
@@ -41,6 +41,18 @@ use crate::tokens::{TokenCache, Upstream};
 /// assert_eq!(auth.login_path(), "/login");
 /// assert_eq!(auth.redirect_path(), Some("/redirect"));
 /// assert_eq!(auth.login_url("/reports?year=2025"), "/login?next=%2Freports%3Fyear%3D2025");
+///
+/// // Under a path prefix, every path the library hands out has it.
+/// let auth = Auth::builder()
+///     .client_id("my-client")
+///     .redirect_uri("http://localhost:5000/app/redirect")
+///     .oidc_authority("http://127.0.0.1:3000")
+///     .application_root("/app")
+///     .build()
+///     .expect("valid settings");
+/// assert_eq!(auth.application_root(), Some("/app"));
+/// assert_eq!(auth.login_path(), "/app/login");
+/// assert_eq!(auth.login_url("/app/reports"), "/app/login?next=%2Fapp%2Freports");
 /// ```
 #[derive(Clone)]
 pub struct Auth {
@@ -70,6 +82,8 @@ pub(crate) struct Settings {
     pub(crate) cookie_name: String,
     /// Scopes asked for at every sign-in, beyond the OpenID ones.
     pub(crate) scopes: Vec<String>,
+    /// The application's root path, `""` for none: every path below is under it.
+    pub(crate) root: String,
     /// Where the browser goes after signing out: a local path.
     pub(crate) post_logout: String,
     pub(crate) login_path: String,
@@ -147,18 +161,30 @@ impl Auth {
         }
     }
 
-    /// The path that starts a sign-in; `?next=/page` says where to return afterwards.
+    /// The application's root path (`APPLICATION_ROOT`, such as `/app`) when it is served under
+    /// one; `None` at the root of its origin. Every path this `Auth` hands out starts with it,
+    /// while [`Auth::routes`] serves them without it: nest the router under the root
+    /// (`Router::new().nest(root, app)`), or let a reverse proxy strip it.
+    pub fn application_root(&self) -> Option<&str> {
+        let root = &self.inner.settings.root;
+        (!root.is_empty()).then_some(root.as_str())
+    }
+
+    /// The path that starts a sign-in; `?next=/page` says where to return afterwards. Under an
+    /// [application root](Auth::application_root), with the root.
     pub fn login_path(&self) -> &str {
         &self.inner.settings.login_path
     }
 
-    /// The path that signs the user out (Python's `url_for("identity.logout")`).
+    /// The path that signs the user out (Python's `url_for("identity.logout")`), with the
+    /// application root.
     pub fn logout_path(&self) -> &str {
         &self.inner.settings.logout_path
     }
 
-    /// The path of the redirect URI, where the provider sends the browser back; `None` when
-    /// the Device Code flow is used (no redirect URI configured).
+    /// The path of the redirect URI, where the provider sends the browser back (with the
+    /// application root, as in the URI); `None` when the Device Code flow is used (no redirect
+    /// URI configured).
     pub fn redirect_path(&self) -> Option<&str> {
         self.inner.client.redirect_uri().map(Url::path)
     }
@@ -197,6 +223,24 @@ impl Auth {
         ))
     }
 
+    /// The home page the library sends the browser to when it has no better place: `<root>/`.
+    pub(crate) fn home(&self) -> String {
+        format!("{}/", self.inner.settings.root)
+    }
+
+    /// Where `next`, as a request gave it, may send the browser after sign-in: a local path
+    /// within the application root, else the [home](Self::home) page.
+    pub(crate) fn return_path(&self, next: &str) -> String {
+        within_root(&self.inner.settings.root, next)
+    }
+
+    /// The route [`Auth::routes`] serves for one of the paths above: without the root.
+    pub(crate) fn route<'a>(&self, path: &'a str) -> &'a str {
+        path.strip_prefix(self.inner.settings.root.as_str())
+            .filter(|route| route.starts_with('/'))
+            .unwrap_or(path)
+    }
+
     /// Whether users sign in with the Device Code flow (no redirect URI is configured).
     pub fn uses_device_code(&self) -> bool {
         self.inner.client.redirect_uri().is_none()
@@ -210,7 +254,7 @@ impl Auth {
         Some(format!(
             "{}?flow=edit_profile&next={}",
             self.login_path(),
-            encode(&safe_return_path(next))
+            encode(&under_root(&self.inner.settings.root, next))
         ))
     }
 
@@ -232,10 +276,12 @@ impl Auth {
         format!("{}/device", self.login_path().trim_end_matches('/'))
     }
 
-    /// The login URL that returns to `next` (a local path) afterwards.
+    /// The login URL that returns to `next` (a local path) afterwards. Under an application
+    /// root, `next` may name the page with the root (`/app/reports`, as under `Router::nest`) or
+    /// without it (`/reports`, as behind a proxy that strips the root), which adds it.
     pub fn login_url(&self, next: &str) -> String {
-        let next = safe_return_path(next);
-        if next == "/" {
+        let next = under_root(&self.inner.settings.root, next);
+        if next == self.home() {
             return self.login_path().to_owned();
         }
         format!("{}?next={}", self.login_path(), encode(&next))

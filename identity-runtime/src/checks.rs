@@ -81,6 +81,33 @@ pub(crate) fn check_path(
     }
 }
 
+/// The application's root path (`APPLICATION_ROOT`): `""` for none (unset, `""` or `/`),
+/// otherwise a plain path without its trailing slash, such as `/app`. Plain: segments of
+/// letters, digits and `-._~!$&'()+,;=@`, no dot segments, no percent-encoding, so a request
+/// path under it reads the same raw and decoded.
+pub(crate) fn check_root(value: Option<String>) -> Result<String, ConfigError> {
+    let raw = value.unwrap_or_default();
+    let root = raw.trim().trim_end_matches('/');
+    if root.is_empty() {
+        return Ok(String::new());
+    }
+    let plain = |segment: &str| {
+        !segment.is_empty()
+            && segment != "."
+            && segment != ".."
+            && segment
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()+,;=@".contains(&b))
+    };
+    match root.strip_prefix('/') {
+        Some(segments) if segments.split('/').all(plain) => Ok(root.to_owned()),
+        _ => Err(ConfigError::invalid(
+            Setting::ApplicationRoot,
+            format!("`{raw}` must be a plain absolute path such as `/app`"),
+        )),
+    }
+}
+
 /// A cookie name: an RFC 6265 token.
 pub(crate) fn check_cookie_name(name: String) -> Result<String, ConfigError> {
     let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);
@@ -119,6 +146,37 @@ mod tests {
                 check_path(Setting::LoginPath, Some(bad.into()), "/login").is_err(),
                 "{bad}"
             );
+        }
+    }
+
+    #[test]
+    fn application_roots_are_plain_paths_without_a_trailing_slash() {
+        for (raw, root) in [
+            (None, ""),
+            (Some(""), ""),
+            (Some("/"), ""),
+            (Some("/app"), "/app"),
+            (Some("/app/"), "/app"),
+            (Some(" /team/app/ "), "/team/app"),
+        ] {
+            assert_eq!(check_root(raw.map(str::to_owned)).unwrap(), root, "{raw:?}");
+        }
+        for bad in [
+            "app",
+            "//app",
+            "/a//b",
+            "/app/..",
+            "/./app",
+            "/a%2fb",
+            "/a?b",
+            "/a#b",
+            "/{id}",
+            "/a:b",
+            "/a b",
+            "/a\\b",
+            "https://x/app",
+        ] {
+            assert!(check_root(Some(bad.into())).is_err(), "{bad}");
         }
     }
 

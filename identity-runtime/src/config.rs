@@ -8,7 +8,7 @@ use url::Url;
 use crate::auth::{Auth, B2cFlows, Parts, Settings};
 use crate::authority::{Authority, AuthorityKind};
 use crate::backchannel::LogoutMarkers;
-use crate::checks::{B2c, check_cookie_name, check_path, parse_redirect_uri};
+use crate::checks::{B2c, check_cookie_name, check_path, check_root, parse_redirect_uri};
 use crate::client::Client;
 use crate::clock::Clock;
 use crate::error::{ConfigError, Setting};
@@ -30,7 +30,8 @@ impl Auth {
 
     /// Reads the configuration from the environment variables the Python `identity` samples
     /// use: `CLIENT_ID`, `CLIENT_SECRET`, `REDIRECT_URI`, and either `AUTHORITY` (Entra ID,
-    /// External ID, B2C) or `OIDC_AUTHORITY` (any OpenID provider, custom domains). Empty
+    /// External ID, B2C) or `OIDC_AUTHORITY` (any OpenID provider, custom domains); and
+    /// `APPLICATION_ROOT` (as in Flask) when the application is served under a path. Empty
     /// variables count as unset.
     pub fn from_env() -> Result<Auth, ConfigError> {
         Self::builder_from_env().build()
@@ -44,6 +45,7 @@ impl Auth {
             client_id: var("CLIENT_ID"),
             client_secret: var("CLIENT_SECRET"),
             redirect_uri: var("REDIRECT_URI"),
+            application_root: var("APPLICATION_ROOT"),
             authority: var("AUTHORITY"),
             oidc_authority: var("OIDC_AUTHORITY"),
             b2c_tenant_name: var("B2C_TENANT_NAME"),
@@ -72,6 +74,7 @@ pub struct AuthBuilder {
     client_id: Option<String>,
     client_secret: Option<String>,
     redirect_uri: Option<String>,
+    application_root: Option<String>,
     authority: Option<String>,
     oidc_authority: Option<String>,
     scopes: Vec<String>,
@@ -131,6 +134,25 @@ impl AuthBuilder {
     /// on any device.
     pub fn redirect_uri(mut self, value: impl Into<String>) -> Self {
         self.redirect_uri = Some(value.into());
+        self
+    }
+
+    /// The path the application is served under, such as `/app` (Flask's `APPLICATION_ROOT`;
+    /// variable `APPLICATION_ROOT`). Default none; `""` and `/` mean none too.
+    ///
+    /// The paths configured here (`login_path`, `logout_path`, `post_logout_redirect`) are
+    /// relative to it, and every path the library hands out or redirects to has it:
+    /// `/app/login`, `/app/logout`, the page to return to after sign-in (kept within the
+    /// root), the post-logout redirect URI. The redirect URI's path must start with it
+    /// (`https://example.com/app/redirect`). [`Auth::routes`] serves the routes *without* it,
+    /// for either way of mounting the application:
+    ///
+    /// - nested: `Router::new().nest("/app", app)`, where the request keeps the root in its
+    ///   original URI;
+    /// - behind a reverse proxy that strips the root (`https://example.com/app/x` reaches the
+    ///   application as `/x`): the root is added back to the page a sign-in returns to.
+    pub fn application_root(mut self, root: impl Into<String>) -> Self {
+        self.application_root = Some(root.into());
         self
     }
 
@@ -271,19 +293,22 @@ impl AuthBuilder {
     }
 
     /// Where the browser lands after signing out (Python's `post_logout_view`): a local path
-    /// such as `/`. Default: the built-in signed-out page.
+    /// such as `/`, relative to the [application root](Self::application_root). Default: the
+    /// built-in signed-out page.
     pub fn post_logout_redirect(mut self, path: impl Into<String>) -> Self {
         self.post_logout_redirect = Some(path.into());
         self
     }
 
-    /// The path that starts a sign-in. Default `/login`.
+    /// The path that starts a sign-in, relative to the [application
+    /// root](Self::application_root). Default `/login`.
     pub fn login_path(mut self, path: impl Into<String>) -> Self {
         self.login_path = Some(path.into());
         self
     }
 
-    /// The path that signs out. Default `/logout`; the signed-out page is `<path>/done`.
+    /// The path that signs out, relative to the [application root](Self::application_root).
+    /// Default `/logout`; the signed-out page is `<path>/done`.
     pub fn logout_path(mut self, path: impl Into<String>) -> Self {
         self.logout_path = Some(path.into());
         self
@@ -421,8 +446,11 @@ impl AuthBuilder {
                 ));
             }
         };
-        let login_path = check_path(Setting::LoginPath, self.login_path, "/login")?;
-        let logout_path = check_path(Setting::LogoutPath, self.logout_path, "/logout")?;
+        // Every path below is public: with the root, as a browser asks for it.
+        let root = check_root(self.application_root)?;
+        let login_path = root.clone() + &check_path(Setting::LoginPath, self.login_path, "/login")?;
+        let logout_path =
+            root.clone() + &check_path(Setting::LogoutPath, self.logout_path, "/logout")?;
         let signed_out_path = format!("{}/done", logout_path.trim_end_matches('/'));
         let post_logout = match self.post_logout_redirect {
             Some(path) => {
@@ -432,10 +460,24 @@ impl AuthBuilder {
                         format!("`{path}` must be a local path such as `/`"),
                     ));
                 }
-                path
+                root.clone() + &path
             }
             None => signed_out_path.clone(),
         };
+        if let Some(uri) = &redirect_uri
+            && !root.is_empty()
+            && !uri
+                .path()
+                .strip_prefix(&root)
+                .is_some_and(|route| route.len() > 1 && route.starts_with('/'))
+        {
+            return Err(ConfigError::invalid(
+                Setting::RedirectUri,
+                format!(
+                    "`{uri}` must have a path of its own under APPLICATION_ROOT `{root}`, such as `{root}/redirect`"
+                ),
+            ));
+        }
         if redirect_uri.is_none() && authority.kind == AuthorityKind::B2c {
             return Err(ConfigError::missing(
                 Setting::RedirectUri,
@@ -496,6 +538,7 @@ impl AuthBuilder {
             secure_cookies,
             cookie_name,
             scopes: self.scopes,
+            root,
             post_logout,
             login_path,
             logout_path: Arc::from(logout_path),
@@ -633,5 +676,76 @@ mod tests {
         assert_eq!(auth.login_url("/a?b=c"), "/login?next=%2Fa%3Fb%3Dc");
         assert_eq!(auth.login_url("//evil.example"), "/login");
         assert_eq!(auth.signed_out_path(), "/logout/done");
+        assert_eq!(auth.application_root(), None);
+    }
+
+    #[test]
+    fn paths_under_an_application_root_have_it_and_routes_do_not() {
+        let auth = base()
+            .redirect_uri("http://localhost:5000/app/redirect")
+            .oidc_authority("https://idp.example")
+            .application_root("/app/")
+            .post_logout_redirect("/bye")
+            .build()
+            .unwrap();
+        assert_eq!(auth.application_root(), Some("/app"));
+        assert_eq!(auth.login_path(), "/app/login");
+        assert_eq!(auth.logout_path(), "/app/logout");
+        assert_eq!(auth.signed_out_path(), "/app/logout/done");
+        assert_eq!(auth.redirect_path(), Some("/app/redirect"));
+        assert_eq!(auth.settings().post_logout, "/app/bye");
+        assert_eq!(auth.route(auth.login_path()), "/login");
+        assert_eq!(auth.route("/app/redirect"), "/redirect");
+        assert_eq!(auth.login_url("/app/"), "/app/login");
+        assert_eq!(auth.login_url("/"), "/app/login");
+        assert_eq!(
+            auth.login_url("/a?b=c"),
+            "/app/login?next=%2Fapp%2Fa%3Fb%3Dc"
+        );
+        assert_eq!(auth.return_path("/other"), "/app/");
+        assert_eq!(auth.return_path("/app/x"), "/app/x");
+        for root in ["", "/"] {
+            let auth = base()
+                .oidc_authority("https://idp.example")
+                .application_root(root)
+                .build()
+                .unwrap();
+            assert_eq!(auth.application_root(), None, "{root:?}");
+            assert_eq!(auth.login_path(), "/login");
+        }
+    }
+
+    #[test]
+    fn the_redirect_uri_lives_under_the_application_root() {
+        for uri in [
+            "http://localhost:5000/redirect",
+            "http://localhost:5000/app",
+            "http://localhost:5000/app/",
+            "http://localhost:5000/application/redirect",
+        ] {
+            let err = base()
+                .redirect_uri(uri)
+                .oidc_authority("https://idp.example")
+                .application_root("/app")
+                .build()
+                .unwrap_err();
+            assert!(err.to_string().contains("REDIRECT_URI"), "{uri}: {err}");
+        }
+        let err = base()
+            .oidc_authority("https://idp.example")
+            .application_root("app")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    setting: Setting::ApplicationRoot,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("APPLICATION_ROOT"), "{err}");
     }
 }

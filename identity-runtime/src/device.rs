@@ -104,7 +104,7 @@ pub(crate) async fn start(
         interval,
         next_poll: now + interval,
         scopes,
-        next: crate::return_path::safe_return_path(next),
+        next: auth.return_path(next),
     });
     keep_short_unless_signed_in(auth, session, &record);
     session::store(session, &record).await?;
@@ -123,7 +123,7 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
     let mut record = session::load_with_tokens(session, auth.sealer()).await?;
     let Some(device) = record.device.clone() else {
         if record.user.is_some() {
-            return Ok(redirect("/"));
+            return Ok(redirect(&auth.home()));
         }
         return Err(Error::UnknownState);
     };

@@ -325,6 +325,8 @@ pub enum Setting {
     Audiences,
     /// [`ApiAuthBuilder::allowed_tenants`](crate::ApiAuthBuilder::allowed_tenants).
     AllowedTenants,
+    /// `application_root`, `APPLICATION_ROOT`.
+    ApplicationRoot,
 }
 
 impl Setting {
@@ -349,6 +351,7 @@ impl Setting {
             Setting::TokenEncryptionKey => "token_encryption_key",
             Setting::Audiences => "audiences",
             Setting::AllowedTenants => "allowed_tenants",
+            Setting::ApplicationRoot => "application_root",
         }
     }
 
@@ -366,6 +369,7 @@ impl Setting {
             Setting::B2cResetPasswordUserFlow => Some("RESETPASSWORD_USER_FLOW"),
             Setting::TokenEncryptionKey => Some("TOKEN_ENCRYPTION_KEY"),
             Setting::Audiences => Some("AUDIENCE"),
+            Setting::ApplicationRoot => Some("APPLICATION_ROOT"),
             Setting::Scopes
             | Setting::PostLogoutRedirect
             | Setting::LoginPath

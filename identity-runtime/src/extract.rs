@@ -659,6 +659,8 @@ fn sign_in_needed(parts: &Parts, scopes: &[&str]) -> LoginRejection {
         Ok(auth) => auth,
         Err(rejection) => return rejection,
     };
+    // The page that asked, as the browser named it: under `Router::nest` the original URI has
+    // the application root; behind a proxy that stripped the root, `login_url` adds it back.
     let uri = parts
         .extensions
         .get::<OriginalUri>()

@@ -18,7 +18,6 @@ use crate::error::Error;
 use crate::id_token::{self, merge_userinfo, needs_userinfo};
 use crate::pages::NO_STORE;
 use crate::provider::Metadata;
-use crate::return_path::safe_return_path;
 use crate::session::{self, MAX_PENDING, PendingLogin, Record, SignedIn, UserFlow};
 use crate::tokens;
 
@@ -79,7 +78,7 @@ pub(crate) async fn start(
         nonce: nonce.secret().clone(),
         verifier: verifier.secret().clone(),
         scopes,
-        next: safe_return_path(next),
+        next: auth.return_path(next),
         created: now,
         flow: user_flow,
     });
@@ -183,7 +182,7 @@ pub(crate) async fn callback(
         // A double click or the back button replays a callback whose sign-in already
         // completed: a signed-in user simply goes back to the app.
         if record.user.is_some() {
-            return Ok(redirect("/"));
+            return Ok(redirect(&auth.home()));
         }
         if let (false, Some(redirect_uri)) = (had_cookie, auth.client().redirect_uri()) {
             return Err(Error::NoSessionCookie {

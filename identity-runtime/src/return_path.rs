@@ -30,6 +30,59 @@ pub fn safe_return_path(candidate: &str) -> String {
     }
 }
 
+/// `candidate` (a `next` from a request) as a return path within the application's root (`""`
+/// for none): a safe local path under `root`, else the root's home page `<root>/`. A sign-in
+/// started under `/app` does not send the browser to another application on the same host.
+pub(crate) fn within_root(root: &str, candidate: &str) -> String {
+    let safe = safe_return_path(candidate);
+    if is_under(root, &safe) {
+        safe
+    } else {
+        format!("{root}/")
+    }
+}
+
+/// A path of this application as its own code sees it: with the root (under `Router::nest`
+/// the original URI has it), or without it (a reverse proxy stripped it), when the root is
+/// prepended. Unsafe paths become the home page `<root>/`.
+pub(crate) fn under_root(root: &str, path: &str) -> String {
+    let safe = safe_return_path(path);
+    if is_under(root, &safe) {
+        return safe;
+    }
+    within_root(root, &format!("{root}{safe}"))
+}
+
+/// Whether the path a browser makes of `path` (dot segments resolved, `%2e` included) is
+/// `root` or below it, in the raw form and in each percent-decoding.
+fn is_under(root: &str, path: &str) -> bool {
+    if root.is_empty() {
+        return true;
+    }
+    let base = url::Url::parse("http://local.invalid/").expect("a valid base URL");
+    let mut form = path.to_owned();
+    for _ in 0..4 {
+        let Ok(joined) = base.join(&form) else {
+            return false;
+        };
+        let resolved = joined.path();
+        let below = resolved
+            .strip_prefix(root)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        if !below {
+            return false;
+        }
+        let Ok(decoded) = percent_decode_str(&form).decode_utf8() else {
+            return false;
+        };
+        if decoded == form {
+            break;
+        }
+        form = decoded.into_owned();
+    }
+    true
+}
+
 fn is_safe(candidate: &str) -> bool {
     if candidate.is_empty() || candidate.len() > MAX_LEN {
         return false;
@@ -82,7 +135,41 @@ fn stays_on_origin(path: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_return_path;
+    use super::{safe_return_path, under_root, within_root};
+
+    #[test]
+    fn return_paths_stay_within_the_root() {
+        for path in ["/app", "/app/", "/app/a?b=c", "/app?x=1", "/app/caf%C3%A9"] {
+            assert_eq!(within_root("/app", path), path, "{path}");
+        }
+        for path in [
+            "/",
+            "/other",
+            "/application",
+            "/app/../admin",
+            "/app/%2e%2e/admin",
+            "/app/.%2E/admin",
+            "/app/..%2fadmin",
+            "/app/..%252fadmin",
+            "//evil.example/app/",
+            "https://evil.example/app/",
+        ] {
+            assert_eq!(within_root("/app", path), "/app/", "{path}");
+        }
+        assert_eq!(within_root("", "/other"), "/other");
+        assert_eq!(within_root("", "//evil.example"), "/");
+    }
+
+    #[test]
+    fn the_root_is_prepended_to_a_path_without_it() {
+        assert_eq!(under_root("/app", "/app/reports?y=1"), "/app/reports?y=1");
+        assert_eq!(under_root("/app", "/reports?y=1"), "/app/reports?y=1");
+        assert_eq!(under_root("/app", "/"), "/app/");
+        assert_eq!(under_root("/app", "/application"), "/app/application");
+        assert_eq!(under_root("/app", "/../admin"), "/app/");
+        assert_eq!(under_root("/app", "//evil.example"), "/app/");
+        assert_eq!(under_root("", "/reports"), "/reports");
+    }
 
     #[test]
     fn local_paths_are_kept() {

@@ -27,6 +27,10 @@ impl Auth {
     /// redirect URI, `GET <login_path>/device` shows the Device Code page instead of a callback;
     /// with back-channel logout, `POST <logout_path>/backchannel` receives logout tokens.
     ///
+    /// Under an [application root](Auth::application_root) the routes are *without* it
+    /// (`/login`, not `/app/login`): nest the router under the root, or serve it behind a
+    /// reverse proxy that strips the root.
+    ///
     /// ```
     /// use axum::Router;
     /// use axum_identity_runtime::Auth;
@@ -44,15 +48,15 @@ impl Auth {
     /// ```
     pub fn routes<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
         let router = Router::new()
-            .route(self.login_path(), get(login))
-            .route(self.logout_path(), get(logout).post(logout))
-            .route(self.signed_out_path(), get(signed_out));
+            .route(self.route(self.login_path()), get(login))
+            .route(self.route(self.logout_path()), get(logout).post(logout))
+            .route(self.route(self.signed_out_path()), get(signed_out));
         let router = match self.redirect_path() {
-            Some(path) => router.route(path, get(callback_query).post(callback_form)),
-            None => router.route(&self.device_code_path(), get(device_page)),
+            Some(path) => router.route(self.route(path), get(callback_query).post(callback_form)),
+            None => router.route(self.route(&self.device_code_path()), get(device_page)),
         };
         match self.backchannel_logout_path() {
-            Some(path) => router.route(&path, post(backchannel)),
+            Some(path) => router.route(self.route(&path), post(backchannel)),
             None => router,
         }
     }
@@ -130,7 +134,7 @@ async fn login(
     }
     let result = async {
         let params = parse_params(query.unwrap_or_default().as_bytes())?;
-        let next = params.get("next").map(String::as_str).unwrap_or("/");
+        let next = auth.return_path(params.get("next").map(String::as_str).unwrap_or("/"));
         let scopes = parse_scopes(params.get("scope").map(String::as_str))?;
         let user_flow = match params.get("flow").map(String::as_str) {
             None | Some("sign_in") => UserFlow::SignIn,
@@ -139,9 +143,9 @@ async fn login(
             Some(other) => return Err(Error::Malformed(format!("unknown flow `{other}`"))),
         };
         if auth.uses_device_code() {
-            return device::start(&auth, &session, next, scopes).await;
+            return device::start(&auth, &session, &next, scopes).await;
         }
-        login::start(&auth, &session, next, scopes, user_flow).await
+        login::start(&auth, &session, &next, scopes, user_flow).await
     }
     .await;
     result.unwrap_or_else(|e| auth.render_error(&e))

@@ -12,6 +12,7 @@
 //!     .start()
 //!     .await;
 //! let app = launch(routes).issuer(&hostile.issuer).client("conformance-app", "secret").start().await;
+//! let app = launch(routes).root("/app", Mount::Nested).start().await; // served at /app/...
 //! ```
 
 use axum::Router;
@@ -20,6 +21,7 @@ use serde_json::{Value, json};
 use tower_sessions::{MemoryStore, SessionManagerLayer, SessionStore};
 
 use crate::provider::TestProvider;
+use crate::proxy;
 
 pub const CLIENT_ID: &str = "test-app";
 pub const CLIENT_SECRET: &str = "test-app-secret:+%";
@@ -52,8 +54,11 @@ pub enum Session<St: SessionStore> {
 pub struct TestApp {
     /// `http://<host>:<port>` (`127.0.0.1` unless [`Launch::host`] said otherwise).
     pub base: String,
-    /// `http://127.0.0.1:<port>`: the same server, for clients that need the address.
+    /// `http://127.0.0.1:<port>`: the same server, for clients that need the address (behind
+    /// [`Mount::Proxied`], the app itself, without the proxy).
     pub loopback: String,
+    /// The application root ([`Launch::root`]), `""` for none.
+    pub root: String,
     pub auth: Auth,
     provider: Option<TestProvider>,
     server: tokio::task::JoinHandle<()>,
@@ -71,7 +76,7 @@ impl TestApp {
     }
 
     pub fn redirect_uri(&self) -> String {
-        self.url("/redirect")
+        self.url(&format!("{}/redirect", self.root))
     }
 
     /// The real provider this app started for itself (see [`Launch::start`]).
@@ -162,6 +167,16 @@ enum Signer {
 type Adjust = Box<dyn FnOnce(AuthBuilder) -> AuthBuilder + Send>;
 type Metadata = Box<dyn FnOnce(&str) -> Value + Send>;
 
+/// How an app under an application root is reached (see [`Launch::root`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mount {
+    /// `Router::new().nest(root, app)`: the app's own server serves the root.
+    Nested,
+    /// A reverse proxy ([`proxy::strip_prefix`]) serves the root and strips it; the app's
+    /// server serves its routes at `/`. [`TestApp::base`] is the proxy's.
+    Proxied,
+}
+
 /// How to start an app: see [`launch`].
 pub struct Launch<S = (), St = MemoryStore> {
     routes: Router<S>,
@@ -176,6 +191,7 @@ pub struct Launch<S = (), St = MemoryStore> {
     https_redirect: bool,
     host: String,
     slot: Option<(std::net::TcpListener, u16)>,
+    root: Option<(String, Mount)>,
     auth: Vec<Adjust>,
 }
 
@@ -206,6 +222,7 @@ where
         https_redirect: false,
         host: "127.0.0.1".to_owned(),
         slot: None,
+        root: None,
         auth: Vec::new(),
     }
 }
@@ -283,6 +300,14 @@ where
         self
     }
 
+    /// Serves the app under the application root `root` (such as `/app`), `mount`ed one way or
+    /// the other: `Auth` has `application_root(root)`, and the redirect and post-logout URIs
+    /// are under it.
+    pub fn root(mut self, root: &str, mount: Mount) -> Self {
+        self.root = Some((root.to_owned(), mount));
+        self
+    }
+
     /// Adjusts the `Auth` before it is built (after the defaults, so a setting given here wins).
     /// Several calls apply in order.
     pub fn auth(
@@ -308,6 +333,7 @@ where
             https_redirect: self.https_redirect,
             host: self.host,
             slot: self.slot,
+            root: self.root,
             auth: self.auth,
         }
     }
@@ -339,14 +365,28 @@ where
         };
         let port = listener.local_addr().unwrap().port();
         let listener = tokio::net::TcpListener::from_std(listener).expect("a tokio listener");
-        let base = format!("http://{}:{port}", self.host);
+        let (root, mounting) = self.root.unwrap_or((String::new(), Mount::Nested));
+        let front = match (root.is_empty(), mounting) {
+            (false, Mount::Proxied) => Some(
+                tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind the proxy"),
+            ),
+            _ => None,
+        };
+        // The port the browser uses: the proxy's, when there is one.
+        let public = front
+            .as_ref()
+            .map_or(port, |front| front.local_addr().unwrap().port());
+        let base = format!("http://{}:{public}", self.host);
         let scheme = if self.https_redirect { "https" } else { "http" };
-        let redirect_uri = format!("{scheme}://{}:{port}/redirect", self.host);
-        let post_logout = format!("{scheme}://{}:{port}/logout/done", self.host);
+        let redirect_uri = format!("{scheme}://{}:{public}{root}/redirect", self.host);
+        let post_logout = format!("{scheme}://{}:{public}{root}/logout/done", self.host);
 
         let mut builder = Auth::builder()
             .client_id(&self.client_id)
-            .app_name("Test app");
+            .app_name("Test app")
+            .application_root(&root);
         if !self.device {
             builder = builder
                 .client_secret(&self.client_secret)
@@ -390,13 +430,25 @@ where
         } else {
             Session::Library(self.store)
         };
-        let app = mount(self.routes, &auth, session).with_state(self.state);
+        let app = mount(self.routes, &auth, session);
+        let app = match (root.is_empty(), mounting) {
+            (false, Mount::Nested) => Router::new().nest(&root, app),
+            _ => app,
+        }
+        .with_state(self.state);
+        let loopback = format!("http://127.0.0.1:{port}");
+        let front = front.map(|front| proxy::strip_prefix(front, root.clone(), loopback.clone()));
         let server = tokio::spawn(async move {
-            axum::serve(listener, app).await.expect("the app runs");
+            let app = async { axum::serve(listener, app).await.expect("the app runs") };
+            match front {
+                Some(front) => _ = tokio::join!(app, front),
+                None => app.await,
+            }
         });
         TestApp {
             base,
-            loopback: format!("http://127.0.0.1:{port}"),
+            loopback,
+            root,
             auth,
             provider,
             server,

@@ -5,7 +5,8 @@
 //! - [`hostile`] and [`microsoft`]: providers inside the test process that answer like a
 //!   provider but let a test decide what they send; two configurations of one [`kernel`].
 //! - [`browser`]: a scripted browser (cookies, redirects one by one, HTML forms).
-//! - [`app`]: an application under test on a loopback port.
+//! - [`app`]: an application under test on a loopback port, under a path prefix if need be
+//!   (nested, or behind the stripping reverse proxy of [`proxy`]).
 //! - [`stores`]: real session stores (SQLite, Redis, PostgreSQL).
 //! - [`redirects`]: generated open-redirect cases and the check that a return path stays local.
 //! - [`assert`]: how a sign-in ended (signed in, rejected), said once for every suite.
@@ -18,5 +19,6 @@ pub mod hostile;
 pub mod kernel;
 pub mod microsoft;
 pub mod provider;
+pub mod proxy;
 pub mod redirects;
 pub mod stores;

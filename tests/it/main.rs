@@ -2,6 +2,7 @@
 //! provider (`tests/provider`), the providers inside the test process (`testkit`) and real
 //! session stores, all on loopback.
 
+mod app_root;
 mod backchannel_logout;
 mod conformance;
 mod device_code;
