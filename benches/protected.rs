@@ -333,7 +333,11 @@ async fn session_sizes() -> Vec<(String, usize, u64, usize, String)> {
         let breakdown = format!(
             "claims {} B ({} claims), id_token {} B, refresh_token {} B, tokens {} B, other {} B",
             part(&user["claims"]),
-            user["claims"].as_object().map_or(0, |m| m.len()),
+            // Kept as one JSON string in the record.
+            user["claims"]
+                .as_str()
+                .and_then(|json| serde_json::from_str::<serde_json::Map<String, Value>>(json).ok())
+                .map_or(0, |m| m.len()),
             part(&secrets["id_token"]),
             part(&secrets["refresh_token"]),
             part(&secrets["tokens"]),
