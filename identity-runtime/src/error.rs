@@ -268,6 +268,12 @@ pub enum Setting {
     ClientId,
     /// `client_secret`, `CLIENT_SECRET`.
     ClientSecret,
+    /// `client_certificate_file` (or `client_certificate_pem`), `CLIENT_CERTIFICATE`.
+    ClientCertificate,
+    /// `client_key_id`, `CLIENT_KEY_ID`: the `kid` of a client key without a certificate.
+    ClientKeyId,
+    /// `client_assertion_file`, `AZURE_FEDERATED_TOKEN_FILE`.
+    ClientAssertionFile,
     /// `redirect_uri`, `REDIRECT_URI`.
     RedirectUri,
     /// `authority`, `AUTHORITY`.
@@ -305,6 +311,9 @@ impl Setting {
         match self {
             Setting::ClientId => "client_id",
             Setting::ClientSecret => "client_secret",
+            Setting::ClientCertificate => "client_certificate_file",
+            Setting::ClientKeyId => "client_key_id",
+            Setting::ClientAssertionFile => "client_assertion_file",
             Setting::RedirectUri => "redirect_uri",
             Setting::Authority => "authority",
             Setting::OidcAuthority => "oidc_authority",
@@ -327,6 +336,9 @@ impl Setting {
         match self {
             Setting::ClientId => Some("CLIENT_ID"),
             Setting::ClientSecret => Some("CLIENT_SECRET"),
+            Setting::ClientCertificate => Some("CLIENT_CERTIFICATE"),
+            Setting::ClientKeyId => Some("CLIENT_KEY_ID"),
+            Setting::ClientAssertionFile => Some("AZURE_FEDERATED_TOKEN_FILE"),
             Setting::RedirectUri => Some("REDIRECT_URI"),
             Setting::Authority => Some("AUTHORITY"),
             Setting::OidcAuthority => Some("OIDC_AUTHORITY"),

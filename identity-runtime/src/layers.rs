@@ -6,6 +6,7 @@ const LAYERS: &[(&str, u8, &str)] = &[
     ("error", 0, include_str!("error.rs")),
     ("lock", 0, include_str!("lock.rs")),
     ("return_path", 0, include_str!("return_path.rs")),
+    ("credential", 1, include_str!("credential.rs")),
     ("http", 1, include_str!("http.rs")),
     ("jws", 1, include_str!("jws.rs")),
     ("pages", 1, include_str!("pages.rs")),

@@ -3,7 +3,7 @@
 //!
 //! The modules are layers; each imports only from the layers below it (a unit test keeps it so):
 //! 1. leaves: `error`, `clock`, `lock`, `return_path`, then `params`, `http`, `jws`, `seal`,
-//!    `pages`;
+//!    `pages`, `credential` (secret, client assertions);
 //! 2. what is stored and who the provider is: `session` (with its `claims`), `authority` (and
 //!    `checks` of settings),
 //!    then `provider` (metadata
@@ -46,6 +46,7 @@ mod error;
 mod lock;
 mod return_path;
 
+mod credential;
 mod http;
 mod jws;
 mod pages;
