@@ -222,7 +222,7 @@ pub use axum_identity_runtime::PostgresRefreshLock;
 pub use axum_identity_runtime::RedisRefreshLock;
 #[doc(inline)]
 pub use axum_identity_runtime::{
-    Auth, AuthBuilder, AuthLayer, BoxError, Clock, ConfigError, Context, DefaultPages,
+    Auth, AuthBuilder, AuthLayer, BoxError, ClientToken, Clock, ConfigError, Context, DefaultPages,
     DeviceCodePage, Error, ErrorPage, LoginRejection, Pages, Prompt, RefreshLock, Setting,
     SignedOutPage, User, escape_html, require_sign_in, safe_return_path,
 };

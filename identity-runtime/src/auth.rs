@@ -9,6 +9,7 @@ use axum::response::Response;
 use tower_sessions::session_store::SessionStore;
 use url::Url;
 
+use crate::app_tokens::{AppTokens, ClientToken};
 use crate::backchannel::LogoutMarkers;
 use crate::client::Client;
 use crate::clock::Clock;
@@ -56,6 +57,7 @@ struct Inner {
     provider: Provider,
     b2c: B2cFlows,
     tokens: TokenCache,
+    app_tokens: AppTokens,
     markers: LogoutMarkers,
     once: SingleUse,
     sealer: Sealer,
@@ -129,6 +131,7 @@ impl Auth {
                 provider: parts.provider,
                 b2c: parts.b2c,
                 tokens: parts.tokens,
+                app_tokens: AppTokens::default(),
                 markers: parts.markers,
                 once: parts.once,
                 sealer: parts.sealer,
@@ -234,6 +237,37 @@ impl Auth {
     /// calling it (and keeps working when the provider is down at startup).
     pub async fn warm_up(&self) -> Result<(), Error> {
         self.inner.provider.metadata().await.map(|_| ())
+    }
+
+    /// An access token of the application itself for `scopes` (Python's
+    /// `get_token_for_client`; for Entra ID `api://<api id>/.default`), from the client
+    /// credentials grant with the configured secret or certificate. Cached per scope set until
+    /// shortly before it expires; callers asking at the same time share one request.
+    ///
+    /// ```no_run
+    /// # async fn call(auth: axum_identity_runtime::Auth) -> Result<(), Box<dyn std::error::Error>> {
+    /// let token = auth.token_for_client(&["api://reports/.default"]).await?;
+    /// let response = reqwest::Client::new()
+    ///     .get("https://reports.example/api")
+    ///     .bearer_auth(&token.access_token)
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn token_for_client(&self, scopes: &[&str]) -> Result<ClientToken, Error> {
+        self.inner
+            .app_tokens
+            .get(
+                &self.inner.client,
+                &self.inner.provider,
+                &self.inner.clock,
+                scopes,
+            )
+            .await
+            .map_err(|error| match Arc::try_unwrap(error) {
+                Ok(error) => error,
+                Err(shared) => Error::Refresh(shared),
+            })
     }
 
     /// The error's page, with the application's pages, name and login path.

@@ -22,14 +22,15 @@ const LAYERS: &[(&str, u8, &str)] = &[
     ("single_use", 6, include_str!("single_use.rs")),
     ("backchannel", 7, include_str!("backchannel.rs")),
     ("tokens", 7, include_str!("tokens.rs")),
-    ("auth", 8, include_str!("auth.rs")),
-    ("login", 9, include_str!("login.rs")),
-    ("logout", 10, include_str!("logout.rs")),
-    ("device", 10, include_str!("device.rs")),
-    ("config", 11, include_str!("config.rs")),
-    ("extract", 11, include_str!("extract.rs")),
-    ("layer", 11, include_str!("layer.rs")),
-    ("routes", 11, include_str!("routes.rs")),
+    ("app_tokens", 8, include_str!("app_tokens.rs")),
+    ("auth", 9, include_str!("auth.rs")),
+    ("login", 10, include_str!("login.rs")),
+    ("logout", 11, include_str!("logout.rs")),
+    ("device", 11, include_str!("device.rs")),
+    ("config", 12, include_str!("config.rs")),
+    ("extract", 12, include_str!("extract.rs")),
+    ("layer", 12, include_str!("layer.rs")),
+    ("routes", 12, include_str!("routes.rs")),
 ];
 
 /// The crate-root re-exports, and the module each comes from: importing `crate::Error` is an
@@ -37,6 +38,7 @@ const LAYERS: &[(&str, u8, &str)] = &[
 fn root_item(name: &str) -> Option<&'static str> {
     Some(match name {
         "Auth" => "auth",
+        "ClientToken" => "app_tokens",
         "Clock" => "clock",
         "AuthBuilder" => "config",
         "BoxError" | "ConfigError" | "Error" | "Setting" => "error",

@@ -9,7 +9,8 @@
 //!    then `provider` (metadata
 //!    and key cache) and `client` (this app's registration), then `id_token` (verification);
 //! 3. services with state: `tokens` (cache, single flight, lock), `backchannel` (logout markers),
-//!    `single_use` (callbacks and logout tokens redeemed once);
+//!    `single_use` (callbacks and logout tokens redeemed once), then `app_tokens` (app-only
+//!    tokens of the client credentials grant);
 //! 4. `auth`, the composition root that owns the services; the flows `login`, `logout`, `device`;
 //! 5. entry points: `config` (builder), `extract` (extractors), `routes`, `layer`.
 //!
@@ -70,6 +71,8 @@ mod backchannel;
 mod single_use;
 mod tokens;
 
+mod app_tokens;
+
 // The composition root, and the flows on it.
 mod auth;
 
@@ -84,6 +87,7 @@ mod extract;
 mod layer;
 mod routes;
 
+pub use app_tokens::ClientToken;
 pub use auth::Auth;
 pub use clock::Clock;
 pub use config::AuthBuilder;
