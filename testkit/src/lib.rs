@@ -6,6 +6,7 @@
 //!   provider but let a test decide what they send; two configurations of one [`kernel`].
 //! - [`browser`]: a scripted browser (cookies, redirects one by one, HTML forms).
 //! - [`app`]: an application under test on a loopback port.
+//! - [`credentials`]: certificates and JWKS for clients that sign their assertions.
 //! - [`stores`]: real session stores (SQLite, Redis, PostgreSQL).
 //! - [`redirects`]: generated open-redirect cases and the check that a return path stays local.
 //! - [`assert`]: how a sign-in ended (signed in, rejected), said once for every suite.
@@ -13,6 +14,7 @@
 pub mod app;
 pub mod assert;
 pub mod browser;
+pub mod credentials;
 pub mod hostile;
 pub mod kernel;
 pub mod microsoft;

@@ -4,6 +4,7 @@
 
 mod backchannel_logout;
 mod conformance;
+mod credentials;
 mod device_code;
 mod faults;
 mod handler_shapes;

@@ -31,6 +31,9 @@
 //                          for confidential ones once 70% of the lifetime has passed)
 //   verbose                default false; true logs every request to stderr
 //
+// Clients may authenticate with private_key_jwt (token_endpoint_auth_method 'private_key_jwt' and
+// a `jwks` with the public key), and use the client_credentials grant when their grant_types say so.
+//
 // Accounts: any user name signs in with any password. `sub` is the user name, with claims
 // name (first letter upper-cased), preferred_username, email `<login>@example.test`, email_verified.
 //
@@ -298,7 +301,7 @@ async function readForm(req) {
 // ---------------------------------------------------------------------------------------------
 // Request counters
 
-const TOKEN_GRANTS = ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'];
+const TOKEN_GRANTS = ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code', 'client_credentials'];
 
 function zeroStats() {
   return {
@@ -432,6 +435,9 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true, allowedPolicy: async () => true },
     introspection: { enabled: true, allowedPolicy: async () => true },
     userinfo: { enabled: true },
+    // App-only tokens, for clients whose grant_types list client_credentials (no other client
+    // may use the grant, so enabling it changes nothing for them).
+    clientCredentials: { enabled: true },
     // Clients with a backchannel_logout_uri are told, server to server, when a user signs out.
     backchannelLogout: { enabled: true },
     rpInitiatedLogout: {

@@ -1,0 +1,59 @@
+//! Client credentials for the tests: a fixture RSA key with a self-signed certificate made on
+//! the spot (nothing committed but the keys), and the JWKS a provider registers for it.
+
+use base64::Engine as _;
+use serde_json::{Value, json};
+use sha2::Digest as _;
+
+use crate::kernel::jwk;
+
+/// Fixture key `i` (PKCS#8 PEM).
+pub fn key_pem(i: usize) -> &'static str {
+    [
+        include_str!("../fixtures/rsa-0.pem"),
+        include_str!("../fixtures/rsa-1.pem"),
+        include_str!("../fixtures/rsa-2.pem"),
+    ][i]
+}
+
+/// A self-signed certificate (PEM, DER) for fixture key `i`, valid from yesterday for a year.
+pub fn certificate(i: usize) -> (String, Vec<u8>) {
+    let key = rcgen::KeyPair::from_pem(key_pem(i)).expect("rcgen reads the fixture key");
+    let mut params =
+        rcgen::CertificateParams::new(vec!["test-app.example".to_owned()]).expect("params");
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + time::Duration::days(365);
+    let cert = params.self_signed(&key).expect("a self-signed certificate");
+    (cert.pem(), cert.der().to_vec())
+}
+
+/// The PEM an application is configured with: the private key of fixture `key` and the
+/// certificate of fixture `cert` (the same one, unless a test wants a mismatch).
+pub fn certificate_pem(key: usize, cert: usize) -> String {
+    format!("{}\n{}", key_pem(key), certificate(cert).0)
+}
+
+/// The certificate's SHA-256 thumbprint, base64url: the `kid` and `x5t#S256` of an assertion.
+pub fn thumbprint(der: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der))
+}
+
+/// A client's registered JWKS: the public key of fixture `i` under `kid`.
+pub fn jwks(i: usize, kid: &str) -> Value {
+    let mut key = jwk(i);
+    key.insert("kid".into(), json!(kid));
+    key.insert("alg".into(), json!("RS256"));
+    json!({ "keys": [key] })
+}
+
+/// Client metadata for the real provider: `private_key_jwt` with this JWKS, the code flow,
+/// refresh and client credentials. Merged over the launcher's web client.
+pub fn private_key_jwt_client(jwks: Value) -> Value {
+    json!({
+        "token_endpoint_auth_method": "private_key_jwt",
+        "token_endpoint_auth_signing_alg": "RS256",
+        "jwks": jwks,
+        "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
+    })
+}
