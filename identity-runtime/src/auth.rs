@@ -264,10 +264,7 @@ impl Auth {
                 scopes,
             )
             .await
-            .map_err(|error| match Arc::try_unwrap(error) {
-                Ok(error) => error,
-                Err(shared) => Error::Refresh(shared),
-            })
+            .map_err(Error::ClientToken)
     }
 
     /// The error's page, with the application's pages, name and login path.

@@ -88,6 +88,10 @@ pub enum Error {
     /// A token refresh that this request waited for (together with others) failed.
     #[error("the token refresh failed: {0}")]
     Refresh(#[source] Arc<Error>),
+    /// An app-only token request ([`Auth::token_for_client`](crate::Auth::token_for_client))
+    /// failed; callers that waited for it share its error.
+    #[error("the app-only token request failed: {0}")]
+    ClientToken(#[source] Arc<Error>),
     /// The application's configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -140,7 +144,7 @@ impl Error {
     /// The error itself, seen through a shared refresh.
     fn underlying(&self) -> &Error {
         match self {
-            Error::Refresh(shared) => shared.underlying(),
+            Error::Refresh(shared) | Error::ClientToken(shared) => shared.underlying(),
             other => other,
         }
     }
@@ -161,7 +165,7 @@ impl Error {
             Error::ProviderUnavailable { .. }
             | Error::SessionStore(_)
             | Error::SignOutIncomplete(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Config(_) | Error::Setup(_) | Error::Refresh(_) => {
+            Error::Config(_) | Error::Setup(_) | Error::Refresh(_) | Error::ClientToken(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
@@ -184,7 +188,9 @@ impl Error {
             }
             Error::SessionStore(_) => "Service unavailable",
             Error::SignOutIncomplete(_) => "Sign-out incomplete",
-            Error::Config(_) | Error::Setup(_) | Error::Refresh(_) => "Configuration error",
+            Error::Config(_) | Error::Setup(_) | Error::Refresh(_) | Error::ClientToken(_) => {
+                "Configuration error"
+            }
         }
     }
 

@@ -1,6 +1,8 @@
 //! Client credentials for the tests: a fixture RSA key with a self-signed certificate made on
 //! the spot (nothing committed but the keys), and the JWKS a provider registers for it.
 
+use std::sync::OnceLock;
+
 use base64::Engine as _;
 use serde_json::{Value, json};
 use sha2::Digest as _;
@@ -16,8 +18,15 @@ pub fn key_pem(i: usize) -> &'static str {
     ][i]
 }
 
-/// A self-signed certificate (PEM, DER) for fixture key `i`, valid from yesterday for a year.
+/// A self-signed certificate (PEM, DER) for fixture key `i`, valid from yesterday for a year;
+/// the same one for the whole process.
 pub fn certificate(i: usize) -> (String, Vec<u8>) {
+    static MADE: [OnceLock<(String, Vec<u8>)>; 3] =
+        [OnceLock::new(), OnceLock::new(), OnceLock::new()];
+    MADE[i].get_or_init(|| make_certificate(i)).clone()
+}
+
+fn make_certificate(i: usize) -> (String, Vec<u8>) {
     let key = rcgen::KeyPair::from_pem(key_pem(i)).expect("rcgen reads the fixture key");
     let mut params =
         rcgen::CertificateParams::new(vec!["test-app.example".to_owned()]).expect("params");
