@@ -46,7 +46,21 @@ fn quickstart_binary() -> PathBuf {
 
 /// Starts the quickstart with no provider configured and waits until it listens.
 async fn start(port: u16, session_file: &std::path::Path) -> (Child, String) {
-    let mut child = Command::new(quickstart_binary())
+    start_with(port, session_file, None).await
+}
+
+/// Like [`start`], with `CLIENT_CERTIFICATE` set to `certificate` when given.
+async fn start_with(
+    port: u16,
+    session_file: &std::path::Path,
+    certificate: Option<&std::path::Path>,
+) -> (Child, String) {
+    let mut command = Command::new(quickstart_binary());
+    match certificate {
+        Some(path) => command.env("CLIENT_CERTIFICATE", path),
+        None => command.env_remove("CLIENT_CERTIFICATE"),
+    };
+    let mut child = command
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("PORT", port.to_string())
         .env("SESSION_FILE", session_file)
@@ -111,5 +125,35 @@ async fn the_quickstart_signs_a_person_in_with_no_configuration() {
         "signed in after a restart: {}",
         page.body
     );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_quickstart_signs_in_with_client_certificate() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!(
+        "axum-identity-quickstart-certificate-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let certificate = dir.join("app.pem");
+    std::fs::write(&certificate, support::credentials::certificate_pem(0, 0)).unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+
+    let (_child, said) =
+        start_with(port, std::path::Path::new(":memory:"), Some(&certificate)).await;
+    assert!(
+        said.contains("Authenticating with the certificate"),
+        "{said}"
+    );
+    let browser = Browser::new();
+    let page = browser.get(format!("{base}/")).await;
+    let page = browser.sign_in(page, "alice").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Welcome Alice"), "{}", page.body);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -7,7 +7,11 @@ use base64::Engine as _;
 use serde_json::{Value, json};
 use sha2::Digest as _;
 
-use crate::kernel::jwk;
+use rsa::pkcs1::DecodeRsaPrivateKey;
+use rsa::pkcs8::DecodePrivateKey;
+use rsa::traits::PublicKeyParts;
+
+use crate::kernel::{b64, jwk};
 
 /// Fixture key `i` (PKCS#8 PEM).
 pub fn key_pem(i: usize) -> &'static str {
@@ -65,4 +69,39 @@ pub fn private_key_jwt_client(jwks: Value) -> Value {
         "jwks": jwks,
         "grant_types": ["authorization_code", "refresh_token", "client_credentials"],
     })
+}
+
+/// The JWKS to register for a client configured with `pem` (an RSA private key and its
+/// certificate, as `CLIENT_CERTIFICATE` holds them): its public key under the certificate's
+/// SHA-256 thumbprint, the `kid` the library puts in its assertions.
+pub fn jwks_of_pem(pem: &str) -> Result<Value, String> {
+    let block = |label: &str| {
+        let begin = format!("-----BEGIN {label}-----");
+        let end = format!("-----END {label}-----");
+        let start = pem.find(&begin)?;
+        let stop = pem[start..].find(&end)? + start + end.len();
+        Some(&pem[start..stop])
+    };
+    let key = match (block("PRIVATE KEY"), block("RSA PRIVATE KEY")) {
+        (Some(key), _) => rsa::RsaPrivateKey::from_pkcs8_pem(key).map_err(|e| e.to_string())?,
+        (None, Some(key)) => rsa::RsaPrivateKey::from_pkcs1_pem(key).map_err(|e| e.to_string())?,
+        (None, None) => return Err("no RSA private key in the PEM".into()),
+    };
+    let cert = block("CERTIFICATE").ok_or("no certificate in the PEM")?;
+    let body: String = cert
+        .lines()
+        .filter(|line| !line.starts_with("-----"))
+        .collect();
+    let der = base64::engine::general_purpose::STANDARD
+        .decode(body.trim())
+        .map_err(|e| e.to_string())?;
+    let public = key.to_public_key();
+    Ok(json!({ "keys": [{
+        "kty": "RSA",
+        "use": "sig",
+        "alg": "RS256",
+        "kid": thumbprint(&der),
+        "n": b64(&public.n().to_bytes_be()),
+        "e": b64(&public.e().to_bytes_be()),
+    }] }))
 }
