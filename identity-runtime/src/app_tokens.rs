@@ -84,20 +84,34 @@ impl AppTokens {
         clock: &Clock,
         scopes: &[&str],
     ) -> Result<ClientToken, Arc<Error>> {
-        let mut sorted: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-        sorted.sort();
-        sorted.dedup();
-        if sorted.is_empty() || !sorted.iter().all(|s| is_single_scope(s)) {
-            return Err(Arc::new(Error::Config(ConfigError::invalid(
-                Setting::Scopes,
-                format!(
-                    "an app-only token needs one or more scopes, each a single scope (for Entra ID `api://<api id>/.default`), not {scopes:?}"
-                ),
-            ))));
-        }
+        let sorted = scope_set(scopes)?;
+        let key = sorted.join(" ");
+        self.cached(key, clock, request(client, provider, clock, &sorted))
+            .await
+    }
+
+    /// The token cached under `key` while it is fresh, else the outcome of `fetch`, awaited once
+    /// for every caller waiting at the time (the others drop theirs unpolled).
+    pub(crate) async fn cached(
+        &self,
+        key: String,
+        clock: &Clock,
+        fetch: impl Future<Output = Result<CachedToken, Error>>,
+    ) -> Result<ClientToken, Arc<Error>> {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            slots.entry(sorted.join(" ")).or_default().clone()
+            if slots.len() >= PRUNE_AT && !slots.contains_key(&key) {
+                let now = clock.now();
+                // Slots nobody waits on whose token is stale (the on-behalf-of tokens of
+                // requests long gone).
+                slots.retain(|_, slot| {
+                    Arc::strong_count(slot) > 1
+                        || slot.state.try_lock().map_or(true, |state| {
+                            state.token.as_ref().is_some_and(|t| is_fresh(t, now))
+                        })
+                });
+            }
+            slots.entry(key).or_default().clone()
         };
         let seen = slot.finished.load(Ordering::Acquire);
         let mut state = slot.state.lock().await;
@@ -111,7 +125,7 @@ impl AppTokens {
         {
             return Err(failure.clone());
         }
-        let outcome = request(client, provider, clock, &sorted).await;
+        let outcome = fetch.await;
         slot.finished.fetch_add(1, Ordering::Release);
         match outcome {
             Ok(token) => {
@@ -128,6 +142,25 @@ impl AppTokens {
         }
     }
 }
+
+/// `scopes` sorted and deduplicated; one or more, each a single scope.
+pub(crate) fn scope_set(scopes: &[&str]) -> Result<Vec<String>, Arc<Error>> {
+    let mut sorted: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+    sorted.sort();
+    sorted.dedup();
+    if sorted.is_empty() || !sorted.iter().all(|s| is_single_scope(s)) {
+        return Err(Arc::new(Error::Config(ConfigError::invalid(
+            Setting::Scopes,
+            format!(
+                "a token for the application needs one or more scopes, each a single scope (for Entra ID `api://<api id>/.default`), not {scopes:?}"
+            ),
+        ))));
+    }
+    Ok(sorted)
+}
+
+/// How many scope sets (or on-behalf-of grants) are kept before stale ones are dropped.
+const PRUNE_AT: usize = 256;
 
 #[tracing::instrument(name = "client_credentials", level = "debug", skip_all, fields(flow = "client_credentials", ?scopes))]
 async fn request(

@@ -15,6 +15,7 @@ use crate::client::Client;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::id_token::TimeRules;
+use crate::on_behalf_of;
 use crate::pages::{Pages, render_error};
 use crate::params::{Prompt, encode};
 use crate::provider::Provider;
@@ -265,6 +266,29 @@ impl Auth {
             )
             .await
             .map_err(Error::ClientToken)
+    }
+
+    /// A token for a downstream API's `scopes` on behalf of the user whose access token
+    /// `incoming` this web API received: Entra ID's on-behalf-of grant for Microsoft
+    /// authorities, RFC 8693 token exchange for any other provider. Cached per incoming token
+    /// and scope set. When the provider wants the user's interaction first (MFA, consent), the
+    /// error is [`Error::InteractionRequired`], a 403 whose
+    /// [`www_authenticate`](Error::www_authenticate) the API answers with.
+    pub async fn token_on_behalf_of(
+        &self,
+        incoming: &str,
+        scopes: &[&str],
+    ) -> Result<ClientToken, Error> {
+        on_behalf_of::token_on_behalf_of(
+            &self.inner.app_tokens,
+            &self.inner.client,
+            &self.inner.provider,
+            &self.inner.clock,
+            incoming,
+            scopes,
+        )
+        .await
+        .map_err(Error::ClientToken)
     }
 
     /// The error's page, with the application's pages, name and login path.

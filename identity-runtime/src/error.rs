@@ -82,15 +82,26 @@ pub enum Error {
     /// expired, but the session may live on until the store is back.
     #[error("signing out could not complete: the session store is unavailable")]
     SignOutIncomplete(#[source] tower_sessions::session::Error),
+    /// The provider wants the user to do something first (multi-factor authentication, consent)
+    /// before it issues a token on their behalf: a 403 whose
+    /// [`www_authenticate`](Error::www_authenticate) challenge lets the API's client act on it.
+    #[error("the identity provider needs the user's interaction: {detail}")]
+    InteractionRequired {
+        /// The provider's error code and description.
+        detail: String,
+        /// The claims challenge (a JSON string), when the provider sent one.
+        claims: Option<String>,
+    },
     /// The scopes a handler needs were not granted by the user or the provider.
     #[error("the identity provider did not grant {}", quoted(.0))]
     ScopesNotGranted(Vec<String>),
     /// A token refresh that this request waited for (together with others) failed.
     #[error("the token refresh failed: {0}")]
     Refresh(#[source] Arc<Error>),
-    /// An app-only token request ([`Auth::token_for_client`](crate::Auth::token_for_client))
-    /// failed; callers that waited for it share its error.
-    #[error("the app-only token request failed: {0}")]
+    /// A token request of the application ([`Auth::token_for_client`](crate::Auth::token_for_client),
+    /// [`Auth::token_on_behalf_of`](crate::Auth::token_on_behalf_of)) failed; callers that
+    /// waited for it share its error.
+    #[error("the application's token request failed: {0}")]
     ClientToken(#[source] Arc<Error>),
     /// The application's configuration is invalid.
     #[error(transparent)]
@@ -149,6 +160,23 @@ impl Error {
         }
     }
 
+    /// The `WWW-Authenticate` value a web API answers with when the provider asked for the
+    /// user's interaction (RFC 6750 §3, with Entra ID's `insufficient_claims` and the claims
+    /// challenge in base64): the API's client takes the user through sign-in with those claims.
+    pub fn www_authenticate(&self) -> Option<String> {
+        use base64::Engine as _;
+        match self.underlying() {
+            Error::InteractionRequired { claims, .. } => Some(match claims {
+                Some(claims) => format!(
+                    "Bearer error=\"insufficient_claims\", claims=\"{}\"",
+                    base64::engine::general_purpose::STANDARD.encode(claims)
+                ),
+                None => "Bearer error=\"insufficient_scope\"".to_owned(),
+            }),
+            _ => None,
+        }
+    }
+
     /// The HTTP status this error deserves.
     pub fn status(&self) -> StatusCode {
         match self.underlying() {
@@ -160,7 +188,7 @@ impl Error {
             | Error::Malformed(_)
             | Error::InvalidToken(_)
             | Error::InvalidGrant(_) => StatusCode::BAD_REQUEST,
-            Error::ScopesNotGranted(_) => StatusCode::FORBIDDEN,
+            Error::ScopesNotGranted(_) | Error::InteractionRequired { .. } => StatusCode::FORBIDDEN,
             Error::TokenEndpoint { .. } => StatusCode::BAD_GATEWAY,
             Error::ProviderUnavailable { .. }
             | Error::SessionStore(_)
@@ -182,7 +210,9 @@ impl Error {
             | Error::Malformed(_)
             | Error::InvalidToken(_)
             | Error::InvalidGrant(_) => "Sign-in failed",
-            Error::ScopesNotGranted(_) => "Permission not granted",
+            Error::ScopesNotGranted(_) | Error::InteractionRequired { .. } => {
+                "Permission not granted"
+            }
             Error::TokenEndpoint { .. } | Error::ProviderUnavailable { .. } => {
                 "Identity provider unavailable"
             }

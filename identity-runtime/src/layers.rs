@@ -23,14 +23,15 @@ const LAYERS: &[(&str, u8, &str)] = &[
     ("backchannel", 7, include_str!("backchannel.rs")),
     ("tokens", 7, include_str!("tokens.rs")),
     ("app_tokens", 8, include_str!("app_tokens.rs")),
-    ("auth", 9, include_str!("auth.rs")),
-    ("login", 10, include_str!("login.rs")),
-    ("logout", 11, include_str!("logout.rs")),
-    ("device", 11, include_str!("device.rs")),
-    ("config", 12, include_str!("config.rs")),
-    ("extract", 12, include_str!("extract.rs")),
-    ("layer", 12, include_str!("layer.rs")),
-    ("routes", 12, include_str!("routes.rs")),
+    ("on_behalf_of", 9, include_str!("on_behalf_of.rs")),
+    ("auth", 10, include_str!("auth.rs")),
+    ("login", 11, include_str!("login.rs")),
+    ("logout", 12, include_str!("logout.rs")),
+    ("device", 12, include_str!("device.rs")),
+    ("config", 13, include_str!("config.rs")),
+    ("extract", 13, include_str!("extract.rs")),
+    ("layer", 13, include_str!("layer.rs")),
+    ("routes", 13, include_str!("routes.rs")),
 ];
 
 /// The crate-root re-exports, and the module each comes from: importing `crate::Error` is an

@@ -10,7 +10,8 @@
 //!    and key cache) and `client` (this app's registration), then `id_token` (verification);
 //! 3. services with state: `tokens` (cache, single flight, lock), `backchannel` (logout markers),
 //!    `single_use` (callbacks and logout tokens redeemed once), then `app_tokens` (app-only
-//!    tokens of the client credentials grant);
+//!    tokens of the client credentials grant), then `on_behalf_of` (a user's incoming token
+//!    exchanged for a downstream API's);
 //! 4. `auth`, the composition root that owns the services; the flows `login`, `logout`, `device`;
 //! 5. entry points: `config` (builder), `extract` (extractors), `routes`, `layer`.
 //!
@@ -72,6 +73,8 @@ mod single_use;
 mod tokens;
 
 mod app_tokens;
+
+mod on_behalf_of;
 
 // The composition root, and the flows on it.
 mod auth;

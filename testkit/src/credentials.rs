@@ -52,6 +52,25 @@ pub fn thumbprint(der: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(der))
 }
 
+/// The certificate's SHA-1 thumbprint, base64url: the `x5t` Entra ID looks certificates up by.
+pub fn sha1_thumbprint(der: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sha1::Sha1::digest(der))
+}
+
+/// Part `i` of a compact JWS (0: header, 1: claims), decoded.
+pub fn jwt_part(jwt: &str, i: usize) -> Value {
+    let part = jwt.split('.').nth(i).expect("a compact JWS");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .expect("base64url");
+    serde_json::from_slice(&bytes).expect("JSON")
+}
+
+/// Standard base64 with padding (how a claims challenge travels in `WWW-Authenticate`).
+pub fn base64_standard(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
 /// A client's registered JWKS: the public key of fixture `i` under `kid`.
 pub fn jwks(i: usize, kid: &str) -> Value {
     let mut key = jwk(i);

@@ -282,3 +282,105 @@ async fn an_assertion_file_is_read_on_each_use_and_an_expired_one_is_refused() {
         "the expired one is not sent"
     );
 }
+
+// --- Entra ID: the assertion's header, and tokens on behalf of a user -----------------------
+
+use support::microsoft::{self as ms, MFA_CLAIMS, Microsoft, NEEDS_MFA, TENANT_A};
+
+/// An app of the Microsoft-shaped provider's client, authenticating with fixture 0's
+/// certificate.
+async fn entra_app(microsoft: &Microsoft) -> TestApp {
+    let http = microsoft.http_client();
+    let pem = certificate_pem(0, 0);
+    launch(routes())
+        .configured_provider()
+        .client(ms::CLIENT_ID, "")
+        .auth(move |b| {
+            b.http_client(http)
+                .authority(format!("https://login.microsoftonline.com/{TENANT_A}"))
+                .client_certificate_pem(pem)
+        })
+        .start()
+        .await
+}
+
+fn decode_part(jwt: &str, i: usize) -> Value {
+    support::credentials::jwt_part(jwt, i)
+}
+
+#[tokio::test]
+async fn on_behalf_of_a_user_with_a_certificate_at_entra() {
+    let microsoft = Microsoft::start().await;
+    let app = entra_app(&microsoft).await;
+    let scopes = ["api://downstream/.default"];
+    let token = app
+        .auth
+        .token_on_behalf_of("incoming-token-of-alice", &scopes)
+        .await
+        .expect("an on-behalf-of token");
+    assert!(token.access_token.starts_with("obo-"), "{token:?}");
+    assert_eq!(token.scopes, vec!["api://downstream/.default".to_owned()]);
+
+    let requests = microsoft.token_requests();
+    assert_eq!(requests.len(), 1);
+    let form = &requests[0].1.form;
+    assert_eq!(
+        form["grant_type"],
+        "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    );
+    assert_eq!(form["requested_token_use"], "on_behalf_of");
+    assert_eq!(form["assertion"], "incoming-token-of-alice");
+    assert_eq!(form["scope"], "api://downstream/.default");
+    assert!(form.get("client_secret").is_none());
+    assert!(requests[0].1.authorization.is_none(), "no Basic header");
+
+    // Entra finds the certificate by its thumbprints.
+    let der = certificate(0).1;
+    let header = decode_part(&form["client_assertion"], 0);
+    assert_eq!(header["alg"], "RS256");
+    assert_eq!(header["kid"], thumbprint(&der));
+    assert_eq!(header["x5t#S256"], thumbprint(&der));
+    assert_eq!(header["x5t"], support::credentials::sha1_thumbprint(&der));
+    let claims = decode_part(&form["client_assertion"], 1);
+    assert_eq!(claims["iss"], ms::CLIENT_ID);
+    assert_eq!(claims["sub"], ms::CLIENT_ID);
+    assert_eq!(
+        claims["aud"],
+        format!("https://login.microsoftonline.com/{TENANT_A}/oauth2/v2.0/token")
+    );
+    let lifetime = claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap();
+    assert!((1..=600).contains(&lifetime), "short-lived: {lifetime}");
+
+    // Cached per incoming token and scope set.
+    let again = app
+        .auth
+        .token_on_behalf_of("incoming-token-of-alice", &scopes)
+        .await
+        .unwrap();
+    assert_eq!(again, token);
+    assert_eq!(microsoft.token_requests().len(), 1);
+    app.auth
+        .token_on_behalf_of("incoming-token-of-bob", &scopes)
+        .await
+        .unwrap();
+    assert_eq!(microsoft.token_requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_conditional_access_requirement_is_a_403_with_the_claims_challenge() {
+    let microsoft = Microsoft::start().await;
+    let app = entra_app(&microsoft).await;
+    let err = app
+        .auth
+        .token_on_behalf_of(NEEDS_MFA, &["api://downstream/.default"])
+        .await
+        .unwrap_err();
+    assert_eq!(err.status(), StatusCode::FORBIDDEN, "{err}");
+    assert!(err.to_string().contains("AADSTS50076"), "{err}");
+    let challenge = err.www_authenticate().expect("a challenge");
+    let encoded = support::credentials::base64_standard(MFA_CLAIMS.as_bytes());
+    assert_eq!(
+        challenge,
+        format!("Bearer error=\"insufficient_claims\", claims=\"{encoded}\"")
+    );
+}
