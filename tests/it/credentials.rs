@@ -384,3 +384,53 @@ async fn a_conditional_access_requirement_is_a_403_with_the_claims_challenge() {
         format!("Bearer error=\"insufficient_claims\", claims=\"{encoded}\"")
     );
 }
+
+#[tokio::test]
+async fn a_users_token_is_exchanged_for_a_downstream_api_elsewhere() {
+    // RFC 8693 token exchange at the real provider, for a client with a certificate.
+    let kid = thumbprint(&certificate(0).1);
+    let pem = certificate_pem(0, 0);
+    let app = launch(routes())
+        .client(CLIENT_ID, "")
+        .client_metadata(move |_| {
+            let mut client = private_key_jwt_client(jwks(0, &kid));
+            client["grant_types"] = json!([
+                "authorization_code",
+                "refresh_token",
+                "urn:ietf:params:oauth:grant-type:token-exchange"
+            ]);
+            client
+        })
+        .auth(move |b| b.client_certificate_pem(pem))
+        .start()
+        .await;
+    let browser = Browser::new();
+    let incoming = signed_in(&app, &browser).await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let grant = "urn:ietf:params:oauth:grant-type:token-exchange";
+    let token = app
+        .auth
+        .token_on_behalf_of(&incoming, &["api.write"])
+        .await
+        .expect("exchanged");
+    assert_ne!(token.access_token, incoming);
+    assert_eq!(token.scopes, vec!["api.write".to_owned()]);
+    let again = app
+        .auth
+        .token_on_behalf_of(&incoming, &["api.write"])
+        .await
+        .unwrap();
+    assert_eq!(again, token, "cached per incoming token and scopes");
+    let stats = app.provider().stats().await;
+    assert_eq!(token_requests(&stats, grant), 1);
+
+    let err = app
+        .auth
+        .token_on_behalf_of("not-a-token-of-this-provider", &["api.write"])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("invalid_grant"), "{err}");
+    assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{err}");
+}

@@ -32,7 +32,8 @@
 //   verbose                default false; true logs every request to stderr
 //
 // Clients may authenticate with private_key_jwt (token_endpoint_auth_method 'private_key_jwt' and
-// a `jwks` with the public key), and use the client_credentials grant when their grant_types say so.
+// a `jwks` with the public key), and use the client_credentials and RFC 8693 token exchange
+// (urn:ietf:params:oauth:grant-type:token-exchange) grants when their grant_types say so.
 //
 // Accounts: any user name signs in with any password. `sub` is the user name, with claims
 // name (first letter upper-cased), preferred_username, email `<login>@example.test`, email_verified.
@@ -469,6 +470,33 @@ ${withButtons(form, `  <button type="submit">Continue</button>
     },
   },
 });
+
+// RFC 8693 token exchange, for clients whose grant_types list it (a web API exchanging the access
+// token it received for one of its own downstream APIs): an active access token of this provider
+// as subject_token gets a new access token for the asked scope (issued like a client credentials
+// token: this test provider does not model delegation beyond that).
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+provider.registerGrantType(TOKEN_EXCHANGE, async (ctx) => {
+  const { subject_token: subjectToken, subject_token_type: subjectType, scope } = ctx.oidc.params;
+  if (subjectType !== ACCESS_TOKEN_TYPE) {
+    throw new errors.InvalidRequest('subject_token_type must be an access token');
+  }
+  const subject = await provider.AccessToken.find(String(subjectToken ?? ''));
+  if (!subject || subject.isExpired) {
+    throw new errors.InvalidGrant('subject_token is invalid or expired');
+  }
+  const token = new provider.ClientCredentials({ client: ctx.oidc.client, scope: scope || undefined });
+  ctx.oidc.entity('ClientCredentials', token);
+  const value = await token.save();
+  ctx.body = {
+    access_token: value,
+    issued_token_type: ACCESS_TOKEN_TYPE,
+    token_type: 'Bearer',
+    expires_in: token.expiration,
+    scope: token.scope,
+  };
+}, ['scope', 'subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'actor_token', 'actor_token_type'], ['audience', 'resource']);
 
 // Log every error event in one line: a failing test then shows why the provider said no.
 const emit = provider.emit.bind(provider);
