@@ -586,6 +586,15 @@ impl AuthBuilder {
         let markers = match (marker_key, self.backchannel) {
             (Some(secret), _) => LogoutMarkers::new(secret.as_bytes()),
             (None, false) => LogoutMarkers::new(b""),
+            // A client with a certificate or a federated credential has no secret to offer.
+            (None, true) if !matches!(credential, Credential::None) => {
+                return Err(ConfigError::missing(
+                    Setting::TokenEncryptionKey,
+                    Some(
+                        "back-channel logout keys its markers with it when the client has no secret",
+                    ),
+                ));
+            }
             (None, true) => {
                 return Err(ConfigError::missing(
                     Setting::ClientSecret,
@@ -703,6 +712,18 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("/nonexistent/app.pem"), "{err}");
+        let err = Auth::builder()
+            .client_id("id")
+            .oidc_authority("https://idp.example")
+            .client_assertion_file("/var/run/token")
+            .backchannel_logout(true)
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("TOKEN_ENCRYPTION_KEY")
+                && !err.to_string().contains("CLIENT_SECRET"),
+            "{err}"
+        );
         // A public client (the Device Code flow) needs no credential.
         Auth::builder()
             .client_id("id")
