@@ -137,10 +137,11 @@ impl AuthBuilder {
     }
 
     /// Authenticates with a certificate instead of a secret: the path of a PEM file holding the
-    /// private key (RSA, PKCS#8 or PKCS#1) and its certificate. Every request to the token
-    /// endpoint then carries a client assertion signed with the key (RFC 7523
-    /// `private_key_jwt`), whose `kid` and `x5t#S256` are the certificate's SHA-256 thumbprint
-    /// (and `x5t` its SHA-1 one, for Entra ID). The file is read once, by
+    /// private key (RSA as PKCS#8 or PKCS#1, or P-256) and its certificate. Every request to
+    /// the token endpoint then carries a client assertion signed with the key (RFC 7523
+    /// `private_key_jwt`; RS256, or ES256 for P-256), whose `kid` and `x5t#S256` are the
+    /// certificate's SHA-256 thumbprint (and `x5t` its SHA-1 one, for Entra ID). The file is
+    /// read once, by
     /// [`build`](Self::build). Variable: `CLIENT_CERTIFICATE`.
     pub fn client_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.client_certificate = Some(KeySource::File(path.into()));

@@ -147,16 +147,92 @@ impl std::fmt::Debug for SigningKey {
 
 /// A private key that signs client assertions, and what its header says about it.
 pub(crate) struct SigningKey {
-    key: CoreRsaPrivateSigningKey,
-    alg: CoreJwsSigningAlgorithm,
+    key: Key,
     /// The header's `kid`: the certificate's SHA-256 thumbprint, or the configured key id.
     pub(crate) kid: String,
     /// `x5t` (SHA-1, what Entra ID looks the certificate up by) and `x5t#S256`.
     thumbprints: Option<(String, String)>,
 }
 
+/// The key itself, which decides the `alg`.
+enum Key {
+    /// RS256, signed by openidconnect.
+    Rsa(Box<CoreRsaPrivateSigningKey>),
+    /// ES256 (P-256).
+    Es256(p256::ecdsa::SigningKey),
+}
+
+impl Key {
+    fn alg(&self) -> &'static str {
+        match self {
+            Key::Rsa(_) => "RS256",
+            Key::Es256(_) => "ES256",
+        }
+    }
+
+    fn sign(&self, input: &[u8]) -> Result<Vec<u8>, String> {
+        match self {
+            Key::Rsa(key) => key
+                .sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input)
+                .map_err(|e| e.to_string()),
+            Key::Es256(key) => {
+                use p256::ecdsa::signature::Signer as _;
+                // JWS wants the fixed-size r || s (RFC 7518 §3.4), which this encoding is.
+                let signature: p256::ecdsa::Signature = key.sign(input);
+                Ok(signature.to_bytes().to_vec())
+            }
+        }
+    }
+}
+
+/// Reads an RSA key (PKCS#8 or PKCS#1) or a P-256 key (PKCS#8 or SEC1), with the DER of its
+/// public key.
+fn read_key(label: &str, block: &str) -> Option<Result<(Key, Vec<u8>), String>> {
+    use p256::pkcs8::{DecodePrivateKey as _, EncodePublicKey as _};
+    let rsa = |key: rsa::RsaPrivateKey| -> Result<(Key, Vec<u8>), String> {
+        let public = key
+            .to_public_key()
+            .to_public_key_der()
+            .map_err(|e| e.to_string())?;
+        let pkcs1 = key
+            .to_pkcs1_pem(LineEnding::LF)
+            .map_err(|e| e.to_string())?;
+        let key = CoreRsaPrivateSigningKey::from_pem(&pkcs1, None)?;
+        Ok((Key::Rsa(Box::new(key)), public.as_bytes().to_vec()))
+    };
+    let ec = |key: p256::ecdsa::SigningKey| -> Result<(Key, Vec<u8>), String> {
+        let public = key
+            .verifying_key()
+            .to_public_key_der()
+            .map_err(|e| e.to_string())?;
+        Ok((Key::Es256(key), public.as_bytes().to_vec()))
+    };
+    Some(match label {
+        "PRIVATE KEY" => match rsa::RsaPrivateKey::from_pkcs8_pem(block) {
+            Ok(key) => rsa(key),
+            Err(rsa_error) => match p256::ecdsa::SigningKey::from_pkcs8_pem(block) {
+                Ok(key) => ec(key),
+                Err(_) => Err(format!(
+                    "the private key is neither an RSA nor a P-256 key ({rsa_error}); those are supported"
+                )),
+            },
+        },
+        "RSA PRIVATE KEY" => rsa::RsaPrivateKey::from_pkcs1_pem(block)
+            .map_err(|e| format!("the RSA private key is unreadable: {e}"))
+            .and_then(rsa),
+        "EC PRIVATE KEY" => p256::SecretKey::from_sec1_pem(block)
+            .map_err(|e| format!("the EC private key is not a P-256 key ({e}); P-256 is supported"))
+            .and_then(|secret| ec(secret.into())),
+        "ENCRYPTED PRIVATE KEY" => Err(
+            "the private key is encrypted; export it without a password (`openssl pkcs8 -nocrypt`)"
+                .into(),
+        ),
+        _ => return None,
+    })
+}
+
 impl SigningKey {
-    /// Reads a PEM holding a private key (PKCS#8 or PKCS#1 RSA) and, unless `kid` names a
+    /// Reads a PEM holding a private key (RSA or P-256) and, unless `kid` names a
     /// registered key, the certificate for it. `source` names where the PEM came from, for
     /// errors.
     pub(crate) fn from_pem(
@@ -175,41 +251,22 @@ impl SigningKey {
                 "no PEM block in it (expected `-----BEGIN PRIVATE KEY-----` and `-----BEGIN CERTIFICATE-----`)".into(),
             ));
         }
-        let key = blocks
+        let (key, public) = blocks
             .iter()
-            .find_map(|(label, block)| match *label {
-                "PRIVATE KEY" => Some(
-                    rsa::RsaPrivateKey::from_pkcs8_pem(block)
-                        .map_err(|e| invalid(format!("the private key is not an RSA key ({e}); RSA keys are supported"))),
-                ),
-                "RSA PRIVATE KEY" => Some(
-                    rsa::RsaPrivateKey::from_pkcs1_pem(block)
-                        .map_err(|e| invalid(format!("the RSA private key is unreadable: {e}"))),
-                ),
-                "ENCRYPTED PRIVATE KEY" => Some(Err(invalid(
-                    "the private key is encrypted; export it without a password (`openssl pkcs8 -nocrypt`)".into(),
-                ))),
-                "EC PRIVATE KEY" => Some(Err(invalid(
-                    "EC keys are not supported yet; use an RSA key".into(),
-                ))),
-                _ => None,
-            })
-            .ok_or_else(|| invalid("it holds no private key".into()))??;
+            .find_map(|(label, block)| read_key(label, block))
+            .ok_or_else(|| invalid("it holds no private key".into()))?
+            .map_err(invalid)?;
         let certificate = blocks
             .iter()
             .find(|(label, _)| *label == "CERTIFICATE")
             .map(|(_, block)| pem_body(block))
             .transpose()
             .map_err(|e| invalid(format!("the certificate is not valid base64: {e}")))?;
-        let public = key
-            .to_public_key()
-            .to_public_key_der()
-            .map_err(|e| invalid(format!("the public key cannot be encoded: {e}")))?;
         let (kid, thumbprints) = match (certificate, kid) {
             (Some(der), kid) => {
                 // The certificate's subjectPublicKeyInfo is the DER of the public key, byte for
                 // byte (DER is canonical): a certificate for another key does not contain it.
-                if !contains(&der, public.as_bytes()) {
+                if !contains(&der, &public) {
                     return Err(invalid(
                         "the certificate is not the one of this private key".into(),
                     ));
@@ -228,14 +285,8 @@ impl SigningKey {
                 ));
             }
         };
-        let pkcs1 = key
-            .to_pkcs1_pem(LineEnding::LF)
-            .map_err(|e| invalid(format!("the private key cannot be used: {e}")))?;
-        let key = CoreRsaPrivateSigningKey::from_pem(&pkcs1, None)
-            .map_err(|e| invalid(format!("the private key cannot be used: {e}")))?;
         Ok(SigningKey {
             key,
-            alg: CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256,
             kid,
             thumbprints,
         })
@@ -248,7 +299,7 @@ impl SigningKey {
         audience: &str,
         now: i64,
     ) -> Result<String, Error> {
-        let mut header = json!({ "alg": "RS256", "typ": "JWT", "kid": self.kid });
+        let mut header = json!({ "alg": self.key.alg(), "typ": "JWT", "kid": self.kid });
         if let Some((sha1, sha256)) = &self.thumbprints {
             header["x5t"] = json!(sha1);
             header["x5t#S256"] = json!(sha256);
@@ -267,7 +318,7 @@ impl SigningKey {
             B64.encode(header.to_string()),
             B64.encode(claims.to_string())
         );
-        let signature = self.key.sign(&self.alg, input.as_bytes()).map_err(|e| {
+        let signature = self.key.sign(input.as_bytes()).map_err(|e| {
             Error::Config(ConfigError::invalid(
                 Setting::ClientCertificate,
                 format!("the client assertion could not be signed: {e}"),

@@ -124,3 +124,32 @@ pub fn jwks_of_pem(pem: &str) -> Result<Value, String> {
         "e": b64(&public.e().to_bytes_be()),
     }] }))
 }
+
+/// A P-256 key with a self-signed certificate (the PEM an application is configured with) and
+/// the JWKS a provider registers for it; the same for the whole process.
+pub fn ec_credential() -> (String, Value) {
+    static MADE: OnceLock<(String, Value)> = OnceLock::new();
+    MADE.get_or_init(|| {
+        let key =
+            rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).expect("a P-256 key");
+        let mut params =
+            rcgen::CertificateParams::new(vec!["test-app.example".to_owned()]).expect("params");
+        let now = time::OffsetDateTime::now_utc();
+        params.not_before = now - time::Duration::days(1);
+        params.not_after = now + time::Duration::days(365);
+        let cert = params.self_signed(&key).expect("a self-signed certificate");
+        // The uncompressed point: 0x04, then x and y.
+        let point = key.public_key_raw();
+        let jwks = json!({ "keys": [{
+            "kty": "EC",
+            "crv": "P-256",
+            "use": "sig",
+            "alg": "ES256",
+            "kid": thumbprint(cert.der()),
+            "x": b64(&point[1..33]),
+            "y": b64(&point[33..65]),
+        }] });
+        (format!("{}\n{}", key.serialize_pem(), cert.pem()), jwks)
+    })
+    .clone()
+}

@@ -81,6 +81,27 @@ async fn signs_in_and_refreshes_with_a_certificate() {
 }
 
 #[tokio::test]
+async fn signs_in_with_a_p256_certificate_by_es256() {
+    let (pem, jwks) = support::credentials::ec_credential();
+    let app = launch(routes())
+        .client(CLIENT_ID, "")
+        .client_metadata(move |_| {
+            let mut client = private_key_jwt_client(jwks);
+            client["token_endpoint_auth_signing_alg"] = json!("ES256");
+            client
+        })
+        .auth(move |b| b.client_certificate_pem(pem))
+        .start()
+        .await;
+    let browser = Browser::new();
+    assert_eq!(signed_in(&app, &browser).await["sub"], "alice");
+    app.auth
+        .token_for_client(&["api.read"])
+        .await
+        .expect("an app-only token by ES256");
+}
+
+#[tokio::test]
 async fn a_plain_key_file_with_its_kid_signs_in() {
     let path = temp_file("plain-key.pem", key_pem(1));
     let app = launch(routes())

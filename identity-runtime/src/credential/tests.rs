@@ -59,7 +59,7 @@ fn unreadable_pem_files_are_refused_naming_the_file() {
         ),
         (
             "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n",
-            "not an RSA key",
+            "neither an RSA nor a P-256 key",
         ),
         (
             "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAAAA\n-----END ENCRYPTED PRIVATE KEY-----\n",
