@@ -455,3 +455,59 @@ async fn a_users_token_is_exchanged_for_a_downstream_api_elsewhere() {
     assert!(err.to_string().contains("invalid_grant"), "{err}");
     assert_eq!(err.status(), StatusCode::BAD_REQUEST, "{err}");
 }
+
+#[tokio::test]
+async fn the_device_code_flow_with_a_certificate() {
+    let kid = thumbprint(&certificate(0).1);
+    let pem = certificate_pem(0, 0);
+    let app = launch(routes())
+        .device()
+        .client("device-app", "")
+        .client_metadata(move |_| {
+            let mut client = private_key_jwt_client(jwks(0, &kid));
+            client["grant_types"] = json!([
+                "urn:ietf:params:oauth:grant-type:device_code",
+                "refresh_token"
+            ]);
+            client
+        })
+        .auth(move |b| b.client_certificate_pem(pem))
+        .start()
+        .await;
+    assert!(app.auth.uses_device_code());
+    let browser = Browser::new();
+    let page = browser.get(app.url("/read")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.url.path(), "/login/device");
+    let html = scraper::Html::parse_document(&page.body);
+    let code: String = html
+        .select(&scraper::Selector::parse("p.code").unwrap())
+        .next()
+        .expect("a code on the page")
+        .text()
+        .collect();
+    let verification_uri = html
+        .select(&scraper::Selector::parse("main a").unwrap())
+        .find_map(|a| a.value().attr("href").map(str::to_owned))
+        .expect("the verification link");
+
+    let phone = Browser::new();
+    let entry = phone.get(&verification_uri).await;
+    let confirm = phone.enter_user_code(entry, &code).await;
+    let done = phone.sign_in(confirm, "grace").await;
+    assert!(done.body.contains("Device signed in"), "{}", done.body);
+
+    let mut landed = None;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let page = browser.get(app.url("/login/device")).await;
+        if page.url.path() == "/read" {
+            landed = Some(page);
+            break;
+        }
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    }
+    let landed = landed.expect("the device page completed");
+    assert_eq!(landed.status, StatusCode::OK, "{}", landed.body);
+    assert_eq!(landed.json()["sub"], "grace");
+}
