@@ -56,6 +56,7 @@ async fn start(port: u16, session_file: &std::path::Path, env: &[(&str, &str)]) 
         .env_remove("AUTHORITY")
         .env_remove("OIDC_AUTHORITY")
         .env_remove("APPLICATION_ROOT")
+        .env_remove("CLIENT_CERTIFICATE")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stdin(Stdio::null())
@@ -169,5 +170,40 @@ async fn the_quickstart_runs_under_an_application_root() {
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.url.as_str(), format!("{base}/app/logout/done"));
     assert!(page.body.contains("signed out"), "{}", page.body);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn the_quickstart_signs_in_with_client_certificate() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = std::env::temp_dir().join(format!(
+        "axum-identity-quickstart-certificate-{}",
+        std::process::id()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let certificate = dir.join("app.pem");
+    std::fs::write(&certificate, support::credentials::certificate_pem(0, 0)).unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+
+    let certificate_path = certificate.to_str().unwrap().to_owned();
+    let (_child, said) = start(
+        port,
+        std::path::Path::new(":memory:"),
+        &[("CLIENT_CERTIFICATE", &certificate_path)],
+    )
+    .await;
+    assert!(
+        said.contains("Authenticating with the certificate"),
+        "{said}"
+    );
+    let browser = Browser::new();
+    let page = browser.get(format!("{base}/")).await;
+    let page = browser.sign_in(page, "alice").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Welcome Alice"), "{}", page.body);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -6,6 +6,7 @@ use std::error::Error;
 use axum::Router;
 use axum_identity::{Auth, AuthBuilder};
 
+use axum_identity_testkit::credentials;
 use axum_identity_testkit::provider::TestProvider;
 
 /// The port from `PORT`, default 5000.
@@ -30,9 +31,10 @@ pub fn configured() -> bool {
 
 /// Starts the local OpenID provider the tests use, with a client for this example, and returns
 /// it (keep it alive while the app runs) with an `Auth` builder pointed at it. `web`: a
-/// confidential client with the redirect URI of `port`; otherwise a public Device Code client.
-/// `root`: the application root (`APPLICATION_ROOT`, such as `/app`; `""` for none), which
-/// the URIs registered at the provider, and the builder, have.
+/// confidential client with the redirect URI of `port` (authenticating with the certificate in
+/// the file `CLIENT_CERTIFICATE` names, when set, instead of a secret); otherwise a public
+/// Device Code client. `root`: the application root (`APPLICATION_ROOT`, such as `/app`; `""`
+/// for none), which the URIs registered at the provider, and the builder, have.
 pub async fn provider(
     port: u16,
     client_id: &str,
@@ -43,11 +45,26 @@ pub async fn provider(
     let redirect_uri = format!("http://127.0.0.1:{port}{root}/redirect");
     let signed_out = format!("http://127.0.0.1:{port}{root}/logout/done");
     let secret = format!("{client_id}-secret");
-    let client = if web {
+    let certificate = std::env::var("CLIENT_CERTIFICATE")
+        .ok()
+        .filter(|path| web && !path.trim().is_empty());
+    let mut client = if web {
         TestProvider::web_client(client_id, &secret, &[&redirect_uri], &[&signed_out])
     } else {
         TestProvider::device_client(client_id)
     };
+    if let Some(path) = &certificate {
+        let pem = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+        let jwks = credentials::jwks_of_pem(&pem).map_err(|e| format!("{path}: {e}"))?;
+        let client = client.as_object_mut().expect("client metadata");
+        client.remove("client_secret");
+        client.extend(
+            credentials::private_key_jwt_client(jwks)
+                .as_object()
+                .expect("client metadata")
+                .clone(),
+        );
+    }
     let local = TestProvider::start(serde_json::json!({ "clients": [client] })).await?;
     println!(
         "No CLIENT_ID/AUTHORITY configured: using the local OpenID provider at {} \
@@ -59,7 +76,14 @@ pub async fn provider(
         .oidc_authority(&local.issuer)
         .application_root(root);
     if web {
-        builder = builder.client_secret(secret).redirect_uri(redirect_uri);
+        builder = builder.redirect_uri(redirect_uri);
+        builder = match certificate {
+            Some(path) => {
+                println!("Authenticating with the certificate in {path}.");
+                builder.client_certificate_file(path)
+            }
+            None => builder.client_secret(secret),
+        };
     }
     Ok((local, builder))
 }

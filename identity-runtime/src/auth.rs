@@ -9,11 +9,13 @@ use axum::response::Response;
 use tower_sessions::session_store::SessionStore;
 use url::Url;
 
+use crate::app_tokens::{AppTokens, ClientToken};
 use crate::backchannel::LogoutMarkers;
 use crate::client::Client;
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::id_token::TimeRules;
+use crate::on_behalf_of;
 use crate::pages::{Pages, render_error};
 use crate::params::{Prompt, encode};
 use crate::provider::Provider;
@@ -68,6 +70,7 @@ struct Inner {
     provider: Provider,
     b2c: B2cFlows,
     tokens: TokenCache,
+    app_tokens: AppTokens,
     markers: LogoutMarkers,
     once: SingleUse,
     sealer: Sealer,
@@ -143,6 +146,7 @@ impl Auth {
                 provider: parts.provider,
                 b2c: parts.b2c,
                 tokens: parts.tokens,
+                app_tokens: AppTokens::default(),
                 markers: parts.markers,
                 once: parts.once,
                 sealer: parts.sealer,
@@ -314,6 +318,57 @@ impl Auth {
     /// calling it (and keeps working when the provider is down at startup).
     pub async fn warm_up(&self) -> Result<(), Error> {
         self.inner.provider.metadata().await.map(|_| ())
+    }
+
+    /// An access token of the application itself for `scopes` (Python's
+    /// `get_token_for_client`; for Entra ID `api://<api id>/.default`), from the client
+    /// credentials grant with the configured secret or certificate. Cached per scope set until
+    /// shortly before it expires; callers asking at the same time share one request.
+    ///
+    /// ```no_run
+    /// # async fn call(auth: axum_identity_runtime::Auth) -> Result<(), Box<dyn std::error::Error>> {
+    /// let token = auth.token_for_client(&["api://reports/.default"]).await?;
+    /// let response = reqwest::Client::new()
+    ///     .get("https://reports.example/api")
+    ///     .bearer_auth(&token.access_token)
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn token_for_client(&self, scopes: &[&str]) -> Result<ClientToken, Error> {
+        self.inner
+            .app_tokens
+            .get(
+                &self.inner.client,
+                &self.inner.provider,
+                &self.inner.clock,
+                scopes,
+            )
+            .await
+            .map_err(Error::ClientToken)
+    }
+
+    /// A token for a downstream API's `scopes` on behalf of the user whose access token
+    /// `incoming` this web API received: Entra ID's on-behalf-of grant for Microsoft
+    /// authorities, RFC 8693 token exchange for any other provider. Cached per incoming token
+    /// and scope set. When the provider wants the user's interaction first (MFA, consent), the
+    /// error is [`Error::InteractionRequired`], a 403 whose
+    /// [`www_authenticate`](Error::www_authenticate) the API answers with.
+    pub async fn token_on_behalf_of(
+        &self,
+        incoming: &str,
+        scopes: &[&str],
+    ) -> Result<ClientToken, Error> {
+        on_behalf_of::token_on_behalf_of(
+            &self.inner.app_tokens,
+            &self.inner.client,
+            &self.inner.provider,
+            &self.inner.clock,
+            incoming,
+            scopes,
+        )
+        .await
+        .map_err(Error::ClientToken)
     }
 
     /// The error's page, with the application's pages, name and login path.

@@ -6,6 +6,7 @@ use url::Url;
 use crate::authority::{Authority, B2cNameError, is_loopback};
 use crate::error::{ConfigError, Setting};
 use crate::return_path::safe_return_path;
+use crate::seal::Sealer;
 
 /// The B2C tenant, from which each user flow's authority is made.
 pub(crate) struct B2c<'a> {
@@ -106,6 +107,25 @@ pub(crate) fn check_root(value: Option<String>) -> Result<String, ConfigError> {
             format!("`{raw}` must be a plain absolute path such as `/app`"),
         )),
     }
+}
+
+/// The token encryption keys: the current one, then older ones that still open what they sealed.
+pub(crate) fn check_token_keys(
+    current: Option<&str>,
+    older: &[String],
+) -> Result<Sealer, ConfigError> {
+    if current.is_none() && !older.is_empty() {
+        return Err(ConfigError::missing(
+            Setting::TokenEncryptionKey,
+            Some("TOKEN_DECRYPTION_KEYS is set"),
+        ));
+    }
+    Sealer::from_base64(current.into_iter().chain(older.iter().map(String::as_str))).map_err(|_| {
+        ConfigError::invalid(
+            Setting::TokenEncryptionKey,
+            "each key must be the base64 of 32 bytes (`openssl rand -base64 32`)",
+        )
+    })
 }
 
 /// A cookie name: an RFC 6265 token.

@@ -10,6 +10,7 @@ use openidconnect::{
 };
 use url::Url;
 
+use crate::credential::{Credential, JWT_BEARER};
 use crate::error::{ConfigError, Error};
 use crate::jws;
 use crate::params::{OIDC_SCOPES, encode};
@@ -33,18 +34,36 @@ type PlainTokenResponse = StandardTokenResponse<EmptyExtraTokenFields, CoreToken
 /// The application as the provider knows it.
 pub(crate) struct Client {
     id: String,
-    secret: Option<String>,
+    credential: Credential,
     /// `None`: the Device Code flow signs users in.
     redirect_uri: Option<Url>,
 }
 
 impl Client {
-    pub(crate) fn new(id: String, secret: Option<String>, redirect_uri: Option<Url>) -> Self {
+    pub(crate) fn new(id: String, credential: Credential, redirect_uri: Option<Url>) -> Self {
         Client {
             id,
-            secret,
+            credential,
             redirect_uri,
         }
+    }
+
+    /// The client assertion parameters (RFC 7523 §2.2) of a request to the token endpoint, when
+    /// the client authenticates with one: every token request adds them.
+    pub(crate) fn assertion_params(
+        &self,
+        meta: &Metadata,
+    ) -> Result<Vec<(&'static str, String)>, Error> {
+        let audience = meta.token_endpoint()?;
+        Ok(
+            match self.credential.assertion(&self.id, audience.as_str())? {
+                Some(assertion) => vec![
+                    ("client_assertion_type", JWT_BEARER.to_owned()),
+                    ("client_assertion", assertion),
+                ],
+                None => Vec::new(),
+            },
+        )
     }
 
     /// The client id (the `aud` of its ID tokens).
@@ -70,8 +89,15 @@ impl Client {
         if let Some(redirect_uri) = &self.redirect_uri {
             client = client.set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
         }
-        if let Some(secret) = &self.secret {
-            client = client.set_client_secret(ClientSecret::new(secret.clone()));
+        match &self.credential {
+            Credential::Secret(secret) => {
+                client = client.set_client_secret(ClientSecret::new(secret.clone()));
+            }
+            // The client id goes in the body, next to the assertion the request adds.
+            Credential::Key(_) | Credential::AssertionFile(_) => {
+                client = client.set_auth_type(AuthType::RequestBody);
+            }
+            Credential::None => {}
         }
         Ok(client)
     }
@@ -89,16 +115,23 @@ impl Client {
             .http()
             .post(url)
             .header(header::ACCEPT, "application/json");
-        match (&self.secret, auth_type(meta)) {
+        match (self.credential.secret(), auth_type(meta)) {
             (Some(secret), AuthType::BasicAuth) => {
                 // RFC 6749 §2.3.1: both parts are form-encoded before Basic encoding.
                 request = request.basic_auth(encode(&self.id), Some(encode(secret)));
             }
             (Some(secret), _) => {
                 form.push(("client_id".into(), self.id.clone()));
-                form.push(("client_secret".into(), secret.clone()));
+                form.push(("client_secret".into(), secret.to_owned()));
             }
-            (None, _) => form.push(("client_id".into(), self.id.clone())),
+            (None, _) => {
+                form.push(("client_id".into(), self.id.clone()));
+                // Revocation and device endpoints take the same assertion as the token
+                // endpoint, whose URL is its audience (RFC 7523 §3).
+                for (name, value) in self.assertion_params(meta)? {
+                    form.push((name.into(), value));
+                }
+            }
         }
         request
             .form(&form)

@@ -1,5 +1,6 @@
 //! Turning settings into a ready [`Auth`]: the builder and the environment.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,16 +9,19 @@ use url::Url;
 use crate::auth::{Auth, B2cFlows, Parts, Settings};
 use crate::authority::{Authority, AuthorityKind};
 use crate::backchannel::LogoutMarkers;
-use crate::checks::{B2c, check_cookie_name, check_path, check_root, parse_redirect_uri};
+use crate::checks::{
+    B2c, check_cookie_name, check_path, check_root, check_token_keys, parse_redirect_uri,
+};
 use crate::client::Client;
 use crate::clock::Clock;
+use crate::credential::{Credential, KeySource};
 use crate::error::{ConfigError, Setting};
 use crate::lock::RefreshLock;
 use crate::pages::{DefaultPages, Pages};
 use crate::params::{Prompt, is_single_scope};
 use crate::provider::Provider;
 use crate::return_path::safe_return_path;
-use crate::seal::Sealer;
+
 use crate::session::SessionPolicy;
 use crate::single_use::SingleUse;
 use crate::tokens::TokenCache;
@@ -32,7 +36,10 @@ impl Auth {
     /// use: `CLIENT_ID`, `CLIENT_SECRET`, `REDIRECT_URI`, and either `AUTHORITY` (Entra ID,
     /// External ID, B2C) or `OIDC_AUTHORITY` (any OpenID provider, custom domains); and
     /// `APPLICATION_ROOT` (as in Flask) when the application is served under a path. Empty
-    /// variables count as unset.
+    /// variables count as unset. Instead of a secret, `CLIENT_CERTIFICATE` (a PEM file with the
+    /// private key and the certificate; `CLIENT_KEY_ID` for a key without certificate) or
+    /// `AZURE_FEDERATED_TOKEN_FILE` (a client assertion another system keeps fresh, with
+    /// `AZURE_CLIENT_ID` as the client id when `CLIENT_ID` is unset).
     pub fn from_env() -> Result<Auth, ConfigError> {
         Self::builder_from_env().build()
     }
@@ -42,8 +49,11 @@ impl Auth {
     pub fn builder_from_env() -> AuthBuilder {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         AuthBuilder {
-            client_id: var("CLIENT_ID"),
+            client_id: var("CLIENT_ID").or_else(|| var("AZURE_CLIENT_ID")),
             client_secret: var("CLIENT_SECRET"),
+            client_certificate: var("CLIENT_CERTIFICATE").map(|p| KeySource::File(p.into())),
+            client_key_id: var("CLIENT_KEY_ID"),
+            client_assertion_file: var("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
             redirect_uri: var("REDIRECT_URI"),
             application_root: var("APPLICATION_ROOT"),
             authority: var("AUTHORITY"),
@@ -73,6 +83,9 @@ impl Auth {
 pub struct AuthBuilder {
     client_id: Option<String>,
     client_secret: Option<String>,
+    client_certificate: Option<KeySource>,
+    client_key_id: Option<String>,
+    client_assertion_file: Option<PathBuf>,
     redirect_uri: Option<String>,
     application_root: Option<String>,
     authority: Option<String>,
@@ -125,6 +138,40 @@ impl AuthBuilder {
     /// one, the application is a public client and relies on PKCE alone.
     pub fn client_secret(mut self, value: impl Into<String>) -> Self {
         self.client_secret = Some(value.into());
+        self
+    }
+
+    /// Authenticates with a certificate instead of a secret: the path of a PEM file holding the
+    /// private key (RSA as PKCS#8 or PKCS#1, or P-256) and its certificate. Every request to
+    /// the token endpoint then carries a client assertion signed with the key (RFC 7523
+    /// `private_key_jwt`; RS256, or ES256 for P-256), whose `kid` and `x5t#S256` are the
+    /// certificate's SHA-256 thumbprint (and `x5t` its SHA-1 one, for Entra ID). The file is
+    /// read once, by
+    /// [`build`](Self::build). Variable: `CLIENT_CERTIFICATE`.
+    pub fn client_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.client_certificate = Some(KeySource::File(path.into()));
+        self
+    }
+
+    /// Like [`client_certificate_file`](Self::client_certificate_file), with the PEM itself.
+    pub fn client_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.client_certificate = Some(KeySource::Pem(pem.into()));
+        self
+    }
+
+    /// The `kid` of a client key given without a certificate (the provider has the public key
+    /// in the client's registered JWKS). Variable: `CLIENT_KEY_ID`.
+    pub fn client_key_id(mut self, kid: impl Into<String>) -> Self {
+        self.client_key_id = Some(kid.into());
+        self
+    }
+
+    /// Authenticates with a client assertion that another system writes to `path` and renews
+    /// (federated credentials: Kubernetes and Azure workload identity). The file is read on each
+    /// request to the token endpoint, so a rotated assertion is used without a restart.
+    /// Variable: `AZURE_FEDERATED_TOKEN_FILE`.
+    pub fn client_assertion_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.client_assertion_file = Some(path.into());
         self
     }
 
@@ -554,31 +601,32 @@ impl AuthBuilder {
             },
             backchannel: self.backchannel,
         };
-        if self.token_encryption_key.is_none() && !self.token_decryption_keys.is_empty() {
-            return Err(ConfigError::missing(
-                Setting::TokenEncryptionKey,
-                Some("TOKEN_DECRYPTION_KEYS is set"),
-            ));
-        }
-        let sealer = Sealer::from_base64(
-            self.token_encryption_key
-                .iter()
-                .chain(&self.token_decryption_keys)
-                .map(String::as_str),
-        )
-        .map_err(|_| {
-            ConfigError::invalid(
-                Setting::TokenEncryptionKey,
-                "each key must be the base64 of 32 bytes (`openssl rand -base64 32`)",
-            )
-        })?;
+        let sealer = check_token_keys(
+            self.token_encryption_key.as_deref(),
+            &self.token_decryption_keys,
+        )?;
         // The markers' ids are keyed with a secret every instance has, so that no cookie can
         // name one.
         let client_secret = self.client_secret.filter(|s| !s.is_empty());
+        let credential = Credential::from_settings(
+            client_secret.clone(),
+            self.client_certificate,
+            self.client_key_id,
+            self.client_assertion_file,
+        )?;
         let marker_key = client_secret.clone().or(self.token_encryption_key.clone());
         let markers = match (marker_key, self.backchannel) {
             (Some(secret), _) => LogoutMarkers::new(secret.as_bytes()),
             (None, false) => LogoutMarkers::new(b""),
+            // A client with a certificate or a federated credential has no secret to offer.
+            (None, true) if !matches!(credential, Credential::None) => {
+                return Err(ConfigError::missing(
+                    Setting::TokenEncryptionKey,
+                    Some(
+                        "back-channel logout keys its markers with it when the client has no secret",
+                    ),
+                ));
+            }
             (None, true) => {
                 return Err(ConfigError::missing(
                     Setting::ClientSecret,
@@ -590,7 +638,7 @@ impl AuthBuilder {
         };
         Ok(Auth::new(Parts {
             settings,
-            client: Client::new(client_id, client_secret, redirect_uri),
+            client: Client::new(client_id, credential, redirect_uri),
             provider: Provider::new(authority, http, ttl),
             b2c,
             tokens: TokenCache::new(self.refresh_lock.clone()),
@@ -665,6 +713,55 @@ mod tests {
             .login_path("/redirect")
             .build();
         assert!(err.is_err());
+    }
+
+    #[test]
+    fn a_secret_and_a_certificate_are_refused_saying_which_to_drop() {
+        let err = base()
+            .oidc_authority("https://idp.example")
+            .client_certificate_file("/nonexistent/app.pem")
+            .build()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("CLIENT_SECRET") && text.contains("CLIENT_CERTIFICATE"),
+            "{text}"
+        );
+        assert!(text.contains("drop"), "{text}");
+        let err = base()
+            .oidc_authority("https://idp.example")
+            .client_assertion_file("/var/run/token")
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("AZURE_FEDERATED_TOKEN_FILE"),
+            "{err}"
+        );
+        let err = Auth::builder()
+            .client_id("id")
+            .oidc_authority("https://idp.example")
+            .client_certificate_file("/nonexistent/app.pem")
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/app.pem"), "{err}");
+        let err = Auth::builder()
+            .client_id("id")
+            .oidc_authority("https://idp.example")
+            .client_assertion_file("/var/run/token")
+            .backchannel_logout(true)
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("TOKEN_ENCRYPTION_KEY")
+                && !err.to_string().contains("CLIENT_SECRET"),
+            "{err}"
+        );
+        // A public client (the Device Code flow) needs no credential.
+        Auth::builder()
+            .client_id("id")
+            .oidc_authority("https://idp.example")
+            .build()
+            .unwrap();
     }
 
     #[test]

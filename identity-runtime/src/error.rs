@@ -93,6 +93,16 @@ pub enum Error {
     /// expired, but the session may live on until the store is back.
     #[error("signing out could not complete: the session store is unavailable")]
     SignOutIncomplete(#[source] tower_sessions::session::Error),
+    /// The provider wants the user to do something first (multi-factor authentication, consent)
+    /// before it issues a token on their behalf: a 403 whose
+    /// [`www_authenticate`](Error::www_authenticate) challenge lets the API's client act on it.
+    #[error("the identity provider needs the user's interaction: {detail}")]
+    InteractionRequired {
+        /// The provider's error code and description.
+        detail: String,
+        /// The claims challenge (a JSON string), when the provider sent one.
+        claims: Option<String>,
+    },
     /// The scopes a handler needs were not granted by the user or the provider.
     #[error("the identity provider did not grant {}", quoted(.0))]
     ScopesNotGranted(Vec<String>),
@@ -102,6 +112,11 @@ pub enum Error {
     /// A token refresh that this request waited for (together with others) failed.
     #[error("the token refresh failed: {0}")]
     Refresh(#[source] Arc<Error>),
+    /// A token request of the application ([`Auth::token_for_client`](crate::Auth::token_for_client),
+    /// [`Auth::token_on_behalf_of`](crate::Auth::token_on_behalf_of)) failed; callers that
+    /// waited for it share its error.
+    #[error("the application's token request failed: {0}")]
+    ClientToken(#[source] Arc<Error>),
     /// The application's configuration is invalid.
     #[error(transparent)]
     Config(#[from] ConfigError),
@@ -154,8 +169,25 @@ impl Error {
     /// The error itself, seen through a shared refresh.
     fn underlying(&self) -> &Error {
         match self {
-            Error::Refresh(shared) => shared.underlying(),
+            Error::Refresh(shared) | Error::ClientToken(shared) => shared.underlying(),
             other => other,
+        }
+    }
+
+    /// The `WWW-Authenticate` value a web API answers with when the provider asked for the
+    /// user's interaction (RFC 6750 §3, with Entra ID's `insufficient_claims` and the claims
+    /// challenge in base64): the API's client takes the user through sign-in with those claims.
+    pub fn www_authenticate(&self) -> Option<String> {
+        use base64::Engine as _;
+        match self.underlying() {
+            Error::InteractionRequired { claims, .. } => Some(match claims {
+                Some(claims) => format!(
+                    "Bearer error=\"insufficient_claims\", claims=\"{}\"",
+                    base64::engine::general_purpose::STANDARD.encode(claims)
+                ),
+                None => "Bearer error=\"insufficient_scope\"".to_owned(),
+            }),
+            _ => None,
         }
     }
 
@@ -171,12 +203,14 @@ impl Error {
             | Error::Malformed(_)
             | Error::InvalidToken(_)
             | Error::InvalidGrant(_) => StatusCode::BAD_REQUEST,
-            Error::ScopesNotGranted(_) | Error::RolesMissing(_) => StatusCode::FORBIDDEN,
+            Error::ScopesNotGranted(_)
+            | Error::RolesMissing(_)
+            | Error::InteractionRequired { .. } => StatusCode::FORBIDDEN,
             Error::TokenEndpoint { .. } => StatusCode::BAD_GATEWAY,
             Error::ProviderUnavailable { .. }
             | Error::SessionStore(_)
             | Error::SignOutIncomplete(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Config(_) | Error::Setup(_) | Error::Refresh(_) => {
+            Error::Config(_) | Error::Setup(_) | Error::Refresh(_) | Error::ClientToken(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
         }
@@ -195,14 +229,18 @@ impl Error {
             | Error::Malformed(_)
             | Error::InvalidToken(_)
             | Error::InvalidGrant(_) => "Sign-in failed",
-            Error::ScopesNotGranted(_) => "Permission not granted",
+            Error::ScopesNotGranted(_) | Error::InteractionRequired { .. } => {
+                "Permission not granted"
+            }
             Error::RolesMissing(_) => "Access denied",
             Error::TokenEndpoint { .. } | Error::ProviderUnavailable { .. } => {
                 "Identity provider unavailable"
             }
             Error::SessionStore(_) => "Service unavailable",
             Error::SignOutIncomplete(_) => "Sign-out incomplete",
-            Error::Config(_) | Error::Setup(_) | Error::Refresh(_) => "Configuration error",
+            Error::Config(_) | Error::Setup(_) | Error::Refresh(_) | Error::ClientToken(_) => {
+                "Configuration error"
+            }
         }
     }
 
@@ -292,6 +330,12 @@ pub enum Setting {
     ClientId,
     /// `client_secret`, `CLIENT_SECRET`.
     ClientSecret,
+    /// `client_certificate_file` (or `client_certificate_pem`), `CLIENT_CERTIFICATE`.
+    ClientCertificate,
+    /// `client_key_id`, `CLIENT_KEY_ID`: the `kid` of a client key without a certificate.
+    ClientKeyId,
+    /// `client_assertion_file`, `AZURE_FEDERATED_TOKEN_FILE`.
+    ClientAssertionFile,
     /// `redirect_uri`, `REDIRECT_URI`.
     RedirectUri,
     /// `authority`, `AUTHORITY`.
@@ -335,6 +379,9 @@ impl Setting {
         match self {
             Setting::ClientId => "client_id",
             Setting::ClientSecret => "client_secret",
+            Setting::ClientCertificate => "client_certificate_file",
+            Setting::ClientKeyId => "client_key_id",
+            Setting::ClientAssertionFile => "client_assertion_file",
             Setting::RedirectUri => "redirect_uri",
             Setting::Authority => "authority",
             Setting::OidcAuthority => "oidc_authority",
@@ -360,6 +407,9 @@ impl Setting {
         match self {
             Setting::ClientId => Some("CLIENT_ID"),
             Setting::ClientSecret => Some("CLIENT_SECRET"),
+            Setting::ClientCertificate => Some("CLIENT_CERTIFICATE"),
+            Setting::ClientKeyId => Some("CLIENT_KEY_ID"),
+            Setting::ClientAssertionFile => Some("AZURE_FEDERATED_TOKEN_FILE"),
             Setting::RedirectUri => Some("REDIRECT_URI"),
             Setting::Authority => Some("AUTHORITY"),
             Setting::OidcAuthority => Some("OIDC_AUTHORITY"),

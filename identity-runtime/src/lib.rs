@@ -3,12 +3,14 @@
 //!
 //! The modules are layers; each imports only from the layers below it (a unit test keeps it so):
 //! 1. leaves: `error`, `clock`, `lock`, `return_path`, `grants` (scopes, roles, groups), then
-//!    `params`, `http`, `jws`, `seal`, `claims`, `pages`, `verified` (verified bearer tokens);
+//!    `params`, `http`, `jws`, `seal`, `claims`, `pages`, `verified` (verified bearer tokens),
+//!    `credential` (secret, client assertions);
 //! 2. what is stored and who the provider is: `session`, `authority` (and `checks` of settings),
 //!    then `provider` (metadata and key cache) and `client` (this app's registration), then
 //!    `id_token` and `access_token` (verification);
 //! 3. services with state: `single_use` (callbacks, logout tokens), then `tokens` (cache, single
-//!    flight, lock) and `backchannel` (logout markers);
+//!    flight, lock) and `backchannel` (logout markers), then `app_tokens` (the client
+//!    credentials grant) and `on_behalf_of` (a user's incoming token exchanged downstream);
 //! 4. `auth`, the composition root that owns the services, and `api`, the web API's; the flows
 //!    `login`, `logout`, `device`;
 //! 5. entry points: `config` (builder), `extract` (extractors), `routes`, `layer`, then
@@ -49,6 +51,7 @@ mod grants;
 mod lock;
 mod return_path;
 
+mod credential;
 mod http;
 mod jws;
 mod pages;
@@ -75,6 +78,10 @@ mod backchannel;
 mod single_use;
 mod tokens;
 
+mod app_tokens;
+
+mod on_behalf_of;
+
 // The composition root, and the flows on it.
 mod api;
 mod auth;
@@ -97,6 +104,7 @@ pub use api::{ApiAuth, ApiAuthBuilder};
 pub use api_extract::{
     ApiClaims, ApiContext, ApiRejection, AuthorizationRequired, require_authorization,
 };
+pub use app_tokens::ClientToken;
 pub use auth::Auth;
 pub use clock::Clock;
 pub use config::AuthBuilder;

@@ -258,9 +258,13 @@ pub(crate) async fn callback(
         .ok_or(Error::MissingParameter("code"))?;
 
     let client = auth.client().oidc(&meta)?;
-    let response = client
+    let mut request = client
         .exchange_code(AuthorizationCode::new(code.clone()))
-        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()))
+        .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()));
+    for (name, value) in auth.client().assertion_params(&meta)? {
+        request = request.add_extra_param(name, value);
+    }
+    let response = request
         .request_async(provider.oauth())
         .await
         .map_err(token_error)?;

@@ -295,6 +295,9 @@ async fn refresh(
     for scope in scopes {
         request = request.add_scope(Scope::new((*scope).to_owned()));
     }
+    for (name, value) in client.assertion_params(&meta)? {
+        request = request.add_extra_param(name, value);
+    }
     tracing::debug!("refreshing an access token");
     let response = request
         .request_async(provider.oauth())

@@ -263,7 +263,8 @@ where
         self
     }
 
-    /// The app's client id and secret (default [`CLIENT_ID`], [`CLIENT_SECRET`]).
+    /// The app's client id and secret (default [`CLIENT_ID`], [`CLIENT_SECRET`]); an empty
+    /// secret configures none (the [`auth`](Self::auth) adjustments give a certificate).
     pub fn client(mut self, id: &str, secret: &str) -> Self {
         self.client_id = id.to_owned();
         self.client_secret = secret.to_owned();
@@ -404,6 +405,10 @@ where
                         &[&post_logout],
                     )
                 };
+                if self.client_secret.is_empty() {
+                    // Authenticates otherwise (a certificate, the `auth` adjustments say).
+                    client.as_object_mut().unwrap().remove("client_secret");
+                }
                 if let Some(metadata) = self.client_metadata
                     && let Value::Object(extra) = metadata(&base)
                 {

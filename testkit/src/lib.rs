@@ -7,6 +7,7 @@
 //! - [`browser`]: a scripted browser (cookies, redirects one by one, HTML forms).
 //! - [`app`]: an application under test on a loopback port, under a path prefix if need be
 //!   (nested, or behind the stripping reverse proxy of [`proxy`]).
+//! - [`credentials`]: certificates and JWKS for clients that sign their assertions.
 //! - [`stores`]: real session stores (SQLite, Redis, PostgreSQL).
 //! - [`redirects`]: generated open-redirect cases and the check that a return path stays local.
 //! - [`assert`]: how a sign-in ended (signed in, rejected), said once for every suite.
@@ -15,6 +16,7 @@ pub mod app;
 pub mod assert;
 pub mod bearer;
 pub mod browser;
+pub mod credentials;
 pub mod hostile;
 pub mod kernel;
 pub mod microsoft;

@@ -5,6 +5,7 @@
 mod app_root;
 mod backchannel_logout;
 mod conformance;
+mod credentials;
 mod device_code;
 mod examples;
 mod faults;

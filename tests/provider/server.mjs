@@ -39,6 +39,10 @@
 //                          accounts or clients; the client_credentials grant is enabled (app-only
 //                          tokens, `sub` = client_id).
 //
+// Clients may authenticate with private_key_jwt (token_endpoint_auth_method 'private_key_jwt' and
+// a `jwks` with the public key), and use the client_credentials and RFC 8693 token exchange
+// (urn:ietf:params:oauth:grant-type:token-exchange) grants when their grant_types say so.
+//
 // Accounts: any user name signs in with any password. `sub` is the user name, with claims
 // name (first letter upper-cased), preferred_username, email `<login>@example.test`, email_verified.
 //
@@ -333,7 +337,7 @@ async function readForm(req) {
 // ---------------------------------------------------------------------------------------------
 // Request counters
 
-const TOKEN_GRANTS = ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'];
+const TOKEN_GRANTS = ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code', 'client_credentials'];
 
 function zeroStats() {
   return {
@@ -474,6 +478,9 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true, allowedPolicy: async () => true },
     introspection: { enabled: true, allowedPolicy: async () => true },
     userinfo: { enabled: true },
+    // App-only tokens, for clients whose grant_types list client_credentials (no other client
+    // may use the grant, so enabling it changes nothing for them).
+    clientCredentials: { enabled: true },
     // Clients with a backchannel_logout_uri are told, server to server, when a user signs out.
     backchannelLogout: { enabled: true },
     ...(api ? { resourceIndicators, clientCredentials: { enabled: true } } : {}),
@@ -506,6 +513,33 @@ ${withButtons(form, `  <button type="submit">Continue</button>
     },
   },
 });
+
+// RFC 8693 token exchange, for clients whose grant_types list it (a web API exchanging the access
+// token it received for one of its own downstream APIs): an active access token of this provider
+// as subject_token gets a new access token for the asked scope (issued like a client credentials
+// token: this test provider does not model delegation beyond that).
+const TOKEN_EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+provider.registerGrantType(TOKEN_EXCHANGE, async (ctx) => {
+  const { subject_token: subjectToken, subject_token_type: subjectType, scope } = ctx.oidc.params;
+  if (subjectType !== ACCESS_TOKEN_TYPE) {
+    throw new errors.InvalidRequest('subject_token_type must be an access token');
+  }
+  const subject = await provider.AccessToken.find(String(subjectToken ?? ''));
+  if (!subject || subject.isExpired) {
+    throw new errors.InvalidGrant('subject_token is invalid or expired');
+  }
+  const token = new provider.ClientCredentials({ client: ctx.oidc.client, scope: scope || undefined });
+  ctx.oidc.entity('ClientCredentials', token);
+  const value = await token.save();
+  ctx.body = {
+    access_token: value,
+    issued_token_type: ACCESS_TOKEN_TYPE,
+    token_type: 'Bearer',
+    expires_in: token.expiration,
+    scope: token.scope,
+  };
+}, ['scope', 'subject_token', 'subject_token_type', 'requested_token_type', 'audience', 'resource', 'actor_token', 'actor_token_type'], ['audience', 'resource']);
 
 // Log every error event in one line: a failing test then shows why the provider said no.
 const emit = provider.emit.bind(provider);

@@ -117,7 +117,7 @@ impl Rig {
     /// A provider on a loopback port where nothing listens: any refresh fails fast.
     fn new() -> Self {
         Rig {
-            client: Client::new("client".into(), None, None),
+            client: Client::new("client".into(), crate::credential::Credential::None, None),
             provider: Provider::new(
                 Authority::oidc("http://127.0.0.1:9").unwrap(),
                 crate::http::default_client(Duration::from_secs(1)).unwrap(),

@@ -1,0 +1,127 @@
+//! A daemon with no user: it gets an app-only token (the client credentials grant, Python's
+//! `get_token_for_client`) and calls an API with it twice — the second time from the cache.
+//! Run it with `cargo run --example daemon`.
+//!
+//! Configured by CLIENT_ID, CLIENT_SECRET or CLIENT_CERTIFICATE (a PEM file with the private key
+//! and the certificate), AUTHORITY or OIDC_AUTHORITY, SCOPE (for Entra ID
+//! `api://<api id>/.default`) and ENDPOINT (the API's URL), from the environment or a `.env`
+//! file. With none of them set, it starts the local OpenID provider the tests use, registers
+//! itself there with a certificate made on the spot, and calls a small local API.
+//!
+//! Prints the API's answers and exits 0, or exits 1 with the provider's error.
+
+#[path = "support/local.rs"]
+#[allow(dead_code)]
+mod local;
+
+use std::process::ExitCode;
+
+use axum::Json;
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum_identity::Auth;
+use axum_identity_testkit::credentials::{
+    certificate, certificate_pem, jwks, private_key_jwt_client, thumbprint,
+};
+use axum_identity_testkit::provider::TestProvider;
+use serde_json::{Value, json};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    dotenvy::dotenv().ok();
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("daemon: {error}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), Box<dyn std::error::Error>> {
+    // Keep the local provider and API alive while the daemon runs.
+    let mut _local = None;
+    let (auth, scope, endpoint) = if local::configured() {
+        let scope = std::env::var("SCOPE").map_err(|_| "SCOPE is not set")?;
+        let endpoint = std::env::var("ENDPOINT").map_err(|_| "ENDPOINT is not set")?;
+        (Auth::from_env()?, scope, endpoint)
+    } else {
+        let (provider, auth, endpoint) = local_setup().await?;
+        _local = Some(provider);
+        (auth, "api.read".to_owned(), endpoint)
+    };
+    let scopes: Vec<&str> = scope.split_whitespace().collect();
+    let http = reqwest::Client::new();
+    let mut previous = None;
+    for call in 1..=2 {
+        let token = auth.token_for_client(&scopes).await?;
+        if previous.as_ref() == Some(&token.access_token) {
+            println!("call {call}: the token comes from the cache");
+        }
+        previous = Some(token.access_token.clone());
+        let response = http
+            .get(&endpoint)
+            .bearer_auth(&token.access_token)
+            .send()
+            .await?;
+        let status = response.status();
+        let body = response.text().await?;
+        println!("call {call}: {status} {body}");
+        if !status.is_success() {
+            return Err(format!("{endpoint} answered {status}").into());
+        }
+    }
+    Ok(())
+}
+
+/// The local provider with this daemon registered by certificate, and an API that answers with
+/// what it received.
+async fn local_setup() -> Result<(TestProvider, Auth, String), Box<dyn std::error::Error>> {
+    let kid = thumbprint(&certificate(0).1);
+    let mut client = json!({ "client_id": "daemon", "redirect_uris": [], "response_types": [] });
+    client.as_object_mut().unwrap().extend(
+        private_key_jwt_client(jwks(0, &kid))
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    client["grant_types"] = json!(["client_credentials"]);
+    let provider = TestProvider::start(json!({ "clients": [client] })).await?;
+    println!(
+        "No CLIENT_ID/AUTHORITY configured: using the local OpenID provider at {}, \
+         authenticating with a test certificate.",
+        provider.issuer
+    );
+    let auth = Auth::builder()
+        .client_id("daemon")
+        .oidc_authority(&provider.issuer)
+        .client_certificate_pem(certificate_pem(0, 0))
+        .build()?;
+
+    let api = axum::Router::new().route(
+        "/api",
+        get(|headers: HeaderMap| async move {
+            let token = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default()
+                .to_owned();
+            let tail: String = token
+                .chars()
+                .rev()
+                .take(6)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            Json::<Value>(json!({ "hello": "daemon", "token_ends_with": tail }))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let endpoint = format!("http://{}/api", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, api).await;
+    });
+    Ok((provider, auth, endpoint))
+}

@@ -1,0 +1,194 @@
+//! App-only tokens (Python's `get_token_for_client`): the client credentials grant, one cached
+//! token per scope set until shortly before it expires, obtained once for any number of callers
+//! that ask at the same time.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use openidconnect::Scope;
+
+use crate::client::{Client, cached_token, granted_scopes, token_error};
+use crate::clock::Clock;
+use crate::error::{ConfigError, Error, Setting};
+use crate::params::is_single_scope;
+use crate::provider::Provider;
+use crate::session::CachedToken;
+use crate::tokens::is_fresh;
+
+/// An access token of the application itself, not of a user: from
+/// [`Auth::token_for_client`](crate::Auth::token_for_client).
+#[derive(Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ClientToken {
+    /// The token, for `Authorization: Bearer <token>`.
+    pub access_token: String,
+    /// `Bearer` unless the provider said otherwise.
+    pub token_type: String,
+    /// When it expires, in Unix seconds.
+    pub expires_at: i64,
+    /// The scopes it was granted for, sorted.
+    pub scopes: Vec<String>,
+}
+
+impl std::fmt::Debug for ClientToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the token.
+        f.debug_struct("ClientToken")
+            .field("token_type", &self.token_type)
+            .field("expires_at", &self.expires_at)
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl From<&CachedToken> for ClientToken {
+    fn from(token: &CachedToken) -> Self {
+        ClientToken {
+            access_token: token.access_token.clone(),
+            token_type: token.token_type.clone(),
+            expires_at: token.expires_at,
+            scopes: token.scopes.clone(),
+        }
+    }
+}
+
+/// The app-only tokens, one slot per scope set.
+#[derive(Default)]
+pub(crate) struct AppTokens {
+    slots: Mutex<HashMap<String, Arc<Slot>>>,
+}
+
+/// A scope set's token, and the outcome of its last request: callers that waited for a request
+/// share its failure instead of each making one more.
+#[derive(Default)]
+struct Slot {
+    /// How many requests for this scope set have finished.
+    finished: AtomicU64,
+    state: tokio::sync::Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    token: Option<CachedToken>,
+    failure: Option<Arc<Error>>,
+}
+
+impl AppTokens {
+    /// A token for `scopes`: the cached one while it is fresh, else one client credentials
+    /// request, made once for every caller waiting at the time.
+    pub(crate) async fn get(
+        &self,
+        client: &Client,
+        provider: &Provider,
+        clock: &Clock,
+        scopes: &[&str],
+    ) -> Result<ClientToken, Arc<Error>> {
+        let sorted = scope_set(scopes)?;
+        let key = sorted.join(" ");
+        self.cached(key, clock, request(client, provider, clock, &sorted))
+            .await
+    }
+
+    /// The token cached under `key` while it is fresh, else the outcome of `fetch`, awaited once
+    /// for every caller waiting at the time (the others drop theirs unpolled).
+    pub(crate) async fn cached(
+        &self,
+        key: String,
+        clock: &Clock,
+        fetch: impl Future<Output = Result<CachedToken, Error>>,
+    ) -> Result<ClientToken, Arc<Error>> {
+        let slot = {
+            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            if slots.len() >= PRUNE_AT && !slots.contains_key(&key) {
+                let now = clock.now();
+                // Slots nobody waits on whose token is stale (the on-behalf-of tokens of
+                // requests long gone).
+                slots.retain(|_, slot| {
+                    Arc::strong_count(slot) > 1
+                        || slot.state.try_lock().map_or(true, |state| {
+                            state.token.as_ref().is_some_and(|t| is_fresh(t, now))
+                        })
+                });
+            }
+            slots.entry(key).or_default().clone()
+        };
+        let seen = slot.finished.load(Ordering::Acquire);
+        let mut state = slot.state.lock().await;
+        if let Some(token) = state.token.as_ref().filter(|t| is_fresh(t, clock.now())) {
+            return Ok(token.into());
+        }
+        // A request finished while this caller waited, and failed: its answer is this caller's
+        // too (the next caller tries again).
+        if let Some(failure) = &state.failure
+            && slot.finished.load(Ordering::Acquire) != seen
+        {
+            return Err(failure.clone());
+        }
+        let outcome = fetch.await;
+        slot.finished.fetch_add(1, Ordering::Release);
+        match outcome {
+            Ok(token) => {
+                let answer = ClientToken::from(&token);
+                state.token = Some(token);
+                state.failure = None;
+                Ok(answer)
+            }
+            Err(error) => {
+                let error = Arc::new(error);
+                state.failure = Some(error.clone());
+                Err(error)
+            }
+        }
+    }
+}
+
+/// `scopes` sorted and deduplicated; one or more, each a single scope.
+pub(crate) fn scope_set(scopes: &[&str]) -> Result<Vec<String>, Arc<Error>> {
+    let mut sorted: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+    sorted.sort();
+    sorted.dedup();
+    if sorted.is_empty() || !sorted.iter().all(|s| is_single_scope(s)) {
+        return Err(Arc::new(Error::Config(ConfigError::invalid(
+            Setting::Scopes,
+            format!(
+                "a token for the application needs one or more scopes, each a single scope (for Entra ID `api://<api id>/.default`), not {scopes:?}"
+            ),
+        ))));
+    }
+    Ok(sorted)
+}
+
+/// How many scope sets (or on-behalf-of grants) are kept before stale ones are dropped.
+const PRUNE_AT: usize = 256;
+
+#[tracing::instrument(name = "client_credentials", level = "debug", skip_all, fields(flow = "client_credentials", ?scopes))]
+async fn request(
+    client: &Client,
+    provider: &Provider,
+    clock: &Clock,
+    scopes: &[String],
+) -> Result<CachedToken, Error> {
+    let meta = provider.metadata().await?;
+    let oidc = client.oidc(&meta)?;
+    let mut request = oidc.exchange_client_credentials();
+    for scope in scopes {
+        request = request.add_scope(Scope::new(scope.clone()));
+    }
+    for (name, value) in client.assertion_params(&meta)? {
+        request = request.add_extra_param(name, value);
+    }
+    tracing::debug!("asking for an app-only token");
+    let response = request
+        .request_async(provider.oauth())
+        .await
+        .map_err(token_error)?;
+    let granted = granted_scopes(&response, scopes, &[]);
+    let granted = if granted.is_empty() {
+        scopes.to_vec()
+    } else {
+        granted
+    };
+    cached_token(&response, granted, clock.now())
+        .ok_or_else(|| Error::token_endpoint("the client credentials answer has no access token"))
+}
