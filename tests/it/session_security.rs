@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use axum_identity::{Context, login_required, safe_return_path};
+use axum_identity::{Clock, Context, login_required, safe_return_path};
 use reqwest::StatusCode;
 use support::app::{TestApp, launch};
 use support::browser::Browser;
@@ -109,8 +109,11 @@ async fn cookies_are_secure_when_the_app_is_served_over_https() {
 
 #[tokio::test]
 async fn idle_sessions_end() {
+    // The app's clock moves on instead of the test sleeping.
+    let clock = Clock::manual_from_now();
+    let app_clock = clock.clone();
     let app = launch(routes())
-        .auth(|b| b.idle_timeout(Duration::from_secs(2)))
+        .auth(move |b| b.idle_timeout(Duration::from_secs(2)).clock(app_clock))
         .start()
         .await;
     let browser = Browser::new();
@@ -118,7 +121,13 @@ async fn idle_sessions_end() {
         .sign_in(browser.get(app.url("/")).await, "idle")
         .await;
     assert_eq!(page.body, "hello idle");
-    tokio::time::sleep(Duration::from_millis(3200)).await;
+    clock.advance(Duration::from_secs(2));
+    assert_eq!(
+        browser.get(app.url("/public")).await.body,
+        "signed in as idle",
+        "exactly the idle timeout"
+    );
+    clock.advance(Duration::from_secs(3));
     assert_eq!(browser.get(app.url("/public")).await.body, "anonymous");
     let page = browser.get_no_follow(app.url("/")).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
@@ -126,10 +135,13 @@ async fn idle_sessions_end() {
 
 #[tokio::test]
 async fn sessions_end_after_their_lifetime_however_active() {
+    let clock = Clock::manual_from_now();
+    let app_clock = clock.clone();
     let app = launch(routes())
-        .auth(|b| {
+        .auth(move |b| {
             b.session_lifetime(Duration::from_secs(3))
                 .idle_timeout(Duration::from_secs(60))
+                .clock(app_clock)
         })
         .start()
         .await;
@@ -139,13 +151,13 @@ async fn sessions_end_after_their_lifetime_however_active() {
         .await;
     assert_eq!(page.body, "hello busy");
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(900)).await;
+        clock.advance(Duration::from_secs(1));
         assert_eq!(
             browser.get(app.url("/public")).await.body,
             "signed in as busy"
         );
     }
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    clock.advance(Duration::from_secs(1));
     assert_eq!(browser.get(app.url("/public")).await.body, "anonymous");
 }
 
