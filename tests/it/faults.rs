@@ -181,7 +181,7 @@ async fn a_failing_session_store_gives_503_and_never_lets_anyone_in() {
     assert_eq!(page.body, "hello alice");
 
     store.down.store(true, Ordering::SeqCst);
-    for path in ["/", "/login", "/logout"] {
+    for path in ["/", "/login"] {
         let page = browser.get_no_follow(app.url(path)).await;
         assert_eq!(
             page.status,
@@ -211,4 +211,39 @@ async fn a_failing_session_store_gives_503_and_never_lets_anyone_in() {
     store.down.store(false, Ordering::SeqCst);
     let page = browser.get(app.url("/")).await;
     assert_eq!(page.body, "hello alice", "the session survived the outage");
+}
+
+#[tokio::test]
+async fn logout_with_the_store_down_expires_the_cookie_and_says_sign_out_is_incomplete() {
+    let store = SwitchableStore::default();
+    let app = launch(routes()).store(store.clone()).start().await;
+    let browser = Browser::new();
+    let page = browser
+        .sign_in(browser.get(app.url("/")).await, "alice")
+        .await;
+    assert_eq!(page.body, "hello alice");
+
+    store.down.store(true, Ordering::SeqCst);
+    let page = browser.get_no_follow(app.url("/logout")).await;
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains("Sign-out incomplete"), "{}", page.body);
+    assert!(!page.body.contains("You have signed out"), "{}", page.body);
+    let expired = page
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|c| c.starts_with("identity.sid=") && c.contains("Max-Age=0"));
+    assert!(expired, "the cookie is expired: {:?}", page.headers);
+    store.down.store(false, Ordering::SeqCst);
+    assert_eq!(
+        browser.get_no_follow(app.url("/")).await.status,
+        StatusCode::SEE_OTHER,
+        "this browser is signed out"
+    );
 }
