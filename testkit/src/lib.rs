@@ -10,7 +10,7 @@
 //! - [`credentials`]: certificates and JWKS for clients that sign their assertions.
 //! - [`stores`]: real session stores (SQLite, Redis, PostgreSQL).
 //! - [`redirects`]: generated open-redirect cases and the check that a return path stays local.
-//! - [`assert`]: how a sign-in ended (signed in, rejected), said once for every suite.
+//! - [`assert`](mod@assert): how a sign-in ended (signed in, rejected), said once for every suite.
 
 pub mod app;
 pub mod assert;
