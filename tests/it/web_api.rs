@@ -1,4 +1,4 @@
-//! Web APIs protected with `ApiAuth` and `#[authorization_required]` (issue 14): bearer access
+//! Web APIs protected with `ApiAuth` and `#[authorization_required]`: bearer access
 //! tokens from the real test provider (RFC 9068 JWTs through `resourceIndicators`, app-only
 //! tokens through `client_credentials`, a signed-in user's token end to end), forgeries signed
 //! here and served through the hostile provider's keys, Entra ID v1/v2 and multi-tenant tokens
