@@ -1,5 +1,8 @@
 //! Two instances of one app behind one cookie: what a load balancer in front of several
-//! servers needs. Both instances share one Redis store and one provider client.
+//! servers needs. Both instances share one session store and one provider client, and
+//! coordinate their refreshes through a lock in the same place: the suite is written once and
+//! runs on Redis (`RedisStore` + `RedisRefreshLock`) and on PostgreSQL (`PostgresStore` +
+//! `PostgresRefreshLock`).
 //!
 //! How the browser reaches both: the instances listen on 127.0.0.1 on two ports. Cookies are
 //! scoped to a host, not to a port (RFC 6265 §8.5; browsers and the test browser's cookie store
@@ -8,7 +11,8 @@
 //! the cookie is shared rather than assume it. The provider's client lists the redirect and
 //! post-logout URIs of both instances, so each instance completes its own sign-ins and logouts.
 //!
-//! Redis must be running on 127.0.0.1:6379 (see `support::stores`).
+//! Redis must be running on 127.0.0.1:6379 and PostgreSQL on 127.0.0.1:5432 (see
+//! `support::stores`).
 
 use axum_identity_testkit as support;
 
@@ -18,13 +22,21 @@ use axum::Json;
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use axum_identity::{Context, escape_html, login_required};
+use axum_identity::{Context, RefreshLock, escape_html, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::app::{self, Slot, TestApp, launch};
 use support::browser::Browser;
 use support::provider::{TestProvider, token_requests};
 use support::stores;
+use tower_sessions::SessionStore;
+
+/// Where the two instances share their sessions and their refresh lock.
+#[derive(Debug, Clone, Copy)]
+enum Shared {
+    Redis,
+    Postgres,
+}
 
 #[login_required]
 async fn index(context: Context) -> Html<String> {
@@ -61,28 +73,24 @@ struct Pair {
     _slots: (Slot, Slot),
 }
 
-/// Two instances on two ports, one provider that knows both, one Redis store.
-async fn start_pair(provider: Value) -> Pair {
+/// Two instances on two ports, one provider that knows both, one shared store and lock.
+async fn start_pair(shared: Shared, provider: Value) -> Pair {
     let (slot_a, slot_b) = (Slot::bind(), Slot::bind());
     let provider = app::provider_for(&[&slot_a, &slot_b], provider).await;
-    let (store, pool) = stores::redis_store().await;
-    // Both instances coordinate their refreshes through the same Redis.
-    let lock = axum_identity::RedisRefreshLock::new(pool);
-    let (lock_a, lock_b) = (lock.clone(), lock);
-    let a = launch(routes())
-        .issuer(&provider.issuer)
-        .on(&slot_a)
-        .auth(move |b| b.refresh_lock(lock_a))
-        .store(store.clone())
-        .start()
-        .await;
-    let b = launch(routes())
-        .issuer(&provider.issuer)
-        .on(&slot_b)
-        .auth(move |b| b.refresh_lock(lock_b))
-        .store(store)
-        .start()
-        .await;
+    let (a, b) = match shared {
+        Shared::Redis => {
+            let (store, pool) = stores::redis_store().await;
+            let lock = axum_identity::RedisRefreshLock::new(pool);
+            start_both(&provider, (&slot_a, &slot_b), store, lock).await
+        }
+        Shared::Postgres => {
+            let (store, pool, schema) = stores::postgres_store().await;
+            let lock =
+                axum_identity::PostgresRefreshLock::with_table(pool, &format!("{schema}.locks"));
+            lock.migrate().await.expect("the lock's table");
+            start_both(&provider, (&slot_a, &slot_b), store, lock).await
+        }
+    };
     Pair {
         a,
         b,
@@ -90,6 +98,63 @@ async fn start_pair(provider: Value) -> Pair {
         _slots: (slot_a, slot_b),
     }
 }
+
+async fn start_both<St, L>(
+    provider: &TestProvider,
+    (slot_a, slot_b): (&Slot, &Slot),
+    store: St,
+    lock: L,
+) -> (TestApp, TestApp)
+where
+    St: SessionStore + Clone,
+    L: RefreshLock + Clone,
+{
+    // Both instances coordinate their refreshes through the same lock.
+    let (lock_a, lock_b) = (lock.clone(), lock);
+    let a = launch(routes())
+        .issuer(&provider.issuer)
+        .on(slot_a)
+        .auth(move |b| b.refresh_lock(lock_a))
+        .store(store.clone())
+        .start()
+        .await;
+    let b = launch(routes())
+        .issuer(&provider.issuer)
+        .on(slot_b)
+        .auth(move |b| b.refresh_lock(lock_b))
+        .store(store)
+        .start()
+        .await;
+    (a, b)
+}
+
+/// The suite, once for each way of sharing.
+macro_rules! on_both_stores {
+    ($($test:ident),* $(,)?) => {
+        mod redis {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(super::Shared::Redis).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(super::Shared::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    signed_in_on_one_instance_is_signed_in_on_the_other_and_logout_is_global,
+    a_token_refreshed_by_one_instance_is_used_by_the_other,
+    concurrent_refreshes_on_two_instances_present_the_refresh_token_once,
+);
 
 /// The one session cookie the browser sends to both instances.
 fn shared_session(browser: &Browser, pair: &Pair) -> String {
@@ -105,9 +170,8 @@ fn shared_session(browser: &Browser, pair: &Pair) -> String {
     on_a
 }
 
-#[tokio::test]
-async fn signed_in_on_one_instance_is_signed_in_on_the_other_and_logout_is_global() {
-    let pair = start_pair(json!({})).await;
+async fn signed_in_on_one_instance_is_signed_in_on_the_other_and_logout_is_global(shared: Shared) {
+    let pair = start_pair(shared, json!({})).await;
     let browser = Browser::new();
 
     // Sign in on A.
@@ -190,9 +254,8 @@ async fn signed_in_on_one_instance_is_signed_in_on_the_other_and_logout_is_globa
     );
 }
 
-#[tokio::test]
-async fn a_token_refreshed_by_one_instance_is_used_by_the_other() {
-    let pair = start_pair(json!({"accessTokenTtl": 3})).await;
+async fn a_token_refreshed_by_one_instance_is_used_by_the_other(shared: Shared) {
+    let pair = start_pair(shared, json!({"accessTokenTtl": 3})).await;
     let browser = Browser::new();
     let page = browser.get(pair.a.url("/read")).await;
     let page = browser.sign_in(page, "bob").await;
@@ -236,9 +299,12 @@ async fn a_token_refreshed_by_one_instance_is_used_by_the_other() {
 ///
 /// The instances share a `RedisRefreshLock`: the second one waits, re-reads the session and
 /// uses the first one's token.
-#[tokio::test]
-async fn concurrent_refreshes_on_two_instances_present_the_refresh_token_once() {
-    let pair = start_pair(json!({"accessTokenTtl": 3, "rotateRefreshTokens": true})).await;
+async fn concurrent_refreshes_on_two_instances_present_the_refresh_token_once(shared: Shared) {
+    let pair = start_pair(
+        shared,
+        json!({"accessTokenTtl": 3, "rotateRefreshTokens": true}),
+    )
+    .await;
     let browser = Browser::new();
     let page = browser.get(pair.a.url("/read")).await;
     let page = browser.sign_in(page, "carol").await;
@@ -278,7 +344,7 @@ async fn concurrent_refreshes_on_two_instances_present_the_refresh_token_once() 
     }
     let refreshes = token_requests(&pair.provider.stats().await, "refresh_token");
     println!(
-        "20 concurrent hits on two instances with an expired token -> {refreshes} refresh request(s)"
+        "{shared:?}: 20 concurrent hits on two instances with an expired token -> {refreshes} refresh request(s)"
     );
     assert!(failures.is_empty(), "{failures:#?}");
     assert_eq!(

@@ -233,3 +233,35 @@ async fn an_expired_token_is_not_served_once_the_clock_moves() {
         Err(Failure::SignIn)
     ));
 }
+
+/// A lock whose store is down.
+struct DownLock;
+
+impl RefreshLock for DownLock {
+    fn try_lock<'a>(
+        &'a self,
+        _: &'a str,
+        _: Duration,
+    ) -> crate::lock::LockFuture<'a, Result<Option<String>, String>> {
+        Box::pin(async { Err("connection refused".to_owned()) })
+    }
+
+    fn unlock<'a>(&'a self, _: &'a str, _: &'a str) -> crate::lock::LockFuture<'a, ()> {
+        Box::pin(async {})
+    }
+}
+
+#[tokio::test]
+async fn a_lock_that_cannot_be_had_is_a_503_and_never_a_refresh_or_anonymous() {
+    let mut rig = Rig::new();
+    rig.cache = TokenCache::new(Some(Arc::new(DownLock)));
+    let mut user = user();
+    user.refresh_token = Some("r".into());
+    user.tokens.push(token(&["a"], 0, 60));
+    let mut record = record(user);
+    match rig.acquire(&mut record, &["a"]).await {
+        Err(Failure::Error(error)) => assert_eq!(error.status(), 503, "{error:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(rig.cache.flights.len(), 0, "no refresh was attempted");
+}
