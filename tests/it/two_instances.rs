@@ -80,13 +80,15 @@ async fn start_pair(shared: Shared, provider: Value) -> Pair {
     let (a, b) = match shared {
         Shared::Redis => {
             let (store, pool) = stores::redis_store().await;
-            let lock = axum_identity::RedisRefreshLock::new(pool);
+            let lock = axum_identity_runtime::RedisRefreshLock::new(pool);
             start_both(&provider, (&slot_a, &slot_b), store, lock).await
         }
         Shared::Postgres => {
             let (store, pool, schema) = stores::postgres_store().await;
-            let lock =
-                axum_identity::PostgresRefreshLock::with_table(pool, &format!("{schema}.locks"));
+            let lock = axum_identity_runtime::PostgresRefreshLock::with_table(
+                pool,
+                &format!("{schema}.locks"),
+            );
             lock.migrate().await.expect("the lock's table");
             start_both(&provider, (&slot_a, &slot_b), store, lock).await
         }
