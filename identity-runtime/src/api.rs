@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::access_token::{self, Policy, Rejected};
-use crate::authority::Authority;
+use crate::checks::{check_authority, check_http_client};
 use crate::clock::Clock;
 use crate::error::{ConfigError, Error, Setting};
 use crate::provider::Provider;
@@ -266,25 +266,7 @@ impl ApiAuthBuilder {
             .map(|id| id.trim().to_owned())
             .filter(|id| !id.is_empty())
             .ok_or(ConfigError::missing(Setting::ClientId, None))?;
-        let authority = match (self.authority, self.oidc_authority) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::Conflict {
-                    first: Setting::Authority,
-                    second: Setting::OidcAuthority,
-                    reason: "set AUTHORITY for Microsoft authorities, OIDC_AUTHORITY for any other provider",
-                });
-            }
-            (Some(url), None) => Authority::microsoft(&url)
-                .map_err(|reason| ConfigError::invalid(Setting::Authority, reason))?,
-            (None, Some(url)) => Authority::oidc(&url)
-                .map_err(|reason| ConfigError::invalid(Setting::OidcAuthority, reason))?,
-            (None, None) => {
-                return Err(ConfigError::missing(
-                    Setting::Authority,
-                    Some("or OIDC_AUTHORITY for any other OpenID provider"),
-                ));
-            }
-        };
+        let authority = check_authority(self.authority, self.oidc_authority)?;
         let mut audiences = vec![client_id.clone(), format!("api://{client_id}")];
         for audience in self.audiences {
             if audience.is_empty() || audience.contains(char::is_whitespace) {
@@ -308,13 +290,7 @@ impl ApiAuthBuilder {
                 ));
             }
         }
-        let http = match self.http_client {
-            Some(client) => client,
-            None => {
-                crate::http::default_client(self.http_timeout.unwrap_or(Duration::from_secs(10)))
-                    .map_err(|e| ConfigError::invalid(Setting::HttpTimeout, e.to_string()))?
-            }
-        };
+        let http = check_http_client(self.http_client, self.http_timeout)?;
         let ttl = self.metadata_ttl.unwrap_or(Duration::from_secs(24 * 3600));
         let realm = self.realm.unwrap_or_else(|| client_id.clone());
         Ok(ApiAuth {

@@ -128,6 +128,41 @@ pub(crate) fn check_token_keys(
     })
 }
 
+/// The authority: a Microsoft one (`authority`) or any OpenID provider (`oidc_authority`),
+/// exactly one of them.
+pub(crate) fn check_authority(
+    authority: Option<String>,
+    oidc_authority: Option<String>,
+) -> Result<Authority, ConfigError> {
+    match (authority, oidc_authority) {
+        (Some(_), Some(_)) => Err(ConfigError::Conflict {
+            first: Setting::Authority,
+            second: Setting::OidcAuthority,
+            reason: "set AUTHORITY for Microsoft authorities, OIDC_AUTHORITY for any other provider",
+        }),
+        (Some(url), None) => Authority::microsoft(&url)
+            .map_err(|reason| ConfigError::invalid(Setting::Authority, reason)),
+        (None, Some(url)) => Authority::oidc(&url)
+            .map_err(|reason| ConfigError::invalid(Setting::OidcAuthority, reason)),
+        (None, None) => Err(ConfigError::missing(
+            Setting::Authority,
+            Some("or OIDC_AUTHORITY for any other OpenID provider"),
+        )),
+    }
+}
+
+/// The application's HTTP client, or the default one with `timeout` (10 seconds unless set).
+pub(crate) fn check_http_client(
+    client: Option<reqwest::Client>,
+    timeout: Option<std::time::Duration>,
+) -> Result<reqwest::Client, ConfigError> {
+    match client {
+        Some(client) => Ok(client),
+        None => crate::http::default_client(timeout.unwrap_or(std::time::Duration::from_secs(10)))
+            .map_err(|e| ConfigError::invalid(Setting::HttpTimeout, e.to_string())),
+    }
+}
+
 /// A cookie name: an RFC 6265 token.
 pub(crate) fn check_cookie_name(name: String) -> Result<String, ConfigError> {
     let token = |b: u8| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b);

@@ -10,7 +10,8 @@ use crate::auth::{Auth, B2cFlows, Parts, Settings};
 use crate::authority::{Authority, AuthorityKind};
 use crate::backchannel::LogoutMarkers;
 use crate::checks::{
-    B2c, check_cookie_name, check_path, check_root, check_token_keys, parse_redirect_uri,
+    B2c, check_authority, check_cookie_name, check_http_client, check_path, check_root,
+    check_token_keys, parse_redirect_uri,
 };
 use crate::client::Client;
 use crate::clock::Clock;
@@ -474,25 +475,7 @@ impl AuthBuilder {
             }
             authority = Some(b2c);
         }
-        let authority = match (authority, self.oidc_authority) {
-            (Some(_), Some(_)) => {
-                return Err(ConfigError::Conflict {
-                    first: Setting::Authority,
-                    second: Setting::OidcAuthority,
-                    reason: "set AUTHORITY for Microsoft authorities, OIDC_AUTHORITY for any other provider",
-                });
-            }
-            (Some(url), None) => Authority::microsoft(&url)
-                .map_err(|reason| ConfigError::invalid(Setting::Authority, reason))?,
-            (None, Some(url)) => Authority::oidc(&url)
-                .map_err(|reason| ConfigError::invalid(Setting::OidcAuthority, reason))?,
-            (None, None) => {
-                return Err(ConfigError::missing(
-                    Setting::Authority,
-                    Some("or OIDC_AUTHORITY for any other OpenID provider"),
-                ));
-            }
-        };
+        let authority = check_authority(authority, self.oidc_authority)?;
         // Every path below is public: with the root, as a browser asks for it.
         let root = check_root(self.application_root)?;
         let login_path = root.clone() + &check_path(Setting::LoginPath, self.login_path, "/login")?;
@@ -549,13 +532,7 @@ impl AuthBuilder {
                 format!("`{scope}` is not a single scope"),
             ));
         }
-        let http = match self.http_client {
-            Some(client) => client,
-            None => {
-                crate::http::default_client(self.http_timeout.unwrap_or(Duration::from_secs(10)))
-                    .map_err(|e| ConfigError::invalid(Setting::HttpTimeout, e.to_string()))?
-            }
-        };
+        let http = check_http_client(self.http_client, self.http_timeout)?;
         let ttl = self.metadata_ttl.unwrap_or(Duration::from_secs(24 * 3600));
         let flow_provider = |url: Option<String>| -> Result<Option<Provider>, ConfigError> {
             url.map(|url| {
