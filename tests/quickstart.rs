@@ -3,7 +3,6 @@
 
 use axum_identity_testkit as support;
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -12,42 +11,10 @@ use support::browser::Browser;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 
-/// The quickstart's executable: `target/<profile>/examples/quickstart` (`cargo build
-/// --examples`, which scripts/test.sh runs first), or the newest `quickstart-<hash>` that
-/// `cargo test --all-targets` leaves there.
-fn quickstart_binary() -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let examples = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>")
-        .join("examples");
-    let plain = examples.join("quickstart");
-    if plain.is_file() {
-        return plain;
-    }
-    let newest = std::fs::read_dir(&examples)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|entry| {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            name.starts_with("quickstart-") && !name.contains('.')
-        })
-        .max_by_key(|entry| entry.metadata().and_then(|m| m.modified()).ok());
-    match newest {
-        Some(entry) => entry.path(),
-        None => panic!(
-            "no quickstart executable in {}: run `cargo build --examples` (scripts/test.sh does)",
-            examples.display()
-        ),
-    }
-}
-
 /// Starts the quickstart with no provider configured (and `env` set) and waits until it
 /// listens.
 async fn start(port: u16, session_file: &std::path::Path, env: &[(&str, &str)]) -> (Child, String) {
-    let mut child = Command::new(quickstart_binary())
+    let mut child = Command::new(support::example::binary("quickstart"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("PORT", port.to_string())
         .env("SESSION_FILE", session_file)

@@ -5,6 +5,7 @@
 //! - [`hostile`] and [`microsoft`]: providers inside the test process that answer like a
 //!   provider but let a test decide what they send; two configurations of one [`kernel`].
 //! - [`browser`]: a scripted browser (cookies, redirects one by one, HTML forms).
+//! - [`example`]: the examples' executables, for the tests that run them.
 //! - [`app`]: an application under test on a loopback port, under a path prefix if need be
 //!   (nested, or behind the stripping reverse proxy of [`proxy`]).
 //! - [`credentials`]: certificates and JWKS for clients that sign their assertions.
@@ -17,6 +18,7 @@ pub mod assert;
 pub mod bearer;
 pub mod browser;
 pub mod credentials;
+pub mod example;
 pub mod hostile;
 pub mod kernel;
 pub mod microsoft;

@@ -4,7 +4,6 @@
 
 use axum_identity_testkit as support;
 
-use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -12,39 +11,6 @@ use reqwest::StatusCode;
 use support::browser::Browser;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-
-/// The example's executable: `target/<profile>/examples/<name>` (`cargo build --examples`), or
-/// the newest `<name>-<hash>` that `cargo test` leaves there.
-fn example_binary(name: &str) -> PathBuf {
-    let exe = std::env::current_exe().expect("the test binary's path");
-    let examples = exe
-        .parent()
-        .and_then(|deps| deps.parent())
-        .expect("target/<profile>")
-        .join("examples");
-    let plain = examples.join(name);
-    if plain.is_file() {
-        return plain;
-    }
-    let prefix = format!("{name}-");
-    std::fs::read_dir(&examples)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|entry| {
-            let file = entry.file_name().to_string_lossy().into_owned();
-            file.strip_prefix(&prefix)
-                .is_some_and(|hash| hash.chars().all(|c| c.is_ascii_hexdigit()))
-        })
-        .max_by_key(|entry| entry.metadata().and_then(|m| m.modified()).ok())
-        .map(|entry| entry.path())
-        .unwrap_or_else(|| {
-            panic!(
-                "no {name} executable in {}: run `cargo build --examples` (scripts/test.sh does)",
-                examples.display()
-            )
-        })
-}
 
 /// Starts the example with no provider configured on a free port; waits until it listens and
 /// returns what it printed (the registration lines included).
@@ -54,7 +20,7 @@ async fn start(name: &str) -> (Child, String, String) {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(example_binary(name))
+    let mut child = Command::new(support::example::binary(name))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("PORT", port.to_string())
         .env("RUST_LOG", "info")

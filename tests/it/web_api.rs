@@ -882,41 +882,10 @@ async fn a_signed_in_user_without_the_role_gets_a_403_page_not_a_sign_in_loop() 
 // ---------------------------------------------------------------------------------------------
 // The example pair, run as users run them
 
-/// An example's executable: `target/<profile>/examples/<name>` (`cargo build --examples`, which
-/// scripts/test.sh runs first), or the newest `<name>-<hash>` `cargo test --all-targets` leaves.
-fn example_binary(name: &str) -> std::path::PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let examples = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .unwrap()
-        .join("examples");
-    let plain = examples.join(name);
-    if plain.is_file() {
-        return plain;
-    }
-    std::fs::read_dir(&examples)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| {
-            let file = e.file_name().to_string_lossy().into_owned();
-            file.starts_with(&format!("{name}-")) && !file.contains('.')
-        })
-        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
-        .map(|e| e.path())
-        .unwrap_or_else(|| {
-            panic!(
-                "no {name} executable in {}: run `cargo build --examples` (scripts/test.sh does)",
-                examples.display()
-            )
-        })
-}
-
 /// Starts an example with `env` and waits until it listens; returns what it printed.
 async fn run_example(name: &str, env: &[(&str, String)]) -> (tokio::process::Child, String) {
     use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut command = tokio::process::Command::new(example_binary(name));
+    let mut command = tokio::process::Command::new(support::example::binary(name));
     command
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("RUST_LOG", "warn")
