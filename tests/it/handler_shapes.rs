@@ -3,8 +3,8 @@
 //! gets 401 naming the login URL) and signed in (the handler runs and sees its other extractors'
 //! values and the user), against the real OpenID provider.
 //!
-//! The expansions of these shapes are snapshotted in `identity-macros`; `tests/ui/pass` compiles
-//! more variants of each. This file is where they meet the runtime.
+//! The expansions of these shapes are snapshotted in `identity-macros`; `ui-tests/tests/pass`
+//! compiles more variants of each. This file is where they meet the runtime.
 
 use axum_identity_testkit as support;
 

@@ -18,6 +18,7 @@ where
     Json(value)
 }
 
-fn main() {
+#[test]
+fn builds() {
     let _app: Router = Router::new().route("/echo", post(echo::<Note>));
 }

@@ -11,6 +11,7 @@ async fn home(context: Option<Context>) -> &'static str {
     }
 }
 
-fn main() {
+#[test]
+fn builds() {
     let _app: Router = Router::new().route("/", get(home));
 }

@@ -13,7 +13,8 @@ async fn protected_with_path(Path(id): Path<u32>) -> String {
     id.to_string()
 }
 
-fn main() {
+#[test]
+fn builds() {
     let _app: Router = Router::new()
         .route("/", get(protected))
         .route("/{id}", get(protected_with_path));

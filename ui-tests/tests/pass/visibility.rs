@@ -24,7 +24,7 @@ mod handlers {
         use axum_identity::{Context, login_required};
 
         #[login_required(scopes = ["Mail.Read"])]
-        pub(in crate::handlers) async fn handlers_visible(context: Context) {
+        pub(in crate::visibility::handlers) async fn handlers_visible(context: Context) {
             let _ = context;
         }
 
@@ -42,7 +42,8 @@ mod handlers {
     }
 }
 
-fn main() {
+#[test]
+fn builds() {
     let _app: Router = Router::new()
         .route("/public", get(handlers::public))
         .route("/crate", get(handlers::crate_visible))

@@ -25,7 +25,8 @@ async fn full_path(context: axum_identity::Context) {
     let _ = context;
 }
 
-fn main() {
+#[test]
+fn builds() {
     let _app: Router = Router::new()
         .route("/a", get(short_name))
         .route("/b", get(mutable))

@@ -18,7 +18,11 @@ async fn read(Path(id): Path<u32>, context: ApiContext) -> String {
 }
 
 #[authorization_required(scopes = ["api.write"], roles = ["Writer"])]
-async fn write(State(_db): State<Db>, ctx: axum_identity::ApiContext, Json(body): Json<serde_json::Value>) -> String {
+async fn write(
+    State(_db): State<Db>,
+    ctx: axum_identity::ApiContext,
+    Json(body): Json<serde_json::Value>,
+) -> String {
     format!("{} {body}", ctx.claims.subject())
 }
 
@@ -43,7 +47,8 @@ async fn audit(context: Context) -> String {
     context.access_token
 }
 
-fn main() {
+#[test]
+fn builds() {
     let _app: Router = Router::new()
         .route("/any", get(any_token))
         .route("/read/{id}", get(read))

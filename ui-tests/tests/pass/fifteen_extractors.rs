@@ -25,6 +25,7 @@ async fn index(
 ) {
 }
 
-fn main() {
+#[test]
+fn builds() {
     let _app: Router = Router::new().route("/", get(index));
 }

@@ -25,6 +25,7 @@ fn app_with_state(config: &Config) -> Router {
         .with_state(AppState)
 }
 
-fn main() {
+#[test]
+fn builds() {
     let _ = (app, app_by_reference, app_with_state);
 }

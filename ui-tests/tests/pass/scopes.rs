@@ -23,7 +23,8 @@ async fn case_sensitive(context: Context) {
     let _ = context;
 }
 
-fn main() {
+#[test]
+fn builds() {
     let _app: Router = Router::new()
         .route("/one", get(one))
         .route("/several", get(several))

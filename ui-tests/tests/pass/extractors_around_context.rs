@@ -24,6 +24,7 @@ async fn show(
     format!("{id} {uri}")
 }
 
-fn main() {
+#[test]
+fn builds() {
     let _app: Router = Router::new().route("/items/{id}", get(show));
 }

@@ -13,6 +13,7 @@ impl Pages {
     }
 }
 
-fn main() {
+#[test]
+fn builds() {
     let _app: Router = Router::new().route("/", get(Pages::index));
 }

@@ -11,12 +11,12 @@ mod my_facade {
 
 use my_facade::auth::{Context, login_required};
 
-#[login_required(crate = "crate::my_facade::auth", scopes = ["User.Read"])]
+#[login_required(crate = "crate::crate_override::my_facade::auth", scopes = ["User.Read"])]
 async fn by_string(context: Context) {
     let _ = context;
 }
 
-#[login_required(crate = crate::my_facade::auth)]
+#[login_required(crate = crate::crate_override::my_facade::auth)]
 async fn by_path(context: Context) {
     let _ = context;
 }
@@ -24,7 +24,8 @@ async fn by_path(context: Context) {
 #[login_required(scopes = ["User.Read"], crate = ::axum_identity)]
 async fn by_absolute_path() {}
 
-fn main() {
+#[test]
+fn builds() {
     let _app: Router = Router::new()
         .route("/string", get(by_string))
         .route("/path", get(by_path))

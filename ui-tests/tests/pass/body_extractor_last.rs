@@ -37,7 +37,8 @@ async fn echo(body: String) -> String {
     body
 }
 
-fn main() {
+#[test]
+fn builds() {
     let _app: Router = Router::new()
         .route("/json", post(create_json))
         .route("/form", post(create_form))

@@ -25,7 +25,8 @@ async fn without_context(State(state): State<AppState>) -> String {
     state.name
 }
 
-fn main() {
+#[test]
+fn builds() {
     let _app: Router = Router::new()
         .route("/before", get(before))
         .route("/after", get(after))

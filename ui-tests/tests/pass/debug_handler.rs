@@ -27,7 +27,8 @@ async fn checked_first(context: Context) {
     let _ = context;
 }
 
-fn main() {
+#[test]
+fn builds() {
     let _app: Router = Router::new()
         .route("/", get(checked).post(checked))
         .route("/first", get(checked_first))

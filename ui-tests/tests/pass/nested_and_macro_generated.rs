@@ -14,7 +14,8 @@ macro_rules! handler {
 
 handler!(from_macro, Context);
 
-fn main() {
+#[test]
+fn builds() {
     // A handler defined inside a function.
     #[login_required(scopes = ["User.Read"])]
     async fn inner(context: Context) {

@@ -9,6 +9,7 @@ async fn index(context: Context) -> Html<String> {
     Html("signed in".to_owned())
 }
 
-fn main() {
+#[test]
+fn builds() {
     let _app: Router = Router::new().route("/", get(index));
 }
