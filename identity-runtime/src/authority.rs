@@ -419,4 +419,324 @@ mod tests {
         );
         assert!(ciam.issuer_rule("https://evil.example/abc/v2.0").is_err());
     }
+
+    const TA: &str = "9f6b1c2e-3a4d-4e5f-8a7b-1c2d3e4f5a6b";
+    const TB: &str = "2b7e3c1d-5f6a-4b8c-9d0e-1f2a3b4c5d6e";
+    const MSA: &str = "9188040d-6c67-4c5b-b112-36a304b66dad";
+    const CIAM: &str = "c1a2b3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
+    const OTHER_CIAM: &str = "0d9c8b7a-6f5e-4d3c-8b2a-19f8e7d6c5b4";
+
+    fn entra_v2(tenant: &str) -> String {
+        format!("https://login.microsoftonline.com/{tenant}/v2.0")
+    }
+
+    fn ciam_v2(tenant: &str) -> String {
+        format!("https://{tenant}.ciamlogin.com/{tenant}/v2.0")
+    }
+
+    /// `AUTHORITY` settings are Microsoft authorities, `OIDC_AUTHORITY` ones (`oidc:` here) any
+    /// provider's issuer.
+    fn authority(setting: &str) -> Authority {
+        match setting.strip_prefix("oidc:") {
+            Some(url) => Authority::oidc(url).unwrap(),
+            None => Authority::microsoft(setting).unwrap(),
+        }
+    }
+
+    /// The issuer a discovery document declares, per authority: accepted or refused before
+    /// any browser is sent to the provider.
+    #[test]
+    fn declared_issuers_as_a_table() {
+        let custom = format!("oidc:https://login.contoso.com/{CIAM}/v2.0");
+        let single = format!("https://login.microsoftonline.com/{TA}");
+        let rows: Vec<(&str, String, bool)> = vec![
+            // Any provider: exactly the URL asked, a trailing slash aside.
+            (
+                "oidc:https://idp.example/realm",
+                "https://idp.example/realm".into(),
+                true,
+            ),
+            (
+                "oidc:https://idp.example/realm",
+                "https://idp.example/realm/".into(),
+                true,
+            ),
+            (
+                "oidc:https://idp.example/realm",
+                "https://evil.example/realm".into(),
+                false,
+            ),
+            (
+                "oidc:https://idp.example/realm",
+                "https://idp.example/realm/other".into(),
+                false,
+            ),
+            (
+                "oidc:https://idp.example/realm",
+                "https://idp.example/".into(),
+                false,
+            ),
+            // External ID behind a custom domain: also its own tenant's ciamlogin issuer.
+            (
+                &custom,
+                format!("https://login.contoso.com/{CIAM}/v2.0"),
+                true,
+            ),
+            (&custom, ciam_v2(CIAM), true),
+            (&custom, ciam_v2(OTHER_CIAM), false),
+            (&custom, ciam_v2(CIAM).replace("https:", "http:"), false),
+            (
+                &custom,
+                format!("https://{CIAM}.ciamlogin.com.evil.example/{CIAM}/v2.0"),
+                false,
+            ),
+            // Entra ID: on the authority's host (or Microsoft's v1 STS).
+            (&single, entra_v2(TA), true),
+            (
+                "https://login.microsoftonline.com/contoso.onmicrosoft.com",
+                entra_v2(TA),
+                true,
+            ),
+            (
+                "https://login.microsoftonline.com/common",
+                entra_v2("{tenantid}"),
+                true,
+            ),
+            (
+                "https://login.microsoftonline.com/organizations",
+                entra_v2("{tenantid}"),
+                true,
+            ),
+            (
+                "https://login.microsoftonline.com/consumers",
+                entra_v2(MSA),
+                true,
+            ),
+            (
+                &single,
+                format!("https://login.evil.example/{TA}/v2.0"),
+                false,
+            ),
+            (
+                "https://login.microsoftonline.com/common",
+                format!("https://login.microsoftonline.com.evil.example/{TA}/v2.0"),
+                false,
+            ),
+            // External ID: tokens come from the tenant-id host.
+            (
+                "https://contoso.ciamlogin.com/contoso.onmicrosoft.com",
+                ciam_v2(CIAM),
+                true,
+            ),
+            (
+                "https://contoso.ciamlogin.com/contoso.onmicrosoft.com",
+                format!("https://login.evil.example/{CIAM}/v2.0"),
+                false,
+            ),
+            (
+                "https://contoso.ciamlogin.com/contoso.onmicrosoft.com",
+                "https://evilciamlogin.com/x/v2.0".into(),
+                false,
+            ),
+            // B2C: a b2clogin host, or the authority's own (custom) domain.
+            (
+                "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi",
+                format!("https://contoso.b2clogin.com/{TA}/v2.0/"),
+                true,
+            ),
+            (
+                "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi",
+                format!("https://login.evil.example/{TA}/v2.0/"),
+                false,
+            ),
+        ];
+        for (setting, declared, accepted) in rows {
+            let result = authority(setting).issuer_rule(&declared);
+            assert_eq!(
+                result.is_ok(),
+                accepted,
+                "{setting} declaring {declared}: {result:?}"
+            );
+            if let Err(message) = result {
+                assert!(message.contains(&declared), "{message}");
+            }
+        }
+    }
+
+    /// Authority, declared issuer, the token's `iss` and `tid`, and what the refusal mentions
+    /// (`None`: accepted).
+    type Row<'a> = (&'a str, String, Option<String>, Option<&'a str>, Option<&'a str>);
+
+    /// A token's `iss` (and `tid`) under the rule of a declared issuer: the ID token's check.
+    #[test]
+    fn token_issuers_as_a_table() {
+        let single = format!("https://login.microsoftonline.com/{TA}");
+        let custom = format!("oidc:https://login.contoso.com/{CIAM}/v2.0");
+        let ciam = "https://contoso.ciamlogin.com/contoso.onmicrosoft.com";
+        let b2c = "https://contoso.b2clogin.com/contoso.onmicrosoft.com/B2C_1_susi";
+        let b2c_issuer = format!("https://contoso.b2clogin.com/{TA}/v2.0/");
+        let template = entra_v2("{tenantid}");
+        let mut rows: Vec<Row> = vec![
+            (&single, entra_v2(TA), Some(entra_v2(TA)), Some(TA), None),
+            (
+                &single,
+                entra_v2(TA),
+                Some(entra_v2(TB)),
+                Some(TB),
+                Some("issuer"),
+            ),
+            // The v1 issuer of the very same tenant is not what discovery declared.
+            (
+                &single,
+                entra_v2(TA),
+                Some(format!("https://sts.windows.net/{TA}/")),
+                Some(TA),
+                Some("issuer"),
+            ),
+            (&single, entra_v2(TA), None, Some(TA), Some("`iss`")),
+            (
+                "https://login.microsoftonline.com/contoso.onmicrosoft.com",
+                entra_v2(TA),
+                Some(entra_v2(TA)),
+                Some(TA),
+                None,
+            ),
+            (
+                "https://login.microsoftonline.com/consumers",
+                entra_v2(MSA),
+                Some(entra_v2(MSA)),
+                Some(MSA),
+                None,
+            ),
+            (
+                "https://login.microsoftonline.com/consumers",
+                entra_v2(MSA),
+                Some(entra_v2(TA)),
+                Some(TA),
+                Some("issuer"),
+            ),
+            (ciam, ciam_v2(CIAM), Some(ciam_v2(CIAM)), Some(CIAM), None),
+            (
+                ciam,
+                ciam_v2(CIAM),
+                Some(ciam_v2(OTHER_CIAM)),
+                Some(OTHER_CIAM),
+                Some("issuer"),
+            ),
+            (
+                ciam,
+                ciam_v2(CIAM),
+                Some(format!("https://contoso.ciamlogin.com/{CIAM}/v2.0")),
+                Some(CIAM),
+                Some("issuer"),
+            ),
+            (
+                &custom,
+                format!("https://login.contoso.com/{CIAM}/v2.0"),
+                Some(format!("https://login.contoso.com/{CIAM}/v2.0")),
+                None,
+                None,
+            ),
+            (
+                &custom,
+                format!("https://login.contoso.com/{CIAM}/v2.0"),
+                Some(ciam_v2(CIAM)),
+                None,
+                Some("issuer"),
+            ),
+            (
+                &custom,
+                ciam_v2(CIAM),
+                Some(ciam_v2(CIAM)),
+                Some(CIAM),
+                None,
+            ),
+            (
+                b2c,
+                b2c_issuer.clone(),
+                Some(b2c_issuer.clone()),
+                None,
+                None,
+            ),
+            (
+                b2c,
+                b2c_issuer.clone(),
+                Some(b2c_issuer.trim_end_matches('/').into()),
+                None,
+                Some("issuer"),
+            ),
+        ];
+        // `common` and `organizations` declare a template: `iss` must be the template filled
+        // with the token's own `tid`.
+        for multi in [
+            "https://login.microsoftonline.com/common",
+            "https://login.microsoftonline.com/organizations",
+        ] {
+            rows.extend([
+                (multi, template.clone(), Some(entra_v2(TA)), Some(TA), None),
+                (multi, template.clone(), Some(entra_v2(TB)), Some(TB), None),
+                (
+                    multi,
+                    template.clone(),
+                    Some(entra_v2(TA)),
+                    Some(TB),
+                    Some("issuer"),
+                ),
+                (
+                    multi,
+                    template.clone(),
+                    Some(entra_v2(TA)),
+                    None,
+                    Some("tid"),
+                ),
+                (
+                    multi,
+                    template.clone(),
+                    Some(entra_v2(TA)),
+                    Some(""),
+                    Some("tid"),
+                ),
+                (
+                    multi,
+                    template.clone(),
+                    Some(entra_v2("{tenantid}")),
+                    Some("{tenantid}"),
+                    Some("tid"),
+                ),
+                (
+                    multi,
+                    template.clone(),
+                    Some(entra_v2("x/../y")),
+                    Some("x/../y"),
+                    Some("tid"),
+                ),
+                (
+                    multi,
+                    template.clone(),
+                    Some(template.clone()),
+                    Some(TA),
+                    Some("issuer"),
+                ),
+            ]);
+        }
+        for (setting, declared, iss, tid, refusal) in rows {
+            let rule = authority(setting).issuer_rule(&declared).unwrap();
+            let mut claims = Map::new();
+            if let Some(iss) = &iss {
+                claims.insert("iss".into(), json!(iss));
+            }
+            if let Some(tid) = tid {
+                claims.insert("tid".into(), json!(tid));
+            }
+            let result = rule.check(&claims);
+            let case = format!("{setting} declaring {declared}, token {iss:?} tid {tid:?}");
+            match refusal {
+                None => assert!(result.is_ok(), "{case}: {result:?}"),
+                Some(mentions) => {
+                    let message = result.expect_err(&case);
+                    assert!(message.contains(mentions), "{case}: {message}");
+                }
+            }
+        }
+    }
 }
