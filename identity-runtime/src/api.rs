@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::access_token::{self, Policy, Rejected};
+use crate::auth::Auth;
 use crate::checks::{check_authority, check_http_client};
 use crate::clock::Clock;
 use crate::error::{ConfigError, Error, Setting};
@@ -53,6 +54,7 @@ struct Inner {
     policy: Policy,
     verified: VerifiedTokens<Map<String, Value>>,
     clock: Clock,
+    downstream: Option<Auth>,
 }
 
 impl std::fmt::Debug for ApiAuth {
@@ -61,6 +63,7 @@ impl std::fmt::Debug for ApiAuth {
             .field("client_id", &self.inner.client_id)
             .field("authority", &self.inner.provider.authority().url)
             .field("audiences", &self.inner.policy.audiences)
+            .field("downstream", &self.inner.downstream.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -123,6 +126,11 @@ impl ApiAuth {
         self.inner.realm.clone()
     }
 
+    /// The client that asks for tokens on behalf of this API's callers, when there is one.
+    pub(crate) fn downstream(&self) -> Option<&Auth> {
+        self.inner.downstream.as_ref()
+    }
+
     /// The claims of a valid token: from the cache of verified tokens, or verified now.
     pub(crate) async fn authorize(&self, token: &str) -> Result<Arc<Map<String, Value>>, Rejected> {
         let inner = &*self.inner;
@@ -156,6 +164,7 @@ pub struct ApiAuthBuilder {
     metadata_ttl: Option<Duration>,
     cache_capacity: Option<usize>,
     clock: Option<Clock>,
+    downstream: Option<Auth>,
 }
 
 impl std::fmt::Debug for ApiAuthBuilder {
@@ -258,6 +267,33 @@ impl ApiAuthBuilder {
         self
     }
 
+    /// The API's own confidential client (its client id with a secret or certificate), for
+    /// calling downstream APIs on behalf of the caller with
+    /// [`ApiContext::token_on_behalf_of`](crate::ApiContext::token_on_behalf_of): Entra ID's
+    /// on-behalf-of grant, or RFC 8693 token exchange at other providers. Usually
+    /// `Auth::from_env()?` with `CLIENT_SECRET` or `CLIENT_CERTIFICATE` set; no redirect URI
+    /// is needed.
+    ///
+    /// ```
+    /// use axum_identity_runtime::{ApiAuth, Auth};
+    ///
+    /// let client = Auth::builder()
+    ///     .client_id("my-api-client-id")
+    ///     .client_secret("my-api-secret")
+    ///     .authority("https://login.microsoftonline.com/organizations")
+    ///     .build()?;
+    /// let api = ApiAuth::builder()
+    ///     .client_id("my-api-client-id")
+    ///     .authority("https://login.microsoftonline.com/organizations")
+    ///     .downstream_client(client)
+    ///     .build()?;
+    /// # Ok::<(), axum_identity_runtime::ConfigError>(())
+    /// ```
+    pub fn downstream_client(mut self, client: Auth) -> Self {
+        self.downstream = Some(client);
+        self
+    }
+
     /// Checks the settings and builds the [`ApiAuth`]. Does not contact the provider (see
     /// [`ApiAuth::warm_up`]).
     pub fn build(self) -> Result<ApiAuth, ConfigError> {
@@ -307,6 +343,7 @@ impl ApiAuthBuilder {
                     self.cache_capacity.unwrap_or(DEFAULT_CACHE_CAPACITY),
                 ),
                 clock: self.clock.unwrap_or_default(),
+                downstream: self.downstream,
             }),
         })
     }

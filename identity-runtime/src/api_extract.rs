@@ -13,6 +13,8 @@ use serde_json::{Map, Value};
 
 use crate::access_token::Rejected;
 use crate::api::ApiAuth;
+use crate::app_tokens::ClientToken;
+use crate::auth::Auth;
 use crate::error::Error;
 use crate::extract::{NoScopes, Scopes};
 use crate::grants::{self, GroupsOverage};
@@ -121,6 +123,10 @@ pub struct ApiContext {
     /// The token's verified claims.
     pub claims: ApiClaims,
     realm: Arc<str>,
+    /// The incoming token and the client that exchanges it, when the API has a
+    /// [downstream client](crate::ApiAuthBuilder::downstream_client); kept only then, so an
+    /// API without one copies nothing per request.
+    downstream: Option<(Arc<str>, Auth)>,
 }
 
 impl ApiContext {
@@ -129,7 +135,46 @@ impl ApiContext {
         ApiContext {
             claims,
             realm: Arc::from(""),
+            downstream: None,
         }
+    }
+
+    /// A token for a downstream API's `scopes` on behalf of the caller, in exchange for the
+    /// token this request came with ([`Auth::token_on_behalf_of`]): Entra ID's on-behalf-of
+    /// grant at Microsoft authorities, RFC 8693 token exchange elsewhere; cached per incoming
+    /// token and scope set. Needs the API's
+    /// [downstream client](crate::ApiAuthBuilder::downstream_client).
+    ///
+    /// When the provider wants the user's interaction first (multi-factor authentication,
+    /// consent), the rejection is [`ApiRejection::InteractionRequired`]: a 403 whose
+    /// `WWW-Authenticate` carries the claims challenge, so returning it with `?` tells the
+    /// API's client what to ask the user for.
+    ///
+    /// ```
+    /// use axum::Json;
+    /// use axum_identity_runtime::{ApiContext, ApiRejection};
+    ///
+    /// async fn calendar(context: ApiContext) -> Result<Json<serde_json::Value>, ApiRejection> {
+    ///     let token = context
+    ///         .token_on_behalf_of(&["https://graph.microsoft.com/Calendars.Read"])
+    ///         .await?;
+    ///     // reqwest::Client::new().get(..).bearer_auth(&token.access_token)...
+    ///     Ok(Json(serde_json::json!({ "scopes": token.scopes })))
+    /// }
+    /// ```
+    pub async fn token_on_behalf_of(&self, scopes: &[&str]) -> Result<ClientToken, ApiRejection> {
+        let Some((incoming, client)) = &self.downstream else {
+            return Err(ApiRejection::Failed(Error::Setup(
+                "no downstream client for on-behalf-of tokens: add `.downstream_client(auth)` to the `ApiAuth` builder",
+            )));
+        };
+        client
+            .token_on_behalf_of(incoming, scopes)
+            .await
+            .map_err(|error| match error.www_authenticate() {
+                Some(challenge) => ApiRejection::InteractionRequired { challenge, error },
+                None => ApiRejection::Failed(error),
+            })
     }
 
     /// Requires scopes known only at run time (from configuration), e.g. `SCOPE`: all of
@@ -200,6 +245,15 @@ pub enum ApiRejection {
         /// Those the token lacks.
         missing: Vec<String>,
     },
+    /// A token on behalf of the caller needs the user's interaction first (multi-factor
+    /// authentication, consent): a `403` whose `WWW-Authenticate` is the provider's claims
+    /// challenge, for the API's client to take the user through sign-in with.
+    InteractionRequired {
+        /// The `WWW-Authenticate` value ([`Error::www_authenticate`]).
+        challenge: String,
+        /// The provider's answer.
+        error: Error,
+    },
     /// The provider's keys could not be fetched, or the API is not set up.
     Failed(Error),
 }
@@ -212,9 +266,9 @@ impl ApiRejection {
                 StatusCode::UNAUTHORIZED
             }
             ApiRejection::InvalidRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiRejection::InsufficientScope { .. } | ApiRejection::MissingRoles { .. } => {
-                StatusCode::FORBIDDEN
-            }
+            ApiRejection::InsufficientScope { .. }
+            | ApiRejection::MissingRoles { .. }
+            | ApiRejection::InteractionRequired { .. } => StatusCode::FORBIDDEN,
             ApiRejection::Failed(error) => error.status(),
         }
     }
@@ -228,6 +282,27 @@ fn quoted(value: &str) -> String {
         .filter(|c| matches!(c, ' ' | '!' | '#'..='[' | ']'..='~'))
         .take(300)
         .collect()
+}
+
+/// The answer when a downstream token needs the user: the provider's challenge, as is.
+fn interaction_required(status: StatusCode, challenge: &str, error: &Error) -> Response {
+    tracing::info!(error = %error.chain(), "a downstream token needs the user's interaction");
+    let code = if challenge.contains("insufficient_claims") {
+        "insufficient_claims"
+    } else {
+        "interaction_required"
+    };
+    let body = serde_json::json!({
+        "error": code,
+        "error_description": "the identity provider needs the user's interaction (multi-factor authentication or consent) before this API can act on their behalf",
+    });
+    let mut response = (status, axum::Json(body)).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(value) = HeaderValue::from_str(challenge) {
+        headers.insert(header::WWW_AUTHENTICATE, value);
+    }
+    response
 }
 
 impl IntoResponse for ApiRejection {
@@ -268,6 +343,9 @@ impl IntoResponse for ApiRejection {
                 format!("the access token lacks the role {}", missing.join(", ")),
                 None,
             ),
+            ApiRejection::InteractionRequired { challenge, error } => {
+                return interaction_required(status, &challenge, &error);
+            }
             ApiRejection::Failed(error) => {
                 tracing::warn!(error = %error.chain(), "a web-API request failed");
                 (
@@ -366,7 +444,14 @@ pub async fn require_authorization(
         Err(Rejected::Unavailable(error)) => return Err(ApiRejection::Failed(error)),
     };
     check(&claims, &realm, scopes, roles)?;
-    Ok(ApiContext { claims, realm })
+    let downstream = api
+        .downstream()
+        .map(|client| (Arc::from(token), client.clone()));
+    Ok(ApiContext {
+        claims,
+        realm,
+        downstream,
+    })
 }
 
 fn check(

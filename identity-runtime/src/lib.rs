@@ -11,8 +11,8 @@
 //! 3. services with state: `single_use` (callbacks, logout tokens), then `tokens` (cache, single
 //!    flight, lock) and `backchannel` (logout markers), then `app_tokens` (the client
 //!    credentials grant) and `on_behalf_of` (a user's incoming token exchanged downstream);
-//! 4. `auth`, the composition root that owns the services, and `api`, the web API's; the flows
-//!    `login`, `logout`, `device`;
+//! 4. `auth`, the composition root that owns the services, then `api`, the web API's (which
+//!    may hold an `Auth` for downstream calls); the flows `login`, `logout`, `device`;
 //! 5. entry points: `config` (builder), `extract` (extractors), `routes`, `layer`, then
 //!    `api_extract` (the web API's extractors, which share `extract`'s `Scopes` markers).
 //!

@@ -1052,7 +1052,8 @@ async fn profile(context: Context) -> Html<String> {
 }
 
 /// The assertion an on-behalf-of request presents to get Entra's conditional-access answer
-/// (multi-factor authentication required, with a claims challenge).
+/// (multi-factor authentication required, with a claims challenge); a signed incoming token
+/// with the claim `"needs_mfa": true` gets the same answer.
 pub const NEEDS_MFA: &str = "incoming-token-needing-mfa";
 
 /// The claims challenge of that answer.
@@ -1070,7 +1071,10 @@ fn on_behalf_of(form: &std::collections::HashMap<String, String>) -> Response {
     }
     let assertion = form.get("assertion").cloned().unwrap_or_default();
     let scope = form.get("scope").cloned().unwrap_or_default();
-    if assertion == NEEDS_MFA {
+    // A signed incoming token asks for the refusal with a `needs_mfa` claim.
+    let wants_mfa = assertion.split('.').count() == 3
+        && crate::credentials::jwt_part(&assertion, 1)["needs_mfa"] == json!(true);
+    if assertion == NEEDS_MFA || wants_mfa {
         return json_response(
             StatusCode::BAD_REQUEST,
             json!({

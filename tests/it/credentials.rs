@@ -406,6 +406,126 @@ async fn a_conditional_access_requirement_is_a_403_with_the_claims_challenge() {
     );
 }
 
+/// A web API of the Microsoft-shaped provider's client in `TENANT_A`, calling a downstream API
+/// on behalf of its callers with its own secret.
+async fn entra_api_with_downstream(microsoft: &Microsoft) -> (String, tokio::task::JoinHandle<()>) {
+    use axum_identity::{ApiAuth, ApiContext, ApiRejection};
+    async fn downstream(context: ApiContext) -> Result<Json<Value>, ApiRejection> {
+        let token = context
+            .token_on_behalf_of(&["api://downstream/.default"])
+            .await?;
+        Ok(Json(json!({
+            "caller": context.claims.subject(),
+            "access_token": token.access_token,
+            "scopes": token.scopes,
+        })))
+    }
+    let authority = format!("https://login.microsoftonline.com/{TENANT_A}");
+    let client = Auth::builder()
+        .client_id(ms::CLIENT_ID)
+        .client_secret(ms::CLIENT_SECRET)
+        .authority(&authority)
+        .http_client(microsoft.http_client())
+        .build()
+        .unwrap();
+    let api = ApiAuth::builder()
+        .client_id(ms::CLIENT_ID)
+        .authority(&authority)
+        .http_client(microsoft.http_client())
+        .downstream_client(client)
+        .build()
+        .unwrap();
+    let app = Router::new()
+        .route("/downstream", get(downstream))
+        .layer(api.layer());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let server = tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    (base, server)
+}
+
+/// An access token for the API, signed by the Microsoft-shaped provider's key.
+fn token_for_the_api(sub: &str, extra: Value) -> String {
+    let now = now();
+    let mut claims = json!({
+        "iss": ms::entra_issuer(TENANT_A), "tid": TENANT_A, "aud": ms::CLIENT_ID,
+        "sub": sub, "oid": ms::ALICE_OID, "azp": "spa-client", "scp": "access_as_user",
+        "ver": "2.0", "iat": now, "nbf": now, "exp": now + 3600,
+    });
+    claims
+        .as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    sign(
+        json!({"typ": "JWT", "alg": "RS256", "kid": ms::ms_kid(0)})
+            .as_object()
+            .unwrap(),
+        claims.as_object().unwrap(),
+        &Signing::Rsa(0),
+    )
+}
+
+#[tokio::test]
+async fn a_web_api_calls_downstream_on_behalf_of_its_caller_and_passes_on_a_claims_challenge() {
+    let microsoft = Microsoft::start().await;
+    let (base, server) = entra_api_with_downstream(&microsoft).await;
+    let http = reqwest::Client::new();
+    let call = |token: String| {
+        let request = http.get(format!("{base}/downstream")).bearer_auth(token);
+        async move {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let challenge = response
+                .headers()
+                .get("www-authenticate")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (status, challenge, response.json::<Value>().await.unwrap())
+        }
+    };
+
+    let incoming = token_for_the_api("alice", json!({}));
+    let (status, _, body) = call(incoming.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["caller"], "alice");
+    assert!(
+        body["access_token"].as_str().unwrap().starts_with("obo-"),
+        "{body}"
+    );
+    assert_eq!(body["scopes"], json!(["api://downstream/.default"]));
+    let requests = microsoft.token_requests();
+    assert_eq!(requests.len(), 1);
+    let form = &requests[0].1.form;
+    assert_eq!(
+        form["grant_type"],
+        "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    );
+    assert_eq!(form["requested_token_use"], "on_behalf_of");
+    assert_eq!(
+        form["assertion"], incoming,
+        "the caller's own token is exchanged"
+    );
+
+    // The same caller again: from the cache, no second grant.
+    let (status, _, again) = call(incoming).await;
+    assert_eq!(status, StatusCode::OK, "{again}");
+    assert_eq!(again["access_token"], body["access_token"]);
+    assert_eq!(microsoft.token_requests().len(), 1);
+
+    // Conditional access wants MFA: a 403 the client can act on, with Entra's challenge.
+    let (status, challenge, body) =
+        call(token_for_the_api("bob", json!({"needs_mfa": true}))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
+    let encoded = support::credentials::base64_standard(MFA_CLAIMS.as_bytes());
+    assert_eq!(
+        challenge.as_deref(),
+        Some(format!("Bearer error=\"insufficient_claims\", claims=\"{encoded}\"").as_str())
+    );
+    assert_eq!(body["error"], "insufficient_claims");
+    server.abort();
+}
+
 #[tokio::test]
 async fn a_users_token_is_exchanged_for_a_downstream_api_elsewhere() {
     // RFC 8693 token exchange at the real provider, for a client with a certificate.

@@ -1004,6 +1004,107 @@ async fn the_web_api_example_serves_call_api_a_signed_in_users_token_end_to_end(
     );
 }
 
+/// Runs the daemon example to its end with `env`; its exit status and what it printed.
+async fn run_daemon(env: &[(&str, String)]) -> (std::process::ExitStatus, String, String) {
+    let mut command = tokio::process::Command::new(support::example::binary("daemon"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    for variable in [
+        "CLIENT_ID",
+        "CLIENT_SECRET",
+        "CLIENT_CERTIFICATE",
+        "AUTHORITY",
+        "OIDC_AUTHORITY",
+        "SCOPE",
+        "ENDPOINT",
+    ] {
+        command.env_remove(variable);
+    }
+    for (variable, value) in env {
+        command.env(variable, value);
+    }
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("the daemon finishes")
+        .expect("the daemon runs");
+    (
+        output.status,
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn the_daemon_example_calls_the_web_api_example_with_an_app_only_token_twice() {
+    let api_port = two_free_ports();
+    let provider_port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let (_api, said) = run_example(
+        "web_api",
+        &[
+            ("PORT", api_port.to_string()),
+            ("PROVIDER_PORT", provider_port.to_string()),
+        ],
+    )
+    .await;
+    assert!(said.contains("daemon:daemon-secret"), "{said}");
+    let issuer = format!("http://127.0.0.1:{provider_port}");
+    let endpoint = format!("http://127.0.0.1:{api_port}/resource");
+    let daemon = |secret: &str| {
+        vec![
+            ("CLIENT_ID", "daemon".to_owned()),
+            ("CLIENT_SECRET", secret.to_owned()),
+            ("OIDC_AUTHORITY", issuer.clone()),
+            ("SCOPE", "api.read".to_owned()),
+            ("ENDPOINT", endpoint.clone()),
+        ]
+    };
+
+    let (status, stdout, stderr) = run_daemon(&daemon("daemon-secret")).await;
+    assert!(status.success(), "{status}\n{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines.iter().any(|l| l.starts_with("call 1: 200 OK")),
+        "{stdout}"
+    );
+    assert!(
+        lines.contains(&"call 2: the token comes from the cache"),
+        "{stdout}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("call 2: 200 OK")),
+        "{stdout}"
+    );
+    // The API saw the daemon itself, with no user.
+    assert!(stdout.contains(r#""app_only":true"#), "{stdout}");
+    assert!(stdout.contains(r#""sub":"daemon""#), "{stdout}");
+
+    // A wrong secret: the provider's error, and a failing exit.
+    let (status, stdout, stderr) = run_daemon(&daemon("not-the-secret")).await;
+    assert_eq!(status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stderr.contains("invalid_client"), "{stderr}");
+    assert!(!stdout.contains("call 1"), "{stdout}");
+}
+
+#[tokio::test]
+async fn the_daemon_example_runs_with_nothing_configured_on_a_certificate() {
+    let (status, stdout, stderr) = run_daemon(&[]).await;
+    assert!(status.success(), "{status}\n{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("authenticating with a test certificate"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("call 2: the token comes from the cache"),
+        "{stdout}"
+    );
+}
+
 // ---------------------------------------------------------------------------------------------
 // Sign-in shares the key mechanism
 

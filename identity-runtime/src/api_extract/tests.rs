@@ -141,6 +141,7 @@ fn scopes_and_roles_are_all_required() {
     let context = ApiContext {
         claims: claims(json!({"scp": "a b", "roles": ["R1"]})),
         realm: realm(),
+        downstream: None,
     };
     assert!(context.require_scopes(&["a", "b"]).is_ok());
     assert!(matches!(
@@ -152,4 +153,57 @@ fn scopes_and_roles_are_all_required() {
         context.require_roles(&["R1", "R2"]),
         Err(ApiRejection::MissingRoles { missing, .. }) if missing == ["R2"]
     ));
+}
+
+#[test]
+fn an_interaction_requirement_is_a_403_with_the_providers_claims_challenge() {
+    let error = Error::InteractionRequired {
+        detail: "interaction_required: AADSTS50076: use multi-factor authentication".into(),
+        claims: Some(r#"{"access_token":{"capolids":{"essential":true,"values":["c1"]}}}"#.into()),
+    };
+    let expected = error.www_authenticate().unwrap();
+    let rejection = ApiRejection::InteractionRequired {
+        challenge: expected.clone(),
+        error,
+    };
+    assert_eq!(rejection.status(), 403);
+    let (status, www, body) = challenge(rejection);
+    assert_eq!((status, www), (403, expected));
+    assert_eq!(body["error"], "insufficient_claims");
+    assert!(
+        !body["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("AADSTS"),
+        "{body}"
+    );
+
+    let consent = Error::InteractionRequired {
+        detail: "consent_required".into(),
+        claims: None,
+    };
+    let (status, www, body) = challenge(ApiRejection::InteractionRequired {
+        challenge: consent.www_authenticate().unwrap(),
+        error: consent,
+    });
+    assert_eq!(
+        (status, www.as_str()),
+        (403, "Bearer error=\"insufficient_scope\"")
+    );
+    assert_eq!(body["error"], "interaction_required");
+}
+
+#[test]
+fn a_token_on_behalf_of_the_caller_needs_a_downstream_client() {
+    let context = ApiContext::new(claims(json!({"sub": "alice", "scp": "a"})));
+    let rejection = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(context.token_on_behalf_of(&["api://downstream/.default"]))
+        .unwrap_err();
+    assert!(
+        matches!(&rejection, ApiRejection::Failed(Error::Setup(why)) if why.contains("downstream_client")),
+        "{rejection:?}"
+    );
+    assert_eq!(rejection.status(), 500);
 }
