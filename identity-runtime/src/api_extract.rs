@@ -435,7 +435,7 @@ pub async fn require_authorization(
     let claims = match api.authorize(token).await {
         Ok(claims) => ApiClaims { claims },
         Err(Rejected::Invalid(reason)) => {
-            tracing::debug!(%reason, "bearer token refused");
+            tracing::debug!(?reason, "bearer token refused");
             return Err(ApiRejection::InvalidToken {
                 realm,
                 reason: reason.into_owned(),

@@ -565,7 +565,13 @@ mod tests {
 
     /// Authority, declared issuer, the token's `iss` and `tid`, and what the refusal mentions
     /// (`None`: accepted).
-    type Row<'a> = (&'a str, String, Option<String>, Option<&'a str>, Option<&'a str>);
+    type Row<'a> = (
+        &'a str,
+        String,
+        Option<String>,
+        Option<&'a str>,
+        Option<&'a str>,
+    );
 
     /// A token's `iss` (and `tid`) under the rule of a declared issuer: the ID token's check.
     #[test]

@@ -289,7 +289,9 @@ impl Error {
         }
     }
 
-    /// The error and every cause behind it, for a log line.
+    /// The error and every cause behind it, for a log line. Control characters are escaped
+    /// (`\n`, `\r`, `\u{1b}`): an error may quote what a request or a provider sent, and a
+    /// raw line break in it would forge a log line of its own.
     pub(crate) fn chain(&self) -> String {
         let mut text = self.to_string();
         let mut source = std::error::Error::source(self);
@@ -301,8 +303,24 @@ impl Error {
             }
             source = cause.source();
         }
-        text
+        escape_controls(&text)
     }
+}
+
+/// `text` with its control characters escaped, for a log line.
+pub(crate) fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    text.chars()
+        .fold(String::with_capacity(text.len() + 8), |mut out, c| {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+            out
+        })
 }
 
 impl From<tower_sessions::session::Error> for Error {

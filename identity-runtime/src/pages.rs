@@ -41,12 +41,12 @@ pub(crate) fn render_error(
 ) -> Response {
     let status = error.status();
     let reference = reference();
-    // `?`: the chain may carry text from the request (a provider's `error_description`), which
-    // must not reach the log with raw line breaks.
+    // The chain may carry text from the request (a provider's `error_description`); `chain()`
+    // escapes its control characters, so it cannot forge a log line.
     if status.is_server_error() {
-        tracing::error!(error = ?error.chain(), %reference, "sign-in failed");
+        tracing::error!(error = %error.chain(), %reference, "sign-in failed");
     } else {
-        tracing::info!(error = ?error.chain(), %reference, "sign-in rejected");
+        tracing::info!(error = %error.chain(), %reference, "sign-in rejected");
     }
     let page = ErrorPage {
         app_name,

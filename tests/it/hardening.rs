@@ -148,6 +148,69 @@ async fn a_session_holding_only_a_pending_sign_in_lives_as_long_as_the_login_tim
     );
 }
 
+/// 1,000 anonymous `GET /login` (a crawler, or someone filling the store) leave 1,000 small
+/// records that die with the login timeout, not with a signed-in session's lifetime, and are
+/// gone once the store deletes what expired.
+#[tokio::test]
+async fn a_thousand_anonymous_logins_leave_small_records_that_expire_with_the_login_timeout() {
+    use tower_sessions::ExpiredDeletion;
+    use tower_sessions_sqlx_store::sqlx;
+    let (store, pool, schema) = support::stores::postgres_store().await;
+    let hostile = Hostile::start(CLIENT_ID, Scenario::default()).await;
+    let timeout = std::time::Duration::from_secs(2);
+    let app = launch(routes())
+        .issuer(&hostile.issuer)
+        .client(CLIENT_ID, CLIENT_SECRET)
+        .store(store.clone())
+        .auth(move |b| b.login_timeout(timeout))
+        .start()
+        .await;
+    let http = raw();
+    for _ in 0..20 {
+        let statuses = futures_join_all((0..50).map(|_| {
+            let request = http.get(app.url("/login")).send();
+            async move { request.await.unwrap().status() }
+        }))
+        .await;
+        assert!(
+            statuses.iter().all(|s| *s == StatusCode::SEE_OTHER),
+            "{statuses:?}"
+        );
+    }
+    let finished = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let table = format!(r#""{schema}"."session""#);
+    let (rows, latest, bytes): (i64, f64, i64) = sqlx::query_as(&format!(
+        "select count(*), extract(epoch from max(expiry_date))::float8, \
+         sum(octet_length(data))::int8 from {table}"
+    ))
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    println!("1,000 pending sign-ins: {rows} rows, {bytes} bytes in all");
+    assert_eq!(rows, 1000);
+    assert!(
+        latest <= finished + timeout.as_secs_f64() + 1.0,
+        "a pending sign-in lives until {latest}, {} s after the last request",
+        latest - finished
+    );
+    assert!(
+        bytes < 1000 * 512,
+        "{bytes} bytes for 1,000 pending sign-ins"
+    );
+
+    tokio::time::sleep(timeout + std::time::Duration::from_secs(1)).await;
+    store.delete_expired().await.unwrap();
+    let (left,): (i64,) = sqlx::query_as(&format!("select count(*) from {table}"))
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(left, 0, "pending sign-ins outlived the login timeout");
+    support::stores::drop_postgres_schema(&pool, &schema).await;
+}
+
 #[tokio::test]
 async fn logout_from_another_site_a_prefetch_or_head_asks_first() {
     let (app, _hostile) = rig(Scenario::default()).await;

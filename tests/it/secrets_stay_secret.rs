@@ -1,5 +1,6 @@
-//! Tokens never reach a log line, a cookie, or a URL the browser keeps; and refreshing tokens
-//! does not extend a session past its absolute lifetime.
+//! Tokens never reach a log line, a cookie, or a URL the browser keeps; request input never
+//! forges a log line; and refreshing tokens does not extend a session past its absolute
+//! lifetime.
 
 use axum_identity_testkit as support;
 
@@ -95,6 +96,68 @@ async fn no_token_reaches_a_log_line_a_cookie_or_a_kept_url() {
     assert!(!logs.contains("eyJ"), "a JWT is in a log line");
     assert!(!cookies.contains("eyJ"));
     assert!(!kept_urls.iter().any(|u| u.contains("eyJ")));
+}
+
+/// CR, LF and escape sequences in what an unauthenticated request sends (a callback's
+/// `error_description`, an unknown `error`, a forged `state`, a bad bearer token's claims)
+/// reach the log escaped, never as a line break or a terminal command of their own.
+#[tokio::test]
+async fn request_input_never_forges_a_log_line() {
+    let logs = Captured::default();
+    let writer = logs.clone();
+    let _capturing = tracing_subscriber::fmt()
+        .with_env_filter("trace")
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .set_default();
+
+    let app = launch(Router::new().route("/read", get(read)))
+        .start()
+        .await;
+    let browser = Browser::new();
+    let forged =
+        "\r\n2026-12-01T00:00:00.000000Z  INFO axum_identity: signed in sub=\"admin\"\u{1b}[2J";
+    let encode =
+        |text: &str| -> String { url::form_urlencoded::byte_serialize(text.as_bytes()).collect() };
+    let (forged, iss) = (encode(forged), encode(&app.provider().issuer));
+    let mut callbacks = vec![format!("/redirect?state={forged}&code=abc&iss={iss}")];
+    for answer in [
+        format!("error=server_error&error_description={forged}"),
+        format!("error={forged}"),
+    ] {
+        // A pending sign-in of this browser's, answered with the forged text.
+        let started = browser.get_no_follow(app.url("/login")).await;
+        let state = started
+            .location()
+            .unwrap()
+            .query_pairs()
+            .find(|(k, _)| k == "state")
+            .unwrap()
+            .1
+            .into_owned();
+        callbacks.push(format!("/redirect?state={state}&{answer}&iss={iss}"));
+    }
+    for callback in &callbacks {
+        let page = browser.get_no_follow(app.url(callback)).await;
+        assert!(page.status.is_client_error(), "{callback}: {}", page.status);
+    }
+
+    let logs = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        logs.contains("sign-in rejected"),
+        "the capture works: {}",
+        &logs[..logs.len().min(2000)]
+    );
+    assert!(!logs.contains('\r'), "a raw CR is in the log");
+    assert!(!logs.contains('\u{1b}'), "a raw escape is in the log");
+    for line in logs.lines() {
+        assert!(
+            !line.starts_with("2026-12-01T00:00:00.000000Z"),
+            "a forged line: {line}"
+        );
+    }
+    // The description was logged, escaped.
+    assert!(logs.contains(r"\r\n2026-12-01T00:00:00.000000Z"), "{logs}");
 }
 
 #[tokio::test]

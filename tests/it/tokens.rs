@@ -13,7 +13,8 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::app::{CLIENT_ID, CLIENT_SECRET, TestApp, launch};
 use support::browser::Browser;
-use support::provider::token_requests;
+use support::provider::{requests, token_requests};
+use tower_sessions::{MemoryStore, SessionStore, session::Id};
 
 fn token_json(context: &Context) -> Json<Value> {
     Json(json!({
@@ -248,4 +249,64 @@ async fn a_scope_the_provider_does_not_grant_shows_an_error_not_a_loop() {
     let again = browser.get(app.url("/unknown")).await;
     assert_eq!(again.status, StatusCode::FORBIDDEN);
     assert_eq!(again.chain.len(), 1);
+}
+
+/// The first string under a `refresh_token` key anywhere in `value`.
+fn refresh_token_in(value: &Value) -> Option<String> {
+    match value {
+        Value::Object(map) => map.iter().find_map(|(key, v)| match v {
+            Value::String(token) if key == "refresh_token" => Some(token.clone()),
+            other => refresh_token_in(other),
+        }),
+        Value::Array(items) => items.iter().find_map(refresh_token_in),
+        Value::String(text) if text.starts_with('{') => {
+            refresh_token_in(&serde_json::from_str(text).ok()?)
+        }
+        _ => None,
+    }
+}
+
+/// RFC 7009: the refresh token dies with the session. Read from the session record (stored in
+/// the clear without a token encryption key), it is active at the provider before sign-out and
+/// refused after it, by introspection and by the refresh grant itself.
+#[tokio::test]
+async fn logout_revokes_the_refresh_token_at_the_provider() {
+    let store = MemoryStore::default();
+    let app = launch(routes()).store(store.clone()).start().await;
+    let (browser, _) = signed_in(&app, "/read", "alice").await;
+    let id: Id = browser
+        .cookie(&app.base, "identity.sid")
+        .expect("a session cookie")
+        .parse()
+        .unwrap();
+    let record = store.load(&id).await.unwrap().expect("the session record");
+    let refresh = refresh_token_in(&serde_json::to_value(&record.data).unwrap())
+        .expect("a refresh token in the session");
+    assert_eq!(introspect(&app, &refresh).await["active"], true);
+
+    app.provider().reset_stats().await;
+    let page = browser.get(app.url("/logout")).await;
+    // Signed out here, and sent on to end the provider's session.
+    assert_eq!(page.url.path(), "/session/end", "{:?}", page.chain);
+    // The revocation runs beside the redirect, so that a slow provider does not hold it up.
+    let mut revoked = false;
+    for _ in 0..100 {
+        if requests(&app.provider().stats().await, "revocation") == 1 {
+            revoked = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(revoked, "no revocation request");
+    assert_eq!(introspect(&app, &refresh).await["active"], false);
+    let refreshed = reqwest::Client::new()
+        .post(app.provider().url("/token"))
+        .basic_auth(form(CLIENT_ID), Some(form(CLIENT_SECRET)))
+        .form(&[("grant_type", "refresh_token"), ("refresh_token", &refresh)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refreshed.status(), StatusCode::BAD_REQUEST);
+    let answer: Value = refreshed.json().await.unwrap();
+    assert_eq!(answer["error"], "invalid_grant", "{answer}");
 }

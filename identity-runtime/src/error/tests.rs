@@ -171,3 +171,20 @@ fn settings_name_their_method_and_variable() {
             .contains("environment variable")
     );
 }
+
+#[test]
+fn a_log_line_of_an_error_keeps_control_characters_escaped() {
+    let error = Error::Provider {
+        error: "server_error".into(),
+        description: "down\r\n2026-12-01T00:00:00Z  INFO forged: signed in\u{1b}[2J".into(),
+    };
+    let line = error.chain();
+    assert!(!line.chars().any(char::is_control), "{line:?}");
+    assert!(line.contains(r"down\r\n2026-12-01"), "{line}");
+    assert!(line.contains(r"\u{1b}[2J"), "{line}");
+    // Plain text is left alone.
+    assert_eq!(
+        escape_controls("plain text: ünïcode"),
+        "plain text: ünïcode"
+    );
+}
