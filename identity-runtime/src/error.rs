@@ -278,6 +278,34 @@ impl Error {
             ),
             Error::Expired => "The sign-in took too long to complete.".into(),
             Error::InvalidGrant(_) => "The identity provider did not accept this sign-in.".into(),
+            // Why a token was refused (a signature, an issuer, a nonce) helps an attacker more
+            // than a user: it goes to the log, under the reference the page shows.
+            Error::InvalidToken(_) => {
+                "The identity provider's answer could not be verified, so you were not signed in. Please sign in again; if this keeps happening, tell the site's administrator the reference below.".into()
+            }
+            Error::MissingParameter(_) | Error::DuplicateParameter(_) => {
+                "The answer from the identity provider was incomplete or malformed, so you were not signed in. Please sign in again.".into()
+            }
+            Error::InteractionRequired { .. } => {
+                "The identity provider needs you to do something first (multi-factor authentication or consent). Please sign in again.".into()
+            }
+            // Text from an unauthenticated callback: shown, labelled as the provider's words.
+            Error::Provider { error, description } => {
+                let what = if error == "access_denied" {
+                    "The sign-in was cancelled or refused."
+                } else {
+                    "The identity provider could not sign you in."
+                };
+                let description: String = description.chars().take(300).collect();
+                if description.trim().is_empty() {
+                    format!("{what} (The identity provider's error code: {error}.)")
+                } else {
+                    format!(
+                        "{what} The identity provider's message (error code {error}): \u{201c}{}\u{201d}",
+                        description.trim()
+                    )
+                }
+            }
             other => {
                 let text = other.to_string();
                 let mut chars = text.chars();

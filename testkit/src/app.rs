@@ -348,12 +348,9 @@ where
 
     /// Starts the provider (unless the test runs its own) and the app.
     pub async fn start(self) -> TestApp {
-        // The runtime logs why it refused something; a failing test shows it (`RUST_LOG` for more).
-        let _ = tracing_subscriber::fmt()
-            .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-            .with_test_writer()
-            .with_ansi(false)
-            .try_init();
+        // The runtime logs why it refused something; a failing test shows it (`RUST_LOG` for more),
+        // and `logs` finds the reason behind an error page.
+        crate::logs::install();
         let listener = match self.slot {
             Some((listener, _)) => listener,
             None => {

@@ -56,8 +56,8 @@ pub async fn assert_signed_in(
 }
 
 /// The callback refused the provider's answer: a 400 error page, not to be stored, offering to
-/// sign in again, whose message mentions `reason` (case-insensitive); afterwards nobody is
-/// signed in.
+/// sign in again, whose reference leads to a log line that mentions `reason`
+/// (case-insensitive); afterwards nobody is signed in.
 pub async fn assert_rejected(app: &TestApp, browser: &Browser, page: &Page, reason: &str) {
     assert_eq!(
         page.url.path(),
@@ -85,9 +85,10 @@ pub async fn assert_rejected(app: &TestApp, browser: &Browser, page: &Page, reas
         page.body
     );
     assert_eq!(page.header("cache-control"), Some("no-store"));
-    let message = error_message(page);
+    // The page shows a reference; the reason is in the log under it.
+    let logged = crate::logs::reason_of(&page.body);
     assert!(
-        message.to_lowercase().contains(&reason.to_lowercase()),
-        "the error page does not mention `{reason}`: {message}"
+        logged.to_lowercase().contains(&reason.to_lowercase()),
+        "the log line of the error page does not mention `{reason}`: {logged}"
     );
 }

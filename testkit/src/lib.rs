@@ -12,6 +12,7 @@
 //! - [`stores`]: real session stores (SQLite, Redis, PostgreSQL).
 //! - [`redirects`]: generated open-redirect cases and the check that a return path stays local.
 //! - [`assert`](mod@assert): how a sign-in ended (signed in, rejected), said once for every suite.
+//! - [`logs`]: what the runtime logged, such as the reason behind an error page's reference.
 
 pub mod app;
 pub mod assert;
@@ -21,6 +22,7 @@ pub mod credentials;
 pub mod example;
 pub mod hostile;
 pub mod kernel;
+pub mod logs;
 pub mod microsoft;
 pub mod provider;
 pub mod proxy;

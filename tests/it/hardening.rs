@@ -347,6 +347,47 @@ async fn an_id_token_not_valid_yet_or_issued_in_the_future_is_refused() {
     }
 }
 
+/// A refused ID token (a bad signature, a wrong nonce, a foreign issuer) gets a page that says
+/// what to do and shows a reference; why it was refused is only in the log, under that
+/// reference.
+#[tokio::test]
+async fn error_pages_show_no_validation_internals_only_a_reference_to_the_log() {
+    for (token, internal) in [
+        (
+            TokenSpec {
+                signing: Signing::CorruptRsa(0),
+                ..TokenSpec::default()
+            },
+            "signature",
+        ),
+        (
+            TokenSpec::claims(json!({"nonce": "not-the-nonce"})),
+            "nonce",
+        ),
+        (
+            TokenSpec::claims(json!({"iss": "https://evil.example"})),
+            "evil.example",
+        ),
+    ] {
+        let (app, _hostile) = rig(Scenario {
+            id_token: token,
+            ..Scenario::default()
+        })
+        .await;
+        let browser = Browser::new();
+        let page = browser.get(app.url("/login")).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{internal}");
+        let shown = support::assert::error_message(&page).to_lowercase();
+        for word in [internal, "crypto", "verification failed", "claim"] {
+            assert!(!shown.contains(word), "`{word}` on the page: {shown}");
+        }
+        assert!(shown.contains("could not be verified"), "{shown}");
+        let logged = support::logs::reason_of(&page.body);
+        assert!(logged.contains(internal), "{internal}: {logged}");
+        assert_eq!(who(&app, &browser).await, "anonymous");
+    }
+}
+
 #[tokio::test]
 async fn the_librarys_pages_cannot_be_framed_and_errors_carry_a_reference() {
     let (app, _hostile) = rig(Scenario::default()).await;

@@ -295,7 +295,7 @@ async fn entra_consumers_accepts_personal_accounts_only() {
         error_message(&page)
     );
     assert!(
-        error_message(&page).to_lowercase().contains("issuer"),
+        support::logs::reason_of(&page.body).contains("issuer"),
         "{}",
         error_message(&page)
     );
@@ -535,7 +535,7 @@ async fn b2c_edit_profile_rejects_a_token_for_another_user() {
         error_message(&page)
     );
     assert!(
-        error_message(&page).contains("another user"),
+        support::logs::reason_of(&page.body).contains("another user"),
         "{}",
         error_message(&page)
     );

@@ -129,8 +129,11 @@ fn only_setup_errors_offer_no_new_sign_in() {
 
 #[test]
 fn public_messages_are_sentences() {
-    let message = Error::MissingParameter("code").public_message();
-    assert_eq!(message, "The sign-in response is missing `code`.");
+    let message = Error::Malformed("unknown flow `x`".into()).public_message();
+    assert_eq!(
+        message,
+        "The sign-in response is malformed: unknown flow `x`."
+    );
     let scopes = Error::ScopesNotGranted(vec!["a".into(), "b".into()]);
     assert_eq!(
         scopes.to_string(),
@@ -186,5 +189,66 @@ fn a_log_line_of_an_error_keeps_control_characters_escaped() {
     assert_eq!(
         escape_controls("plain text: ünïcode"),
         "plain text: ünïcode"
+    );
+}
+
+/// Pages say what the user can do; why a token was refused goes only to the log.
+#[test]
+fn no_validation_internals_on_pages() {
+    for (error, internal) in [
+        (
+            Error::InvalidToken("Crypto error: bad signature".into()),
+            "signature",
+        ),
+        (
+            Error::InvalidToken("unexpected issuer `https://evil.example`".into()),
+            "evil.example",
+        ),
+        (Error::InvalidToken("nonce mismatch".into()), "nonce"),
+        (Error::MissingParameter("code"), "`code`"),
+        (Error::DuplicateParameter("state".into()), "`state`"),
+        (
+            Error::InteractionRequired {
+                detail: "interaction_required: AADSTS50076".into(),
+                claims: None,
+            },
+            "AADSTS",
+        ),
+        (
+            Error::Refresh(Arc::new(Error::InvalidToken("kid not found".into()))),
+            "kid",
+        ),
+    ] {
+        let page = error.public_message();
+        assert!(!page.contains(internal), "{page}");
+        assert!(error.chain().contains(internal), "{}", error.chain());
+    }
+}
+
+/// An unauthenticated callback's `error_description` is shown only as the provider's message,
+/// labelled so, and cut short.
+#[test]
+fn a_providers_description_is_labelled_as_its_words() {
+    let error = Error::Provider {
+        error: "access_denied".into(),
+        description: "AADB2C90091: The user has cancelled entering self-asserted information."
+            .into(),
+    };
+    assert_eq!(
+        error.public_message(),
+        "The sign-in was cancelled or refused. The identity provider's message (error code access_denied): \u{201c}AADB2C90091: The user has cancelled entering self-asserted information.\u{201d}"
+    );
+    let long = Error::Provider {
+        error: "server_error".into(),
+        description: "x".repeat(5000),
+    };
+    assert!(long.public_message().len() < 500);
+    let bare = Error::Provider {
+        error: "temporarily_unavailable".into(),
+        description: String::new(),
+    };
+    assert_eq!(
+        bare.public_message(),
+        "The identity provider could not sign you in. (The identity provider's error code: temporarily_unavailable.)"
     );
 }
