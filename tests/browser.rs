@@ -85,6 +85,8 @@ struct SiteOptions {
     https_redirect: bool,
     /// No redirect URI: the Device Code flow, with a public client.
     device: bool,
+    /// More settings of the provider (see `tests/provider/server.mjs`).
+    provider: Value,
 }
 
 impl Default for SiteOptions {
@@ -93,6 +95,7 @@ impl Default for SiteOptions {
             cookie: SessionCookie::Library,
             https_redirect: false,
             device: false,
+            provider: json!({}),
         }
     }
 }
@@ -103,6 +106,7 @@ async fn start_site(options: SiteOptions) -> TestApp {
     let mut launch = launch(Router::new().route("/", get(index)))
         .host("localhost")
         .client(CLIENT_ID, CLIENT_SECRET)
+        .provider_config(options.provider)
         .auth(|b| b.app_name(APP_NAME));
     if options.https_redirect {
         launch = launch.https_redirect();
@@ -778,6 +782,57 @@ async fn a_strict_cookie_would_be_dropped_on_the_return_from_the_provider() {
         "{text}"
     );
 
+    chrome.quit().await;
+}
+
+/// A provider that answers with `response_mode=form_post`: its page posts the code to the
+/// callback from the provider's site, so the browser withholds the `SameSite=Lax` session
+/// cookie from that POST (the log shows it). The callback sends the same answer again from a
+/// page of the app's own, which the cookie accompanies, and the user is signed in.
+#[tokio::test]
+async fn a_form_post_callback_signs_in_although_the_cross_site_post_has_no_cookie() {
+    let chrome = Chrome::start().await;
+    let site = start_site(SiteOptions {
+        provider: json!({"responseMode": "form_post"}),
+        ..Default::default()
+    })
+    .await;
+
+    open_protected(&chrome, &site, "/").await;
+    chrome.sign_in("erin", &site.base).await;
+    let home = site.url("/");
+    let deadline = Instant::now() + WAIT;
+    while chrome.url().await != home || !chrome.text().await.contains("Welcome Erin") {
+        assert!(
+            Instant::now() < deadline,
+            "not signed in; the browser shows {}:\n{}",
+            chrome.url().await,
+            chrome.text().await
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_signed_in(&chrome, &home, "Erin").await;
+
+    let log = chrome.network_log().await;
+    let posted = log.iter().any(|(method, params)| {
+        method == "Network.requestWillBeSent"
+            && params["request"]["method"] == "POST"
+            && params["request"]["url"]
+                .as_str()
+                .is_some_and(|url| url == site.redirect_uri())
+    });
+    assert!(
+        posted,
+        "the provider did not post the callback: {:?}",
+        requested(&log)
+    );
+    assert!(
+        blocked(&log, "identity.sid")
+            .iter()
+            .any(|reason| reason.contains("SameSiteLax")),
+        "the cross-site POST should have gone without the Lax cookie: {:?}",
+        blocked(&log, "identity.sid")
+    );
     chrome.quit().await;
 }
 

@@ -30,6 +30,9 @@
 //   rotateRefreshTokens    true / false; default: oidc-provider's policy (always for public clients,
 //                          for confidential ones once 70% of the lifetime has passed)
 //   verbose                default false; true logs every request to stderr
+//   responseMode           default none (what each authorization request asks for); "form_post": every
+//                          authorization response is posted back by an auto-submitting form, as a provider
+//                          that insists on form_post does
 //   apiResource            default none (no resource server: access tokens are opaque, for userinfo).
 //                          {"indicator": "api://test-api", "scopes": ["api.read"], "roles": {"<sub or
 //                          client_id>": ["Role"]}}: a web API as an RFC 8707 resource server. Its scopes
@@ -119,6 +122,7 @@ const settings = {
   rotateRefreshTokens: config.rotateRefreshTokens,
   verbose: config.verbose ?? false,
   apiResource: config.apiResource ?? null,
+  responseMode: config.responseMode ?? null,
 };
 const api = settings.apiResource;
 const oidcExtraScopes = settings.extraScopes.filter((scope) => !api?.scopes?.includes(scope));
@@ -582,6 +586,11 @@ provider.use(async (ctx, next) => {
 
   const endpoint = ctx.method === 'OPTIONS' ? undefined : endpointByPath.get(ctx.path);
   if (endpoint && endpoint !== 'token') stats[endpoint] += 1;
+  if (endpoint === 'authorization' && settings.responseMode && ctx.method === 'GET') {
+    const query = new URLSearchParams(ctx.querystring);
+    query.set('response_mode', settings.responseMode);
+    ctx.querystring = query.toString();
+  }
   try {
     await next();
   } finally {
