@@ -108,6 +108,30 @@ async fn the_page_shows_the_code_and_completes_once_the_user_signed_in_elsewhere
     );
 }
 
+/// Reloading the protected page, or opening it in a second tab, while a code is pending shows
+/// that code again: the provider is asked for one device authorization, not one per load.
+#[tokio::test]
+async fn a_pending_device_code_is_reused_across_reloads_and_tabs() {
+    let app = start(json!({})).await;
+    let browser = Browser::new();
+    let first = browser.get(format!("{}/", app.base)).await;
+    let (code, _, _) = shown(&first);
+    for path in ["/", "/?tab=2", "/", "/login/device"] {
+        let page = browser.get(format!("{}{path}", app.base)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
+        assert_eq!(shown(&page).0, code, "{path}");
+    }
+    let stats = app.provider().stats().await;
+    assert_eq!(
+        support::provider::requests(&stats, "device_authorization"),
+        1,
+        "{stats}"
+    );
+    // Another browser is another user: a code of its own.
+    let other = Browser::new().get(format!("{}/", app.base)).await;
+    assert_ne!(shown(&other).0, code);
+}
+
 #[tokio::test]
 async fn a_denied_code_shows_a_clear_page() {
     let app = start(json!({})).await;

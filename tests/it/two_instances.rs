@@ -156,6 +156,7 @@ on_both_stores!(
     signed_in_on_one_instance_is_signed_in_on_the_other_and_logout_is_global,
     a_token_refreshed_by_one_instance_is_used_by_the_other,
     concurrent_refreshes_on_two_instances_present_the_refresh_token_once,
+    one_callback_sent_to_both_instances_at_once_is_redeemed_once,
 );
 
 /// The one session cookie the browser sends to both instances.
@@ -371,4 +372,49 @@ async fn concurrent_refreshes_on_two_instances_present_the_refresh_token_once(sh
             response.text().await.unwrap()
         );
     }
+}
+
+/// Six simultaneous requests of one callback, three to each instance (a load balancer that
+/// spreads retries): the shared store's lock lets one of them redeem the code, the others get
+/// the duplicate-callback answer, and the provider sees one code redemption.
+async fn one_callback_sent_to_both_instances_at_once_is_redeemed_once(shared: Shared) {
+    let pair = start_pair(shared, json!({})).await;
+    let browser = Browser::new();
+    browser.stop_at(pair.a.redirect_uri());
+    let page = browser.get(pair.a.url("/")).await;
+    let page = browser.sign_in(page, "olga").await;
+    let callback = page.stopped_at.clone().expect("stopped at the callback");
+    let query = callback.query().unwrap_or_default().to_owned();
+    let cookie = format!("identity.sid={}", shared_session(&browser, &pair));
+    pair.provider.reset_stats().await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let requests: Vec<_> = (0..6)
+        .map(|i| {
+            let instance = if i % 2 == 0 { &pair.a } else { &pair.b };
+            let request = client
+                .get(instance.url(&format!("/redirect?{query}")))
+                .header("cookie", &cookie)
+                .send();
+            tokio::spawn(async move { request.await.unwrap().status() })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for request in requests {
+        answers.push(request.await.unwrap());
+    }
+    let stats = pair.provider.stats().await;
+    assert_eq!(
+        token_requests(&stats, "authorization_code"),
+        1,
+        "one code redemption for six callbacks: {answers:?}"
+    );
+    assert!(
+        answers
+            .iter()
+            .all(|s| *s == StatusCode::SEE_OTHER || *s == StatusCode::BAD_REQUEST),
+        "{answers:?}"
+    );
 }
