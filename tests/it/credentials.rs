@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::routing::get;
-use axum_identity::{Auth, Context, login_required};
+use axum_identity::{Auth, Clock, Context, login_required};
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 use support::app::{CLIENT_ID, TestApp, launch};
@@ -34,18 +34,33 @@ fn routes() -> Router {
 }
 
 /// An app whose client authenticates with fixture key `key` and the certificate of fixture
-/// `cert`, registered at the provider with the JWKS of fixture `registered`.
-async fn with_certificate(key: usize, cert: usize, registered: usize, provider: Value) -> TestApp {
+/// `cert`, registered at the provider with the JWKS of fixture `registered`; and its clock,
+/// which a test moves past a token's lifetime instead of sleeping (client assertions keep the
+/// wall clock: they are for the provider).
+async fn with_certificate(
+    key: usize,
+    cert: usize,
+    registered: usize,
+    provider: Value,
+) -> (TestApp, Clock) {
     let kid = thumbprint(&certificate(cert).1);
     let pem = certificate_pem(key, cert);
-    launch(routes())
+    let clock = Clock::manual_from_now();
+    let app_clock = clock.clone();
+    let app = launch(routes())
         .client(CLIENT_ID, "")
         .client_metadata(move |_| private_key_jwt_client(jwks(registered, &kid)))
         .provider_config(provider)
-        .auth(move |b| b.client_certificate_pem(pem))
+        .auth(move |b| b.client_certificate_pem(pem).clock(app_clock))
         .start()
-        .await
+        .await;
+    (app, clock)
 }
+
+/// How long the provider's tokens live in the tests that let them expire, and how far the
+/// clock moves to get there.
+const SHORT_TTL: u64 = 60;
+const PAST_THE_TTL: Duration = Duration::from_secs(SHORT_TTL + 1);
 
 async fn signed_in(app: &TestApp, browser: &Browser) -> Value {
     let page = browser.get(app.url("/read")).await;
@@ -66,11 +81,11 @@ fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
 
 #[tokio::test]
 async fn signs_in_and_refreshes_with_a_certificate() {
-    let app = with_certificate(0, 0, 0, json!({ "accessTokenTtl": 2 })).await;
+    let (app, clock) = with_certificate(0, 0, 0, json!({ "accessTokenTtl": SHORT_TTL })).await;
     let browser = Browser::new();
     let first = signed_in(&app, &browser).await;
     assert_eq!(first["sub"], "alice");
-    tokio::time::sleep(Duration::from_millis(2_500)).await;
+    clock.advance(PAST_THE_TTL);
     let page = browser.get(app.url("/read")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let second = page.json();
@@ -116,7 +131,7 @@ async fn a_plain_key_file_with_its_kid_signs_in() {
 
 #[tokio::test]
 async fn many_concurrent_callers_get_one_app_only_token() {
-    let app = with_certificate(0, 0, 0, json!({ "accessTokenTtl": 2 })).await;
+    let (app, clock) = with_certificate(0, 0, 0, json!({ "accessTokenTtl": SHORT_TTL })).await;
     app.provider().reset_stats().await;
     let auth = Arc::new(app.auth.clone());
     let calls: Vec<_> = (0..10)
@@ -144,7 +159,7 @@ async fn many_concurrent_callers_get_one_app_only_token() {
     assert_eq!(token_requests(&stats, "client_credentials"), 2);
 
     // Shortly before it expires, a new one.
-    tokio::time::sleep(Duration::from_millis(2_100)).await;
+    clock.advance(Duration::from_secs(SHORT_TTL - 5));
     let renewed = app.auth.token_for_client(&["api.read"]).await.unwrap();
     assert_ne!(renewed.access_token, again.access_token);
     let stats = app.provider().stats().await;
@@ -167,7 +182,7 @@ async fn app_only_tokens_with_a_secret() {
 #[tokio::test]
 async fn a_provider_refusing_the_assertion_gives_a_clear_error() {
     // Registered with key 1; the app signs with key 0.
-    let app = with_certificate(0, 0, 1, json!({})).await;
+    let (app, _) = with_certificate(0, 0, 1, json!({})).await;
     let err = app
         .auth
         .token_for_client(&["api.read"])

@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use axum_identity::{Context, escape_html, login_required};
+use axum_identity::{Clock, Context, escape_html, login_required};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::app::{TestApp, launch};
@@ -163,11 +163,20 @@ async fn a_denied_code_shows_a_clear_page() {
 
 #[tokio::test]
 async fn an_expired_code_shows_a_clear_page() {
-    let app = start(json!({"deviceCodeTtl": 2})).await;
+    // The code lives 60 s; the app's clock moves past that instead of the test sleeping.
+    let clock = Clock::manual_from_now();
+    let app_clock = clock.clone();
+    let app = launch(Router::new().route("/", get(index)))
+        .device()
+        .client("device-app", "")
+        .provider_config(json!({"deviceCodeTtl": 60}))
+        .auth(move |b| b.clock(app_clock))
+        .start()
+        .await;
     let browser = Browser::new();
     let page = browser.get(format!("{}/", app.base)).await;
     assert_eq!(page.url.path(), "/login/device");
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    clock.advance(Duration::from_secs(61));
     let page = browser.get(format!("{}/login/device", app.base)).await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
     assert!(page.body.contains("expired"), "{}", page.body);

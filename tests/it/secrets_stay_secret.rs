@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::routing::get;
-use axum_identity::{Context, login_required};
+use axum_identity::{Clock, Context, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::app::launch;
@@ -48,8 +48,11 @@ async fn no_token_reaches_a_log_line_a_cookie_or_a_kept_url() {
         .with_writer(move || writer.clone())
         .set_default();
 
+    let clock = Clock::manual_from_now();
+    let app_clock = clock.clone();
     let app = launch(Router::new().route("/read", get(read)))
-        .provider_config(json!({"accessTokenTtl": 2}))
+        .provider_config(json!({"accessTokenTtl": 60}))
+        .auth(move |b| b.clock(app_clock))
         .start()
         .await;
     let browser = Browser::new();
@@ -59,7 +62,7 @@ async fn no_token_reaches_a_log_line_a_cookie_or_a_kept_url() {
     assert_eq!(page.status, StatusCode::OK);
     let first = page.json()["access_token"].as_str().unwrap().to_owned();
     // Expire the token so a refresh (and its rotated refresh token) happens too.
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    clock.advance(Duration::from_secs(61));
     let second = browser.get(app.url("/read")).await.json()["access_token"]
         .as_str()
         .unwrap()
@@ -162,9 +165,15 @@ async fn request_input_never_forges_a_log_line() {
 
 #[tokio::test]
 async fn token_refreshes_do_not_extend_the_absolute_session_lifetime() {
+    // The app's clock moves instead of the test sleeping: tokens live 60 s, the session 200 s.
+    let clock = Clock::manual_from_now();
+    let app_clock = clock.clone();
     let app = launch(Router::new().route("/read", get(read)))
-        .provider_config(json!({"accessTokenTtl": 1}))
-        .auth(|b| b.session_lifetime(Duration::from_secs(4)))
+        .provider_config(json!({"accessTokenTtl": 60}))
+        .auth(move |b| {
+            b.session_lifetime(Duration::from_secs(200))
+                .clock(app_clock)
+        })
         .start()
         .await;
     let browser = Browser::new();
@@ -172,10 +181,10 @@ async fn token_refreshes_do_not_extend_the_absolute_session_lifetime() {
         .sign_in(browser.get(app.url("/read")).await, "judy")
         .await;
     assert_eq!(page.status, StatusCode::OK);
-    // Keep refreshing (the token lives one second) for longer than the session may live.
+    // Keep refreshing (each token has expired) until the session is close to its lifetime.
     let mut refreshed_ok = 0;
     for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(1100)).await;
+        clock.advance(Duration::from_secs(61));
         let response = browser
             .client
             .get(app.url("/read"))
@@ -191,8 +200,8 @@ async fn token_refreshes_do_not_extend_the_absolute_session_lifetime() {
         refreshed_ok, 3,
         "the refreshes worked while the session was young"
     );
-    // Lifetimes are counted in whole seconds: wait until the session is past 4 s for certain.
-    tokio::time::sleep(Duration::from_millis(2600)).await;
+    // 183 s old, with a token refreshed just now: 20 s later the session's 200 s have run out.
+    clock.advance(Duration::from_secs(20));
     let response = browser
         .client
         .get(app.url("/read"))

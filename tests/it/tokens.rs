@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Json;
 use axum::Router;
 use axum::routing::get;
-use axum_identity::{Context, login_required};
+use axum_identity::{Clock, Context, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::app::{CLIENT_ID, CLIENT_SECRET, TestApp, launch};
@@ -51,6 +51,23 @@ fn routes() -> Router {
 async fn start(provider: Value) -> TestApp {
     launch(routes()).provider_config(provider).start().await
 }
+
+/// The app with a manual clock: a test moves it past a token's lifetime instead of sleeping.
+async fn start_with_clock(provider: Value) -> (TestApp, Clock) {
+    let clock = Clock::manual_from_now();
+    let app_clock = clock.clone();
+    let app = launch(routes())
+        .provider_config(provider)
+        .auth(move |b| b.clock(app_clock))
+        .start()
+        .await;
+    (app, clock)
+}
+
+/// How long the provider's access tokens live in the tests that let them expire, and how far
+/// their clock moves to get there.
+const SHORT_TTL: u64 = 60;
+const PAST_THE_TTL: Duration = Duration::from_secs(SHORT_TTL + 1);
 
 /// Asks the provider whether `token` is active, as a resource server would (RFC 7662).
 async fn introspect(app: &TestApp, token: &str) -> Value {
@@ -120,10 +137,11 @@ async fn cached_tokens_make_no_provider_calls() {
 
 #[tokio::test]
 async fn an_expired_token_is_refreshed_once_for_50_concurrent_requests() {
-    let app = start(json!({"accessTokenTtl": 3, "rotateRefreshTokens": true})).await;
+    let (app, clock) =
+        start_with_clock(json!({"accessTokenTtl": SHORT_TTL, "rotateRefreshTokens": true})).await;
     let (browser, first) = signed_in(&app, "/read", "carol").await;
     for round in 1..=2 {
-        tokio::time::sleep(Duration::from_millis(3500)).await;
+        clock.advance(PAST_THE_TTL);
         app.provider().reset_stats().await;
         let mut tasks = tokio::task::JoinSet::new();
         for _ in 0..50 {
@@ -169,10 +187,10 @@ async fn an_expired_token_is_refreshed_once_for_50_concurrent_requests() {
 
 #[tokio::test]
 async fn a_revoked_grant_sends_page_loads_through_sign_in_and_apis_get_401() {
-    let app = start(json!({"accessTokenTtl": 2})).await;
+    let (app, clock) = start_with_clock(json!({"accessTokenTtl": SHORT_TTL})).await;
     let (browser, _) = signed_in(&app, "/read", "dave").await;
     app.provider().revoke_all("dave").await;
-    tokio::time::sleep(Duration::from_millis(2500)).await;
+    clock.advance(PAST_THE_TTL);
 
     let api = browser
         .client

@@ -22,7 +22,7 @@ use axum::Json;
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use axum_identity::{Context, RefreshLock, escape_html, login_required};
+use axum_identity::{Clock, Context, RefreshLock, escape_html, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::app::{self, Slot, TestApp, launch};
@@ -69,6 +69,8 @@ struct Pair {
     a: TestApp,
     b: TestApp,
     provider: TestProvider,
+    /// The instances' one clock: a test moves it past a token's lifetime instead of sleeping.
+    clock: Clock,
     // Kept for the instances' lifetime: they serve on duplicates of these sockets.
     _slots: (Slot, Slot),
 }
@@ -77,11 +79,12 @@ struct Pair {
 async fn start_pair(shared: Shared, provider: Value) -> Pair {
     let (slot_a, slot_b) = (Slot::bind(), Slot::bind());
     let provider = app::provider_for(&[&slot_a, &slot_b], provider).await;
+    let clock = Clock::manual_from_now();
     let (a, b) = match shared {
         Shared::Redis => {
             let (store, pool) = stores::redis_store().await;
             let lock = axum_identity_runtime::RedisRefreshLock::new(pool);
-            start_both(&provider, (&slot_a, &slot_b), store, lock).await
+            start_both(&provider, (&slot_a, &slot_b), store, lock, &clock).await
         }
         Shared::Postgres => {
             let (store, pool, schema) = stores::postgres_store().await;
@@ -90,13 +93,14 @@ async fn start_pair(shared: Shared, provider: Value) -> Pair {
                 &format!("{schema}.locks"),
             );
             lock.migrate().await.expect("the lock's table");
-            start_both(&provider, (&slot_a, &slot_b), store, lock).await
+            start_both(&provider, (&slot_a, &slot_b), store, lock, &clock).await
         }
     };
     Pair {
         a,
         b,
         provider,
+        clock,
         _slots: (slot_a, slot_b),
     }
 }
@@ -106,6 +110,7 @@ async fn start_both<St, L>(
     (slot_a, slot_b): (&Slot, &Slot),
     store: St,
     lock: L,
+    clock: &Clock,
 ) -> (TestApp, TestApp)
 where
     St: SessionStore + Clone,
@@ -113,22 +118,28 @@ where
 {
     // Both instances coordinate their refreshes through the same lock.
     let (lock_a, lock_b) = (lock.clone(), lock);
+    let (clock_a, clock_b) = (clock.clone(), clock.clone());
     let a = launch(routes())
         .issuer(&provider.issuer)
         .on(slot_a)
-        .auth(move |b| b.refresh_lock(lock_a))
+        .auth(move |b| b.refresh_lock(lock_a).clock(clock_a))
         .store(store.clone())
         .start()
         .await;
     let b = launch(routes())
         .issuer(&provider.issuer)
         .on(slot_b)
-        .auth(move |b| b.refresh_lock(lock_b))
+        .auth(move |b| b.refresh_lock(lock_b).clock(clock_b))
         .store(store)
         .start()
         .await;
     (a, b)
 }
+
+/// How long the provider's access tokens live in the tests that let them expire, and how far
+/// the instances' clock moves to get there.
+const SHORT_TTL: u64 = 60;
+const PAST_THE_TTL: Duration = Duration::from_secs(SHORT_TTL + 1);
 
 /// The suite, once for each way of sharing.
 macro_rules! on_both_stores {
@@ -258,7 +269,7 @@ async fn signed_in_on_one_instance_is_signed_in_on_the_other_and_logout_is_globa
 }
 
 async fn a_token_refreshed_by_one_instance_is_used_by_the_other(shared: Shared) {
-    let pair = start_pair(shared, json!({"accessTokenTtl": 3})).await;
+    let pair = start_pair(shared, json!({"accessTokenTtl": SHORT_TTL})).await;
     let browser = Browser::new();
     let page = browser.get(pair.a.url("/read")).await;
     let page = browser.sign_in(page, "bob").await;
@@ -272,7 +283,7 @@ async fn a_token_refreshed_by_one_instance_is_used_by_the_other(shared: Shared) 
     assert_eq!(page.json()["access_token"], first.as_str());
 
     // The token expires; A refreshes it; B uses A's refreshed token without a refresh of its own.
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    pair.clock.advance(PAST_THE_TTL);
     pair.provider.reset_stats().await;
     let page = browser.get(pair.a.url("/read")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
@@ -305,7 +316,7 @@ async fn a_token_refreshed_by_one_instance_is_used_by_the_other(shared: Shared) 
 async fn concurrent_refreshes_on_two_instances_present_the_refresh_token_once(shared: Shared) {
     let pair = start_pair(
         shared,
-        json!({"accessTokenTtl": 3, "rotateRefreshTokens": true}),
+        json!({"accessTokenTtl": SHORT_TTL, "rotateRefreshTokens": true}),
     )
     .await;
     let browser = Browser::new();
@@ -314,7 +325,7 @@ async fn concurrent_refreshes_on_two_instances_present_the_refresh_token_once(sh
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     shared_session(&browser, &pair);
 
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    pair.clock.advance(PAST_THE_TTL);
     pair.provider.reset_stats().await;
     let mut tasks = tokio::task::JoinSet::new();
     for i in 0..20 {
@@ -356,7 +367,7 @@ async fn concurrent_refreshes_on_two_instances_present_the_refresh_token_once(sh
     );
 
     // And the user is still signed in with a working refresh token on both instances.
-    tokio::time::sleep(Duration::from_millis(3500)).await;
+    pair.clock.advance(PAST_THE_TTL);
     for instance in [&pair.a, &pair.b] {
         let response = browser
             .client
