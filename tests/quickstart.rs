@@ -3,49 +3,21 @@
 
 use axum_identity_testkit as support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use support::browser::Browser;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 /// Starts the quickstart with no provider configured (and `env` set) and waits until it
 /// listens.
 async fn start(port: u16, session_file: &std::path::Path, env: &[(&str, &str)]) -> (Child, String) {
-    let mut child = Command::new(support::example::binary("quickstart"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("PORT", port.to_string())
-        .env("SESSION_FILE", session_file)
-        .env("RUST_LOG", "warn")
-        .env_remove("CLIENT_ID")
-        .env_remove("AUTHORITY")
-        .env_remove("OIDC_AUTHORITY")
-        .env_remove("APPLICATION_ROOT")
-        .env_remove("CLIENT_CERTIFICATE")
-        .envs(env.iter().copied())
-        .stdout(Stdio::piped())
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("the quickstart starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut said = String::new();
-    let ready = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            said.push_str(&line);
-            said.push('\n');
-            if line.starts_with("Listening on") {
-                return;
-            }
-        }
-        panic!("the quickstart exited: {said}");
-    })
-    .await;
-    assert!(ready.is_ok(), "the quickstart did not start listening");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, said)
+    let mut all = vec![
+        ("PORT", port.to_string()),
+        ("SESSION_FILE", session_file.display().to_string()),
+    ];
+    all.extend(env.iter().map(|(k, v)| (*k, (*v).to_owned())));
+    support::example::start("quickstart", &all).await
 }
 
 #[tokio::test]

@@ -34,3 +34,62 @@ pub fn binary(name: &str) -> PathBuf {
             )
         })
 }
+
+/// The settings through which an example finds a provider, cleared before it starts so that
+/// the test's own environment (or a developer's shell) does not leak into the run.
+pub const PROVIDER_SETTINGS: &[&str] = &[
+    "CLIENT_ID",
+    "CLIENT_SECRET",
+    "CLIENT_CERTIFICATE",
+    "AUTHORITY",
+    "OIDC_AUTHORITY",
+    "B2C_TENANT_NAME",
+    "REDIRECT_URI",
+    "APPLICATION_ROOT",
+    "SCOPE",
+    "ENDPOINT",
+];
+
+/// Starts example `name` as a user does — from the repository root, with none of the provider
+/// settings but those in `env`, `RUST_LOG=warn` unless `env` says otherwise — and waits until
+/// it prints `Listening on`. Returns the process (killed when dropped) and what it printed up
+/// to then; its further output is drained.
+pub async fn start(name: &str, env: &[(&str, String)]) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut command = tokio::process::Command::new(binary(name));
+    command
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true);
+    for variable in PROVIDER_SETTINGS {
+        command.env_remove(variable);
+    }
+    for (variable, value) in env {
+        command.env(variable, value);
+    }
+    let mut child = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("the {name} example starts: {e}"));
+    let mut lines = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    let mut said = String::new();
+    let ready = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            said.push_str(&line);
+            said.push('\n');
+            if line.starts_with("Listening on") {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(
+        ready == Ok(true),
+        "the {name} example did not start listening; it printed:\n{said}"
+    );
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, said)
+}

@@ -4,13 +4,11 @@
 
 use axum_identity_testkit as support;
 
-use std::process::Stdio;
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use support::browser::Browser;
-use tokio::io::{AsyncBufReadExt, BufReader};
-use tokio::process::{Child, Command};
+use tokio::process::Child;
 
 /// Starts the example with no provider configured on a free port; waits until it listens and
 /// returns what it printed (the registration lines included).
@@ -20,35 +18,8 @@ async fn start(name: &str) -> (Child, String, String) {
         .local_addr()
         .unwrap()
         .port();
-    let mut child = Command::new(support::example::binary(name))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("PORT", port.to_string())
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .env_remove("CLIENT_ID")
-        .env_remove("AUTHORITY")
-        .env_remove("OIDC_AUTHORITY")
-        .env_remove("B2C_TENANT_NAME")
-        .stdout(Stdio::piped())
-        .stdin(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .unwrap_or_else(|e| panic!("the {name} example starts: {e}"));
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut said = String::new();
-    let ready = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            said.push_str(&line);
-            said.push('\n');
-            if line.starts_with("Listening on") {
-                return;
-            }
-        }
-        panic!("the {name} example exited: {said}");
-    })
-    .await;
-    assert!(ready.is_ok(), "the {name} example did not start listening");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let env = [("PORT", port.to_string()), ("RUST_LOG", "info".to_owned())];
+    let (child, said) = support::example::start(name, &env).await;
     (child, said, format!("http://127.0.0.1:{port}"))
 }
 

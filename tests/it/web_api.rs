@@ -884,44 +884,7 @@ async fn a_signed_in_user_without_the_role_gets_a_403_page_not_a_sign_in_loop() 
 
 /// Starts an example with `env` and waits until it listens; returns what it printed.
 async fn run_example(name: &str, env: &[(&str, String)]) -> (tokio::process::Child, String) {
-    use tokio::io::{AsyncBufReadExt, BufReader};
-    let mut command = tokio::process::Command::new(support::example::binary(name));
-    command
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("RUST_LOG", "warn")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true);
-    for variable in [
-        "CLIENT_ID",
-        "CLIENT_SECRET",
-        "AUTHORITY",
-        "OIDC_AUTHORITY",
-        "SCOPE",
-        "ENDPOINT",
-    ] {
-        command.env_remove(variable);
-    }
-    for (variable, value) in env {
-        command.env(variable, value);
-    }
-    let mut child = command.spawn().expect("the example starts");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let mut said = String::new();
-    let ready = tokio::time::timeout(Duration::from_secs(60), async {
-        while let Some(line) = lines.next_line().await.unwrap() {
-            said.push_str(&line);
-            said.push('\n');
-            if line.starts_with("Listening on") {
-                return;
-            }
-        }
-        panic!("{name} exited: {said}");
-    })
-    .await;
-    assert!(ready.is_ok(), "{name} did not start listening: {said}");
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, said)
+    support::example::start(name, env).await
 }
 
 /// A free port `p` whose neighbour `p + 1` is free too (web_api registers call_api there).
@@ -1011,15 +974,7 @@ async fn run_daemon(env: &[(&str, String)]) -> (std::process::ExitStatus, String
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(std::process::Stdio::null())
         .kill_on_drop(true);
-    for variable in [
-        "CLIENT_ID",
-        "CLIENT_SECRET",
-        "CLIENT_CERTIFICATE",
-        "AUTHORITY",
-        "OIDC_AUTHORITY",
-        "SCOPE",
-        "ENDPOINT",
-    ] {
+    for variable in support::example::PROVIDER_SETTINGS {
         command.env_remove(variable);
     }
     for (variable, value) in env {
