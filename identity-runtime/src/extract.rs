@@ -534,17 +534,23 @@ fn auth_of(parts: &Parts) -> Result<Auth, LoginRejection> {
 
 /// The context of a signed-in request, `None` for a signed-out one; a rejection for failures.
 async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, LoginRejection> {
-    let auth = auth_of(parts)?;
+    // Borrowed, not cloned: a protected hit copies nothing it does not hand to the handler.
+    let auth = parts.extensions.get::<Auth>().ok_or(LoginRejection::Failed {
+        error: Error::Setup(
+            "no `Auth` on the request: add `.layer(auth.layer(store))` to the router",
+        ),
+        auth: None,
+    })?;
     let fail = |error: Error| LoginRejection::Failed {
         error,
         auth: Some(auth.clone()),
     };
-    let session = parts.extensions.get::<Session>().cloned().ok_or_else(|| {
+    let session = parts.extensions.get::<Session>().ok_or_else(|| {
         fail(Error::Setup(
             "no session on the request: add `.layer(auth.layer(store))` to the router",
         ))
     })?;
-    let mut record: Record = session::load(&session).await.map_err(fail)?;
+    let mut record: Record = session::load(session).await.map_err(fail)?;
     let Some(user) = record.user.as_mut() else {
         return Ok(None);
     };
@@ -568,33 +574,37 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
     let logout_path = settings.logout_path.clone();
     // The record is ours: move the claims into the context instead of copying them.
     let context = |record: &mut Record| Context {
-        logout_path,
-        ..Context::new(User {
+        user: User {
             claims: record
                 .user
                 .take()
                 .map(|u| u.claims.shared())
                 .unwrap_or_default(),
-        })
+        },
+        access_token: String::new(),
+        token_type: String::new(),
+        expires_in: 0,
+        scopes: Vec::new(),
+        logout_path,
     };
     if api_scopes.is_empty() {
         if dirty {
-            session::store(&session, &record).await.map_err(fail)?;
+            session::store(session, &record).await.map_err(fail)?;
         }
         return Ok(Some(context(&mut record)));
     }
     // Tokens are needed now: read them (they live apart from the claims).
-    session::attach_tokens(&session, &mut record, auth.sealer())
+    session::attach_tokens(session, &mut record, auth.sealer())
         .await
         .map_err(fail)?;
     match auth
         .tokens()
-        .acquire(auth.upstream(), &session, &mut record, &api_scopes)
+        .acquire(auth.upstream(), session, &mut record, &api_scopes)
         .await
     {
         Ok(acquired) => {
             if acquired.changed || dirty {
-                session::store_with_tokens(&session, &record, auth.sealer())
+                session::store_with_tokens(session, &record, auth.sealer())
                     .await
                     .map_err(fail)?;
             }

@@ -4,7 +4,6 @@
 
 use axum_identity_testkit as support;
 
-use std::time::Duration;
 
 use reqwest::StatusCode;
 use support::browser::Browser;
