@@ -49,6 +49,9 @@ port_open 6379 || { echo "error: Redis is not listening on 127.0.0.1:6379 (insta
 port_open 5432 || { echo "error: PostgreSQL is not listening on 127.0.0.1:5432 (install and start it, with trust authentication for local connections, or set DATABASE_URL)" >&2; exit 1; }
 
 echo "== running the tests"
+# The integration tests mostly wait on sockets (the provider, the app, Redis, PostgreSQL): four
+# at a time keep two cores busy (the suite takes a quarter less time than with one per core).
+export RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}"
 # Every feature, so the Redis and PostgreSQL refresh locks are tested too. The examples first:
 # tests/quickstart.rs runs the quickstart as users do.
 cargo build --examples --all-features
