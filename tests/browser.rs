@@ -199,8 +199,8 @@ impl Chrome {
     async fn start() -> Chrome {
         require_browser();
         static COUNT: AtomicUsize = AtomicUsize::new(0);
-        let profile = std::env::temp_dir().join(format!(
-            "axum-identity-chromium-{}-{}",
+        let profile = support::scratch_dir("chromium").join(format!(
+            "{}-{}",
             std::process::id(),
             COUNT.fetch_add(1, Ordering::Relaxed)
         ));

@@ -27,8 +27,7 @@ async fn the_quickstart_signs_a_person_in_with_no_configuration() {
         .local_addr()
         .unwrap()
         .port();
-    let dir = std::env::temp_dir().join(format!("axum-identity-quickstart-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch_dir(&format!("quickstart-{}", std::process::id()));
     let session_file = dir.join("sessions.sqlite3");
     let base = format!("http://127.0.0.1:{port}");
 
@@ -69,11 +68,7 @@ async fn the_quickstart_runs_under_an_application_root() {
         .port();
     let base = format!("http://127.0.0.1:{port}");
     let redirect_uri = format!("{base}/app/redirect");
-    let dir = std::env::temp_dir().join(format!(
-        "axum-identity-quickstart-root-{}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch_dir(&format!("quickstart-root-{}", std::process::id()));
     let (_child, said) = start(
         port,
         &dir.join("sessions.sqlite3"),
@@ -119,11 +114,7 @@ async fn the_quickstart_signs_in_with_client_certificate() {
         .local_addr()
         .unwrap()
         .port();
-    let dir = std::env::temp_dir().join(format!(
-        "axum-identity-quickstart-certificate-{}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch_dir(&format!("quickstart-certificate-{}", std::process::id()));
     let certificate = dir.join("app.pem");
     std::fs::write(&certificate, support::credentials::certificate_pem(0, 0)).unwrap();
     let base = format!("http://127.0.0.1:{port}");

@@ -696,7 +696,7 @@ mod tests {
     fn a_secret_and_a_certificate_are_refused_saying_which_to_drop() {
         let err = base()
             .oidc_authority("https://idp.example")
-            .client_certificate_file("/nonexistent/app.pem")
+            .client_certificate_file("no-such-dir/app.pem")
             .build()
             .unwrap_err();
         let text = err.to_string();
@@ -717,10 +717,10 @@ mod tests {
         let err = Auth::builder()
             .client_id("id")
             .oidc_authority("https://idp.example")
-            .client_certificate_file("/nonexistent/app.pem")
+            .client_certificate_file("no-such-dir/app.pem")
             .build()
             .unwrap_err();
-        assert!(err.to_string().contains("/nonexistent/app.pem"), "{err}");
+        assert!(err.to_string().contains("no-such-dir/app.pem"), "{err}");
         let err = Auth::builder()
             .client_id("id")
             .oidc_authority("https://idp.example")

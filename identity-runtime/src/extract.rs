@@ -535,12 +535,15 @@ fn auth_of(parts: &Parts) -> Result<Auth, LoginRejection> {
 /// The context of a signed-in request, `None` for a signed-out one; a rejection for failures.
 async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, LoginRejection> {
     // Borrowed, not cloned: a protected hit copies nothing it does not hand to the handler.
-    let auth = parts.extensions.get::<Auth>().ok_or(LoginRejection::Failed {
-        error: Error::Setup(
-            "no `Auth` on the request: add `.layer(auth.layer(store))` to the router",
-        ),
-        auth: None,
-    })?;
+    let auth = parts
+        .extensions
+        .get::<Auth>()
+        .ok_or(LoginRejection::Failed {
+            error: Error::Setup(
+                "no `Auth` on the request: add `.layer(auth.layer(store))` to the router",
+            ),
+            auth: None,
+        })?;
     let fail = |error: Error| LoginRejection::Failed {
         error,
         auth: Some(auth.clone()),

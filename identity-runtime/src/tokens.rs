@@ -95,6 +95,9 @@ pub(crate) struct Upstream<'a> {
 pub(crate) struct TokenCache {
     flights: Flights,
     lock: Option<Arc<dyn RefreshLock>>,
+    /// How long a lease on the refresh lock lasts; renewed at a third of it while a refresh is
+    /// in flight. [`LOCK_TTL`]; shorter in tests.
+    lock_ttl: Duration,
 }
 
 impl TokenCache {
@@ -102,6 +105,7 @@ impl TokenCache {
         TokenCache {
             flights: Flights::default(),
             lock,
+            lock_ttl: LOCK_TTL,
         }
     }
 
@@ -130,7 +134,7 @@ impl TokenCache {
         let key = lock_key(refresh_token);
         let deadline = std::time::Instant::now() + LOCK_WAIT;
         loop {
-            let held = lock.try_lock(&key, LOCK_TTL).await.map_err(|e| {
+            let held = lock.try_lock(&key, self.lock_ttl).await.map_err(|e| {
                 Failure::Error(Error::store(tower_sessions::session_store::Error::Backend(
                     e,
                 )))
@@ -161,13 +165,13 @@ impl TokenCache {
                     let refresh = self.acquire_here(upstream, record, scopes);
                     tokio::pin!(refresh);
                     // The lease is renewed while the refresh is in flight.
-                    let mut renewal = tokio::time::interval(LOCK_TTL / 3);
+                    let mut renewal = tokio::time::interval(self.lock_ttl / 3);
                     renewal.tick().await;
                     loop {
                         tokio::select! {
                             result = &mut refresh => break result,
                             _ = renewal.tick() => {
-                                if !lock.renew(&key, &held, LOCK_TTL).await {
+                                if !lock.renew(&key, &held, self.lock_ttl).await {
                                     tracing::debug!("the refresh lock could not be renewed");
                                 }
                             }

@@ -28,3 +28,14 @@ pub mod provider;
 pub mod proxy;
 pub mod redirects;
 pub mod stores;
+
+/// A directory for the files a test writes (keys, sessions, a browser profile), created if need
+/// be: under the repository's `target/tmp`, so that nothing is written or read outside the
+/// repository.
+pub fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir =
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/tmp")).join(name);
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
+    // Without the `..`: Chromium does not take a profile path that has one.
+    dir.canonicalize().unwrap_or(dir)
+}

@@ -157,10 +157,7 @@ impl Default for TempDir {
 
 impl TempDir {
     pub fn new() -> TempDir {
-        let path = std::env::temp_dir().join(unique_name("axum-identity"));
-        std::fs::create_dir_all(&path)
-            .unwrap_or_else(|e| panic!("creating {}: {e}", path.display()));
-        TempDir(path)
+        TempDir(crate::scratch_dir(&unique_name("axum-identity")))
     }
 
     pub fn path(&self) -> &Path {

@@ -71,9 +71,7 @@ async fn signed_in(app: &TestApp, browser: &Browser) -> Value {
 }
 
 fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("axum-identity-credentials-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let dir = support::scratch_dir(&format!("credentials-{}", std::process::id()));
     let path = dir.join(name);
     std::fs::write(&path, contents).unwrap();
     path
@@ -229,13 +227,14 @@ async fn a_wrong_certificate_or_a_bad_key_file_stops_the_start() {
         .to_string();
     assert!(err.contains("no private key"), "{err}");
 
+    let missing = support::scratch_dir("credentials").join("no-such-app.pem");
     let err = builder()
-        .client_certificate_file("/nonexistent/app.pem")
+        .client_certificate_file(&missing)
         .build()
         .unwrap_err()
         .to_string();
     assert!(
-        err.contains("/nonexistent/app.pem") && err.contains("cannot be read"),
+        err.contains(&missing.display().to_string()) && err.contains("cannot be read"),
         "{err}"
     );
 

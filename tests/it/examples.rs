@@ -4,7 +4,6 @@
 
 use axum_identity_testkit as support;
 
-
 use reqwest::StatusCode;
 use support::browser::Browser;
 use tokio::process::Child;

@@ -66,11 +66,11 @@ fn unreadable_pem_files_are_refused_naming_the_file() {
             "encrypted",
         ),
     ] {
-        let err = SigningKey::from_pem(pem.as_bytes(), Some("k".into()), "/etc/app/key.pem")
+        let err = SigningKey::from_pem(pem.as_bytes(), Some("k".into()), "secrets/app-key.pem")
             .err()
             .unwrap_or_else(|| panic!("{pem} is refused"));
         let text = err.to_string();
-        assert!(text.contains("/etc/app/key.pem"), "{text}");
+        assert!(text.contains("secrets/app-key.pem"), "{text}");
         assert!(text.contains("CLIENT_CERTIFICATE"), "{text}");
         assert!(text.contains(says), "{text}");
     }
@@ -86,7 +86,9 @@ fn the_pem_blocks_are_found_in_any_order() {
 
 #[test]
 fn an_assertion_file_is_read_on_each_use_and_an_expired_one_is_refused() {
-    let dir = std::env::temp_dir().join(format!("axum-identity-assertion-{}", std::process::id()));
+    // Under the repository's `target/tmp`: nothing is written or read outside the repository.
+    let dir = std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../target/tmp"))
+        .join(format!("assertion-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("token");
     let jwt = |exp: i64| {

@@ -265,3 +265,146 @@ async fn a_lock_that_cannot_be_had_is_a_503_and_never_a_refresh_or_anonymous() {
     }
     assert_eq!(rig.cache.flights.len(), 0, "no refresh was attempted");
 }
+
+/// A lock in memory with leases that lapse, counting renewals.
+#[derive(Default)]
+struct LeaseLock {
+    leases: std::sync::Mutex<std::collections::HashMap<String, (String, std::time::Instant)>>,
+    renewals: std::sync::atomic::AtomicUsize,
+}
+
+impl RefreshLock for LeaseLock {
+    fn try_lock<'a>(
+        &'a self,
+        key: &'a str,
+        ttl: Duration,
+    ) -> crate::lock::LockFuture<'a, Result<Option<String>, String>> {
+        Box::pin(async move {
+            let mut leases = self.leases.lock().unwrap();
+            let now = std::time::Instant::now();
+            if leases.get(key).is_some_and(|(_, until)| *until > now) {
+                return Ok(None);
+            }
+            let token = format!("holder-{}", leases.len());
+            leases.insert(key.to_owned(), (token.clone(), now + ttl));
+            Ok(Some(token))
+        })
+    }
+
+    fn unlock<'a>(&'a self, key: &'a str, token: &'a str) -> crate::lock::LockFuture<'a, ()> {
+        Box::pin(async move {
+            let mut leases = self.leases.lock().unwrap();
+            if leases.get(key).is_some_and(|(held, _)| held == token) {
+                leases.remove(key);
+            }
+        })
+    }
+
+    fn renew<'a>(
+        &'a self,
+        key: &'a str,
+        token: &'a str,
+        ttl: Duration,
+    ) -> crate::lock::LockFuture<'a, bool> {
+        Box::pin(async move {
+            let mut leases = self.leases.lock().unwrap();
+            match leases.get_mut(key) {
+                Some((held, until)) if held == token => {
+                    *until = std::time::Instant::now() + ttl;
+                    self.renewals
+                        .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    true
+                }
+                _ => false,
+            }
+        })
+    }
+}
+
+/// A provider on loopback whose token endpoint takes `delay` to answer a refresh.
+async fn slow_provider(delay: Duration) -> String {
+    use axum::routing::{get, post};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let issuer = base.clone();
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move {
+                axum::Json(json!({
+                    "issuer": issuer,
+                    "authorization_endpoint": format!("{issuer}/auth"),
+                    "token_endpoint": format!("{issuer}/token"),
+                    "jwks_uri": format!("{issuer}/jwks"),
+                    "response_types_supported": ["code"],
+                    "subject_types_supported": ["public"],
+                    "id_token_signing_alg_values_supported": ["RS256"],
+                }))
+            }),
+        )
+        .route("/jwks", get(|| async { axum::Json(json!({"keys": []})) }))
+        .route(
+            "/token",
+            post(move || async move {
+                tokio::time::sleep(delay).await;
+                axum::Json(json!({
+                    "access_token": "fresh", "token_type": "Bearer", "expires_in": 3600, "scope": "a",
+                }))
+            }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    base
+}
+
+/// A slow provider must not let the lease lapse mid-refresh: the holder renews it while the
+/// refresh is in flight, so another instance cannot take the lock (and present the same
+/// refresh token) until the refresh is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_refresh_locks_lease_is_renewed_while_a_slow_refresh_is_in_flight() {
+    let base = slow_provider(Duration::from_millis(1500)).await;
+    let lock = Arc::new(LeaseLock::default());
+    let mut rig = Rig::new();
+    rig.provider = Provider::new(
+        Authority::oidc(&base).unwrap(),
+        crate::http::default_client(Duration::from_secs(10)).unwrap(),
+        Duration::from_secs(60),
+    );
+    rig.cache = TokenCache::new(Some(lock.clone()));
+    rig.cache.lock_ttl = Duration::from_millis(300);
+    let mut user = user();
+    user.refresh_token = Some("r".into());
+    user.tokens.push(token(&["a"], 0, 60));
+    let mut record = record(user);
+    // The holder re-reads the session from the store under the lock: it must be there.
+    session::store_with_tokens(&rig.session, &record, &rig.sealer)
+        .await
+        .unwrap();
+    let key = lock_key("r");
+
+    let rig = Arc::new(rig);
+    let refreshing = {
+        let rig = rig.clone();
+        tokio::spawn(async move {
+            let acquired = rig.acquire(&mut record, &["a"]).await;
+            acquired.map(|a| a.token.access_token)
+        })
+    };
+    // Long past the first lease (300 ms), the lock is still held: a second instance gets none.
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    assert_eq!(
+        lock.try_lock(&key, Duration::from_millis(300)).await,
+        Ok(None),
+        "the lease lapsed while the refresh was in flight"
+    );
+    let token = refreshing.await.unwrap().expect("the refresh succeeds");
+    assert_eq!(token, "fresh");
+    let renewals = lock.renewals.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(
+        renewals >= 3,
+        "renewed {renewals} times in 1.5 s at a 100 ms period"
+    );
+    assert!(
+        lock.leases.lock().unwrap().is_empty(),
+        "released after the refresh"
+    );
+}
