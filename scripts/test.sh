@@ -54,6 +54,8 @@ echo "== running the tests"
 export RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}"
 # Every feature, so the Redis and PostgreSQL refresh locks are tested too. The examples first:
 # tests/quickstart.rs runs the quickstart as users do.
+# (The examples are built once, as the programs users run; `--all-targets` would build each
+# again as a test harness, with no test in it.)
 cargo build --examples --all-features
-cargo test --workspace --all-targets --all-features --no-fail-fast
+cargo test --workspace --lib --bins --tests --benches --all-features --no-fail-fast
 cargo test --workspace --doc --all-features --no-fail-fast
