@@ -18,7 +18,7 @@
 
 use axum_identity_testkit as support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::response::Html;
@@ -29,13 +29,10 @@ use reqwest::header::{COOKIE, HeaderValue};
 use serde_json::{Value, json};
 use support::app::{TestApp, launch};
 use support::browser::Browser;
+use support::load::{self, CONNECTIONS, Target, load_average, ms};
 use support::stores;
 use tower_sessions::session::Id;
 use tower_sessions::{MemoryStore, Session, SessionStore};
-
-const CONNECTIONS: [usize; 3] = [1, 10, 50];
-/// Each point's time is cut into this many slices, taken in turn with the other pages'.
-const SLICES: u32 = 6;
 
 #[login_required]
 async fn protected(context: Context) -> Html<String> {
@@ -83,6 +80,7 @@ fn bench_provider() -> Value {
     json!({"extraScopes": ["api.read", "api.write", "api.admin"], "autoConsent": true})
 }
 
+/// A load point of one store's page.
 struct Point {
     store: &'static str,
     page: &'static str,
@@ -94,85 +92,8 @@ struct Point {
     p99: Duration,
 }
 
-/// Keep-alive connections to the app, opened (and checked) before any clock starts.
-async fn connect(
-    url: &str,
-    cookie: &HeaderValue,
-    connections: usize,
-    expect: &str,
-) -> Vec<reqwest::Client> {
-    let mut clients = Vec::new();
-    for _ in 0..connections {
-        let client = reqwest::Client::builder()
-            .http1_only()
-            .pool_max_idle_per_host(1)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let response = client
-            .get(url)
-            .header(COOKIE, cookie.clone())
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        let body = response.text().await.unwrap();
-        assert!(
-            status == StatusCode::OK && body.contains(expect),
-            "{url}: {status} {body}"
-        );
-        clients.push(client);
-    }
-    clients
-}
-
-/// Drives `url` with every client at once, each as fast as it can, for `duration`; returns
-/// the latencies, the failed requests and the time taken.
-async fn drive(
-    clients: &[reqwest::Client],
-    url: &str,
-    cookie: &HeaderValue,
-    duration: Duration,
-    expect: &'static str,
-) -> (Vec<Duration>, usize, Duration) {
-    let start = Instant::now();
-    let deadline = start + duration;
-    let mut tasks = tokio::task::JoinSet::new();
-    for client in clients {
-        let (client, url, cookie) = (client.clone(), url.to_owned(), cookie.clone());
-        tasks.spawn(async move {
-            let mut latencies: Vec<Duration> = Vec::with_capacity(1 << 14);
-            let mut errors = 0;
-            while Instant::now() < deadline {
-                let sent = Instant::now();
-                let ok = match client.get(&url).header(COOKIE, cookie.clone()).send().await {
-                    Ok(response) => {
-                        let status = response.status();
-                        matches!(response.bytes().await, Ok(body) if status == StatusCode::OK
-                            && body.windows(expect.len()).any(|w| w == expect.as_bytes()))
-                    }
-                    Err(_) => false,
-                };
-                latencies.push(sent.elapsed());
-                if !ok {
-                    errors += 1;
-                }
-            }
-            (latencies, errors)
-        });
-    }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    while let Some(result) = tasks.join_next().await {
-        let (l, e) = result.unwrap();
-        latencies.extend(l);
-        errors += e;
-    }
-    (latencies, errors, start.elapsed())
-}
-
-/// One point per page at `connections`: the pages take turns in short slices (A B C A B C ...)
-/// so that load from other processes on the machine hits them alike.
+/// One point per page at `connections`, through the test kit's load generator, with the
+/// session cookie of `sid`.
 async fn measure_pages(
     store: &'static str,
     app: &TestApp,
@@ -182,41 +103,27 @@ async fn measure_pages(
     per_point: Duration,
 ) -> Vec<Point> {
     let cookie = HeaderValue::from_str(&format!("identity.sid={sid}")).unwrap();
-    let mut clients = Vec::new();
-    for (_, path, expect) in pages {
-        clients.push(connect(&app.url(path), &cookie, connections, expect).await);
-    }
-    let slice = per_point / SLICES;
-    let mut totals: Vec<(Vec<Duration>, usize, Duration)> =
-        vec![(Vec::new(), 0, Duration::ZERO); pages.len()];
-    for _ in 0..SLICES {
-        for (i, (_, path, expect)) in pages.iter().enumerate() {
-            let (latencies, errors, elapsed) =
-                drive(&clients[i], &app.url(path), &cookie, slice, expect).await;
-            totals[i].0.extend(latencies);
-            totals[i].1 += errors;
-            totals[i].2 += elapsed;
-        }
-    }
-    pages
+    let targets: Vec<Target> = pages
         .iter()
-        .zip(totals)
-        .map(|((page, _, _), (mut latencies, errors, elapsed))| {
-            latencies.sort_unstable();
-            let pct = |p: f64| {
-                latencies
-                    [((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1]
-            };
-            Point {
-                store,
-                page,
-                connections,
-                requests: latencies.len(),
-                errors,
-                rps: latencies.len() as f64 / elapsed.as_secs_f64(),
-                p50: pct(0.50),
-                p99: pct(0.99),
-            }
+        .map(|(name, path, expect)| Target {
+            name,
+            url: app.url(path),
+            header: (COOKIE, cookie.clone()),
+            expect,
+        })
+        .collect();
+    load::measure(&targets, connections, per_point)
+        .await
+        .into_iter()
+        .map(|point| Point {
+            store,
+            page: point.name,
+            connections: point.connections,
+            requests: point.requests,
+            errors: point.errors,
+            rps: point.rps,
+            p50: point.p50,
+            p99: point.p99,
         })
         .collect()
 }
@@ -382,17 +289,6 @@ fn main() {
             load_average()
         );
     });
-}
-
-/// Other work on the machine skews the figures: say how busy it was.
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
 fn report(runs: &[StoreRun], sizes: &[(String, usize, u64, usize, String)], secs: Duration) {

@@ -20,20 +20,16 @@
 
 use axum_identity_testkit as support;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_identity::{ApiAuth, ApiContext, authorization_required};
-use reqwest::StatusCode;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::{Value, json};
 use support::bearer::{self, Sign, now};
 use support::hostile::{Hostile, Scenario, kid};
-
-const CONNECTIONS: [usize; 3] = [1, 10, 50];
-/// Each point's time is cut into this many slices, taken in turn with the other routes'.
-const SLICES: u32 = 6;
+use support::load::{self, CONNECTIONS, Point, Target, load_average, ms};
 
 async fn open() -> Json<Value> {
     Json(json!({"sub": "anonymous"}))
@@ -42,132 +38,6 @@ async fn open() -> Json<Value> {
 #[authorization_required(scopes = ["api.read"])]
 async fn resource(context: ApiContext) -> Json<Value> {
     Json(json!({"sub": context.claims.subject()}))
-}
-
-struct Point {
-    route: &'static str,
-    connections: usize,
-    requests: usize,
-    errors: usize,
-    rps: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-async fn clients(url: &str, auth: &HeaderValue, connections: usize) -> Vec<reqwest::Client> {
-    let mut clients = Vec::new();
-    for _ in 0..connections {
-        let client = reqwest::Client::builder()
-            .http1_only()
-            .pool_max_idle_per_host(1)
-            .build()
-            .unwrap();
-        let response = client
-            .get(url)
-            .header(AUTHORIZATION, auth.clone())
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        assert_eq!(
-            status,
-            StatusCode::OK,
-            "{url}: {}",
-            response.text().await.unwrap()
-        );
-        clients.push(client);
-    }
-    clients
-}
-
-/// Every client at once, each as fast as it can, for `duration`: latencies, errors, time taken.
-async fn drive(
-    clients: &[reqwest::Client],
-    url: &str,
-    auth: &HeaderValue,
-    duration: Duration,
-) -> (Vec<Duration>, usize, Duration) {
-    let start = Instant::now();
-    let deadline = start + duration;
-    let mut tasks = tokio::task::JoinSet::new();
-    for client in clients {
-        let (client, url, auth) = (client.clone(), url.to_owned(), auth.clone());
-        tasks.spawn(async move {
-            let mut latencies = Vec::with_capacity(1 << 14);
-            let mut errors = 0;
-            while Instant::now() < deadline {
-                let sent = Instant::now();
-                let ok = match client
-                    .get(&url)
-                    .header(AUTHORIZATION, auth.clone())
-                    .send()
-                    .await
-                {
-                    Ok(response) => {
-                        let status = response.status();
-                        response.bytes().await.is_ok() && status == StatusCode::OK
-                    }
-                    Err(_) => false,
-                };
-                latencies.push(sent.elapsed());
-                errors += usize::from(!ok);
-            }
-            (latencies, errors)
-        });
-    }
-    let mut latencies = Vec::new();
-    let mut errors = 0;
-    while let Some(result) = tasks.join_next().await {
-        let (l, e) = result.unwrap();
-        latencies.extend(l);
-        errors += e;
-    }
-    (latencies, errors, start.elapsed())
-}
-
-/// One point per route at `connections`, the routes taking turns in short slices.
-async fn measure(
-    base: &str,
-    routes: &[(&'static str, &'static str)],
-    auth: &HeaderValue,
-    connections: usize,
-    per_point: Duration,
-) -> Vec<Point> {
-    let mut all = Vec::new();
-    for (_, path) in routes {
-        all.push(clients(&format!("{base}{path}"), auth, connections).await);
-    }
-    let slice = per_point / SLICES;
-    let mut totals = vec![(Vec::new(), 0, Duration::ZERO); routes.len()];
-    for _ in 0..SLICES {
-        for (i, (_, path)) in routes.iter().enumerate() {
-            let (latencies, errors, elapsed) =
-                drive(&all[i], &format!("{base}{path}"), auth, slice).await;
-            totals[i].0.extend(latencies);
-            totals[i].1 += errors;
-            totals[i].2 += elapsed;
-        }
-    }
-    routes
-        .iter()
-        .zip(totals)
-        .map(|((route, _), (mut latencies, errors, elapsed))| {
-            latencies.sort_unstable();
-            let pct = |p: f64| {
-                latencies
-                    [((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1]
-            };
-            Point {
-                route,
-                connections,
-                requests: latencies.len(),
-                errors,
-                rps: latencies.len() as f64 / elapsed.as_secs_f64(),
-                p50: pct(0.5),
-                p99: pct(0.99),
-            }
-        })
-        .collect()
 }
 
 fn main() {
@@ -233,12 +103,21 @@ fn main() {
             ("repeated token", "/cached"),
             ("first-seen token", "/uncached"),
         ];
+        let targets: Vec<Target> = routes
+            .iter()
+            .map(|(name, path)| Target {
+                name,
+                url: format!("{base}{path}"),
+                header: (AUTHORIZATION, auth.clone()),
+                expect: "",
+            })
+            .collect();
         let mut points = Vec::new();
         for connections in CONNECTIONS {
-            for point in measure(&base, &routes, &auth, connections, secs).await {
+            for point in load::measure(&targets, connections, secs).await {
                 eprintln!(
                     "{:<18} {connections:>3} conns: {:>8.0} req/s  p99 {:?}  ({} errors)",
-                    point.route, point.rps, point.p99, point.errors
+                    point.name, point.rps, point.p99, point.errors
                 );
                 points.push(point);
             }
@@ -249,16 +128,6 @@ fn main() {
             load_average()
         );
     });
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_else(|_| "unknown".into())
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.2}", d.as_secs_f64() * 1000.0)
 }
 
 fn report(points: &[Point], secs: Duration, jwks_fetches: usize, token_len: usize) {
@@ -279,11 +148,11 @@ fn report(points: &[Point], secs: Duration, jwks_fetches: usize, token_len: usiz
     for point in points {
         let baseline = points
             .iter()
-            .find(|p| p.route == "unprotected" && p.connections == point.connections)
+            .find(|p| p.name == "unprotected" && p.connections == point.connections)
             .map_or(f64::NAN, |p| p.rps);
         println!(
             "| {} | {} | {:.0} | {} | {} | {:.0}% | {} |",
-            point.route,
+            point.name,
             point.connections,
             point.rps,
             ms(point.p50),

@@ -54,8 +54,9 @@ echo "== running the tests"
 export RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}"
 # Every feature, so the Redis and PostgreSQL refresh locks are tested too. The examples first:
 # tests/quickstart.rs runs the quickstart as users do.
-# (The examples are built once, as the programs users run; `--all-targets` would build each
-# again as a test harness, with no test in it.)
-cargo build --examples --all-features
+# Everything is built in one go (one cargo keeps both cores busy to the end), then run. The
+# examples are built once, as the programs users run; `--all-targets` would build each again as
+# a test harness with no test in it.
+cargo build --workspace --examples --lib --bins --tests --benches --all-features
 cargo test --workspace --lib --bins --tests --benches --all-features --no-fail-fast
 cargo test --workspace --doc --all-features --no-fail-fast

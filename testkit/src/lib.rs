@@ -13,6 +13,7 @@
 //! - [`redirects`]: generated open-redirect cases and the check that a return path stays local.
 //! - [`assert`](mod@assert): how a sign-in ended (signed in, rejected), said once for every suite.
 //! - [`logs`]: what the runtime logged, such as the reason behind an error page's reference.
+//! - [`load`]: the benchmarks' load generator.
 
 pub mod app;
 pub mod assert;
@@ -22,6 +23,7 @@ pub mod credentials;
 pub mod example;
 pub mod hostile;
 pub mod kernel;
+pub mod load;
 pub mod logs;
 pub mod microsoft;
 pub mod provider;

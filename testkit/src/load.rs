@@ -1,0 +1,164 @@
+//! The load generator of the benchmarks (`benches/protected.rs`, `benches/web_api.rs`):
+//! keep-alive HTTP/1.1 connections, one reqwest client each, every one sending requests as fast
+//! as it can for a fixed time, the pages under test taking turns in short slices so that load
+//! from elsewhere on the machine hits them alike.
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderName, HeaderValue};
+
+/// The connection counts every benchmark measures.
+pub const CONNECTIONS: [usize; 3] = [1, 10, 50];
+
+/// Each point's time is cut into this many slices, taken in turn with the other pages'.
+pub const SLICES: u32 = 6;
+
+/// A page under load: its URL, the header that authenticates the requests (a session cookie,
+/// a bearer token), and text its body must contain for a request to count as answered.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub name: &'static str,
+    pub url: String,
+    pub header: (HeaderName, HeaderValue),
+    pub expect: &'static str,
+}
+
+/// What one page did at one connection count.
+#[derive(Clone, Debug)]
+pub struct Point {
+    pub name: &'static str,
+    pub connections: usize,
+    pub requests: usize,
+    pub errors: usize,
+    pub rps: f64,
+    pub p50: Duration,
+    pub p99: Duration,
+}
+
+/// `connections` keep-alive clients for `target`, each checked with one request before any
+/// clock starts.
+pub async fn connect(target: &Target, connections: usize) -> Vec<reqwest::Client> {
+    let mut clients = Vec::new();
+    for _ in 0..connections {
+        let client = reqwest::Client::builder()
+            .http1_only()
+            .pool_max_idle_per_host(1)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("a client");
+        let response = client
+            .get(&target.url)
+            .header(target.header.0.clone(), target.header.1.clone())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", target.url));
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        assert!(
+            status == StatusCode::OK && body.contains(target.expect),
+            "{}: {status} {body}",
+            target.url
+        );
+        clients.push(client);
+    }
+    clients
+}
+
+/// Drives `target` with every client at once, each as fast as it can, for `duration`:
+/// the latencies, the failed requests and the time taken.
+pub async fn drive(
+    clients: &[reqwest::Client],
+    target: &Target,
+    duration: Duration,
+) -> (Vec<Duration>, usize, Duration) {
+    let start = Instant::now();
+    let deadline = start + duration;
+    let mut tasks = tokio::task::JoinSet::new();
+    for client in clients {
+        let (client, target) = (client.clone(), target.clone());
+        tasks.spawn(async move {
+            let expect = target.expect.as_bytes();
+            let mut latencies: Vec<Duration> = Vec::with_capacity(1 << 14);
+            let mut errors = 0;
+            while Instant::now() < deadline {
+                let sent = Instant::now();
+                let request = client
+                    .get(&target.url)
+                    .header(target.header.0.clone(), target.header.1.clone());
+                let ok = match request.send().await {
+                    Ok(response) => {
+                        let status = response.status();
+                        matches!(response.bytes().await, Ok(body) if status == StatusCode::OK
+                            && (expect.is_empty() || body.windows(expect.len()).any(|w| w == expect)))
+                    }
+                    Err(_) => false,
+                };
+                latencies.push(sent.elapsed());
+                errors += usize::from(!ok);
+            }
+            (latencies, errors)
+        });
+    }
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    while let Some(result) = tasks.join_next().await {
+        let (l, e) = result.expect("a load task");
+        latencies.extend(l);
+        errors += e;
+    }
+    (latencies, errors, start.elapsed())
+}
+
+/// One point per target at `connections`: the targets take turns in [`SLICES`] slices
+/// (A B C A B C ...) of `per_point` in all.
+pub async fn measure(targets: &[Target], connections: usize, per_point: Duration) -> Vec<Point> {
+    let mut clients = Vec::new();
+    for target in targets {
+        clients.push(connect(target, connections).await);
+    }
+    let slice = per_point / SLICES;
+    let mut totals: Vec<(Vec<Duration>, usize, Duration)> =
+        vec![(Vec::new(), 0, Duration::ZERO); targets.len()];
+    for _ in 0..SLICES {
+        for (i, target) in targets.iter().enumerate() {
+            let (latencies, errors, elapsed) = drive(&clients[i], target, slice).await;
+            totals[i].0.extend(latencies);
+            totals[i].1 += errors;
+            totals[i].2 += elapsed;
+        }
+    }
+    targets
+        .iter()
+        .zip(totals)
+        .map(|(target, (mut latencies, errors, elapsed))| {
+            latencies.sort_unstable();
+            let pct = |p: f64| {
+                latencies
+                    [((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1]
+            };
+            Point {
+                name: target.name,
+                connections,
+                requests: latencies.len(),
+                errors,
+                rps: latencies.len() as f64 / elapsed.as_secs_f64(),
+                p50: pct(0.50),
+                p99: pct(0.99),
+            }
+        })
+        .collect()
+}
+
+/// The machine's load average (1, 5, 15 minutes): other work skews the figures, so a report
+/// says how busy the machine was.
+pub fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+/// Milliseconds with two decimals.
+pub fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1000.0)
+}
