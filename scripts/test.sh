@@ -52,11 +52,8 @@ echo "== running the tests"
 # The integration tests mostly wait on sockets (the provider, the app, Redis, PostgreSQL): four
 # at a time keep two cores busy (the suite takes a quarter less time than with one per core).
 export RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}"
-# Every feature, so the Redis and PostgreSQL refresh locks are tested too. The examples first:
-# tests/quickstart.rs runs the quickstart as users do.
-# Everything is built in one go (one cargo keeps both cores busy to the end), then run. The
-# examples are built once, as the programs users run; `--all-targets` would build each again as
-# a test harness with no test in it.
-cargo build --workspace --examples --lib --bins --tests --benches --all-features
-cargo test --workspace --lib --bins --tests --benches --all-features --no-fail-fast
-cargo test --workspace --doc --all-features --no-fail-fast
+# Every feature, so the Redis and PostgreSQL refresh locks are tested too.
+# One cargo run builds everything before it runs anything (both cores busy to the end): the
+# libraries, the test targets and the examples (as the programs users run, which
+# tests/quickstart.rs starts), then runs the unit, integration and documentation tests.
+cargo test --workspace --all-features --no-fail-fast

@@ -2,7 +2,8 @@
 
 use std::path::PathBuf;
 
-/// The example's executable: `target/<profile>/examples/<name>` (`cargo build --examples`), or
+/// The example's executable: `target/<profile>/examples/<name>` (`cargo build --examples`, or a
+/// plain `cargo test`), or
 /// the newest `<name>-<hash>` that `cargo test` leaves there.
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
@@ -29,7 +30,7 @@ pub fn binary(name: &str) -> PathBuf {
         .map(|entry| entry.path())
         .unwrap_or_else(|| {
             panic!(
-                "no {name} executable in {}: run `cargo build --examples` (scripts/test.sh does)",
+                "no {name} executable in {}: run `cargo build --examples` (the `cargo test` of scripts/test.sh builds them)",
                 examples.display()
             )
         })

@@ -343,6 +343,15 @@ fn decode_part(jwt: &str, i: usize) -> Value {
     support::credentials::jwt_part(jwt, i)
 }
 
+/// Entra's on-behalf-of grant, as the token request's form says it.
+fn assert_on_behalf_of(form: &std::collections::HashMap<String, String>) {
+    assert_eq!(
+        form["grant_type"],
+        "urn:ietf:params:oauth:grant-type:jwt-bearer"
+    );
+    assert_eq!(form["requested_token_use"], "on_behalf_of");
+}
+
 #[tokio::test]
 async fn on_behalf_of_a_user_with_a_certificate_at_entra() {
     let microsoft = Microsoft::start().await;
@@ -359,11 +368,7 @@ async fn on_behalf_of_a_user_with_a_certificate_at_entra() {
     let requests = microsoft.token_requests();
     assert_eq!(requests.len(), 1);
     let form = &requests[0].1.form;
-    assert_eq!(
-        form["grant_type"],
-        "urn:ietf:params:oauth:grant-type:jwt-bearer"
-    );
-    assert_eq!(form["requested_token_use"], "on_behalf_of");
+    assert_on_behalf_of(form);
     assert_eq!(form["assertion"], "incoming-token-of-alice");
     assert_eq!(form["scope"], "api://downstream/.default");
     assert!(form.get("client_secret").is_none());
@@ -511,11 +516,7 @@ async fn a_web_api_calls_downstream_on_behalf_of_its_caller_and_passes_on_a_clai
     let requests = microsoft.token_requests();
     assert_eq!(requests.len(), 1);
     let form = &requests[0].1.form;
-    assert_eq!(
-        form["grant_type"],
-        "urn:ietf:params:oauth:grant-type:jwt-bearer"
-    );
-    assert_eq!(form["requested_token_use"], "on_behalf_of");
+    assert_on_behalf_of(form);
     assert_eq!(
         form["assertion"], incoming,
         "the caller's own token is exchanged"

@@ -28,6 +28,20 @@ async fn read(context: Context) -> Json<Value> {
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
+impl Captured {
+    /// Captures every line of this thread, at every level, until the guard is dropped.
+    fn start() -> (Captured, tracing::subscriber::DefaultGuard) {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let guard = tracing_subscriber::fmt()
+            .with_env_filter("trace")
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .set_default();
+        (logs, guard)
+    }
+}
+
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         self.0.lock().unwrap().extend_from_slice(buf);
@@ -40,13 +54,7 @@ impl Write for Captured {
 
 #[tokio::test]
 async fn no_token_reaches_a_log_line_a_cookie_or_a_kept_url() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let _capturing = tracing_subscriber::fmt()
-        .with_env_filter("trace")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .set_default();
+    let (logs, _capturing) = Captured::start();
 
     let clock = Clock::manual_from_now();
     let app_clock = clock.clone();
@@ -106,13 +114,7 @@ async fn no_token_reaches_a_log_line_a_cookie_or_a_kept_url() {
 /// reach the log escaped, never as a line break or a terminal command of their own.
 #[tokio::test]
 async fn request_input_never_forges_a_log_line() {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let _capturing = tracing_subscriber::fmt()
-        .with_env_filter("trace")
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .set_default();
+    let (logs, _capturing) = Captured::start();
 
     let app = launch(Router::new().route("/read", get(read)))
         .start()

@@ -899,16 +899,17 @@ fn two_free_ports() -> u16 {
     panic!("no two neighbouring free ports");
 }
 
-#[tokio::test]
-async fn the_web_api_example_serves_call_api_a_signed_in_users_token_end_to_end() {
+/// The web_api example with nothing configured, on a port whose neighbour is free for
+/// call_api, with its local provider on a port of its own: the process, what it printed, the
+/// API's port and the provider's.
+async fn start_web_api_example() -> (tokio::process::Child, String, u16, u16) {
     let api_port = two_free_ports();
-    let web_port = api_port + 1;
     let provider_port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let (_api, said) = run_example(
+    let (api, said) = run_example(
         "web_api",
         &[
             ("PORT", api_port.to_string()),
@@ -916,6 +917,13 @@ async fn the_web_api_example_serves_call_api_a_signed_in_users_token_end_to_end(
         ],
     )
     .await;
+    (api, said, api_port, provider_port)
+}
+
+#[tokio::test]
+async fn the_web_api_example_serves_call_api_a_signed_in_users_token_end_to_end() {
+    let (_api, said, api_port, provider_port) = start_web_api_example().await;
+    let web_port = api_port + 1;
     assert!(said.contains("using the local OpenID provider"), "{said}");
     let api = format!("http://127.0.0.1:{api_port}");
     let open: Value = reqwest::get(format!("{api}/"))
@@ -993,20 +1001,7 @@ async fn run_daemon(env: &[(&str, String)]) -> (std::process::ExitStatus, String
 
 #[tokio::test]
 async fn the_daemon_example_calls_the_web_api_example_with_an_app_only_token_twice() {
-    let api_port = two_free_ports();
-    let provider_port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let (_api, said) = run_example(
-        "web_api",
-        &[
-            ("PORT", api_port.to_string()),
-            ("PROVIDER_PORT", provider_port.to_string()),
-        ],
-    )
-    .await;
+    let (_api, said, api_port, provider_port) = start_web_api_example().await;
     assert!(said.contains("daemon:daemon-secret"), "{said}");
     let issuer = format!("http://127.0.0.1:{provider_port}");
     let endpoint = format!("http://127.0.0.1:{api_port}/resource");
