@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 
 /// The example's executable: `target/<profile>/examples/<name>` (`cargo build --examples`, or a
-/// plain `cargo test`), or
-/// the newest `<name>-<hash>` that `cargo test` leaves there.
+/// plain `cargo test`), or the newest `<name>-<hash>` that `cargo test` leaves there.
 pub fn binary(name: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("the test binary's path");
     let examples = exe
