@@ -117,7 +117,7 @@ impl ApiClaims {
 /// lets requests without an `Authorization` header through as `None` (a bad token is still
 /// refused). With `#[authorization_required(scopes = [..], roles = [..])]` the scopes and roles
 /// are required too.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 #[non_exhaustive]
 pub struct ApiContext {
     /// The token's verified claims.
@@ -127,6 +127,16 @@ pub struct ApiContext {
     /// [downstream client](crate::ApiAuthBuilder::downstream_client); kept only then, so an
     /// API without one copies nothing per request.
     downstream: Option<(Arc<str>, Auth)>,
+}
+
+impl std::fmt::Debug for ApiContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The incoming token never reaches a log line.
+        f.debug_struct("ApiContext")
+            .field("claims", &self.claims)
+            .field("downstream", &self.downstream.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 impl ApiContext {

@@ -207,3 +207,21 @@ fn a_token_on_behalf_of_the_caller_needs_a_downstream_client() {
     );
     assert_eq!(rejection.status(), 500);
 }
+
+#[test]
+fn the_incoming_token_is_not_in_a_contexts_debug_output() {
+    let client = Auth::builder()
+        .client_id("api")
+        .client_secret("secret")
+        .oidc_authority("http://127.0.0.1:9")
+        .build()
+        .unwrap();
+    let context = ApiContext {
+        claims: claims(json!({"sub": "alice"})),
+        realm: realm(),
+        downstream: Some((Arc::from("eyJ.the-incoming-token.sig"), client)),
+    };
+    let debug = format!("{context:?}");
+    assert!(!debug.contains("the-incoming-token"), "{debug}");
+    assert!(debug.contains("alice"), "{debug}");
+}
