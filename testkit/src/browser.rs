@@ -70,6 +70,23 @@ impl Default for Browser {
     }
 }
 
+/// The user code and the verification links (`verification_uri`, then
+/// `verification_uri_complete` when shown) a Device Code page shows.
+pub fn device_code_on(page: &Page) -> (String, Vec<String>) {
+    let html = Html::parse_document(&page.body);
+    let code = html
+        .select(&Selector::parse("p.code").unwrap())
+        .next()
+        .unwrap_or_else(|| panic!("no code on the page: {}", page.body))
+        .text()
+        .collect::<String>();
+    let links = html
+        .select(&Selector::parse("main a").unwrap())
+        .filter_map(|a| a.value().attr("href").map(str::to_owned))
+        .collect();
+    (code, links)
+}
+
 impl Browser {
     pub fn new() -> Self {
         Self::with_client(reqwest::Client::builder().user_agent("axum-identity-tests"))
@@ -263,6 +280,34 @@ impl Browser {
             .unwrap_or_else(|| panic!("enter_user_code: no user code form on {page:?}"));
         form.set("user_code", user_code);
         self.submit_after(&form, None, page.chain).await
+    }
+
+    /// On another device (this browser, a phone): opens `verification_uri`, types `user_code`
+    /// and signs `user` in, as a person approving a Device Code sign-in does.
+    pub async fn approve_device_code(&self, verification_uri: &str, user_code: &str, user: &str) {
+        let entry = self.get(verification_uri).await;
+        let confirm = self.enter_user_code(entry, user_code).await;
+        let done = self.sign_in(confirm, user).await;
+        assert!(done.body.contains("Device signed in"), "{}", done.body);
+    }
+
+    /// Reloads the Device Code page at `device_page` once a second, as the page itself does,
+    /// until it leads elsewhere (the sign-in completed): that page. Each reload before must be
+    /// the page again (200).
+    pub async fn wait_for_device_sign_in(&self, device_page: &str) -> Page {
+        let path = Url::parse(device_page)
+            .unwrap_or_else(|e| panic!("bad URL {device_page}: {e}"))
+            .path()
+            .to_owned();
+        for _ in 0..20 {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            let page = self.get(device_page).await;
+            if page.url.path() != path {
+                return page;
+            }
+            assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        }
+        panic!("the Device Code page at {device_page} did not complete in 20 s");
     }
 
     /// Fetches, then keeps following redirects and auto-submitting forms (the `form_post`

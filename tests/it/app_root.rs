@@ -6,7 +6,6 @@
 
 use axum_identity_testkit as support;
 
-use std::time::Duration;
 
 use axum::response::Html;
 use axum::routing::get;
@@ -15,7 +14,7 @@ use axum_identity::{Auth, Context, escape_html, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use support::app::{Mount, TestApp, launch};
-use support::browser::{Browser, Page};
+use support::browser::{Browser, Page, device_code_on};
 
 #[login_required]
 async fn index(context: Context) -> Html<String> {
@@ -230,35 +229,13 @@ async fn the_device_code_page_lives_under_the_root(mount: Mount) {
     let page = browser.get(app.url("/app/deep/page")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.url.path(), "/app/login/device");
-    let html = scraper::Html::parse_document(&page.body);
-    let code: String = html
-        .select(&scraper::Selector::parse("p.code").unwrap())
-        .next()
-        .expect("a code on the page")
-        .text()
-        .collect();
-    let verification_uri = html
-        .select(&scraper::Selector::parse("main a").unwrap())
-        .find_map(|a| a.value().attr("href").map(str::to_owned))
-        .expect("the verification link");
-
-    let phone = Browser::new();
-    let entry = phone.get(&verification_uri).await;
-    let confirm = phone.enter_user_code(entry, &code).await;
-    let done = phone.sign_in(confirm, "grace").await;
-    assert!(done.body.contains("Device signed in"), "{}", done.body);
-
-    let mut landed = None;
-    for _ in 0..20 {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let page = browser.get(app.url("/app/login/device")).await;
-        if page.url.path() != "/app/login/device" {
-            landed = Some(page);
-            break;
-        }
-        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    }
-    let landed = landed.expect("the device page completed");
+    let (code, links) = device_code_on(&page);
+    Browser::new()
+        .approve_device_code(&links[0], &code, "grace")
+        .await;
+    let landed = browser
+        .wait_for_device_sign_in(&app.url("/app/login/device"))
+        .await;
     assert_eq!(landed.url.as_str(), app.url("/app/deep/page"));
     assert!(landed.body.contains("Welcome Grace"), "{}", landed.body);
     // Signed in already: the device page sends the browser home, under the root.

@@ -14,7 +14,7 @@ use axum_identity::{Auth, Clock, Context, login_required};
 use reqwest::StatusCode;
 use serde_json::{Map, Value, json};
 use support::app::{CLIENT_ID, TestApp, launch};
-use support::browser::Browser;
+use support::browser::{Browser, device_code_on};
 use support::credentials::{
     certificate, certificate_pem, jwks, key_pem, private_key_jwt_client, thumbprint,
 };
@@ -614,35 +614,14 @@ async fn the_device_code_flow_with_a_certificate() {
     let page = browser.get(app.url("/read")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.url.path(), "/login/device");
-    let html = scraper::Html::parse_document(&page.body);
-    let code: String = html
-        .select(&scraper::Selector::parse("p.code").unwrap())
-        .next()
-        .expect("a code on the page")
-        .text()
-        .collect();
-    let verification_uri = html
-        .select(&scraper::Selector::parse("main a").unwrap())
-        .find_map(|a| a.value().attr("href").map(str::to_owned))
-        .expect("the verification link");
-
-    let phone = Browser::new();
-    let entry = phone.get(&verification_uri).await;
-    let confirm = phone.enter_user_code(entry, &code).await;
-    let done = phone.sign_in(confirm, "grace").await;
-    assert!(done.body.contains("Device signed in"), "{}", done.body);
-
-    let mut landed = None;
-    for _ in 0..20 {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let page = browser.get(app.url("/login/device")).await;
-        if page.url.path() == "/read" {
-            landed = Some(page);
-            break;
-        }
-        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    }
-    let landed = landed.expect("the device page completed");
+    let (code, links) = device_code_on(&page);
+    Browser::new()
+        .approve_device_code(&links[0], &code, "grace")
+        .await;
+    let landed = browser
+        .wait_for_device_sign_in(&app.url("/login/device"))
+        .await;
+    assert_eq!(landed.url.path(), "/read");
     assert_eq!(landed.status, StatusCode::OK, "{}", landed.body);
     assert_eq!(landed.json()["sub"], "grace");
 }

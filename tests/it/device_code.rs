@@ -11,7 +11,7 @@ use axum_identity::{Clock, Context, escape_html, login_required};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::app::{TestApp, launch};
-use support::browser::{Browser, Page};
+use support::browser::{Browser, Page, device_code_on};
 
 #[login_required]
 async fn index(context: Context) -> Html<String> {
@@ -34,29 +34,15 @@ async fn start(provider_config: serde_json::Value) -> TestApp {
     app
 }
 
-/// The code and the links the Device Code page shows.
+/// The code and the links the Device Code page shows: `verification_uri` and
+/// `verification_uri_complete`.
 fn shown(page: &Page) -> (String, String, String) {
-    let html = scraper::Html::parse_document(&page.body);
-    let code = scraper::Selector::parse("p.code").unwrap();
-    let links = scraper::Selector::parse("main a").unwrap();
-    let code = html
-        .select(&code)
-        .next()
-        .expect("a code on the page")
-        .text()
-        .collect::<String>();
-    let hrefs: Vec<String> = html
-        .select(&links)
-        .filter_map(|a| a.value().attr("href").map(str::to_owned))
-        .collect();
-    (
-        code,
-        hrefs[0].clone(),
-        hrefs
-            .get(1)
-            .cloned()
-            .expect("verification_uri_complete link"),
-    )
+    let (code, links) = device_code_on(page);
+    let complete = links
+        .get(1)
+        .cloned()
+        .expect("verification_uri_complete link");
+    (code, links[0].clone(), complete)
 }
 
 #[tokio::test]
@@ -81,24 +67,15 @@ async fn the_page_shows_the_code_and_completes_once_the_user_signed_in_elsewhere
     assert_eq!(shown(&again).0, code);
 
     // The user signs in on their phone, typing the code.
-    let phone = Browser::new();
-    let entry = phone.get(&verification_uri).await;
-    let confirm = phone.enter_user_code(entry, &code).await;
-    let done = phone.sign_in(confirm, "grace").await;
-    assert!(done.body.contains("Device signed in"), "{}", done.body);
+    Browser::new()
+        .approve_device_code(&verification_uri, &code, "grace")
+        .await;
 
     // The page completes by itself at its next reload (after the provider's interval).
-    let mut landed = None;
-    for _ in 0..20 {
-        tokio::time::sleep(Duration::from_secs(1)).await;
-        let page = browser.get(format!("{}/login/device", app.base)).await;
-        if page.url.path() == "/" {
-            landed = Some(page);
-            break;
-        }
-        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    }
-    let landed = landed.expect("the device page completed");
+    let landed = browser
+        .wait_for_device_sign_in(&format!("{}/login/device", app.base))
+        .await;
+    assert_eq!(landed.url.path(), "/");
     assert_eq!(landed.body, "Welcome Grace");
     let stats = app.provider().stats().await;
     assert!(
