@@ -260,22 +260,9 @@ async fn session_sizes() -> Vec<(String, usize, u64, usize, String)> {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!(
-            "benches/protected.rs is a measurement, not a test: run `cargo bench --bench protected`"
-        );
+    let Some((secs, runtime)) = load::start("protected") else {
         return;
-    }
-    let secs = Duration::from_secs_f64(
-        std::env::var("BENCH_SECS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(3.0),
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    };
     let load_before = load_average();
     runtime.block_on(async move {
         let mut runs = Vec::new();

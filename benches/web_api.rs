@@ -41,22 +41,9 @@ async fn resource(context: ApiContext) -> Json<Value> {
 }
 
 fn main() {
-    if !std::env::args().any(|a| a == "--bench") {
-        println!(
-            "benches/web_api.rs is a measurement, not a test: run `cargo bench --bench web_api`"
-        );
+    let Some((secs, runtime)) = load::start("web_api") else {
         return;
-    }
-    let secs = Duration::from_secs_f64(
-        std::env::var("BENCH_SECS")
-            .ok()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(3.0),
-    );
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
+    };
     let load_before = load_average();
     runtime.block_on(async move {
         let hostile = Hostile::start("unused", Scenario::default()).await;

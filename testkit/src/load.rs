@@ -150,6 +150,29 @@ pub async fn measure(targets: &[Target], connections: usize, per_point: Duration
         .collect()
 }
 
+/// The time per point (`BENCH_SECS`, default 3 s) and a multi-threaded runtime when benchmark
+/// `name` runs under `cargo bench`; under `cargo test` (no `--bench` argument) it says how to
+/// run it, and `None`.
+pub fn start(name: &str) -> Option<(Duration, tokio::runtime::Runtime)> {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!(
+            "benches/{name}.rs is a measurement, not a test: run `cargo bench --bench {name}`"
+        );
+        return None;
+    }
+    let secs = Duration::from_secs_f64(
+        std::env::var("BENCH_SECS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(3.0),
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    Some((secs, runtime))
+}
+
 /// The machine's load average (1, 5, 15 minutes): other work skews the figures, so a report
 /// says how busy the machine was.
 pub fn load_average() -> String {

@@ -6,7 +6,6 @@
 
 use axum_identity_testkit as support;
 
-
 use axum::response::Html;
 use axum::routing::get;
 use axum::{Extension, Json, Router};
