@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use openidconnect::Scope;
 
-use crate::client::{Client, cached_token, granted_scopes, token_error};
+use crate::client::{Client, application_token, token_error};
 use crate::clock::Clock;
 use crate::error::{ConfigError, Error, Setting};
 use crate::params::is_single_scope;
@@ -183,12 +183,5 @@ async fn request(
         .request_async(provider.oauth())
         .await
         .map_err(token_error)?;
-    let granted = granted_scopes(&response, scopes, &[]);
-    let granted = if granted.is_empty() {
-        scopes.to_vec()
-    } else {
-        granted
-    };
-    cached_token(&response, granted, clock.now())
-        .ok_or_else(|| Error::token_endpoint("the client credentials answer has no access token"))
+    application_token(&response, scopes, clock.now(), "client credentials")
 }

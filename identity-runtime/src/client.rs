@@ -223,6 +223,25 @@ pub(crate) fn granted_scopes(
     granted
 }
 
+/// The cache entry of a token the application asked for itself (client credentials,
+/// on-behalf-of): for the scopes granted, or for those asked when the answer names none but
+/// OpenID scopes. `answer` names the grant in the error when there is no access token.
+pub(crate) fn application_token(
+    response: &CoreTokenResponse,
+    asked: &[String],
+    now: i64,
+    answer: &str,
+) -> Result<CachedToken, Error> {
+    let granted = granted_scopes(response, asked, &[]);
+    let granted = if granted.is_empty() {
+        asked.to_vec()
+    } else {
+        granted
+    };
+    cached_token(response, granted, now)
+        .ok_or_else(|| Error::token_endpoint(format!("the {answer} answer has no access token")))
+}
+
 /// How long an opaque access token answered without `expires_in` is used: five minutes.
 const DEFAULT_LIFETIME: i64 = 300;
 

@@ -10,7 +10,7 @@ use sha2::Digest as _;
 
 use crate::app_tokens::{AppTokens, ClientToken, scope_set};
 use crate::authority::AuthorityKind;
-use crate::client::{Client, cached_token, error_answer, granted_scopes, parse_token_response};
+use crate::client::{Client, application_token, error_answer, parse_token_response};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::http::{MAX_RESPONSE_BYTES, read_limited};
@@ -119,12 +119,5 @@ async fn exchange(
         return Err(error_answer(&answer.error, Some(&description)));
     }
     let response = parse_token_response(&body)?;
-    let granted = granted_scopes(&response, scopes, &[]);
-    let granted = if granted.is_empty() {
-        scopes.to_vec()
-    } else {
-        granted
-    };
-    cached_token(&response, granted, clock.now())
-        .ok_or_else(|| Error::token_endpoint("the on-behalf-of answer has no access token"))
+    application_token(&response, scopes, clock.now(), "on-behalf-of")
 }
