@@ -12,11 +12,8 @@ use axum::extract::{Path, State};
 use axum::routing::get;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use hmac::{Hmac, Mac};
-use rsa::Pkcs1v15Sign;
 use rsa::traits::PublicKeyParts;
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
 
 use crate::hostile::keys;
 
@@ -28,18 +25,8 @@ pub fn now() -> i64 {
         .as_secs() as i64
 }
 
-/// How a token is signed.
-#[derive(Clone, Debug)]
-pub enum Sign {
-    /// RS256 with fixture key `i`.
-    Rsa(usize),
-    /// RS256 with fixture key `i`, one bit of the signature flipped.
-    Tampered(usize),
-    /// `alg: none`, no signature.
-    None,
-    /// HS256 with these bytes as the key (a public key PEM, say).
-    Hs256(Vec<u8>),
-}
+/// How a token is signed: the kernel's [`Signing`](crate::kernel::Signing).
+pub use crate::kernel::Signing as Sign;
 
 fn b64(bytes: &[u8]) -> String {
     URL_SAFE_NO_PAD.encode(bytes)
@@ -62,39 +49,9 @@ pub fn merged(base: Value, patch: &Value) -> Map<String, Value> {
 
 /// A compact JWS of `claims` with `header` (its `alg` set from `sign` unless given).
 pub fn sign(header: &Value, claims: &Value, sign: &Sign) -> String {
-    let alg = match sign {
-        Sign::Rsa(_) | Sign::Tampered(_) => "RS256",
-        Sign::None => "none",
-        Sign::Hs256(_) => "HS256",
-    };
-    let header = merged(json!({"alg": alg}), header);
-    let input = format!(
-        "{}.{}",
-        b64(&serde_json::to_vec(&header).unwrap()),
-        b64(&serde_json::to_vec(claims).unwrap())
-    );
-    let signature = match sign {
-        Sign::Rsa(i) => rsa_sign(*i, input.as_bytes()),
-        Sign::Tampered(i) => {
-            let mut signature = rsa_sign(*i, input.as_bytes());
-            let middle = signature.len() / 2;
-            signature[middle] ^= 0x01;
-            signature
-        }
-        Sign::None => Vec::new(),
-        Sign::Hs256(key) => {
-            let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
-            mac.update(input.as_bytes());
-            mac.finalize().into_bytes().to_vec()
-        }
-    };
-    format!("{input}.{}", b64(&signature))
-}
-
-fn rsa_sign(key: usize, input: &[u8]) -> Vec<u8> {
-    keys()[key]
-        .sign(Pkcs1v15Sign::new::<Sha256>(), &Sha256::digest(input))
-        .unwrap()
+    let header = merged(json!({"alg": sign.alg()}), header);
+    let claims = claims.as_object().expect("claims as a JSON object");
+    crate::kernel::sign(&header, claims, sign)
 }
 
 /// The public JWK of fixture key `i` under `kid`, without `alg` (as Entra publishes them).

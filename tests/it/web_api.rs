@@ -470,7 +470,7 @@ async fn forged_expired_and_foreign_tokens_are_refused() {
         ),
         (
             "tampered signature",
-            bearer::sign(&at_jwt, &good_claims(&iss, json!({})), &Sign::Tampered(0)),
+            bearer::sign(&at_jwt, &good_claims(&iss, json!({})), &Sign::CorruptRsa(0)),
         ),
         (
             "signed by an unpublished key",
