@@ -29,7 +29,7 @@ use reqwest::header::{COOKIE, HeaderValue};
 use serde_json::{Value, json};
 use support::app::{TestApp, launch};
 use support::browser::Browser;
-use support::load::{self, CONNECTIONS, Target, load_average, ms};
+use support::load::{self, CONNECTIONS, Target, load_average, machine, ms};
 use support::stores;
 use tower_sessions::session::Id;
 use tower_sessions::{MemoryStore, Session, SessionStore};
@@ -281,14 +281,9 @@ fn main() {
 fn report(runs: &[StoreRun], sizes: &[(String, usize, u64, usize, String)], secs: Duration) {
     println!();
     println!(
-        "axum-identity benchmark: {:.1} s per point, {} CPU(s), {}, app and load generator in one process on loopback",
+        "axum-identity benchmark: {:.1} s per point, {}, app and load generator in one process on loopback",
         secs.as_secs_f64(),
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        if cfg!(debug_assertions) {
-            "DEBUG build (not a measurement: use `cargo bench`)"
-        } else {
-            "optimized build"
-        },
+        machine(),
     );
     println!();
     println!(

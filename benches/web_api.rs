@@ -29,7 +29,7 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use serde_json::{Value, json};
 use support::bearer::{self, Sign, now};
 use support::hostile::{Hostile, Scenario, kid};
-use support::load::{self, CONNECTIONS, Point, Target, load_average, ms};
+use support::load::{self, CONNECTIONS, Point, Target, load_average, machine, ms};
 
 async fn open() -> Json<Value> {
     Json(json!({"sub": "anonymous"}))
@@ -120,14 +120,9 @@ fn main() {
 fn report(points: &[Point], secs: Duration, jwks_fetches: usize, token_len: usize) {
     println!();
     println!(
-        "axum-identity web API benchmark: {:.1} s per point, {} CPU(s), {}, a {token_len}-byte RS256 token, app and load generator in one process on loopback",
+        "axum-identity web API benchmark: {:.1} s per point, {}, a {token_len}-byte RS256 token, app and load generator in one process on loopback",
         secs.as_secs_f64(),
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        if cfg!(debug_assertions) {
-            "DEBUG build (not a measurement: use `cargo bench`)"
-        } else {
-            "optimized build"
-        },
+        machine(),
     );
     println!();
     println!("| route | connections | requests/s | p50 ms | p99 ms | vs unprotected | errors |");

@@ -173,6 +173,19 @@ pub fn start(name: &str) -> Option<(Duration, tokio::runtime::Runtime)> {
     Some((secs, runtime))
 }
 
+/// How many CPUs ran the benchmark and in which build: "2 CPU(s), optimized build".
+pub fn machine() -> String {
+    format!(
+        "{} CPU(s), {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        if cfg!(debug_assertions) {
+            "DEBUG build (not a measurement: use `cargo bench`)"
+        } else {
+            "optimized build"
+        }
+    )
+}
+
 /// The machine's load average (1, 5, 15 minutes): other work skews the figures, so a report
 /// says how busy the machine was.
 pub fn load_average() -> String {
