@@ -68,6 +68,21 @@ async fn assert_rejected(
     );
 }
 
+/// A sign-in whose ID token has `claims` merged in, with the app `configure`d, is refused at
+/// the callback for a `reason` (see [`assert_rejected`]).
+async fn assert_sign_in_refused(
+    claims: serde_json::Value,
+    configure: impl FnOnce(AuthBuilder) -> AuthBuilder + Send + 'static,
+    reason: &str,
+) {
+    let microsoft = Microsoft::start().await;
+    microsoft.set_claims(claims);
+    let app = start_app(&microsoft, configure).await;
+    let browser = microsoft.browser();
+    let page = browser.get(&app.url("/login")).await;
+    assert_rejected(&microsoft, &app, &browser, &page, reason).await;
+}
+
 /// The discovery document was refused, both at startup and at the first sign-in (each on an app
 /// of its own, so that neither sees the other's cached failure): `warm_up` names the problem,
 /// `/login` shows a 5xx error page without sending the browser to the provider, nobody is
@@ -169,12 +184,12 @@ async fn entra_single_tenant_accepts_its_own_tokens() {
 /// A token whose issuer is another tenant's: rejected, nobody signed in.
 #[tokio::test]
 async fn entra_single_tenant_rejects_a_token_from_another_tenant() {
-    let microsoft = Microsoft::start().await;
-    microsoft.set_claims(json!({"iss": entra_issuer(TENANT_B), "tid": TENANT_B}));
-    let app = start_app(&microsoft, entra(TENANT_A)).await;
-    let browser = microsoft.browser();
-    let page = browser.get(&app.url("/login")).await;
-    assert_rejected(&microsoft, &app, &browser, &page, "issuer").await;
+    assert_sign_in_refused(
+        json!({"iss": entra_issuer(TENANT_B), "tid": TENANT_B}),
+        entra(TENANT_A),
+        "issuer",
+    )
+    .await;
 }
 
 /// A tenant named by its domain (`contoso.onmicrosoft.com`): Entra declares the tenant's GUID
@@ -246,12 +261,12 @@ async fn multi_tenant_accepts_any_tenant(segment: &str) {
 
 /// The issuer names tenant A while `tid` says tenant B: rejected.
 async fn multi_tenant_rejects_iss_of_another_tenant_than_tid(segment: &str) {
-    let microsoft = Microsoft::start().await;
-    microsoft.set_claims(json!({"iss": entra_issuer(TENANT_A), "tid": TENANT_B}));
-    let app = start_app(&microsoft, entra(segment)).await;
-    let browser = microsoft.browser();
-    let page = browser.get(&app.url("/login")).await;
-    assert_rejected(&microsoft, &app, &browser, &page, "issuer").await;
+    assert_sign_in_refused(
+        json!({"iss": entra_issuer(TENANT_A), "tid": TENANT_B}),
+        entra(segment),
+        "issuer",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -333,12 +348,12 @@ async fn external_id_accepts_the_issuer_on_the_tenant_id_host() {
 /// rows of the issuer tables beside the rules, in `identity-runtime/src/authority.rs`).
 #[tokio::test]
 async fn external_id_rejects_a_token_from_another_issuer() {
-    let microsoft = Microsoft::start().await;
-    microsoft.set_claims(json!({"iss": ciam_issuer(OTHER_CIAM_TENANT), "tid": OTHER_CIAM_TENANT}));
-    let app = start_app(&microsoft, external_id).await;
-    let browser = microsoft.browser();
-    let page = browser.get(&app.url("/login")).await;
-    assert_rejected(&microsoft, &app, &browser, &page, "issuer").await;
+    assert_sign_in_refused(
+        json!({"iss": ciam_issuer(OTHER_CIAM_TENANT), "tid": OTHER_CIAM_TENANT}),
+        external_id,
+        "issuer",
+    )
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -370,12 +385,12 @@ async fn external_id_custom_domain_accepts_the_exact_issuer() {
 /// A token whose issuer is not the exact declared one: rejected.
 #[tokio::test]
 async fn external_id_custom_domain_rejects_another_issuer() {
-    let microsoft = Microsoft::start().await;
-    microsoft.set_claims(json!({"iss": ciam_issuer(CIAM_TENANT)}));
-    let app = start_app(&microsoft, custom_domain).await;
-    let browser = microsoft.browser();
-    let page = browser.get(&app.url("/login")).await;
-    assert_rejected(&microsoft, &app, &browser, &page, "issuer").await;
+    assert_sign_in_refused(
+        json!({"iss": ciam_issuer(CIAM_TENANT)}),
+        custom_domain,
+        "issuer",
+    )
+    .await;
 }
 
 /// What External ID publishes behind a custom URL domain: the discovery document at
