@@ -21,6 +21,7 @@ use axum_identity::{
 use reqwest::StatusCode;
 use reqwest::header::WWW_AUTHENTICATE;
 use serde_json::{Value, json};
+use support::app::launch;
 use support::bearer::{self, ENTRA_KID, Entra, Sign, now, v1_issuer};
 use support::browser::Browser;
 use support::hostile::{Hostile, Published, Scenario, TokenSpec, kid, public_key_pem};
@@ -846,36 +847,25 @@ async fn a_signed_in_user_without_the_role_gets_a_403_page_not_a_sign_in_loop() 
             },
         )
         .await;
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let base = format!("http://{}", listener.local_addr().unwrap());
-        let auth = Auth::builder()
-            .client_id("roles-app")
-            .client_secret("roles-secret")
-            .redirect_uri(format!("{base}/redirect"))
-            .oidc_authority(&hostile.issuer)
-            .build()
-            .unwrap();
-        let app = Router::new()
-            .route("/admin", get(admin))
-            .merge(identity_routes!(auth))
-            .layer(auth.layer(MemoryStore::default()));
-        let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-
+        let app = launch(Router::new().route("/admin", get(admin)))
+            .issuer(&hostile.issuer)
+            .client("roles-app", "roles-secret")
+            .start()
+            .await;
         let browser = Browser::new();
-        let page = browser.get(format!("{base}/admin")).await;
+        let page = browser.get(app.url("/admin")).await;
         assert_eq!(page.status, expected, "roles {roles}: {}", page.body);
-        assert_eq!(page.url.as_str(), format!("{base}/admin"));
+        assert_eq!(page.url.as_str(), app.url("/admin"));
         if expected == StatusCode::FORBIDDEN {
             assert!(page.body.contains("Access denied"), "{}", page.body);
             assert!(page.body.contains("Admin"), "{}", page.body);
             // Asking again does not start another sign-in.
-            let again = browser.get(format!("{base}/admin")).await;
+            let again = browser.get(app.url("/admin")).await;
             assert_eq!(again.status, StatusCode::FORBIDDEN);
             assert_eq!(hostile.counters().authorization.load(Ordering::SeqCst), 1);
         } else {
             assert_eq!(page.body, "admin alice");
         }
-        server.abort();
     }
 }
 
@@ -1053,67 +1043,4 @@ async fn the_daemon_example_runs_with_nothing_configured_on_a_certificate() {
         stdout.contains("call 2: the token comes from the cache"),
         "{stdout}"
     );
-}
-
-// ---------------------------------------------------------------------------------------------
-// Sign-in shares the key mechanism
-
-#[tokio::test]
-async fn sign_in_fetches_the_keys_again_when_a_signature_fails_under_a_known_kid() {
-    let hostile = Hostile::start(
-        "rotating-app",
-        Scenario {
-            jwks: vec![Published {
-                key: 0,
-                kid: Some("k".into()),
-            }],
-            id_token: TokenSpec {
-                header: json!({"kid": "k"}),
-                ..TokenSpec::default()
-            },
-            ..Scenario::default()
-        },
-    )
-    .await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let auth = Auth::builder()
-        .client_id("rotating-app")
-        .client_secret("secret")
-        .redirect_uri(format!("{base}/redirect"))
-        .oidc_authority(&hostile.issuer)
-        .build()
-        .unwrap();
-    let app = Router::new()
-        .route(
-            "/",
-            get(|context: Context| async move { context.user.subject().to_owned() }),
-        )
-        .merge(identity_routes!(auth))
-        .layer(auth.layer(MemoryStore::default()));
-    let server = tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-
-    let page = Browser::new().get(format!("{base}/")).await;
-    assert_eq!((page.status, page.body.as_str()), (StatusCode::OK, "alice"));
-    // New key material under the same kid.
-    hostile.set(|s| {
-        s.jwks = vec![Published {
-            key: 1,
-            kid: Some("k".into()),
-        }];
-        s.id_token = TokenSpec {
-            header: json!({"kid": "k"}),
-            signing: support::hostile::Signing::Rsa(1),
-            ..TokenSpec::default()
-        };
-    });
-    let page = Browser::new().get(format!("{base}/")).await;
-    assert_eq!(
-        (page.status, page.body.as_str()),
-        (StatusCode::OK, "alice"),
-        "{}",
-        page.body
-    );
-    assert_eq!(hostile.jwks_fetches(), 2);
-    server.abort();
 }
