@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::credential::{Credential, JWT_BEARER};
 use crate::error::{ConfigError, Error};
+use crate::http::{MAX_RESPONSE_BYTES, read_limited};
 use crate::jws;
 use crate::params::{OIDC_SCOPES, encode};
 use crate::provider::{Metadata, Provider};
@@ -103,14 +104,15 @@ impl Client {
     }
 
     /// POSTs a form to a provider endpoint, authenticated as this client, for the grants
-    /// openidconnect does not make the way we need (it only polls a device code in a loop).
+    /// openidconnect does not make the way we need (it only polls a device code in a loop);
+    /// the answer's status and its body, read up to [`MAX_RESPONSE_BYTES`].
     pub(crate) async fn post_form(
         &self,
         provider: &Provider,
         meta: &Metadata,
         url: &str,
         mut form: Vec<(String, String)>,
-    ) -> Result<reqwest::Response, Error> {
+    ) -> Result<(reqwest::StatusCode, Vec<u8>), Error> {
         let mut request = provider
             .http()
             .post(url)
@@ -133,11 +135,18 @@ impl Client {
                 }
             }
         }
-        request
+        let unavailable =
+            |e: crate::error::BoxError| Error::unavailable_because(format!("POST {url}"), e);
+        let response = request
             .form(&form)
             .send()
             .await
-            .map_err(|e| Error::unavailable_because(format!("POST {url}"), e))
+            .map_err(|e| unavailable(e.into()))?;
+        let status = response.status();
+        let body = read_limited(response, MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| unavailable(e.into()))?;
+        Ok((status, body))
     }
 }
 

@@ -12,7 +12,6 @@ use tower_sessions::Session;
 use crate::auth::Auth;
 use crate::client::parse_token_response;
 use crate::error::{ConfigError, Error};
-use crate::http::{MAX_RESPONSE_BYTES, read_limited};
 use crate::id_token::{self, NoNonce, merge_userinfo, needs_userinfo};
 use crate::login::{complete_sign_in, keep_short_unless_signed_in, redirect, sign_in_scopes};
 use crate::pages::{DeviceCodePage, page as library_page};
@@ -67,14 +66,10 @@ pub(crate) async fn start(
         "scope".to_owned(),
         sign_in_scopes(auth, &meta, &scopes).join(" "),
     )];
-    let response = auth
+    let (status, body) = auth
         .client()
         .post_form(auth.provider(), &meta, &endpoint, form)
         .await?;
-    let status = response.status();
-    let body = read_limited(response, MAX_RESPONSE_BYTES)
-        .await
-        .map_err(|e| Error::unavailable_because(format!("POST {endpoint}"), e))?;
     if !status.is_success() {
         return Err(match serde_json::from_slice::<TokenError>(&body) {
             Ok(e) => Error::token_endpoint(format!(
@@ -145,14 +140,10 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
         ("grant_type".to_owned(), DEVICE_GRANT.to_owned()),
         ("device_code".to_owned(), device.device_code.clone()),
     ];
-    let response = auth
+    let (status, body) = auth
         .client()
         .post_form(auth.provider(), &meta, &token_url, form)
         .await?;
-    let status = response.status();
-    let body = read_limited(response, MAX_RESPONSE_BYTES)
-        .await
-        .map_err(|e| Error::unavailable_because(format!("POST {token_url}"), e))?;
     if !status.is_success() {
         let error: TokenError = serde_json::from_slice(&body)
             .map_err(|_| Error::token_endpoint(format!("the token endpoint answered {status}")))?;

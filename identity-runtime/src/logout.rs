@@ -176,16 +176,15 @@ fn revoke(auth: Auth, refresh_token: String) {
                 ("token".to_owned(), refresh_token),
                 ("token_type_hint".to_owned(), "refresh_token".to_owned()),
             ];
-            let response = auth
+            let (status, _) = auth
                 .client()
                 .post_form(auth.provider(), &meta, &endpoint, form)
                 .await?;
-            if response.status().is_success() {
+            if status.is_success() {
                 Ok(true)
             } else {
                 Err(Error::token_endpoint(format!(
-                    "the revocation endpoint answered {}",
-                    response.status()
+                    "the revocation endpoint answered {status}"
                 )))
             }
         }

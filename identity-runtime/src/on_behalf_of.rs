@@ -13,7 +13,6 @@ use crate::authority::AuthorityKind;
 use crate::client::{Client, application_token, error_answer, parse_token_response};
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::http::{MAX_RESPONSE_BYTES, read_limited};
 use crate::provider::Provider;
 use crate::session::CachedToken;
 
@@ -93,11 +92,7 @@ async fn exchange(
     };
     form.push(("scope".into(), scopes.join(" ")));
     tracing::debug!("exchanging the incoming token");
-    let response = client.post_form(provider, &meta, &token_url, form).await?;
-    let status = response.status();
-    let body = read_limited(response, MAX_RESPONSE_BYTES)
-        .await
-        .map_err(|e| Error::unavailable_because(format!("POST {token_url}"), e))?;
+    let (status, body) = client.post_form(provider, &meta, &token_url, form).await?;
     if !status.is_success() {
         let answer: ErrorAnswer = serde_json::from_slice(&body)
             .map_err(|_| Error::token_endpoint(format!("the token endpoint answered {status}")))?;
