@@ -136,6 +136,17 @@ impl Browser {
         })
     }
 
+    /// GET `url` as a script's `fetch()` of JSON does: this browser's cookies,
+    /// `Accept: application/json`, no redirect followed.
+    pub async fn api_get(&self, url: impl AsRef<str>) -> reqwest::Response {
+        self.client
+            .get(url.as_ref())
+            .header("accept", "application/json")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {}: {e}", url.as_ref()))
+    }
+
     /// GET `url`, following redirects and auto-submitting forms to the end.
     pub async fn get(&self, url: impl AsRef<str>) -> Page {
         self.navigate(Method::GET, parse(url.as_ref()), Body::None, Vec::new())

@@ -199,13 +199,7 @@ async fn a_failing_session_store_gives_503_and_never_lets_anyone_in() {
         "{}",
         page.body
     );
-    let api = stranger
-        .client
-        .get(app.url("/"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let api = stranger.api_get(app.url("/")).await;
     assert_ne!(api.status(), StatusCode::OK);
 
     store.down.store(false, Ordering::SeqCst);

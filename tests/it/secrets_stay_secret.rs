@@ -187,13 +187,7 @@ async fn token_refreshes_do_not_extend_the_absolute_session_lifetime() {
     let mut refreshed_ok = 0;
     for _ in 0..3 {
         clock.advance(Duration::from_secs(61));
-        let response = browser
-            .client
-            .get(app.url("/read"))
-            .header("accept", "application/json")
-            .send()
-            .await
-            .unwrap();
+        let response = browser.api_get(app.url("/read")).await;
         if response.status() == StatusCode::OK {
             refreshed_ok += 1;
         }
@@ -204,13 +198,7 @@ async fn token_refreshes_do_not_extend_the_absolute_session_lifetime() {
     );
     // 183 s old, with a token refreshed just now: 20 s later the session's 200 s have run out.
     clock.advance(Duration::from_secs(20));
-    let response = browser
-        .client
-        .get(app.url("/read"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let response = browser.api_get(app.url("/read")).await;
     assert_eq!(
         response.status(),
         StatusCode::UNAUTHORIZED,

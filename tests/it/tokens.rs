@@ -192,13 +192,7 @@ async fn a_revoked_grant_sends_page_loads_through_sign_in_and_apis_get_401() {
     app.provider().revoke_all("dave").await;
     clock.advance(PAST_THE_TTL);
 
-    let api = browser
-        .client
-        .get(app.url("/read"))
-        .header("accept", "application/json")
-        .send()
-        .await
-        .unwrap();
+    let api = browser.api_get(app.url("/read")).await;
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
     let body: Value = api.json().await.unwrap();
     assert_eq!(body["login_url"], "/login?next=%2Fread&scope=api.read");

@@ -369,13 +369,7 @@ async fn concurrent_refreshes_on_two_instances_present_the_refresh_token_once(sh
     // And the user is still signed in with a working refresh token on both instances.
     pair.clock.advance(PAST_THE_TTL);
     for instance in [&pair.a, &pair.b] {
-        let response = browser
-            .client
-            .get(instance.url("/read"))
-            .header("accept", "application/json")
-            .send()
-            .await
-            .unwrap();
+        let response = browser.api_get(instance.url("/read")).await;
         assert_eq!(
             response.status(),
             StatusCode::OK,
