@@ -15,8 +15,9 @@ use crate::error::{ConfigError, Error, Setting};
 use crate::provider::Provider;
 use crate::verified::{self, VerifiedTokens};
 
-/// How many verified tokens are remembered by default.
-const DEFAULT_CACHE_CAPACITY: usize = 10_000;
+/// How many bytes of verified tokens are remembered by default: about 500 typical Entra
+/// access tokens with 200 groups each, or thousands of small ones.
+const DEFAULT_CACHE_BYTES: u64 = 32 << 20;
 
 /// A web API's configuration: which provider issues the access tokens it accepts and for
 /// which audience. Cheap to clone, built once at startup; put it on the router with
@@ -141,9 +142,10 @@ impl ApiAuth {
         }
         let verified = access_token::verify(&inner.provider, &inner.policy, token, now).await?;
         let claims = Arc::new(verified.claims);
+        let weight = token.len() as u64 + verified::weigh(&claims);
         inner
             .verified
-            .insert(key, claims.clone(), verified.exp, now);
+            .insert(key, claims.clone(), weight, verified.exp, now);
         Ok(claims)
     }
 }
@@ -162,7 +164,7 @@ pub struct ApiAuthBuilder {
     http_client: Option<reqwest::Client>,
     http_timeout: Option<Duration>,
     metadata_ttl: Option<Duration>,
-    cache_capacity: Option<usize>,
+    cache_bytes: Option<u64>,
     clock: Option<Clock>,
     downstream: Option<Auth>,
 }
@@ -255,9 +257,23 @@ impl ApiAuthBuilder {
         self
     }
 
-    /// How many verified tokens are remembered. Default 10,000; 0 verifies every request.
-    pub fn token_cache_capacity(mut self, capacity: usize) -> Self {
-        self.cache_capacity = Some(capacity);
+    /// How many bytes the cache of verified tokens may hold: each entry weighs its token and
+    /// its parsed claims (a token with a thousand groups weighs about 70 KB, a plain one 2–4
+    /// KB). Default 32 MiB; 0 verifies every request. When it is full, the tokens used least
+    /// recently and least often make room; an entry never outlives its token's `exp`.
+    ///
+    /// ```
+    /// use axum_identity_runtime::ApiAuth;
+    ///
+    /// let api = ApiAuth::builder()
+    ///     .client_id("my-api")
+    ///     .oidc_authority("https://idp.example")
+    ///     .token_cache_size(8 << 20) // 8 MiB
+    ///     .build()?;
+    /// # Ok::<(), axum_identity_runtime::ConfigError>(())
+    /// ```
+    pub fn token_cache_size(mut self, bytes: u64) -> Self {
+        self.cache_bytes = Some(bytes);
         self
     }
 
@@ -339,9 +355,7 @@ impl ApiAuthBuilder {
                     tenants: self.tenants,
                     leeway: self.leeway.unwrap_or(Duration::from_secs(30)).as_secs() as i64,
                 },
-                verified: VerifiedTokens::new(
-                    self.cache_capacity.unwrap_or(DEFAULT_CACHE_CAPACITY),
-                ),
+                verified: VerifiedTokens::new(self.cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES)),
                 clock: self.clock.unwrap_or_default(),
                 downstream: self.downstream,
             }),

@@ -64,7 +64,7 @@ impl LogoutMarkers {
         }
     }
 
-    fn marker_id(&self, iss: &str, sub: &str) -> Id {
+    pub(crate) fn marker_id(&self, iss: &str, sub: &str) -> Id {
         use hmac::Mac as _;
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key)
             .expect("HMAC takes a key of any length");

@@ -86,6 +86,11 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// More Device Code sign-ins started in the last minute than the application allows
+    /// (`AuthBuilder::device_code_starts_per_minute`): each costs a request to the provider,
+    /// which throttles the whole application when there are too many.
+    #[error("too many sign-ins started in the last minute")]
+    TooManySignIns,
     /// The session store failed.
     #[error("the session store is unavailable")]
     SessionStore(#[source] tower_sessions::session::Error),
@@ -207,6 +212,7 @@ impl Error {
             | Error::RolesMissing(_)
             | Error::InteractionRequired { .. } => StatusCode::FORBIDDEN,
             Error::TokenEndpoint { .. } => StatusCode::BAD_GATEWAY,
+            Error::TooManySignIns => StatusCode::TOO_MANY_REQUESTS,
             Error::ProviderUnavailable { .. }
             | Error::SessionStore(_)
             | Error::SignOutIncomplete(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -237,6 +243,7 @@ impl Error {
                 "Identity provider unavailable"
             }
             Error::SessionStore(_) => "Service unavailable",
+            Error::TooManySignIns => "Too many sign-ins",
             Error::SignOutIncomplete(_) => "Sign-out incomplete",
             Error::Config(_) | Error::Setup(_) | Error::Refresh(_) | Error::ClientToken(_) => {
                 "Configuration error"
@@ -266,6 +273,9 @@ impl Error {
             }
             Error::Config(_) | Error::Setup(_) => {
                 "The application's sign-in is not configured correctly.".into()
+            }
+            Error::TooManySignIns => {
+                "Too many sign-ins are starting right now. Please try again in a minute.".into()
             }
             Error::UnknownState => {
                 "This sign-in page was open too long, was already used, or belongs to another browser.".into()
@@ -417,6 +427,8 @@ pub enum Setting {
     AllowedTenants,
     /// `application_root`, `APPLICATION_ROOT`.
     ApplicationRoot,
+    /// `backchannel_logout_key`, `BACKCHANNEL_LOGOUT_KEY`.
+    BackchannelLogoutKey,
 }
 
 impl Setting {
@@ -445,6 +457,7 @@ impl Setting {
             Setting::Audiences => "audiences",
             Setting::AllowedTenants => "allowed_tenants",
             Setting::ApplicationRoot => "application_root",
+            Setting::BackchannelLogoutKey => "backchannel_logout_key",
         }
     }
 
@@ -466,6 +479,7 @@ impl Setting {
             Setting::TokenEncryptionKey => Some("TOKEN_ENCRYPTION_KEY"),
             Setting::Audiences => Some("AUDIENCE"),
             Setting::ApplicationRoot => Some("APPLICATION_ROOT"),
+            Setting::BackchannelLogoutKey => Some("BACKCHANNEL_LOGOUT_KEY"),
             Setting::Scopes
             | Setting::PostLogoutRedirect
             | Setting::LoginPath

@@ -50,6 +50,7 @@ mod error;
 mod grants;
 mod lock;
 mod return_path;
+mod start_limit;
 
 mod credential;
 mod http;
@@ -110,7 +111,8 @@ pub use clock::Clock;
 pub use config::AuthBuilder;
 pub use error::{BoxError, ConfigError, Error, Setting};
 pub use extract::{
-    Context, LoginGuard, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_sign_in,
+    Context, LoginGuard, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_access,
+    require_sign_in,
 };
 pub use grants::GroupsOverage;
 pub use layer::AuthLayer;
@@ -121,8 +123,8 @@ pub use lock::PostgresRefreshLock;
 pub use lock::RedisRefreshLock;
 pub use lock::{LockFuture, RefreshLock};
 pub use pages::{
-    DefaultPages, DeviceCodePage, ErrorPage, Pages, SignOutPage, SignedOutPage, escape_html,
-    is_safe_link,
+    DefaultPages, DeviceCodePage, DeviceCodeStartPage, ErrorPage, Pages, SignOutPage,
+    SignedOutPage, escape_html, is_safe_link,
 };
 pub use params::Prompt;
 pub use return_path::safe_return_path;

@@ -15,6 +15,7 @@ mod http_conventions;
 mod microsoft;
 mod provider_selftest;
 mod provider_shapes;
+mod roles;
 mod secrets_stay_secret;
 mod session_security;
 mod sign_in;
