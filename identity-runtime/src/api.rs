@@ -165,6 +165,7 @@ pub struct ApiAuthBuilder {
     http_timeout: Option<Duration>,
     metadata_ttl: Option<Duration>,
     cache_bytes: Option<u64>,
+    require_at_jwt: bool,
     clock: Option<Clock>,
     downstream: Option<Auth>,
 }
@@ -215,12 +216,32 @@ impl ApiAuthBuilder {
 
     /// Accept tokens from these tenants only (their `tid`): for a multi-tenant API on
     /// `organizations` or `common` that serves some customers' tenants.
+    ///
+    /// Without it, a multi-tenant authority accepts a token from **any** tenant, and the app
+    /// roles in it were granted by that tenant's administrators: anyone can create a tenant,
+    /// consent to the API and give themselves every role it defines. Set it (or check
+    /// [`ApiClaims::tenant_id`](crate::ApiClaims::tenant_id) in every handler) whenever roles
+    /// or scopes decide access; `build` logs a warning on a multi-tenant authority without it.
     pub fn allowed_tenants<I, S>(mut self, tenants: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         self.tenants = Some(tenants.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Requires the header's `typ` to be `at+jwt`, as RFC 9068 §4 says access tokens carry:
+    /// every other kind of token (an ID token, also the one a refresh returns without a
+    /// `nonce`; a logout token) is refused by its type, not only by its claims.
+    ///
+    /// Off by default for every authority: Entra ID and its External ID and B2C variants issue
+    /// access tokens with `typ: JWT`, and many other providers send `JWT` or nothing. Without
+    /// it, a token is refused when its `typ` names another kind of token, or it carries a
+    /// `nonce` (an ID token) or `events` (a logout token). Switch it on when your provider
+    /// issues RFC 9068 access tokens (`oidc-provider`, Auth0, Ory and others do).
+    pub fn require_access_token_type(mut self, required: bool) -> Self {
+        self.require_at_jwt = required;
         self
     }
 
@@ -342,6 +363,14 @@ impl ApiAuthBuilder {
                 ));
             }
         }
+        if authority.is_multi_tenant() && self.tenants.is_none() {
+            tracing::warn!(
+                authority = %authority.url,
+                "this web API accepts tokens from every tenant, with the roles and scopes that \
+                 tenant granted: set `allowed_tenants` to the tenants you serve, or check \
+                 `tenant_id()` in every handler"
+            );
+        }
         let http = check_http_client(self.http_client, self.http_timeout)?;
         let ttl = self.metadata_ttl.unwrap_or(Duration::from_secs(24 * 3600));
         let realm = self.realm.unwrap_or_else(|| client_id.clone());
@@ -354,6 +383,7 @@ impl ApiAuthBuilder {
                     audiences,
                     tenants: self.tenants,
                     leeway: self.leeway.unwrap_or(Duration::from_secs(30)).as_secs() as i64,
+                    require_at_jwt: self.require_at_jwt,
                 },
                 verified: VerifiedTokens::new(self.cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES)),
                 clock: self.clock.unwrap_or_default(),

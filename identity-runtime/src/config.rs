@@ -116,6 +116,7 @@ pub struct AuthBuilder {
     backchannel_logout_key: Option<String>,
     app_token_cache_bytes: Option<u64>,
     device_starts_per_minute: Option<u32>,
+    allow_readable_key_file: bool,
     b2c_tenant_name: Option<String>,
     b2c_signup_signin_user_flow: Option<String>,
     b2c_edit_profile_user_flow: Option<String>,
@@ -152,9 +153,20 @@ impl AuthBuilder {
     /// `private_key_jwt`; RS256, or ES256 for P-256), whose `kid` and `x5t#S256` are the
     /// certificate's SHA-256 thumbprint (and `x5t` its SHA-1 one, for Entra ID). The file is
     /// read once, by
-    /// [`build`](Self::build). Variable: `CLIENT_CERTIFICATE`.
+    /// [`build`](Self::build), which refuses it when every user of the machine can read it
+    /// (see [`allow_readable_key_file`](Self::allow_readable_key_file)). Variable:
+    /// `CLIENT_CERTIFICATE`.
     pub fn client_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.client_certificate = Some(KeySource::File(path.into()));
+        self
+    }
+
+    /// Accepts a [client certificate file](Self::client_certificate_file) that every user of
+    /// the machine can read (mode `o+r`, such as `0644`), with a warning at startup. By default
+    /// such a file stops the start: it holds the client's private key. Some platforms mount
+    /// secrets that way (Kubernetes' default `defaultMode: 0644`); prefer `0400` there.
+    pub fn allow_readable_key_file(mut self, allowed: bool) -> Self {
+        self.allow_readable_key_file = allowed;
         self
     }
 
@@ -631,8 +643,9 @@ impl AuthBuilder {
             self.client_certificate,
             self.client_key_id,
             self.client_assertion_file,
+            self.allow_readable_key_file,
         )?;
-        let markers = marker_key(
+        let markers = LogoutMarkers::from_settings(
             self.backchannel,
             self.backchannel_logout_key.as_deref(),
             self.token_encryption_key.as_deref(),
@@ -652,36 +665,6 @@ impl AuthBuilder {
                 .app_token_cache_bytes
                 .unwrap_or(crate::app_tokens::DEFAULT_CACHE_BYTES),
         }))
-    }
-}
-
-/// The markers of back-channel logout, keyed with a secret every instance has and that does
-/// not change when the client's credentials rotate: the dedicated key, else the token
-/// encryption key.
-fn marker_key(
-    enabled: bool,
-    dedicated: Option<&str>,
-    token_key: Option<&str>,
-) -> Result<LogoutMarkers, ConfigError> {
-    if let Some(key) = dedicated.map(str::trim) {
-        if key.len() < 32 {
-            return Err(ConfigError::invalid(
-                Setting::BackchannelLogoutKey,
-                "it must be a secret of at least 32 characters (`openssl rand -base64 32`)",
-            ));
-        }
-        return Ok(LogoutMarkers::new(key.as_bytes()));
-    }
-    match (token_key, enabled) {
-        (Some(key), _) => Ok(LogoutMarkers::new(key.as_bytes())),
-        (None, false) => Ok(LogoutMarkers::new(b"")),
-        (None, true) => Err(ConfigError::missing(
-            Setting::BackchannelLogoutKey,
-            Some(
-                "back-channel logout keys its markers with it (or with TOKEN_ENCRYPTION_KEY), \
-                 a key that stays the same when the client's credentials rotate",
-            ),
-        )),
     }
 }
 

@@ -17,6 +17,7 @@ mod provider_selftest;
 mod provider_shapes;
 mod roles;
 mod secrets_stay_secret;
+mod session_expiry;
 mod session_security;
 mod sign_in;
 mod stores;

@@ -26,14 +26,8 @@ fn session() -> Session {
 fn a_session_is_current_within_its_idle_timeout_and_lifetime() {
     let user = user(1000);
     assert!(user.is_current(1000, &POLICY));
-    assert!(
-        user.is_current(1100, &POLICY),
-        "exactly the idle timeout"
-    );
-    assert!(
-        !user.is_current(1101, &POLICY),
-        "idle past the timeout"
-    );
+    assert!(user.is_current(1100, &POLICY), "exactly the idle timeout");
+    assert!(!user.is_current(1101, &POLICY), "idle past the timeout");
 }
 
 #[test]
@@ -53,10 +47,7 @@ fn activity_extends_the_idle_timeout_but_not_the_lifetime() {
 #[test]
 fn activity_is_recorded_at_most_every_tenth_of_the_idle_timeout() {
     let mut user = user(1000);
-    assert!(
-        !user.touch(1010, &POLICY),
-        "within a tenth: no store write"
-    );
+    assert!(!user.touch(1010, &POLICY), "within a tenth: no store write");
     assert!(user.touch(1011, &POLICY));
     assert_eq!(user.seen, 1011);
     assert!(!user.touch(1020, &POLICY));
