@@ -20,9 +20,11 @@ const MAX_BYTES: u64 = 32 << 20;
 
 type Cache = moka::sync::Cache<Box<str>, Arc<Map<String, Value>>>;
 
+#[allow(clippy::borrowed_box)]
 static PARSED: LazyLock<Cache> = LazyLock::new(|| {
     moka::sync::Cache::builder()
         .max_capacity(MAX_BYTES)
+        // `&Box<str>` is what moka hands the weigher: the key type as stored.
         .weigher(|json: &Box<str>, claims: &Arc<Map<String, Value>>| {
             let bytes = json.len() as u64 + weigh(claims);
             u32::try_from(bytes).unwrap_or(u32::MAX)

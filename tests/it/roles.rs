@@ -39,7 +39,7 @@ async fn without_context() -> &'static str {
 /// No `Context`, other extractors only.
 #[login_required(roles = ["Admin"])]
 async fn without_context_with_path(Path(id): Path<u32>, headers: HeaderMap) -> String {
-    format!("path {id} {}", headers.len() > 0)
+    format!("path {id} {}", !headers.is_empty())
 }
 
 #[login_required(roles = ["Admin"])]
