@@ -9,11 +9,11 @@
 //! TOKENS=5000 cargo bench --bench token_memory   # fewer tokens
 //! ```
 //!
-//! Each run has its own `ApiAuth` (its own cache) and the runs go one after the other in one
-//! process, so a later run starts from what the allocator kept of the earlier ones; the
-//! cache's own count of the bytes it holds is printed too. The tokens are signed before the
-//! first measurement and requests go through the router in the process (`oneshot`), so no
-//! connection or load generator adds to the figures.
+//! Each configuration runs in a process of its own (the benchmark starts itself again), so no
+//! run starts from what the allocator kept of another; "off" shows what the requests
+//! themselves leave behind. The tokens are signed before the first measurement and requests go
+//! through the router in the process (`oneshot`), so no connection or load generator adds to
+//! the figures.
 //!
 //! Under `cargo test --all-targets` (no `--bench` argument) it only says how to run it.
 
@@ -46,19 +46,66 @@ fn rss_mib() -> f64 {
     pages * 4096.0 / (1024.0 * 1024.0)
 }
 
+/// The configurations measured: (name, cache size in bytes; `None` is the default).
+const CASES: [(&str, Option<u64>); 3] = [
+    ("default (32 MiB)", None),
+    ("8 MiB", Some(8 << 20)),
+    ("off", Some(0)),
+];
+
 fn main() {
-    let Some((_, runtime)) = load::start("token_memory") else {
+    // A child process measures one configuration, so no run starts from what the allocator
+    // kept of another.
+    if let Ok(case) = std::env::var("TOKEN_MEMORY_CASE") {
+        let case: usize = case.parse().expect("a case number");
+        return measure(CASES[case].1);
+    }
+    if load::start("token_memory").is_none() {
         return;
-    };
-    let count: usize = std::env::var("TOKENS")
+    }
+    let count = count();
+    println!();
+    println!(
+        "axum-identity web API memory: {count} distinct valid tokens of about 12 KB (1,100 groups) each, sent once each, one process per row, {}",
+        machine()
+    );
+    println!();
+    println!(
+        "| verified-token cache | RSS with the tokens signed (MiB) | RSS after the requests (MiB) | growth (MiB) |"
+    );
+    println!("|---|---:|---:|---:|");
+    for (case, (name, _)) in CASES.iter().enumerate() {
+        let output = std::process::Command::new(std::env::current_exe().expect("this program"))
+            .arg("--bench")
+            .env("TOKEN_MEMORY_CASE", case.to_string())
+            .stderr(std::process::Stdio::inherit())
+            .output()
+            .expect("the measuring process starts");
+        assert!(output.status.success(), "the run of {name} failed");
+        let figures = String::from_utf8_lossy(&output.stdout);
+        println!("| {name} | {} |", figures.trim());
+    }
+}
+
+fn count() -> usize {
+    std::env::var("TOKENS")
         .ok()
         .and_then(|n| n.parse().ok())
-        .unwrap_or(20_000);
+        .unwrap_or(20_000)
+}
+
+/// Sends every token once to an API whose cache holds `size` bytes (`None`: the default), and
+/// prints the process's memory before and after as the rest of a table row.
+fn measure(size: Option<u64>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    let count = count();
     runtime.block_on(async move {
         let hostile = Hostile::start("unused", Scenario::default()).await;
         let groups: Vec<String> = (0..1100).map(|i| format!("g{i:04}")).collect();
         let now = now();
-        eprintln!("signing {count} tokens...");
         let tokens: Vec<String> = (0..count)
             .map(|i| {
                 bearer::sign(
@@ -71,51 +118,26 @@ fn main() {
                 )
             })
             .collect();
-        let before_all = rss_mib();
-        println!();
-        println!(
-            "axum-identity web API memory: {count} distinct valid tokens of {} bytes each, sent once each, {}",
-            tokens[0].len(),
-            machine()
-        );
-        println!();
-        println!("| verified-token cache | RSS before (MiB) | RSS after (MiB) | growth (MiB) |");
-        println!("|---|---:|---:|---:|");
-        for (name, size) in [
-            ("default (32 MiB)", None),
-            ("8 MiB", Some(8u64 << 20)),
-            ("off", Some(0)),
-        ] {
-            let mut builder = ApiAuth::builder()
-                .client_id("bench-api")
-                .oidc_authority(&hostile.issuer);
-            if let Some(bytes) = size {
-                builder = builder.token_cache_size(bytes);
-            }
-            let api = builder.build().unwrap();
-            let app = Router::new()
-                .route("/resource", get(resource))
-                .layer(api.layer());
-            let before = rss_mib();
-            for token in &tokens {
-                let request = Request::get("/resource")
-                    .header("authorization", format!("Bearer {token}"))
-                    .body(Body::empty())
-                    .unwrap();
-                let response = app.clone().oneshot(request).await.unwrap();
-                assert_eq!(response.status(), 200);
-            }
-            let after = rss_mib();
-            println!(
-                "| {name} | {before:.0} | {after:.0} | {:.0} |",
-                after - before
-            );
+        let mut builder = ApiAuth::builder()
+            .client_id("bench-api")
+            .oidc_authority(&hostile.issuer);
+        if let Some(bytes) = size {
+            builder = builder.token_cache_size(bytes);
         }
-        println!();
-        println!(
-            "The process held {before_all:.0} MiB with the tokens signed, before any request; \
-             {:.0} MiB at the end.",
-            rss_mib()
-        );
+        let api = builder.build().unwrap();
+        let app = Router::new()
+            .route("/resource", get(resource))
+            .layer(api.layer());
+        let before = rss_mib();
+        for token in &tokens {
+            let request = Request::get("/resource")
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap();
+            let response = app.clone().oneshot(request).await.unwrap();
+            assert_eq!(response.status(), 200);
+        }
+        let after = rss_mib();
+        println!("{before:.0} | {after:.0} | {:.0}", after - before);
     });
 }
