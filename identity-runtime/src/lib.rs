@@ -1,20 +1,18 @@
 //! The runtime of [axum-identity](https://docs.rs/axum-identity): configuration, the OpenID
 //! Connect flows, the token cache, session storage on tower-sessions, the routes and pages.
 //!
-//! The modules are layers; each imports only from the layers below it (a unit test keeps it so):
-//! 1. leaves: `error`, `clock`, `lock`, `return_path`, `grants` (scopes, roles, groups), then
-//!    `params`, `http`, `jws`, `seal`, `claims`, `pages`, `verified` (verified bearer tokens),
-//!    `credential` (secret, client assertions);
-//! 2. what is stored and who the provider is: `session`, `authority` (and `checks` of settings),
-//!    then `provider` (metadata and key cache) and `client` (this app's registration), then
-//!    `id_token` and `access_token` (verification);
-//! 3. services with state: `single_use` (callbacks, logout tokens), then `tokens` (cache, single
-//!    flight, lock) and `backchannel` (logout markers), then `app_tokens` (the client
-//!    credentials grant) and `on_behalf_of` (a user's incoming token exchanged downstream);
-//! 4. `auth`, the composition root that owns the services, then `api`, the web API's (which
-//!    may hold an `Auth` for downstream calls); the flows `login`, `logout`, `device`;
-//! 5. entry points: `config` (builder), `extract` (extractors), `routes`, `layer`, then
-//!    `api_extract` (the web API's extractors, which share `extract`'s `Scopes` markers).
+//! The code lives in six folders, one floor each; a folder imports only from the folders below
+//! it (a unit test, `import_rules`, keeps it so), and `ARCHITECTURE.md` in the repository maps
+//! them:
+//! 1. `core`: errors and settings, the clock, scope and role rules, parameters, return paths;
+//! 2. `store`: the session record and its lifetime, claims, sealing, locks, single use;
+//! 3. `oidc`: authorities and issuer rules, discovery and keys, the client and its
+//!    credential, ID-token and access-token verification;
+//! 4. `services`: the user's token cache, back-channel logout markers, app-only and
+//!    on-behalf-of tokens;
+//! 5. `web_app`: `Auth` (the composition root), its builder, the flows, extractors, layer,
+//!    routes and pages;
+//! 6. `web_api`: `ApiAuth`, the bearer extractors, the cache of verified tokens.
 //!
 //! Applications use it through the `axum-identity` facade, which adds the `#[login_required]`
 //! and `identity_routes!` macros:
@@ -44,100 +42,50 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-// Leaves.
-mod clock;
-mod error;
-mod grants;
-mod lock;
-mod return_path;
-mod start_limit;
+mod core;
+mod oidc;
+mod services;
+mod store;
+mod web_api;
+mod web_app;
 
-mod credential;
-mod http;
-mod jws;
-mod pages;
-mod params;
-mod seal;
-mod verified;
-
-// What is stored, and who the provider is.
-mod claims;
-
-mod authority;
-mod checks;
-mod session;
-
-mod provider;
-
-mod client;
-
-mod access_token;
-mod id_token;
-
-// Services with state.
-mod backchannel;
-mod single_use;
-mod tokens;
-
-mod app_tokens;
-
-mod on_behalf_of;
-
-// The composition root, and the flows on it.
-mod api;
-mod auth;
-
-mod login;
-mod logout;
-
-mod device;
-
-// Entry points.
-mod config;
-mod extract;
-mod layer;
-mod routes;
-
-// The web-API entry points, beside the web app's.
-mod api_extract;
-
-pub use api::{ApiAuth, ApiAuthBuilder};
-pub use api_extract::{
+pub use core::clock::Clock;
+pub use core::error::{BoxError, ConfigError, Error, Setting};
+pub use core::grants::GroupsOverage;
+pub use core::params::Prompt;
+pub use core::return_path::safe_return_path;
+pub use services::app_tokens::ClientToken;
+#[cfg(feature = "postgres")]
+pub use store::lock::PostgresRefreshLock;
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use store::lock::RedisRefreshLock;
+pub use store::lock::{LockFuture, RefreshLock};
+pub use web_api::auth::{ApiAuth, ApiAuthBuilder};
+pub use web_api::extract::{
     ApiClaims, ApiContext, ApiRejection, AuthorizationRequired, require_authorization,
 };
-pub use app_tokens::ClientToken;
-pub use auth::Auth;
-pub use clock::Clock;
-pub use config::AuthBuilder;
-pub use error::{BoxError, ConfigError, Error, Setting};
-pub use extract::{
+pub use web_app::auth::Auth;
+pub use web_app::config::AuthBuilder;
+pub use web_app::extract::{
     Context, LoginGuard, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_access,
     require_sign_in,
 };
-pub use grants::GroupsOverage;
-pub use layer::AuthLayer;
-#[cfg(feature = "postgres")]
-pub use lock::PostgresRefreshLock;
-#[cfg(feature = "redis")]
-#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
-pub use lock::RedisRefreshLock;
-pub use lock::{LockFuture, RefreshLock};
-pub use pages::{
+pub use web_app::layer::AuthLayer;
+pub use web_app::pages::{
     DefaultPages, DeviceCodePage, DeviceCodeStartPage, ErrorPage, Pages, SignOutPage,
     SignedOutPage, escape_html, is_safe_link,
 };
-pub use params::Prompt;
-pub use return_path::safe_return_path;
 #[doc(hidden)]
-pub use routes::routes;
+pub use web_app::routes::routes;
 
 /// Entry points for the fuzz targets in `fuzz/`. Not a public API.
 #[doc(hidden)]
 pub mod __fuzz {
     /// Parses callback or login parameters the way the routes do, including the scope list.
     pub fn callback_params(input: &[u8]) {
-        if let Ok(params) = crate::params::parse_params(input) {
-            let _ = crate::params::parse_scopes(params.get("scope").map(String::as_str));
+        if let Ok(params) = crate::core::params::parse_params(input) {
+            let _ = crate::core::params::parse_scopes(params.get("scope").map(String::as_str));
             if let Some(next) = params.get("next") {
                 let _ = crate::safe_return_path(next);
             }
@@ -175,32 +123,36 @@ pub mod __fuzz {
             parts
                 .headers
                 .insert(axum::http::header::AUTHORIZATION, value);
-            if let Ok(token) = crate::api_extract::bearer_token(&parts, &realm) {
+            if let Ok(token) = crate::web_api::extract::bearer_token(&parts, &realm) {
                 tokens.push(token.to_owned());
             }
         }
         if let Ok(text) = std::str::from_utf8(input) {
             tokens.push(text.to_owned());
         }
-        let policy = crate::access_token::Policy {
+        let policy = crate::oidc::access_token::Policy {
             audiences: vec!["api".into(), "api://api".into()],
             tenants: Some(vec!["t1".into()]),
             leeway: 30,
             require_at_jwt: false,
         };
         let issuers = [
-            crate::authority::IssuerRule::Exact("https://idp.example".into()),
-            crate::authority::IssuerRule::TenantTemplate(
+            crate::oidc::authority::IssuerRule::Exact("https://idp.example".into()),
+            crate::oidc::authority::IssuerRule::TenantTemplate(
                 "https://login.microsoftonline.com/{tenantid}/v2.0".into(),
             ),
         ];
         for token in &tokens {
-            let _ = crate::access_token::check_header(token, false);
-            let _ = crate::access_token::check_header(token, true);
-            let _ = crate::jws::header(token);
-            if let Ok(claims) = crate::jws::payload(token) {
-                let _ =
-                    crate::access_token::check_claims(&issuers, &policy, &claims, 1_800_000_000);
+            let _ = crate::oidc::access_token::check_header(token, false);
+            let _ = crate::oidc::access_token::check_header(token, true);
+            let _ = crate::oidc::jws::header(token);
+            if let Ok(claims) = crate::oidc::jws::payload(token) {
+                let _ = crate::oidc::access_token::check_claims(
+                    &issuers,
+                    &policy,
+                    &claims,
+                    1_800_000_000,
+                );
                 let claims = crate::ApiClaims::from_claims(claims);
                 let _ = (
                     claims.scopes(),
@@ -305,4 +257,4 @@ pub mod __fuzz {
 }
 
 #[cfg(test)]
-mod layers;
+mod import_rules;

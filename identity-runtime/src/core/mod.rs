@@ -1,0 +1,14 @@
+//! The ground floor: what every other folder may use, and which uses nothing of this crate
+//! outside this folder. Errors and the settings they name (`error`), the injected clock
+//! (`clock`), the rules of scopes, roles and groups (`grants`), request parameters and scope
+//! lists (`params`), local return paths (`return_path`), the HTTP client's rules (`http`) and a
+//! limit of starts per minute (`start_limit`). Nothing here holds state across requests, talks
+//! to a provider or touches a session.
+
+pub(crate) mod clock;
+pub(crate) mod error;
+pub(crate) mod grants;
+pub(crate) mod http;
+pub(crate) mod params;
+pub(crate) mod return_path;
+pub(crate) mod start_limit;

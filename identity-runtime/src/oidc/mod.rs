@@ -1,0 +1,15 @@
+//! Who the provider is and how to talk to it: authority kinds and their issuer rules
+//! (`authority`), discovery and the key cache (`provider`), this application's registration
+//! and its requests to the token endpoint (`client`, with its `credential`), JWS parsing and
+//! signature checks (`jws`), ID-token and access-token verification (`id_token`,
+//! `access_token`) and the checks of provider settings shared by both builders (`checks`). May
+//! use `core` and `store`; holds no per-user state.
+
+pub(crate) mod access_token;
+pub(crate) mod authority;
+pub(crate) mod checks;
+pub(crate) mod client;
+pub(crate) mod credential;
+pub(crate) mod id_token;
+pub(crate) mod jws;
+pub(crate) mod provider;

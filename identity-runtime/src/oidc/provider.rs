@@ -1,0 +1,275 @@
+//! The provider's metadata and keys, fetched once and cached (keys again when a token names
+//! one we do not know), and the HTTP client that talks to the provider.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use openidconnect::core::{CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProviderMetadata};
+use serde::Deserialize;
+
+use crate::core::error::{ConfigError, Error};
+use crate::core::http::{BoundedClient, MAX_RESPONSE_BYTES, read_limited};
+use crate::oidc::authority::{Authority, IssuerRule};
+
+/// After a failed fetch, callers fail fast for this long instead of queueing on a dead provider.
+const FAILURE_BACKOFF: Duration = Duration::from_secs(5);
+/// An unknown `kid` re-fetches the keys at most this often, so forged tokens cannot turn us
+/// into a request amplifier against the provider.
+const JWKS_REFETCH_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Fields of the discovery document that `CoreProviderMetadata` does not carry.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub(crate) struct ExtraMetadata {
+    pub(crate) end_session_endpoint: Option<String>,
+    pub(crate) device_authorization_endpoint: Option<String>,
+    /// RFC 7009 (RFC 8414 metadata).
+    pub(crate) revocation_endpoint: Option<String>,
+    #[serde(default)]
+    pub(crate) authorization_response_iss_parameter_supported: bool,
+}
+
+/// One fetched view of the provider.
+pub(crate) struct Metadata {
+    pub(crate) provider: CoreProviderMetadata,
+    pub(crate) extra: ExtraMetadata,
+    pub(crate) jwks: CoreJsonWebKeySet,
+    pub(crate) issuer: String,
+    pub(crate) issuer_rule: IssuerRule,
+    fetched_at: Instant,
+}
+
+impl Metadata {
+    /// Whether the provider lists `scope` as supported (or lists nothing at all).
+    pub(crate) fn supports_scope(&self, scope: &str) -> bool {
+        self.provider
+            .scopes_supported()
+            .is_none_or(|scopes| scopes.iter().any(|s| s.as_str() == scope))
+    }
+
+    /// The signing algorithms accepted for ID tokens: the asymmetric ones the provider lists.
+    /// `none` and the HMAC family are never accepted, whatever the discovery document says:
+    /// an HMAC key would be the client secret or, worse, a public key an attacker knows.
+    pub(crate) fn allowed_algs(&self) -> Vec<CoreJwsSigningAlgorithm> {
+        let algs: Vec<_> = self
+            .provider
+            .id_token_signing_alg_values_supported()
+            .iter()
+            .filter(|alg| {
+                !matches!(
+                    alg,
+                    CoreJwsSigningAlgorithm::None
+                        | CoreJwsSigningAlgorithm::HmacSha256
+                        | CoreJwsSigningAlgorithm::HmacSha384
+                        | CoreJwsSigningAlgorithm::HmacSha512
+                )
+            })
+            .cloned()
+            .collect();
+        if algs.is_empty() {
+            vec![CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256]
+        } else {
+            algs
+        }
+    }
+
+    /// The token endpoint, which every grant needs.
+    pub(crate) fn token_endpoint(&self) -> Result<&openidconnect::TokenUrl, Error> {
+        self.provider.token_endpoint().ok_or_else(|| {
+            Error::Config(ConfigError::Provider(
+                "the discovery document has no token_endpoint".into(),
+            ))
+        })
+    }
+}
+
+/// The cached view of the provider, refreshed when it ages.
+pub(crate) struct Provider {
+    authority: Authority,
+    http: reqwest::Client,
+    /// `http` with bounded responses, for the OAuth requests.
+    oauth: BoundedClient,
+    ttl: Duration,
+    current: RwLock<Option<Arc<Metadata>>>,
+    /// Serializes fetches, so a burst of first sign-ins makes one discovery request.
+    fetching: tokio::sync::Mutex<()>,
+    /// When the last fetch failed, and with which configuration error if it was one (so the
+    /// back-off answers with the same error instead of "unavailable").
+    last_failure: Mutex<Option<(Instant, Option<String>)>>,
+    last_jwks_refetch: Mutex<Option<Instant>>,
+}
+
+impl Provider {
+    pub(crate) fn new(authority: Authority, http: reqwest::Client, ttl: Duration) -> Self {
+        Provider {
+            authority,
+            oauth: BoundedClient(http.clone()),
+            http,
+            ttl,
+            current: RwLock::new(None),
+            fetching: tokio::sync::Mutex::new(()),
+            last_failure: Mutex::new(None),
+            last_jwks_refetch: Mutex::new(None),
+        }
+    }
+
+    /// The authority this provider was configured with.
+    pub(crate) fn authority(&self) -> &Authority {
+        &self.authority
+    }
+
+    /// The HTTP client, for the requests the OAuth types do not make (userinfo, device code).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The HTTP client for openidconnect's requests, with bounded responses.
+    pub(crate) fn oauth(&self) -> &BoundedClient {
+        &self.oauth
+    }
+
+    fn cached(&self) -> Option<Arc<Metadata>> {
+        self.current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// The provider's metadata and keys: from the cache while fresh, fetched otherwise. When a
+    /// refresh fails and an older copy exists, the older copy keeps the application working.
+    pub(crate) async fn metadata(&self) -> Result<Arc<Metadata>, Error> {
+        if let Some(current) = self.cached().filter(|m| m.fetched_at.elapsed() < self.ttl) {
+            return Ok(current);
+        }
+        let _guard = self.fetching.lock().await;
+        // Someone else may have fetched while we waited.
+        let stale = self.cached();
+        if let Some(current) = stale.as_ref().filter(|m| m.fetched_at.elapsed() < self.ttl) {
+            return Ok(current.clone());
+        }
+        let recent_failure = self
+            .last_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .filter(|(at, _)| at.elapsed() < FAILURE_BACKOFF);
+        if let Some((_, config_error)) = recent_failure {
+            return stale.ok_or_else(|| match config_error {
+                Some(message) => Error::Config(ConfigError::Provider(message)),
+                None => Error::unavailable("the last attempt to reach it failed moments ago"),
+            });
+        }
+        match self.fetch().await {
+            Ok(fresh) => {
+                let fresh = Arc::new(fresh);
+                *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(fresh.clone());
+                *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                Ok(fresh)
+            }
+            Err(error) => {
+                let config_error = match &error {
+                    Error::Config(ConfigError::Provider(message)) => Some(message.clone()),
+                    _ => None,
+                };
+                *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some((Instant::now(), config_error));
+                match stale {
+                    Some(stale) if !matches!(error, Error::Config(_)) => {
+                        tracing::warn!(error = %error.chain(), "refreshing the provider metadata failed; using the cached copy");
+                        Ok(stale)
+                    }
+                    _ => Err(error),
+                }
+            }
+        }
+    }
+
+    /// Fetches the keys again because a token names a key we do not know, or does not verify
+    /// under the one it names (the provider rotated its keys). Rate limited; returns `None` when
+    /// the limit says not now.
+    pub(crate) async fn refetch_keys(
+        &self,
+        seen: &Arc<Metadata>,
+    ) -> Result<Option<Arc<Metadata>>, Error> {
+        let _guard = self.fetching.lock().await;
+        if let Some(current) = self.cached().filter(|m| !Arc::ptr_eq(m, seen)) {
+            return Ok(Some(current));
+        }
+        {
+            let mut last = self
+                .last_jwks_refetch
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            if last.is_some_and(|at| at.elapsed() < JWKS_REFETCH_INTERVAL) {
+                return Ok(None);
+            }
+            *last = Some(Instant::now());
+        }
+        let jwks = self.fetch_jwks(&seen.provider).await?;
+        let fresh = Arc::new(Metadata {
+            provider: seen.provider.clone(),
+            extra: seen.extra.clone(),
+            jwks,
+            issuer: seen.issuer.clone(),
+            issuer_rule: seen.issuer_rule.clone(),
+            fetched_at: seen.fetched_at,
+        });
+        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Some(fresh.clone());
+        Ok(Some(fresh))
+    }
+
+    async fn fetch(&self) -> Result<Metadata, Error> {
+        let url = self.authority.discovery_url();
+        let body = self.get_json_bytes(&url).await?;
+        let provider: CoreProviderMetadata = serde_json::from_slice(&body).map_err(|e| {
+            Error::unavailable_because(format!("the discovery document at {url} is invalid"), e)
+        })?;
+        let extra: ExtraMetadata = serde_json::from_slice(&body).unwrap_or_default();
+        let issuer = provider.issuer().as_str().to_owned();
+        let issuer_rule = self
+            .authority
+            .issuer_rule(&issuer)
+            .map_err(|e| Error::Config(ConfigError::Provider(e)))?;
+        let jwks = self.fetch_jwks(&provider).await?;
+        tracing::debug!(%issuer, "fetched the provider metadata");
+        Ok(Metadata {
+            provider,
+            extra,
+            jwks,
+            issuer,
+            issuer_rule,
+            fetched_at: Instant::now(),
+        })
+    }
+
+    async fn fetch_jwks(
+        &self,
+        provider: &CoreProviderMetadata,
+    ) -> Result<CoreJsonWebKeySet, Error> {
+        let url = provider.jwks_uri().as_str();
+        let body = self.get_json_bytes(url).await?;
+        serde_json::from_slice(&body)
+            .map_err(|e| Error::unavailable_because(format!("the key set at {url} is invalid"), e))
+    }
+
+    async fn get_json_bytes(&self, url: &str) -> Result<Vec<u8>, Error> {
+        let response = self
+            .http
+            .get(url)
+            .header(reqwest::header::ACCEPT, "application/json")
+            .send()
+            .await
+            .map_err(|e| Error::unavailable_because(format!("GET {url}"), e))?;
+        if !response.status().is_success() {
+            return Err(Error::unavailable(format!(
+                "GET {url} answered {}",
+                response.status()
+            )));
+        }
+        read_limited(response, MAX_RESPONSE_BYTES)
+            .await
+            .map_err(|e| Error::unavailable_because(format!("GET {url}"), e))
+    }
+}
+
+#[cfg(test)]
+mod tests;

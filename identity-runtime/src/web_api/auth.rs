@@ -1,0 +1,436 @@
+//! [`ApiAuth`]: the web-API half, Python `identity`'s `ApiAuth` — who this API is at the
+//! provider, which tokens it accepts, and the services that check them (the provider's key
+//! cache, shared in kind with sign-in's, and the cache of verified tokens).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::core::clock::Clock;
+use crate::core::error::{ConfigError, Error, Setting};
+use crate::oidc::access_token::{self, Policy, Rejected};
+use crate::oidc::checks::{check_authority, check_http_client};
+use crate::oidc::provider::Provider;
+use crate::web_api::verified::{self, VerifiedTokens};
+use crate::web_app::auth::Auth;
+
+/// How many bytes of verified tokens are remembered by default: about 500 typical Entra
+/// access tokens with 200 groups each, or thousands of small ones.
+const DEFAULT_CACHE_BYTES: u64 = 32 << 20;
+
+/// A web API's configuration: which provider issues the access tokens it accepts and for
+/// which audience. Cheap to clone, built once at startup; put it on the router with
+/// [`ApiAuth::layer`], and protect handlers with `#[authorization_required]` or by taking an
+/// [`ApiContext`](crate::ApiContext).
+///
+/// Access tokens are verified locally — signature against the provider's published keys,
+/// `iss`, `aud`, `exp`, `nbf` — and a verified token is remembered (by a hash of the whole
+/// token, never past its `exp`), so a repeated token costs a lookup.
+///
+/// ```
+/// use axum::{Json, Router, routing::get};
+/// use axum_identity_runtime::{ApiAuth, ApiContext};
+///
+/// async fn resource(context: ApiContext) -> Json<serde_json::Value> {
+///     Json(serde_json::json!({ "sub": context.claims.subject() }))
+/// }
+///
+/// let api = ApiAuth::builder()
+///     .client_id("my-api-client-id")
+///     .authority("https://login.microsoftonline.com/organizations")
+///     .build()?;
+/// let app: Router = Router::new().route("/resource", get(resource)).layer(api.layer());
+/// # Ok::<(), axum_identity_runtime::ConfigError>(())
+/// ```
+#[derive(Clone)]
+pub struct ApiAuth {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client_id: String,
+    realm: Arc<str>,
+    provider: Provider,
+    policy: Policy,
+    verified: VerifiedTokens<Map<String, Value>>,
+    clock: Clock,
+    downstream: Option<Auth>,
+}
+
+impl std::fmt::Debug for ApiAuth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiAuth")
+            .field("client_id", &self.inner.client_id)
+            .field("authority", &self.inner.provider.authority().url)
+            .field("audiences", &self.inner.policy.audiences)
+            .field("downstream", &self.inner.downstream.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiAuth {
+    /// Starts a configuration in code.
+    pub fn builder() -> ApiAuthBuilder {
+        ApiAuthBuilder::default()
+    }
+
+    /// Reads `CLIENT_ID`, `AUTHORITY` or `OIDC_AUTHORITY`, and `AUDIENCE` (optional: more
+    /// accepted audiences, space separated) from the environment.
+    pub fn from_env() -> Result<ApiAuth, ConfigError> {
+        Self::builder_from_env().build()
+    }
+
+    /// Like [`ApiAuth::from_env`], returning the builder so code can add to it.
+    pub fn builder_from_env() -> ApiAuthBuilder {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        ApiAuthBuilder {
+            client_id: var("CLIENT_ID"),
+            authority: var("AUTHORITY"),
+            oidc_authority: var("OIDC_AUTHORITY"),
+            audiences: var("AUDIENCE")
+                .map(|a| a.split_whitespace().map(str::to_owned).collect())
+                .unwrap_or_default(),
+            ..ApiAuthBuilder::default()
+        }
+    }
+
+    /// The API's application (client) id.
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
+    /// The audiences a token may be for: the client id, `api://<client id>`, and any
+    /// configured with [`ApiAuthBuilder::audiences`].
+    pub fn audiences(&self) -> &[String] {
+        &self.inner.policy.audiences
+    }
+
+    /// The `realm` of the `WWW-Authenticate` challenges.
+    pub fn realm(&self) -> &str {
+        &self.inner.realm
+    }
+
+    /// The layer that makes this `ApiAuth` reachable from the extractors. No sessions: an API
+    /// is stateless.
+    pub fn layer(&self) -> axum::Extension<ApiAuth> {
+        axum::Extension(self.clone())
+    }
+
+    /// Fetches the provider's discovery document and keys now, so that a misconfiguration is
+    /// reported at startup rather than at the first request.
+    pub async fn warm_up(&self) -> Result<(), Error> {
+        self.inner.provider.metadata().await.map(|_| ())
+    }
+
+    pub(crate) fn realm_arc(&self) -> Arc<str> {
+        self.inner.realm.clone()
+    }
+
+    /// The client that asks for tokens on behalf of this API's callers, when there is one.
+    pub(crate) fn downstream(&self) -> Option<&Auth> {
+        self.inner.downstream.as_ref()
+    }
+
+    /// The claims of a valid token: from the cache of verified tokens, or verified now.
+    pub(crate) async fn authorize(&self, token: &str) -> Result<Arc<Map<String, Value>>, Rejected> {
+        let inner = &*self.inner;
+        let now = inner.clock.now();
+        let key = verified::key(token);
+        if let Some(claims) = inner.verified.get(&key, now) {
+            return Ok(claims);
+        }
+        let verified = access_token::verify(&inner.provider, &inner.policy, token, now).await?;
+        let claims = Arc::new(verified.claims);
+        let weight = token.len() as u64 + verified::weigh(&claims);
+        inner
+            .verified
+            .insert(key, claims.clone(), weight, verified.exp, now);
+        Ok(claims)
+    }
+}
+
+/// Builds an [`ApiAuth`].
+#[derive(Default)]
+#[must_use]
+pub struct ApiAuthBuilder {
+    client_id: Option<String>,
+    authority: Option<String>,
+    oidc_authority: Option<String>,
+    audiences: Vec<String>,
+    tenants: Option<Vec<String>>,
+    leeway: Option<Duration>,
+    realm: Option<String>,
+    http_client: Option<reqwest::Client>,
+    http_timeout: Option<Duration>,
+    metadata_ttl: Option<Duration>,
+    cache_bytes: Option<u64>,
+    require_at_jwt: bool,
+    clock: Option<Clock>,
+    downstream: Option<Auth>,
+}
+
+impl std::fmt::Debug for ApiAuthBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiAuthBuilder")
+            .field("client_id", &self.client_id)
+            .field("authority", &self.authority)
+            .field("oidc_authority", &self.oidc_authority)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ApiAuthBuilder {
+    /// The API's application (client) id; tokens for it, or for `api://<client id>`, are
+    /// accepted. Variable: `CLIENT_ID`.
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+
+    /// A Microsoft authority (Entra ID, External ID, B2C), as for [`Auth`](crate::Auth).
+    /// Entra ID's v1 (`https://sts.windows.net/<tid>/`) and v2 tokens are both accepted; with
+    /// `organizations` or `common`, each token's issuer is checked against its own `tid`.
+    /// Variable: `AUTHORITY`.
+    pub fn authority(mut self, value: impl Into<String>) -> Self {
+        self.authority = Some(value.into());
+        self
+    }
+
+    /// Any OpenID provider by its issuer URL. Variable: `OIDC_AUTHORITY`.
+    pub fn oidc_authority(mut self, value: impl Into<String>) -> Self {
+        self.oidc_authority = Some(value.into());
+        self
+    }
+
+    /// More accepted audiences (`aud`), such as an Application ID URI of your own
+    /// (`https://api.contoso.com`) or an RFC 8707 resource indicator. Variable: `AUDIENCE`.
+    pub fn audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.audiences = audiences.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Accept tokens from these tenants only (their `tid`): for a multi-tenant API on
+    /// `organizations` or `common` that serves some customers' tenants.
+    ///
+    /// Without it, a multi-tenant authority accepts a token from **any** tenant, and the app
+    /// roles in it were granted by that tenant's administrators: anyone can create a tenant,
+    /// consent to the API and give themselves every role it defines. Set it (or check
+    /// [`ApiClaims::tenant_id`](crate::ApiClaims::tenant_id) in every handler) whenever roles
+    /// or scopes decide access; `build` logs a warning on a multi-tenant authority without it.
+    pub fn allowed_tenants<I, S>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.tenants = Some(tenants.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Requires the header's `typ` to be `at+jwt`, as RFC 9068 §4 says access tokens carry:
+    /// every other kind of token (an ID token, also the one a refresh returns without a
+    /// `nonce`; a logout token) is refused by its type, not only by its claims.
+    ///
+    /// Off by default for every authority: Entra ID and its External ID and B2C variants issue
+    /// access tokens with `typ: JWT`, and many other providers send `JWT` or nothing. Without
+    /// it, a token is refused when its `typ` names another kind of token, or it carries a
+    /// `nonce` (an ID token) or `events` (a logout token). Switch it on when your provider
+    /// issues RFC 9068 access tokens (`oidc-provider`, Auth0, Ory and others do).
+    pub fn require_access_token_type(mut self, required: bool) -> Self {
+        self.require_at_jwt = required;
+        self
+    }
+
+    /// Clock skew allowed on `exp`, `nbf` and `iat`. Default 30 seconds.
+    pub fn leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = Some(leeway);
+        self
+    }
+
+    /// The `realm` of the `WWW-Authenticate` challenges. Default: the client id.
+    pub fn realm(mut self, realm: impl Into<String>) -> Self {
+        self.realm = Some(realm.into());
+        self
+    }
+
+    /// The HTTP client for the provider's discovery document and keys (see
+    /// [`AuthBuilder::http_client`](crate::AuthBuilder::http_client)).
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// The timeout of every request to the provider. Default 10 seconds.
+    pub fn http_timeout(mut self, timeout: Duration) -> Self {
+        self.http_timeout = Some(timeout);
+        self
+    }
+
+    /// How long the discovery document and keys are cached. Default 24 hours; a token under
+    /// an unknown key, or failing under a known one, re-fetches the keys earlier (at most every
+    /// 30 seconds).
+    pub fn metadata_ttl(mut self, ttl: Duration) -> Self {
+        self.metadata_ttl = Some(ttl);
+        self
+    }
+
+    /// How many bytes the cache of verified tokens may hold: each entry weighs its token and
+    /// its parsed claims (a token with a thousand groups weighs about 70 KB, a plain one 2–4
+    /// KB). Default 32 MiB; 0 verifies every request. When it is full, the tokens used least
+    /// recently and least often make room; an entry never outlives its token's `exp`.
+    ///
+    /// ```
+    /// use axum_identity_runtime::ApiAuth;
+    ///
+    /// let api = ApiAuth::builder()
+    ///     .client_id("my-api")
+    ///     .oidc_authority("https://idp.example")
+    ///     .token_cache_size(8 << 20) // 8 MiB
+    ///     .build()?;
+    /// # Ok::<(), axum_identity_runtime::ConfigError>(())
+    /// ```
+    pub fn token_cache_size(mut self, bytes: u64) -> Self {
+        self.cache_bytes = Some(bytes);
+        self
+    }
+
+    /// The clock `exp` and `nbf` are checked against (tests pass a [`Clock::manual`]).
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// The API's own confidential client (its client id with a secret or certificate), for
+    /// calling downstream APIs on behalf of the caller with
+    /// [`ApiContext::token_on_behalf_of`](crate::ApiContext::token_on_behalf_of): Entra ID's
+    /// on-behalf-of grant, or RFC 8693 token exchange at other providers. Usually
+    /// `Auth::from_env()?` with `CLIENT_SECRET` or `CLIENT_CERTIFICATE` set; no redirect URI
+    /// is needed.
+    ///
+    /// ```
+    /// use axum_identity_runtime::{ApiAuth, Auth};
+    ///
+    /// let client = Auth::builder()
+    ///     .client_id("my-api-client-id")
+    ///     .client_secret("my-api-secret")
+    ///     .authority("https://login.microsoftonline.com/organizations")
+    ///     .build()?;
+    /// let api = ApiAuth::builder()
+    ///     .client_id("my-api-client-id")
+    ///     .authority("https://login.microsoftonline.com/organizations")
+    ///     .downstream_client(client)
+    ///     .build()?;
+    /// # Ok::<(), axum_identity_runtime::ConfigError>(())
+    /// ```
+    pub fn downstream_client(mut self, client: Auth) -> Self {
+        self.downstream = Some(client);
+        self
+    }
+
+    /// Checks the settings and builds the [`ApiAuth`]. Does not contact the provider (see
+    /// [`ApiAuth::warm_up`]).
+    pub fn build(self) -> Result<ApiAuth, ConfigError> {
+        let client_id = self
+            .client_id
+            .map(|id| id.trim().to_owned())
+            .filter(|id| !id.is_empty())
+            .ok_or(ConfigError::missing(Setting::ClientId, None))?;
+        let authority = check_authority(self.authority, self.oidc_authority)?;
+        let mut audiences = vec![client_id.clone(), format!("api://{client_id}")];
+        for audience in self.audiences {
+            if audience.is_empty() || audience.contains(char::is_whitespace) {
+                return Err(ConfigError::invalid(
+                    Setting::Audiences,
+                    format!("`{audience}` is not a single audience"),
+                ));
+            }
+            if !audiences.contains(&audience) {
+                audiences.push(audience);
+            }
+        }
+        if let Some(tenants) = &self.tenants {
+            let valid = |t: &String| {
+                !t.is_empty() && t.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            };
+            if tenants.is_empty() || !tenants.iter().all(valid) {
+                return Err(ConfigError::invalid(
+                    Setting::AllowedTenants,
+                    "list one or more tenant ids (GUIDs)",
+                ));
+            }
+        }
+        if authority.is_multi_tenant() && self.tenants.is_none() {
+            tracing::warn!(
+                authority = %authority.url,
+                "this web API accepts tokens from every tenant, with the roles and scopes that \
+                 tenant granted: set `allowed_tenants` to the tenants you serve, or check \
+                 `tenant_id()` in every handler"
+            );
+        }
+        let http = check_http_client(self.http_client, self.http_timeout)?;
+        let ttl = self.metadata_ttl.unwrap_or(Duration::from_secs(24 * 3600));
+        let realm = self.realm.unwrap_or_else(|| client_id.clone());
+        Ok(ApiAuth {
+            inner: Arc::new(Inner {
+                realm: Arc::from(realm.replace(['"', '\\'], "")),
+                client_id,
+                provider: Provider::new(authority, http, ttl),
+                policy: Policy {
+                    audiences,
+                    tenants: self.tenants,
+                    leeway: self.leeway.unwrap_or(Duration::from_secs(30)).as_secs() as i64,
+                    require_at_jwt: self.require_at_jwt,
+                },
+                verified: VerifiedTokens::new(self.cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES)),
+                clock: self.clock.unwrap_or_default(),
+                downstream: self.downstream,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_checked_at_build_time() {
+        let err = ApiAuth::builder().build().unwrap_err();
+        assert!(err.to_string().contains("CLIENT_ID"), "{err}");
+        let err = ApiAuth::builder().client_id("api").build().unwrap_err();
+        assert!(err.to_string().contains("AUTHORITY"), "{err}");
+        let err = ApiAuth::builder()
+            .client_id("api")
+            .oidc_authority("https://idp.example")
+            .audiences(["a b"])
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("AUDIENCE"), "{err}");
+        let err = ApiAuth::builder()
+            .client_id("api")
+            .authority("https://login.microsoftonline.com/common")
+            .allowed_tenants(Vec::<String>::new())
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("allowed_tenants"), "{err}");
+    }
+
+    #[test]
+    fn both_audience_forms_and_configured_ones_are_accepted() {
+        let api = ApiAuth::builder()
+            .client_id("api-id")
+            .oidc_authority("https://idp.example")
+            .audiences(["https://api.example", "api-id"])
+            .build()
+            .unwrap();
+        assert_eq!(
+            api.audiences(),
+            ["api-id", "api://api-id", "https://api.example"]
+        );
+        assert_eq!(api.realm(), "api-id");
+    }
+}

@@ -1,0 +1,919 @@
+//! Turning settings into a ready [`Auth`]: the builder and the environment.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::core::clock::Clock;
+use crate::core::error::{ConfigError, Setting};
+use crate::core::params::{Prompt, is_single_scope};
+use crate::core::return_path::safe_return_path;
+use crate::oidc::authority::{Authority, AuthorityKind};
+use crate::oidc::checks::{
+    B2c, check_authority, check_cookie_name, check_http_client, check_path, check_root,
+    check_token_keys, parse_redirect_uri,
+};
+use crate::oidc::client::Client;
+use crate::oidc::credential::{Credential, KeySource};
+use crate::oidc::provider::Provider;
+use crate::services::backchannel::LogoutMarkers;
+use crate::store::lock::RefreshLock;
+use crate::web_app::auth::{Auth, B2cFlows, Parts, Settings};
+use crate::web_app::pages::{DefaultPages, Pages};
+
+use crate::services::tokens::TokenCache;
+use crate::store::session::SessionPolicy;
+use crate::store::single_use::SingleUse;
+
+impl Auth {
+    /// Starts a configuration in code.
+    pub fn builder() -> AuthBuilder {
+        AuthBuilder::default()
+    }
+
+    /// Reads the configuration from the environment variables the Python `identity` samples
+    /// use: `CLIENT_ID`, `CLIENT_SECRET`, `REDIRECT_URI`, and either `AUTHORITY` (Entra ID,
+    /// External ID, B2C) or `OIDC_AUTHORITY` (any OpenID provider, custom domains); and
+    /// `APPLICATION_ROOT` (as in Flask) when the application is served under a path. Empty
+    /// variables count as unset. Instead of a secret, `CLIENT_CERTIFICATE` (a PEM file with the
+    /// private key and the certificate; `CLIENT_KEY_ID` for a key without certificate) or
+    /// `AZURE_FEDERATED_TOKEN_FILE` (a client assertion another system keeps fresh, with
+    /// `AZURE_CLIENT_ID` as the client id when `CLIENT_ID` is unset).
+    pub fn from_env() -> Result<Auth, ConfigError> {
+        Self::builder_from_env().build()
+    }
+
+    /// Like [`Auth::from_env`], but returns the builder so code can add what the environment
+    /// does not say (pages, paths, the application name).
+    pub fn builder_from_env() -> AuthBuilder {
+        let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        AuthBuilder {
+            client_id: var("CLIENT_ID").or_else(|| var("AZURE_CLIENT_ID")),
+            client_secret: var("CLIENT_SECRET"),
+            client_certificate: var("CLIENT_CERTIFICATE").map(|p| KeySource::File(p.into())),
+            client_key_id: var("CLIENT_KEY_ID"),
+            client_assertion_file: var("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
+            redirect_uri: var("REDIRECT_URI"),
+            application_root: var("APPLICATION_ROOT"),
+            authority: var("AUTHORITY"),
+            oidc_authority: var("OIDC_AUTHORITY"),
+            b2c_tenant_name: var("B2C_TENANT_NAME"),
+            b2c_signup_signin_user_flow: var("SIGNUPSIGNIN_USER_FLOW"),
+            b2c_edit_profile_user_flow: var("EDITPROFILE_USER_FLOW"),
+            b2c_reset_password_user_flow: var("RESETPASSWORD_USER_FLOW"),
+            token_encryption_key: var("TOKEN_ENCRYPTION_KEY"),
+            backchannel_logout_key: var("BACKCHANNEL_LOGOUT_KEY"),
+            token_decryption_keys: var("TOKEN_DECRYPTION_KEYS")
+                .map(|keys| {
+                    keys.split([',', ' '])
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default(),
+            ..AuthBuilder::default()
+        }
+    }
+}
+
+/// Builds an [`Auth`]. Every setting has the name of its Python `identity` counterpart where
+/// one exists.
+#[derive(Default)]
+#[must_use]
+pub struct AuthBuilder {
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    client_certificate: Option<KeySource>,
+    client_key_id: Option<String>,
+    client_assertion_file: Option<PathBuf>,
+    redirect_uri: Option<String>,
+    application_root: Option<String>,
+    authority: Option<String>,
+    oidc_authority: Option<String>,
+    scopes: Vec<String>,
+    post_logout_redirect: Option<String>,
+    login_path: Option<String>,
+    logout_path: Option<String>,
+    app_name: Option<String>,
+    pages: Option<Arc<dyn Pages>>,
+    login_timeout: Option<Duration>,
+    idle_timeout: Option<Duration>,
+    session_lifetime: Option<Duration>,
+    http_timeout: Option<Duration>,
+    metadata_ttl: Option<Duration>,
+    prompt: Option<Prompt>,
+    secure_cookies: Option<bool>,
+    http_client: Option<reqwest::Client>,
+    refresh_lock: Option<Arc<dyn RefreshLock>>,
+    backchannel: bool,
+    clock: Option<Clock>,
+    clock_skew: Option<Duration>,
+    cookie_name: Option<String>,
+    token_encryption_key: Option<String>,
+    token_decryption_keys: Vec<String>,
+    backchannel_logout_key: Option<String>,
+    app_token_cache_bytes: Option<u64>,
+    device_starts_per_minute: Option<u32>,
+    allow_readable_key_file: bool,
+    b2c_tenant_name: Option<String>,
+    b2c_signup_signin_user_flow: Option<String>,
+    b2c_edit_profile_user_flow: Option<String>,
+    b2c_reset_password_user_flow: Option<String>,
+}
+
+impl std::fmt::Debug for AuthBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthBuilder")
+            .field("client_id", &self.client_id)
+            .field("authority", &self.authority)
+            .field("oidc_authority", &self.oidc_authority)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthBuilder {
+    /// The application (client) id registered at the provider. Variable: `CLIENT_ID`.
+    pub fn client_id(mut self, value: impl Into<String>) -> Self {
+        self.client_id = Some(value.into());
+        self
+    }
+
+    /// The client secret (Python's `client_credential`). Variable: `CLIENT_SECRET`. Without
+    /// one, the application is a public client and relies on PKCE alone.
+    pub fn client_secret(mut self, value: impl Into<String>) -> Self {
+        self.client_secret = Some(value.into());
+        self
+    }
+
+    /// Authenticates with a certificate instead of a secret: the path of a PEM file holding the
+    /// private key (RSA as PKCS#8 or PKCS#1, or P-256) and its certificate. Every request to
+    /// the token endpoint then carries a client assertion signed with the key (RFC 7523
+    /// `private_key_jwt`; RS256, or ES256 for P-256), whose `kid` and `x5t#S256` are the
+    /// certificate's SHA-256 thumbprint (and `x5t` its SHA-1 one, for Entra ID). The file is
+    /// read once, by
+    /// [`build`](Self::build), which refuses it when every user of the machine can read it
+    /// (see [`allow_readable_key_file`](Self::allow_readable_key_file)). Variable:
+    /// `CLIENT_CERTIFICATE`.
+    pub fn client_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.client_certificate = Some(KeySource::File(path.into()));
+        self
+    }
+
+    /// Accepts a [client certificate file](Self::client_certificate_file) that every user of
+    /// the machine can read (mode `o+r`, such as `0644`), with a warning at startup. By default
+    /// such a file stops the start: it holds the client's private key. Some platforms mount
+    /// secrets that way (Kubernetes' default `defaultMode: 0644`); prefer `0400` there.
+    pub fn allow_readable_key_file(mut self, allowed: bool) -> Self {
+        self.allow_readable_key_file = allowed;
+        self
+    }
+
+    /// Like [`client_certificate_file`](Self::client_certificate_file), with the PEM itself.
+    pub fn client_certificate_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.client_certificate = Some(KeySource::Pem(pem.into()));
+        self
+    }
+
+    /// The `kid` of a client key given without a certificate (the provider has the public key
+    /// in the client's registered JWKS). Variable: `CLIENT_KEY_ID`.
+    pub fn client_key_id(mut self, kid: impl Into<String>) -> Self {
+        self.client_key_id = Some(kid.into());
+        self
+    }
+
+    /// Authenticates with a client assertion that another system writes to `path` and renews
+    /// (federated credentials: Kubernetes and Azure workload identity). The file is read on each
+    /// request to the token endpoint, so a rotated assertion is used without a restart.
+    /// Variable: `AZURE_FEDERATED_TOKEN_FILE`.
+    pub fn client_assertion_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.client_assertion_file = Some(path.into());
+        self
+    }
+
+    /// The absolute URL the provider sends the browser back to; its path is served by
+    /// `identity_routes!`. Variable: `REDIRECT_URI`. Without one, users sign in with the Device
+    /// Code flow (like Python `identity`): the login page shows a code to enter at the provider
+    /// on any device.
+    pub fn redirect_uri(mut self, value: impl Into<String>) -> Self {
+        self.redirect_uri = Some(value.into());
+        self
+    }
+
+    /// The path the application is served under, such as `/app` (Flask's `APPLICATION_ROOT`;
+    /// variable `APPLICATION_ROOT`). Default none; `""` and `/` mean none too.
+    ///
+    /// The paths configured here (`login_path`, `logout_path`, `post_logout_redirect`) are
+    /// relative to it, and every path the library hands out or redirects to has it:
+    /// `/app/login`, `/app/logout`, the page to return to after sign-in (kept within the
+    /// root), the post-logout redirect URI. The redirect URI's path must start with it
+    /// (`https://example.com/app/redirect`). [`Auth::routes`] serves the routes *without* it,
+    /// for either way of mounting the application:
+    ///
+    /// - nested: `Router::new().nest("/app", app)`, where the request keeps the root in its
+    ///   original URI;
+    /// - behind a reverse proxy that strips the root (`https://example.com/app/x` reaches the
+    ///   application as `/x`): the root is added back to the page a sign-in returns to.
+    pub fn application_root(mut self, root: impl Into<String>) -> Self {
+        self.application_root = Some(root.into());
+        self
+    }
+
+    /// A Microsoft authority: Entra ID `https://login.microsoftonline.com/<tenant>`, External
+    /// ID `https://<name>.ciamlogin.com/<name>.onmicrosoft.com`, or B2C
+    /// `https://<t>.b2clogin.com/<t>.onmicrosoft.com/<user_flow>`. Variable: `AUTHORITY`.
+    pub fn authority(mut self, value: impl Into<String>) -> Self {
+        self.authority = Some(value.into());
+        self
+    }
+
+    /// Any OpenID provider by its issuer URL (and External ID custom domains). Its discovery
+    /// document is `<url>/.well-known/openid-configuration`. Variable: `OIDC_AUTHORITY`.
+    pub fn oidc_authority(mut self, value: impl Into<String>) -> Self {
+        self.oidc_authority = Some(value.into());
+        self
+    }
+
+    /// Azure AD B2C: the tenant name (`contoso` for `contoso.onmicrosoft.com`); with
+    /// [`b2c_signup_signin_user_flow`](Self::b2c_signup_signin_user_flow) it makes the authority
+    /// `https://<tenant>.b2clogin.com/<tenant>.onmicrosoft.com/<flow>`. Variable:
+    /// `B2C_TENANT_NAME`.
+    pub fn b2c_tenant_name(mut self, value: impl Into<String>) -> Self {
+        self.b2c_tenant_name = Some(value.into());
+        self
+    }
+
+    /// Azure AD B2C's sign-up/sign-in user flow, e.g. `B2C_1_signupsignin1`. Variable:
+    /// `SIGNUPSIGNIN_USER_FLOW`.
+    pub fn b2c_signup_signin_user_flow(mut self, value: impl Into<String>) -> Self {
+        self.b2c_signup_signin_user_flow = Some(value.into());
+        self
+    }
+
+    /// Azure AD B2C's edit-profile user flow; enables [`Auth::edit_profile_url`]. Variable:
+    /// `EDITPROFILE_USER_FLOW`.
+    pub fn b2c_edit_profile_user_flow(mut self, value: impl Into<String>) -> Self {
+        self.b2c_edit_profile_user_flow = Some(value.into());
+        self
+    }
+
+    /// Azure AD B2C's password-reset user flow: B2C's "forgot your password?" (`AADB2C90118`)
+    /// sends the user through it. Variable: `RESETPASSWORD_USER_FLOW`.
+    pub fn b2c_reset_password_user_flow(mut self, value: impl Into<String>) -> Self {
+        self.b2c_reset_password_user_flow = Some(value.into());
+        self
+    }
+
+    /// The `prompt` of every sign-in request. Default: none sent.
+    pub fn prompt(mut self, prompt: Prompt) -> Self {
+        self.prompt = Some(prompt);
+        self
+    }
+
+    /// Whether the session cookie is `Secure`. Default: when the redirect URI is https.
+    pub fn secure_cookies(mut self, secure: bool) -> Self {
+        self.secure_cookies = Some(secure);
+        self
+    }
+
+    /// The HTTP client for requests to the provider, for proxies or extra root certificates.
+    /// It must not follow redirects (build it with `redirect::Policy::none()`), and should have
+    /// timeouts; the default client has both.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
+    /// Coordinates token refreshes across application instances that share a session store
+    /// (see [`RefreshLock`](crate::RefreshLock); `RedisRefreshLock` with the `redis` feature),
+    /// and makes a callback, or a back-channel logout token, usable once across all of them.
+    /// Without it, refreshes are single-flight and those checks hold within each process only.
+    pub fn refresh_lock(mut self, lock: impl RefreshLock) -> Self {
+        self.refresh_lock = Some(Arc::new(lock));
+        self
+    }
+
+    /// Receives OpenID Connect Back-Channel Logout at `<logout_path>/backchannel` (register that
+    /// URL at the provider as the `backchannel_logout_uri`): when the provider says a user signed
+    /// out, every session of that user here ends, on every instance sharing the session store
+    /// (within a few seconds). The markers live in the session store given to [`Auth::layer`].
+    ///
+    /// The markers are stored under ids keyed with [`backchannel_logout_key`](Self::backchannel_logout_key)
+    /// (else with `TOKEN_ENCRYPTION_KEY`), so no cookie can name one; one of the two is required.
+    pub fn backchannel_logout(mut self, enabled: bool) -> Self {
+        self.backchannel = enabled;
+        self
+    }
+
+    /// How many bytes the cache of app-only and on-behalf-of tokens may hold (their keys and
+    /// tokens; one token is 1–4 KB). Default 16 MiB. On-behalf-of tokens are cached per
+    /// incoming token, so the bound, not the number of callers, decides the memory; when it is
+    /// spent the entries used least go first and are requested again when next needed.
+    pub fn app_token_cache_size(mut self, bytes: u64) -> Self {
+        self.app_token_cache_bytes = Some(bytes);
+        self
+    }
+
+    /// How many Device Code sign-ins may start per minute in this process, whoever starts
+    /// them. Default 60. Each start asks the provider for a code, and a provider that sees too
+    /// many throttles the whole application; past the limit a visitor gets `429 Too Many
+    /// Requests` with `Retry-After: 60`. (A start needs a person's click on a page that first
+    /// set the session cookie, so cookie-less requests start none.)
+    pub fn device_code_starts_per_minute(mut self, starts: u32) -> Self {
+        self.device_starts_per_minute = Some(starts);
+        self
+    }
+
+    /// The key of the back-channel logout markers' ids: a secret of at least 32 characters
+    /// (`openssl rand -base64 32`), the same on every instance. Variable:
+    /// `BACKCHANNEL_LOGOUT_KEY`. Default: `TOKEN_ENCRYPTION_KEY`.
+    ///
+    /// It is a key of its own, not the client secret, so that rotating the application's
+    /// credentials does not forget which sessions the provider ended. Changing this key (or,
+    /// without it, `TOKEN_ENCRYPTION_KEY`) does forget them: a session the provider ended
+    /// within the last session lifetime would be current again. Keep it stable; if it must
+    /// change, end every session (clear the store) at the same time.
+    pub fn backchannel_logout_key(mut self, key: impl Into<String>) -> Self {
+        self.backchannel_logout_key = Some(key.into());
+        self
+    }
+
+    /// The clock that sign-in, token freshness and session timeouts read. Default: the wall
+    /// clock; tests pass a [`Clock::manual`] and move it instead of sleeping.
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Encrypts the ID, access and refresh tokens in the session store with this key: the
+    /// base64 of 32 random bytes (`openssl rand -base64 32`), the same on every instance.
+    /// Variable: `TOKEN_ENCRYPTION_KEY`. The tokens are sealed with XChaCha20-Poly1305, bound to
+    /// the sign-in they belong to; a session whose tokens do not open reads as signed out.
+    pub fn token_encryption_key(mut self, base64: impl Into<String>) -> Self {
+        self.token_encryption_key = Some(base64.into());
+        self
+    }
+
+    /// Older encryption keys, still used to open tokens sealed before a key change, so keys
+    /// rotate without signing anyone out. Variable: `TOKEN_DECRYPTION_KEYS` (comma-separated).
+    pub fn token_decryption_keys<I, S>(mut self, keys: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.token_decryption_keys = keys.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The session cookie's name. Default `__Host-identity.sid` over https, `identity.sid` over
+    /// plain http. Browsers do not separate cookies by port: two applications on one host
+    /// (`localhost:5000` and `localhost:5001`) need names of their own.
+    pub fn cookie_name(mut self, name: impl Into<String>) -> Self {
+        self.cookie_name = Some(name.into());
+        self
+    }
+
+    /// How much the provider's clock may differ from ours: a token is accepted this long after
+    /// its `exp`, and refused when its `iat` or `nbf` is further than this in the future.
+    /// Default 60 seconds.
+    pub fn clock_skew(mut self, leeway: Duration) -> Self {
+        self.clock_skew = Some(leeway);
+        self
+    }
+
+    /// Extra scopes to ask for at every sign-in, besides `openid profile offline_access`.
+    pub fn scopes<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes = scopes.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Where the browser lands after signing out (Python's `post_logout_view`): a local path
+    /// such as `/`, relative to the [application root](Self::application_root). Default: the
+    /// built-in signed-out page.
+    pub fn post_logout_redirect(mut self, path: impl Into<String>) -> Self {
+        self.post_logout_redirect = Some(path.into());
+        self
+    }
+
+    /// The path that starts a sign-in, relative to the [application
+    /// root](Self::application_root). Default `/login`.
+    pub fn login_path(mut self, path: impl Into<String>) -> Self {
+        self.login_path = Some(path.into());
+        self
+    }
+
+    /// The path that signs out, relative to the [application root](Self::application_root).
+    /// Default `/logout`; the signed-out page is `<path>/done`.
+    pub fn logout_path(mut self, path: impl Into<String>) -> Self {
+        self.logout_path = Some(path.into());
+        self
+    }
+
+    /// The application's name, shown on the built-in pages.
+    pub fn app_name(mut self, name: impl Into<String>) -> Self {
+        self.app_name = Some(name.into());
+        self
+    }
+
+    /// Replaces the built-in pages.
+    pub fn pages(mut self, pages: impl Pages) -> Self {
+        self.pages = Some(Arc::new(pages));
+        self
+    }
+
+    /// How long a started sign-in stays valid. Default 10 minutes.
+    pub fn login_timeout(mut self, timeout: Duration) -> Self {
+        self.login_timeout = Some(timeout);
+        self
+    }
+
+    /// A signed-in session that sees no request for this long is signed out. Default 8 hours.
+    /// Activity is recorded at most every tenth of this, so protected requests do not write
+    /// to the session store.
+    pub fn idle_timeout(mut self, timeout: Duration) -> Self {
+        self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// A sign-in is valid for at most this long, however active the user is; token refreshes do
+    /// not extend it. Default 24 hours.
+    pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
+        self.session_lifetime = Some(lifetime);
+        self
+    }
+
+    /// The timeout of every request to the provider. Default 10 seconds.
+    pub fn http_timeout(mut self, timeout: Duration) -> Self {
+        self.http_timeout = Some(timeout);
+        self
+    }
+
+    /// How long the discovery document and keys are cached. Default 24 hours; an unknown
+    /// signing key triggers an earlier (rate-limited) refresh of the keys.
+    pub fn metadata_ttl(mut self, ttl: Duration) -> Self {
+        self.metadata_ttl = Some(ttl);
+        self
+    }
+
+    /// Checks the settings and builds the [`Auth`]. Does not contact the provider (see
+    /// [`Auth::warm_up`]).
+    pub fn build(self) -> Result<Auth, ConfigError> {
+        let client_id = self
+            .client_id
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(ConfigError::missing(Setting::ClientId, None))?;
+        let redirect_uri = self
+            .redirect_uri
+            .as_deref()
+            .map(parse_redirect_uri)
+            .transpose()?;
+        let b2c = B2c {
+            tenant: self.b2c_tenant_name.as_deref(),
+        };
+        let b2c_authority = b2c.authority(
+            self.b2c_signup_signin_user_flow.as_deref(),
+            Setting::B2cSignupSigninUserFlow,
+        )?;
+        let b2c_edit = b2c.authority(
+            self.b2c_edit_profile_user_flow.as_deref(),
+            Setting::B2cEditProfileUserFlow,
+        )?;
+        let b2c_reset = b2c.authority(
+            self.b2c_reset_password_user_flow.as_deref(),
+            Setting::B2cResetPasswordUserFlow,
+        )?;
+        match (&self.b2c_tenant_name, &self.b2c_signup_signin_user_flow) {
+            (Some(_), None) => {
+                return Err(ConfigError::missing(
+                    Setting::B2cSignupSigninUserFlow,
+                    Some("B2C_TENANT_NAME is set"),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::missing(
+                    Setting::B2cTenantName,
+                    Some("SIGNUPSIGNIN_USER_FLOW is set"),
+                ));
+            }
+            _ => {}
+        }
+        if self.b2c_tenant_name.is_none()
+            && (self.b2c_edit_profile_user_flow.is_some()
+                || self.b2c_reset_password_user_flow.is_some())
+        {
+            return Err(ConfigError::missing(
+                Setting::B2cTenantName,
+                Some("a B2C user flow is set"),
+            ));
+        }
+        let mut authority = self.authority;
+        if let Some(b2c) = b2c_authority {
+            let first = match (&authority, &self.oidc_authority) {
+                (Some(_), _) => Some(Setting::Authority),
+                (None, Some(_)) => Some(Setting::OidcAuthority),
+                (None, None) => None,
+            };
+            if let Some(first) = first {
+                return Err(ConfigError::Conflict {
+                    first,
+                    second: Setting::B2cTenantName,
+                    reason: "a B2C tenant and user flow make the authority; set one or the other",
+                });
+            }
+            authority = Some(b2c);
+        }
+        let authority = check_authority(authority, self.oidc_authority)?;
+        // Every path below is public: with the root, as a browser asks for it.
+        let root = check_root(self.application_root)?;
+        let login_path = root.clone() + &check_path(Setting::LoginPath, self.login_path, "/login")?;
+        let logout_path =
+            root.clone() + &check_path(Setting::LogoutPath, self.logout_path, "/logout")?;
+        let signed_out_path = format!("{}/done", logout_path.trim_end_matches('/'));
+        let post_logout = match self.post_logout_redirect {
+            Some(path) => {
+                if safe_return_path(&path) != path {
+                    return Err(ConfigError::invalid(
+                        Setting::PostLogoutRedirect,
+                        format!("`{path}` must be a local path such as `/`"),
+                    ));
+                }
+                root.clone() + &path
+            }
+            None => signed_out_path.clone(),
+        };
+        if let Some(uri) = &redirect_uri
+            && !root.is_empty()
+            && !uri
+                .path()
+                .strip_prefix(&root)
+                .is_some_and(|route| route.len() > 1 && route.starts_with('/'))
+        {
+            return Err(ConfigError::invalid(
+                Setting::RedirectUri,
+                format!(
+                    "`{uri}` must have a path of its own under APPLICATION_ROOT `{root}`, such as `{root}/redirect`"
+                ),
+            ));
+        }
+        if redirect_uri.is_none() && authority.kind == AuthorityKind::B2c {
+            return Err(ConfigError::missing(
+                Setting::RedirectUri,
+                Some("Azure AD B2C has no Device Code flow"),
+            ));
+        }
+        let redirect_path = redirect_uri.as_ref().map(Url::path).unwrap_or_default();
+        for (setting, path) in [
+            (Setting::LoginPath, &login_path),
+            (Setting::LogoutPath, &logout_path),
+        ] {
+            if path == redirect_path {
+                return Err(ConfigError::invalid(
+                    setting,
+                    format!("`{path}` is also the path of REDIRECT_URI"),
+                ));
+            }
+        }
+        if let Some(scope) = self.scopes.iter().find(|s| !is_single_scope(s)) {
+            return Err(ConfigError::invalid(
+                Setting::Scopes,
+                format!("`{scope}` is not a single scope"),
+            ));
+        }
+        let http = check_http_client(self.http_client, self.http_timeout)?;
+        let ttl = self.metadata_ttl.unwrap_or(Duration::from_secs(24 * 3600));
+        let flow_provider = |url: Option<String>| -> Result<Option<Provider>, ConfigError> {
+            url.map(|url| {
+                let authority = Authority::microsoft(&url)
+                    .map_err(|reason| ConfigError::invalid(Setting::B2cTenantName, reason))?;
+                Ok(Provider::new(authority, http.clone(), ttl))
+            })
+            .transpose()
+        };
+        let b2c = B2cFlows {
+            edit_profile: flow_provider(b2c_edit)?,
+            reset_password: flow_provider(b2c_reset)?,
+        };
+        let secure_cookies = self
+            .secure_cookies
+            .unwrap_or_else(|| redirect_uri.as_ref().is_some_and(|u| u.scheme() == "https"));
+        let cookie_name = match self.cookie_name {
+            Some(name) => check_cookie_name(name)?,
+            // The `__Host-` prefix makes browsers accept the cookie only with `Secure`,
+            // `Path=/` and no `Domain`, so neither a sibling subdomain nor a man in the middle
+            // on plain http can plant a session cookie for this origin (RFC 6265bis §4.1.3.2).
+            None if secure_cookies => "__Host-identity.sid".to_owned(),
+            None => "identity.sid".to_owned(),
+        };
+        let settings = Settings {
+            prompt: self.prompt,
+            secure_cookies,
+            cookie_name,
+            scopes: self.scopes,
+            root,
+            post_logout,
+            login_path,
+            logout_path: Arc::from(logout_path),
+            signed_out_path,
+            app_name: self.app_name.unwrap_or_default(),
+            device_starts_per_minute: self.device_starts_per_minute.unwrap_or(60),
+            clock_skew: self.clock_skew.unwrap_or(Duration::from_secs(60)),
+            session: SessionPolicy {
+                idle_timeout: self.idle_timeout.unwrap_or(Duration::from_secs(8 * 3600)),
+                lifetime: self
+                    .session_lifetime
+                    .unwrap_or(Duration::from_secs(24 * 3600)),
+                login_timeout: self.login_timeout.unwrap_or(Duration::from_secs(600)),
+            },
+            backchannel: self.backchannel,
+        };
+        let sealer = check_token_keys(
+            self.token_encryption_key.as_deref(),
+            &self.token_decryption_keys,
+        )?;
+        // The markers' ids are keyed with a secret every instance has, so that no cookie can
+        // name one.
+        let client_secret = self.client_secret.filter(|s| !s.is_empty());
+        let credential = Credential::from_settings(
+            client_secret.clone(),
+            self.client_certificate,
+            self.client_key_id,
+            self.client_assertion_file,
+            self.allow_readable_key_file,
+        )?;
+        let markers = LogoutMarkers::from_settings(
+            self.backchannel,
+            self.backchannel_logout_key.as_deref(),
+            self.token_encryption_key.as_deref(),
+        )?;
+        Ok(Auth::new(Parts {
+            settings,
+            client: Client::new(client_id, credential, redirect_uri),
+            provider: Provider::new(authority, http, ttl),
+            b2c,
+            tokens: TokenCache::new(self.refresh_lock.clone()),
+            once: SingleUse::new(self.refresh_lock),
+            markers,
+            sealer,
+            pages: self.pages.unwrap_or_else(|| Arc::new(DefaultPages)),
+            clock: self.clock.unwrap_or_default(),
+            app_token_cache_bytes: self
+                .app_token_cache_bytes
+                .unwrap_or(crate::services::app_tokens::DEFAULT_CACHE_BYTES),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> AuthBuilder {
+        Auth::builder()
+            .client_id("id")
+            .client_secret("secret")
+            .redirect_uri("http://localhost:5000/redirect")
+    }
+
+    #[test]
+    fn missing_settings_name_their_variables() {
+        let err = Auth::builder().build().unwrap_err();
+        assert!(err.to_string().contains("CLIENT_ID"), "{err}");
+        // Without a redirect URI the Device Code flow is used, but a provider is still needed.
+        let err = Auth::builder().client_id("id").build().unwrap_err();
+        assert!(err.to_string().contains("AUTHORITY"), "{err}");
+        let err = base().build().unwrap_err();
+        assert!(err.to_string().contains("AUTHORITY"), "{err}");
+        let err = Auth::builder()
+            .client_id("id")
+            .b2c_tenant_name("contoso")
+            .b2c_signup_signin_user_flow("B2C_1_susi")
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("REDIRECT_URI"),
+            "B2C has no Device Code flow: {err}"
+        );
+    }
+
+    #[test]
+    fn contradictions_and_bad_values_are_refused_at_build_time() {
+        let err = base()
+            .authority("https://login.microsoftonline.com/common")
+            .oidc_authority("https://idp.example")
+            .build()
+            .unwrap_err();
+        assert!(matches!(err, ConfigError::Conflict { .. }), "{err}");
+        let err = base()
+            .oidc_authority("http://idp.example")
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("OIDC_AUTHORITY"), "{err}");
+        let err = base()
+            .redirect_uri("http://app.example/redirect")
+            .oidc_authority("https://idp.example")
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("REDIRECT_URI"), "{err}");
+        let err = base()
+            .oidc_authority("https://idp.example")
+            .post_logout_redirect("https://evil.example")
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("post_logout_redirect"), "{err}");
+        let err = base()
+            .oidc_authority("https://idp.example")
+            .login_path("/redirect")
+            .build();
+        assert!(err.is_err());
+    }
+
+    #[test]
+    fn a_secret_and_a_certificate_are_refused_saying_which_to_drop() {
+        let err = base()
+            .oidc_authority("https://idp.example")
+            .client_certificate_file("no-such-dir/app.pem")
+            .build()
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("CLIENT_SECRET") && text.contains("CLIENT_CERTIFICATE"),
+            "{text}"
+        );
+        assert!(text.contains("drop"), "{text}");
+        let err = base()
+            .oidc_authority("https://idp.example")
+            .client_assertion_file("/var/run/token")
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("AZURE_FEDERATED_TOKEN_FILE"),
+            "{err}"
+        );
+        let err = Auth::builder()
+            .client_id("id")
+            .oidc_authority("https://idp.example")
+            .client_certificate_file("no-such-dir/app.pem")
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("no-such-dir/app.pem"), "{err}");
+        let err = Auth::builder()
+            .client_id("id")
+            .oidc_authority("https://idp.example")
+            .client_assertion_file("/var/run/token")
+            .backchannel_logout(true)
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("BACKCHANNEL_LOGOUT_KEY")
+                && err.to_string().contains("TOKEN_ENCRYPTION_KEY")
+                && !err.to_string().contains("CLIENT_SECRET"),
+            "{err}"
+        );
+        // A public client (the Device Code flow) needs no credential.
+        Auth::builder()
+            .client_id("id")
+            .oidc_authority("https://idp.example")
+            .build()
+            .unwrap();
+    }
+
+    #[test]
+    fn back_channel_markers_keep_their_ids_when_the_client_secret_rotates() {
+        let with_secret = |secret: &str| {
+            Auth::builder()
+                .client_id("id")
+                .client_secret(secret)
+                .redirect_uri("http://localhost:5000/redirect")
+                .oidc_authority("https://idp.example")
+                .backchannel_logout(true)
+                .backchannel_logout_key("marker-key-0123456789abcdefghijklmnopq")
+                .build()
+                .unwrap()
+        };
+        let (old, new) = (with_secret("old secret"), with_secret("new secret"));
+        assert!(
+            old.markers().marker_id("iss", "sub") == new.markers().marker_id("iss", "sub"),
+            "a session the provider ended stays ended after the secret changes"
+        );
+        // The encryption key serves when there is no dedicated key; the secret never does.
+        let keyed = |secret: &str| {
+            Auth::builder()
+                .client_id("id")
+                .client_secret(secret)
+                .redirect_uri("http://localhost:5000/redirect")
+                .oidc_authority("https://idp.example")
+                .backchannel_logout(true)
+                .token_encryption_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+                .build()
+                .unwrap()
+        };
+        assert!(
+            keyed("a").markers().marker_id("iss", "sub")
+                == keyed("b").markers().marker_id("iss", "sub")
+        );
+        let err = base()
+            .oidc_authority("https://idp.example")
+            .backchannel_logout(true)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("BACKCHANNEL_LOGOUT_KEY"), "{err}");
+        let err = base()
+            .oidc_authority("https://idp.example")
+            .backchannel_logout(true)
+            .backchannel_logout_key("short")
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("BACKCHANNEL_LOGOUT_KEY")
+                && err.to_string().contains("at least 32 characters"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn login_urls_carry_only_local_return_paths() {
+        let auth = base()
+            .oidc_authority("https://idp.example")
+            .build()
+            .unwrap();
+        assert_eq!(auth.login_url("/a?b=c"), "/login?next=%2Fa%3Fb%3Dc");
+        assert_eq!(auth.login_url("//evil.example"), "/login");
+        assert_eq!(auth.signed_out_path(), "/logout/done");
+        assert_eq!(auth.application_root(), None);
+    }
+
+    #[test]
+    fn paths_under_an_application_root_have_it_and_routes_do_not() {
+        let auth = base()
+            .redirect_uri("http://localhost:5000/app/redirect")
+            .oidc_authority("https://idp.example")
+            .application_root("/app/")
+            .post_logout_redirect("/bye")
+            .build()
+            .unwrap();
+        assert_eq!(auth.application_root(), Some("/app"));
+        assert_eq!(auth.login_path(), "/app/login");
+        assert_eq!(auth.logout_path(), "/app/logout");
+        assert_eq!(auth.signed_out_path(), "/app/logout/done");
+        assert_eq!(auth.redirect_path(), Some("/app/redirect"));
+        assert_eq!(auth.settings().post_logout, "/app/bye");
+        assert_eq!(auth.route(auth.login_path()), "/login");
+        assert_eq!(auth.route("/app/redirect"), "/redirect");
+        assert_eq!(auth.login_url("/app/"), "/app/login");
+        assert_eq!(auth.login_url("/"), "/app/login");
+        assert_eq!(
+            auth.login_url("/a?b=c"),
+            "/app/login?next=%2Fapp%2Fa%3Fb%3Dc"
+        );
+        assert_eq!(auth.return_path("/other"), "/app/");
+        assert_eq!(auth.return_path("/app/x"), "/app/x");
+        for root in ["", "/"] {
+            let auth = base()
+                .oidc_authority("https://idp.example")
+                .application_root(root)
+                .build()
+                .unwrap();
+            assert_eq!(auth.application_root(), None, "{root:?}");
+            assert_eq!(auth.login_path(), "/login");
+        }
+    }
+
+    #[test]
+    fn the_redirect_uri_lives_under_the_application_root() {
+        for uri in [
+            "http://localhost:5000/redirect",
+            "http://localhost:5000/app",
+            "http://localhost:5000/app/",
+            "http://localhost:5000/application/redirect",
+        ] {
+            let err = base()
+                .redirect_uri(uri)
+                .oidc_authority("https://idp.example")
+                .application_root("/app")
+                .build()
+                .unwrap_err();
+            assert!(err.to_string().contains("REDIRECT_URI"), "{uri}: {err}");
+        }
+        let err = base()
+            .oidc_authority("https://idp.example")
+            .application_root("app")
+            .build()
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    setting: Setting::ApplicationRoot,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("APPLICATION_ROOT"), "{err}");
+    }
+}

@@ -1,0 +1,14 @@
+//! The web app: `Auth`, the composition root that owns the services (`auth`), its builder
+//! (`config`), the sign-in, sign-out and Device Code flows (`login`, `logout`, `device`), the
+//! extractors handlers take (`extract`), the tower layer (`layer`), the routes (`routes`) and
+//! the pages (`pages`). May use every folder but `web_api`.
+
+pub(crate) mod auth;
+pub(crate) mod config;
+pub(crate) mod device;
+pub(crate) mod extract;
+pub(crate) mod layer;
+pub(crate) mod login;
+pub(crate) mod logout;
+pub(crate) mod pages;
+pub(crate) mod routes;
