@@ -67,7 +67,11 @@ fn local_provider_port() -> u16 {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> std::process::ExitCode {
+    local::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt().with_env_filter("info").init();
     dotenvy::dotenv().ok();
     let port = local::port();
@@ -87,8 +91,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         api
     };
     // Reports a misconfigured provider now rather than at the first request.
-    if let Err(error) = api.warm_up().await {
-        eprintln!("warning: the provider's keys could not be fetched yet: {error}");
+    match api.warm_up().await {
+        Ok(()) => {}
+        // A wrong authority stops the API now rather than at the first request.
+        Err(error @ axum_identity::Error::Config(_)) => return Err(error.into()),
+        Err(error) => eprintln!("warning: the provider's keys could not be fetched yet: {error}"),
     }
     println!(
         "Protecting /resource for {} with the scopes {scopes:?}",

@@ -10,7 +10,7 @@ use openidconnect::Scope;
 
 use crate::client::{Client, application_token, token_error};
 use crate::clock::Clock;
-use crate::error::{ConfigError, Error, Setting};
+use crate::error::{ConfigError, Error, Flow, Setting};
 use crate::params::is_single_scope;
 use crate::provider::Provider;
 use crate::session::CachedToken;
@@ -179,9 +179,10 @@ async fn request(
         request = request.add_extra_param(name, value);
     }
     tracing::debug!("asking for an app-only token");
+    let http = provider.oauth().recording();
     let response = request
-        .request_async(provider.oauth())
+        .request_async(&http)
         .await
-        .map_err(token_error)?;
+        .map_err(|e| token_error(e, Flow::AppToken, http.answer()))?;
     application_token(&response, scopes, clock.now(), "client credentials")
 }

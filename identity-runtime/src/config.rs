@@ -591,6 +591,15 @@ impl AuthBuilder {
             self.client_key_id,
             self.client_assertion_file,
         )?;
+        // A confidential client without a redirect URI is most often a web application whose
+        // REDIRECT_URI went missing: the Device Code flow it gets instead is refused by most
+        // providers for such a client, so say it at startup.
+        if redirect_uri.is_none() && !matches!(credential, Credential::None) {
+            tracing::warn!(
+                "REDIRECT_URI is not set, so users sign in with the Device Code flow; a web \
+                 application needs REDIRECT_URI, the redirect URI registered at the provider"
+            );
+        }
         let marker_key = client_secret.clone().or(self.token_encryption_key.clone());
         let markers = match (marker_key, self.backchannel) {
             (Some(secret), _) => LogoutMarkers::new(secret.as_bytes()),

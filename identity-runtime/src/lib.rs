@@ -108,7 +108,7 @@ pub use app_tokens::ClientToken;
 pub use auth::Auth;
 pub use clock::Clock;
 pub use config::AuthBuilder;
-pub use error::{BoxError, ConfigError, Error, Setting};
+pub use error::{BoxError, ConfigError, Error, Flow, Setting};
 pub use extract::{
     Context, LoginGuard, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_sign_in,
 };

@@ -13,8 +13,8 @@ use tower_sessions::Session;
 
 use crate::auth::Auth;
 use crate::authority::is_loopback;
-use crate::client::{cached_token, granted_scopes, token_error};
-use crate::error::Error;
+use crate::client::{cached_token, granted_scopes, refusal_fix, token_error};
+use crate::error::{ConfigError, Error, Flow};
 use crate::id_token::{self, merge_userinfo, needs_userinfo};
 use crate::pages::NO_STORE;
 use crate::provider::Metadata;
@@ -250,6 +250,16 @@ pub(crate) async fn callback(
         {
             return Ok(redirect(&pending.next));
         }
+        // The state matched a sign-in of this browser, so the answer is the provider's own: a
+        // refusal that only a configuration change can fix is reported as one.
+        if let Some(fix) = refusal_fix(error, Flow::SignIn) {
+            let description = params.get("error_description").map(String::as_str);
+            return Err(Error::Config(ConfigError::Refused {
+                flow: Flow::SignIn,
+                answer: format!("{}: {}", clip(error), clip(description.unwrap_or_default())),
+                fix,
+            }));
+        }
         return Err(provider_error(error, params.get("error_description")));
     }
     let code = params
@@ -264,10 +274,11 @@ pub(crate) async fn callback(
     for (name, value) in auth.client().assertion_params(&meta)? {
         request = request.add_extra_param(name, value);
     }
+    let http = provider.oauth().recording();
     let response = request
-        .request_async(provider.oauth())
+        .request_async(&http)
         .await
-        .map_err(token_error)?;
+        .map_err(|e| token_error(e, Flow::SignIn, http.answer()))?;
     let id_token = response
         .id_token()
         .ok_or_else(|| Error::InvalidToken("the provider sent no ID token".into()))?;
@@ -372,9 +383,13 @@ pub(crate) async fn complete_sign_in(
     Ok(redirect(next))
 }
 
+/// Text from an unauthenticated request, clipped to what a page or a log line needs.
+fn clip(text: &str) -> String {
+    text.chars().take(300).collect()
+}
+
 /// The provider's error, clipped: it comes from an unauthenticated request.
 pub(crate) fn provider_error(error: &str, description: Option<&String>) -> Error {
-    let clip = |s: &str| s.chars().take(300).collect::<String>();
     Error::Provider {
         error: clip(error),
         description: description.map(|d| clip(d)).unwrap_or_default(),

@@ -10,9 +10,9 @@ use sha2::Digest as _;
 
 use crate::app_tokens::{AppTokens, ClientToken, scope_set};
 use crate::authority::AuthorityKind;
-use crate::client::{Client, application_token, error_answer, parse_token_response};
+use crate::client::{Client, application_token, error_answer, parse_token_response, with_answer};
 use crate::clock::Clock;
-use crate::error::Error;
+use crate::error::{Error, Flow};
 use crate::provider::Provider;
 use crate::session::CachedToken;
 
@@ -92,10 +92,16 @@ async fn exchange(
     };
     form.push(("scope".into(), scopes.join(" ")));
     tracing::debug!("exchanging the incoming token");
-    let (status, body) = client.post_form(provider, &meta, &token_url, form).await?;
+    let (status, body, summary) = client
+        .post_form(provider, &meta, &token_url, form, Flow::AppToken)
+        .await?;
     if !status.is_success() {
-        let answer: ErrorAnswer = serde_json::from_slice(&body)
-            .map_err(|_| Error::token_endpoint(format!("the token endpoint answered {status}")))?;
+        let answer: ErrorAnswer = serde_json::from_slice(&body).map_err(|_| {
+            Error::token_endpoint(format!(
+                "{}: the token endpoint's error answer is unreadable ({summary})",
+                Flow::AppToken
+            ))
+        })?;
         let description = answer.error_description.unwrap_or_default();
         // Conditional access (MFA) or consent the user must give: the API's client can act on
         // it, so it becomes a 403 with the claims challenge, not a failure of ours.
@@ -111,8 +117,11 @@ async fn exchange(
                 claims: answer.claims,
             });
         }
-        return Err(error_answer(&answer.error, Some(&description)));
+        return Err(with_answer(
+            error_answer(&answer.error, Some(&description), Flow::AppToken),
+            Some(&summary),
+        ));
     }
-    let response = parse_token_response(&body)?;
+    let response = parse_token_response(&body, Flow::AppToken)?;
     application_token(&response, scopes, clock.now(), "on-behalf-of")
 }

@@ -9,7 +9,9 @@ use serde::Deserialize;
 
 use crate::authority::{Authority, IssuerRule};
 use crate::error::{ConfigError, Error};
-use crate::http::{BoundedClient, MAX_RESPONSE_BYTES, read_limited};
+use crate::http::{
+    AnswerSummary, BoundedClient, MAX_RESPONSE_BYTES, read_limited, untrusted_certificate,
+};
 
 /// After a failed fetch, callers fail fast for this long instead of queueing on a dead provider.
 const FAILURE_BACKOFF: Duration = Duration::from_secs(5);
@@ -219,9 +221,25 @@ impl Provider {
 
     async fn fetch(&self) -> Result<Metadata, Error> {
         let url = self.authority.discovery_url();
-        let body = self.get_json_bytes(&url).await?;
+        let (body, summary) = self.get_json_bytes(&url, true).await?;
+        // A document that is not discovery at all (a web page, another JSON) means the URL is
+        // wrong; one that is JSON with discovery's fields but bad values is the provider's.
         let provider: CoreProviderMetadata = serde_json::from_slice(&body).map_err(|e| {
-            Error::unavailable_because(format!("the discovery document at {url} is invalid"), e)
+            let is_object = matches!(
+                serde_json::from_slice::<serde_json::Value>(&body),
+                Ok(serde_json::Value::Object(ref fields)) if fields.contains_key("issuer")
+            );
+            if is_object {
+                Error::unavailable_because(
+                    format!("the discovery document at {url} is invalid ({summary})"),
+                    e,
+                )
+            } else {
+                Error::Config(ConfigError::Provider(format!(
+                    "{url} is not an OpenID discovery document ({summary}): {e}; check {}",
+                    self.authority.setting_name()
+                )))
+            }
         })?;
         let extra: ExtraMetadata = serde_json::from_slice(&body).unwrap_or_default();
         let issuer = provider.issuer().as_str().to_owned();
@@ -246,28 +264,51 @@ impl Provider {
         provider: &CoreProviderMetadata,
     ) -> Result<CoreJsonWebKeySet, Error> {
         let url = provider.jwks_uri().as_str();
-        let body = self.get_json_bytes(url).await?;
-        serde_json::from_slice(&body)
-            .map_err(|e| Error::unavailable_because(format!("the key set at {url} is invalid"), e))
+        let (body, summary) = self.get_json_bytes(url, false).await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            Error::unavailable_because(format!("the key set at {url} is invalid ({summary})"), e)
+        })
     }
 
-    async fn get_json_bytes(&self, url: &str) -> Result<Vec<u8>, Error> {
+    /// GETs a JSON document of the provider. `discovery`: the URL comes from the configured
+    /// authority, so an answer saying it does not exist (4xx) is a configuration mistake.
+    async fn get_json_bytes(
+        &self,
+        url: &str,
+        discovery: bool,
+    ) -> Result<(Vec<u8>, AnswerSummary), Error> {
         let response = self
             .http
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| Error::unavailable_because(format!("GET {url}"), e))?;
-        if !response.status().is_success() {
-            return Err(Error::unavailable(format!(
-                "GET {url} answered {}",
-                response.status()
-            )));
-        }
-        read_limited(response, MAX_RESPONSE_BYTES)
+            .map_err(|e| match untrusted_certificate(&e) {
+                Some(why) => Error::Config(ConfigError::Provider(format!(
+                    "GET {url}: the provider's TLS certificate is not trusted ({why}); if its CA \
+                     is a private one, add it to the system's trust store or to the file \
+                     SSL_CERT_FILE names, or pass a client that trusts it with `http_client`"
+                ))),
+                None => Error::unavailable_because(format!("GET {url}"), e),
+            })?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = read_limited(response, MAX_RESPONSE_BYTES)
             .await
-            .map_err(|e| Error::unavailable_because(format!("GET {url}"), e))
+            .map_err(|e| Error::unavailable_because(format!("GET {url}"), e))?;
+        let summary = AnswerSummary::new(status, &headers, &body);
+        // 408 and 429 are the provider's load, not a wrong URL.
+        if discovery && status.is_client_error() && !matches!(status.as_u16(), 408 | 429) {
+            return Err(Error::Config(ConfigError::Provider(format!(
+                "GET {url} answered {summary}: there is no OpenID discovery document at this \
+                 URL; check {}",
+                self.authority.setting_name()
+            ))));
+        }
+        if !status.is_success() {
+            return Err(Error::unavailable(format!("GET {url} answered {summary}")));
+        }
+        Ok((body, summary))
     }
 }
 

@@ -13,7 +13,7 @@ use tower_sessions::Session;
 
 use crate::client::{Client, cached_token, granted_scopes, token_error};
 use crate::clock::Clock;
-use crate::error::Error;
+use crate::error::{Error, Flow};
 use crate::id_token::{self, NoNonce, TimeRules};
 use crate::lock::RefreshLock;
 use crate::provider::Provider;
@@ -303,10 +303,11 @@ async fn refresh(
         request = request.add_extra_param(name, value);
     }
     tracing::debug!("refreshing an access token");
+    let http = provider.oauth().recording();
     let response = request
-        .request_async(provider.oauth())
+        .request_async(&http)
         .await
-        .map_err(token_error)?;
+        .map_err(|e| token_error(e, Flow::Refresh, http.answer()))?;
     // A refreshed ID token must describe the same user from the same issuer (OpenID Connect
     // Core §12.2); anything else is an attack or a provider bug, and nothing of it is used.
     let new_claims = match response.id_token() {

@@ -13,6 +13,7 @@ mod handler_shapes;
 mod hardening;
 mod http_conventions;
 mod microsoft;
+mod misconfiguration;
 mod provider_selftest;
 mod provider_shapes;
 mod secrets_stay_secret;

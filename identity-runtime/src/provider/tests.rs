@@ -38,3 +38,78 @@ async fn after_a_failure_callers_fail_fast_instead_of_queueing() {
     assert!(started.elapsed() < Duration::from_millis(100));
     assert!(error.to_string().contains("moments ago"), "{error}");
 }
+
+/// A provider whose discovery URL answers `status` with `body` (as HTML), on loopback.
+async fn answering(status: u16, body: &'static str) -> Provider {
+    let app = axum::Router::new().fallback(move || async move {
+        (
+            axum::http::StatusCode::from_u16(status).unwrap(),
+            [(axum::http::header::CONTENT_TYPE, "text/html")],
+            body,
+        )
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    Provider::new(
+        Authority::oidc(&format!("http://127.0.0.1:{port}/realms/demo")).unwrap(),
+        crate::http::default_client(Duration::from_secs(2)).unwrap(),
+        Duration::from_secs(60),
+    )
+}
+
+#[tokio::test]
+async fn a_discovery_document_that_does_not_exist_is_a_configuration_error() {
+    let provider = answering(404, "<h1>Not\nFound</h1>").await;
+    let Err(error) = provider.metadata().await else {
+        panic!("a 404 is no discovery document")
+    };
+    assert!(
+        matches!(error, Error::Config(ConfigError::Provider(_))),
+        "{error:?}"
+    );
+    assert_eq!(error.status(), 500);
+    let logged = error.chain();
+    assert!(logged.contains("check OIDC_AUTHORITY"), "{logged}");
+    assert!(
+        logged.contains(
+            r#"HTTP 404 Not Found, content type text/html, body starts "<h1>Not\nFound</h1>""#
+        ),
+        "{logged}"
+    );
+    // The back-off answers with the same configuration error, not "unavailable".
+    let Err(again) = provider.metadata().await else {
+        panic!("still a 404")
+    };
+    assert_eq!(again.status(), 500);
+}
+
+#[tokio::test]
+async fn a_provider_error_page_is_unavailable_with_its_status_and_first_characters() {
+    let provider = answering(502, "<html>Bad gateway</html>").await;
+    let Err(error) = provider.metadata().await else {
+        panic!("a 502 is no discovery document")
+    };
+    assert_eq!(error.status(), 503);
+    let logged = error.chain();
+    assert!(
+        logged.contains(r#"HTTP 502 Bad Gateway, content type text/html, body starts "<html>Bad gateway</html>""#),
+        "{logged}"
+    );
+}
+
+#[tokio::test]
+async fn a_web_page_at_the_discovery_url_is_a_configuration_error() {
+    let provider = answering(200, "<html>Welcome</html>").await;
+    let Err(error) = provider.metadata().await else {
+        panic!("a web page is no discovery document")
+    };
+    assert_eq!(error.status(), 500, "{}", error.chain());
+    assert!(
+        error
+            .chain()
+            .contains("is not an OpenID discovery document"),
+        "{}",
+        error.chain()
+    );
+}
