@@ -184,5 +184,12 @@ async fn request(
         .request_async(&http)
         .await
         .map_err(|e| token_error(e, Flow::AppToken, http.answer()))?;
-    application_token(&response, scopes, clock.now(), "client credentials")
+    let keep_oidc = !provider.authority().is_microsoft();
+    application_token(
+        &response,
+        scopes,
+        keep_oidc,
+        clock.now(),
+        "client credentials",
+    )
 }

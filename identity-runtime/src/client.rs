@@ -330,18 +330,28 @@ fn unreadable(
     }
 }
 
-/// The scopes the token response granted, OpenID scopes left out and sorted. RFC 6749 §5.1:
-/// no `scope` in the response means "what was asked".
+/// The scopes the token response granted, sorted. RFC 6749 §5.1: no `scope` in the response
+/// means "what was asked".
+///
+/// OpenID scopes (`openid`, `profile`, ...) are left out, except, with `keep_asked_oidc`, those
+/// asked for explicitly (a handler's or the configured scopes). Microsoft's authorities issue
+/// tokens for one resource at a time and add the OpenID scopes to every request themselves, so
+/// there they never name a token; at other providers `openid` is a scope of the access token
+/// (it opens userinfo), and a token asked for with it must be cached, and refreshed, with it.
 pub(crate) fn granted_scopes(
     response: &CoreTokenResponse,
     asked: &[String],
     configured: &[String],
+    keep_asked_oidc: bool,
 ) -> Vec<String> {
     let mut granted: Vec<String> = match response.scopes() {
         Some(scopes) => scopes.iter().map(|s| s.to_string()).collect(),
         None => asked.iter().chain(configured).cloned().collect(),
     };
-    granted.retain(|s| !OIDC_SCOPES.contains(&s.as_str()));
+    granted.retain(|s| {
+        !OIDC_SCOPES.contains(&s.as_str())
+            || (keep_asked_oidc && asked.iter().chain(configured).any(|a| a == s))
+    });
     granted.sort();
     granted.dedup();
     granted
@@ -353,10 +363,11 @@ pub(crate) fn granted_scopes(
 pub(crate) fn application_token(
     response: &CoreTokenResponse,
     asked: &[String],
+    keep_asked_oidc: bool,
     now: i64,
     answer: &str,
 ) -> Result<CachedToken, Error> {
-    let granted = granted_scopes(response, asked, &[]);
+    let granted = granted_scopes(response, asked, &[], keep_asked_oidc);
     let granted = if granted.is_empty() {
         asked.to_vec()
     } else {

@@ -344,7 +344,8 @@ pub(crate) async fn complete_sign_in(
     next: &str,
 ) -> Result<Response, Error> {
     let now = auth.clock().now();
-    let granted = granted_scopes(response, asked, &auth.settings().scopes);
+    let keep_oidc = !auth.provider().authority().is_microsoft();
+    let granted = granted_scopes(response, asked, &auth.settings().scopes, keep_oidc);
     let declined: Vec<String> = asked
         .iter()
         .filter(|s| !granted.contains(s))

@@ -123,5 +123,6 @@ async fn exchange(
         ));
     }
     let response = parse_token_response(&body, Flow::AppToken)?;
-    application_token(&response, scopes, clock.now(), "on-behalf-of")
+    let keep_oidc = !provider.authority().is_microsoft();
+    application_token(&response, scopes, keep_oidc, clock.now(), "on-behalf-of")
 }

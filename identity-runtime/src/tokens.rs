@@ -330,7 +330,8 @@ async fn refresh(
         None => None,
     };
     let asked: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-    let granted = granted_scopes(&response, &asked, &[]);
+    let keep_oidc = !provider.authority().is_microsoft();
+    let granted = granted_scopes(&response, &asked, &[], keep_oidc);
     let token = cached_token(&response, granted, upstream.clock.now())
         .ok_or_else(|| Error::token_endpoint("the refresh answer has no access token"))?;
     Ok(Refreshed {

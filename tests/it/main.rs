@@ -14,6 +14,7 @@ mod hardening;
 mod http_conventions;
 mod microsoft;
 mod misconfiguration;
+mod oidc_scopes;
 mod provider_selftest;
 mod provider_shapes;
 mod secrets_stay_secret;

@@ -152,8 +152,32 @@ fn granted_scopes_leave_the_openid_scopes_out() {
         "scope": "openid User.Read offline_access Mail.Read profile"
     }));
     assert_eq!(
-        granted_scopes(&granted, &[], &[]),
+        granted_scopes(&granted, &[], &[], false),
         vec!["Mail.Read", "User.Read"]
+    );
+    // Microsoft's rule holds even for OpenID scopes a handler asked for.
+    let asked = vec!["openid".to_owned(), "Mail.Read".to_owned()];
+    assert_eq!(
+        granted_scopes(&granted, &asked, &[], false),
+        vec!["Mail.Read", "User.Read"]
+    );
+}
+
+#[test]
+fn at_other_providers_the_openid_scopes_asked_for_are_kept() {
+    let granted = response(json!({
+        "access_token": "a", "token_type": "Bearer",
+        "scope": "openid api.read offline_access profile"
+    }));
+    let asked = vec!["openid".to_owned(), "api.read".to_owned()];
+    assert_eq!(
+        granted_scopes(&granted, &asked, &[], true),
+        vec!["api.read", "openid"]
+    );
+    // Those not asked for explicitly (the sign-in's own) still name no token.
+    assert_eq!(
+        granted_scopes(&granted, &["api.read".to_owned()], &[], true),
+        vec!["api.read"]
     );
 }
 
@@ -162,7 +186,7 @@ fn no_scope_in_the_answer_means_what_was_asked() {
     let silent = response(json!({"access_token": "a", "token_type": "Bearer"}));
     let asked = vec!["b".to_owned(), "a".to_owned()];
     assert_eq!(
-        granted_scopes(&silent, &asked, &["a".to_owned()]),
+        granted_scopes(&silent, &asked, &["a".to_owned()], false),
         vec!["a", "b"]
     );
 }
