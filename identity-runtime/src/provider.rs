@@ -26,6 +26,8 @@ pub(crate) struct ExtraMetadata {
     pub(crate) device_authorization_endpoint: Option<String>,
     /// RFC 7009 (RFC 8414 metadata).
     pub(crate) revocation_endpoint: Option<String>,
+    /// RFC 7662 (RFC 8414 metadata).
+    pub(crate) introspection_endpoint: Option<String>,
     #[serde(default)]
     pub(crate) authorization_response_iss_parameter_supported: bool,
 }
@@ -241,12 +243,23 @@ impl Provider {
                 )))
             }
         })?;
-        let extra: ExtraMetadata = serde_json::from_slice(&body).unwrap_or_default();
+        let mut extra: ExtraMetadata = serde_json::from_slice(&body).unwrap_or_default();
         let issuer = provider.issuer().as_str().to_owned();
         let issuer_rule = self
             .authority
             .issuer_rule(&issuer)
             .map_err(|e| Error::Config(ConfigError::Provider(e)))?;
+        // Some providers publish revocation and introspection only in their OAuth metadata
+        // (RFC 8414), not in the OpenID discovery document. Microsoft's authorities have neither.
+        if !self.authority.is_microsoft()
+            && (extra.revocation_endpoint.is_none() || extra.introspection_endpoint.is_none())
+        {
+            let oauth = self.oauth_metadata(&issuer).await;
+            extra.revocation_endpoint = extra.revocation_endpoint.or(oauth.revocation_endpoint);
+            extra.introspection_endpoint = extra
+                .introspection_endpoint
+                .or(oauth.introspection_endpoint);
+        }
         let jwks = self.fetch_jwks(&provider).await?;
         tracing::debug!(%issuer, "fetched the provider metadata");
         Ok(Metadata {
@@ -257,6 +270,34 @@ impl Provider {
             issuer_rule,
             fetched_at: Instant::now(),
         })
+    }
+
+    /// The provider's RFC 8414 metadata, at the path-insertion address of §3.1 and, for an
+    /// issuer with a path, at the appended one many providers serve; accepted only when it
+    /// declares the same issuer (§3.3), so another tenant's endpoints are never used. Optional:
+    /// nothing there is an empty answer, and a debug line.
+    async fn oauth_metadata(&self, issuer: &str) -> ExtraMetadata {
+        #[derive(Deserialize)]
+        struct OAuthMetadata {
+            issuer: String,
+            #[serde(flatten)]
+            endpoints: ExtraMetadata,
+        }
+        for url in oauth_metadata_urls(issuer) {
+            match self.get_json_bytes(&url, false).await {
+                Ok((body, _)) => match serde_json::from_slice::<OAuthMetadata>(&body) {
+                    Ok(found) if found.issuer == issuer => return found.endpoints,
+                    Ok(found) => tracing::warn!(
+                        %url,
+                        declared = %crate::error::escape_controls(&found.issuer),
+                        "the OAuth metadata declares another issuer; not used"
+                    ),
+                    Err(error) => tracing::debug!(%url, %error, "no usable OAuth metadata"),
+                },
+                Err(error) => tracing::debug!(%url, error = %error.chain(), "no OAuth metadata"),
+            }
+        }
+        ExtraMetadata::default()
     }
 
     async fn fetch_jwks(
@@ -310,6 +351,22 @@ impl Provider {
         }
         Ok((body, summary))
     }
+}
+
+/// Where RFC 8414 metadata of `issuer` may be: `/.well-known/oauth-authorization-server`
+/// inserted between the host and the issuer's path (§3.1), then appended to the issuer.
+pub(crate) fn oauth_metadata_urls(issuer: &str) -> Vec<String> {
+    const WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
+    let Ok(url) = url::Url::parse(issuer) else {
+        return Vec::new();
+    };
+    let path = url.path().trim_end_matches('/');
+    let origin = url.origin().ascii_serialization();
+    let mut urls = vec![format!("{origin}{WELL_KNOWN}{path}")];
+    if !path.is_empty() {
+        urls.push(format!("{}{WELL_KNOWN}", issuer.trim_end_matches('/')));
+    }
+    urls
 }
 
 #[cfg(test)]

@@ -113,3 +113,83 @@ async fn a_web_page_at_the_discovery_url_is_a_configuration_error() {
         error.chain()
     );
 }
+
+#[test]
+fn oauth_metadata_is_looked_for_at_the_path_insertion_address_then_appended() {
+    assert_eq!(
+        oauth_metadata_urls("http://127.0.0.1:3000"),
+        vec!["http://127.0.0.1:3000/.well-known/oauth-authorization-server"]
+    );
+    assert_eq!(
+        oauth_metadata_urls("https://idp.example/realms/demo/"),
+        vec![
+            "https://idp.example/.well-known/oauth-authorization-server/realms/demo",
+            "https://idp.example/realms/demo/.well-known/oauth-authorization-server",
+        ]
+    );
+}
+
+/// A provider whose discovery document lacks the revocation and introspection endpoints, and
+/// whose RFC 8414 metadata (declaring `oauth_issuer`) has them.
+async fn with_oauth_metadata(oauth_issuer: Option<&'static str>) -> (Provider, String) {
+    use axum::routing::get;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+    let issuer = base.clone();
+    let discovery = serde_json::json!({
+        "issuer": issuer,
+        "authorization_endpoint": format!("{base}/authorize"),
+        "token_endpoint": format!("{base}/token"),
+        "jwks_uri": format!("{base}/jwks"),
+        "response_types_supported": ["code"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["RS256"],
+    });
+    let oauth = serde_json::json!({
+        "issuer": oauth_issuer.map_or(issuer.clone(), str::to_owned),
+        "revocation_endpoint": format!("{base}/revoke"),
+        "introspection_endpoint": format!("{base}/introspect"),
+    });
+    let app = axum::Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(move || async move { axum::Json(discovery) }),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(move || async move { axum::Json(oauth) }),
+        )
+        .route(
+            "/jwks",
+            get(|| async { axum::Json(serde_json::json!({"keys": []})) }),
+        );
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let provider = Provider::new(
+        Authority::oidc(&base).unwrap(),
+        crate::http::default_client(Duration::from_secs(2)).unwrap(),
+        Duration::from_secs(60),
+    );
+    (provider, base)
+}
+
+#[tokio::test]
+async fn revocation_and_introspection_come_from_the_oauth_metadata_when_discovery_lacks_them() {
+    let (provider, base) = with_oauth_metadata(None).await;
+    let meta = provider.metadata().await.unwrap();
+    assert_eq!(
+        meta.extra.revocation_endpoint.as_deref(),
+        Some(format!("{base}/revoke").as_str())
+    );
+    assert_eq!(
+        meta.extra.introspection_endpoint.as_deref(),
+        Some(format!("{base}/introspect").as_str())
+    );
+}
+
+#[tokio::test]
+async fn oauth_metadata_of_another_issuer_is_not_used() {
+    let (provider, _) = with_oauth_metadata(Some("https://attacker.example")).await;
+    let meta = provider.metadata().await.unwrap();
+    assert_eq!(meta.extra.revocation_endpoint, None);
+    assert_eq!(meta.extra.introspection_endpoint, None);
+}
