@@ -8,7 +8,7 @@
 //! ```
 //!
 //! PORT (default 5000), CLIENT_ID, AUTHORITY or OIDC_AUTHORITY, AUDIENCE (more accepted
-//! audiences, optional) and SCOPE (required delegated scopes, space separated, default
+//! audiences, comma-separated, optional) and SCOPE (required delegated scopes, space separated, default
 //! `api.read`) come from the environment or a `.env` file. With no provider configured, it
 //! starts the local OpenID provider the tests use, with this API as a resource server
 //! (`api://web-api`), and prints how to get a token for it: an app-only one with curl, or a

@@ -285,7 +285,8 @@ pub use axum_identity_runtime::{
     ApiAuth, ApiAuthBuilder, ApiClaims, ApiContext, ApiRejection, Auth, AuthBuilder, AuthLayer,
     BoxError, ClientToken, Clock, ConfigError, Context, DefaultPages, DeviceCodePage, Error,
     ErrorPage, Flow, GroupsOverage, LoginRejection, Pages, Prompt, RefreshLock, Setting,
-    SignedOutPage, User, escape_html, require_authorization, require_sign_in, safe_return_path,
+    SignedOutPage, TokenEndpointAuthMethod, User, escape_html, require_authorization,
+    require_sign_in, safe_return_path,
 };
 
 /// The session layer this crate builds on (tower-sessions 0.14), re-exported so an application

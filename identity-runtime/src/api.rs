@@ -75,7 +75,7 @@ impl ApiAuth {
     }
 
     /// Reads `CLIENT_ID`, `AUTHORITY` or `OIDC_AUTHORITY`, and `AUDIENCE` (optional: more
-    /// accepted audiences, space separated) from the environment.
+    /// accepted audiences, comma-separated, each an exact value) from the environment.
     pub fn from_env() -> Result<ApiAuth, ConfigError> {
         Self::builder_from_env().build()
     }
@@ -88,7 +88,7 @@ impl ApiAuth {
             authority: var("AUTHORITY"),
             oidc_authority: var("OIDC_AUTHORITY"),
             audiences: var("AUDIENCE")
-                .map(|a| a.split_whitespace().map(str::to_owned).collect())
+                .map(|a| crate::params::comma_list(&a))
                 .unwrap_or_default(),
             ..ApiAuthBuilder::default()
         }
@@ -305,10 +305,11 @@ impl ApiAuthBuilder {
         let authority = check_authority(self.authority, self.oidc_authority)?;
         let mut audiences = vec![client_id.clone(), format!("api://{client_id}")];
         for audience in self.audiences {
-            if audience.is_empty() || audience.contains(char::is_whitespace) {
+            // Exact values: only an empty one (`a,,b`) or control characters are mistakes.
+            if audience.trim().is_empty() || audience.contains(char::is_control) {
                 return Err(ConfigError::invalid(
                     Setting::Audiences,
-                    format!("`{audience}` is not a single audience"),
+                    format!("`{}` is not an audience", audience.escape_debug()),
                 ));
             }
             if !audiences.contains(&audience) {
@@ -362,7 +363,7 @@ mod tests {
         let err = ApiAuth::builder()
             .client_id("api")
             .oidc_authority("https://idp.example")
-            .audiences(["a b"])
+            .audiences([" "])
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("AUDIENCE"), "{err}");

@@ -175,7 +175,11 @@ async fn request(
     for scope in scopes {
         request = request.add_scope(Scope::new(scope.clone()));
     }
-    for (name, value) in client.assertion_params(&meta)? {
+    for (name, value) in client
+        .assertion_params(&meta)?
+        .into_iter()
+        .chain(client.resource_params())
+    {
         request = request.add_extra_param(name, value);
     }
     tracing::debug!("asking for an app-only token");

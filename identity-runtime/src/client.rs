@@ -14,7 +14,7 @@ use crate::credential::{Credential, JWT_BEARER};
 use crate::error::{ConfigError, Error, Flow};
 use crate::http::{AnswerSummary, MAX_RESPONSE_BYTES, read_limited, untrusted_certificate};
 use crate::jws;
-use crate::params::{OIDC_SCOPES, encode};
+use crate::params::{OIDC_SCOPES, TokenEndpointAuthMethod, encode};
 use crate::provider::{Metadata, Provider};
 use crate::session::CachedToken;
 
@@ -38,6 +38,10 @@ pub(crate) struct Client {
     credential: Credential,
     /// `None`: the Device Code flow signs users in.
     redirect_uri: Option<Url>,
+    /// The configured method; `None`: chosen from discovery.
+    auth_method: Option<TokenEndpointAuthMethod>,
+    /// RFC 8707 resource indicators sent with every authorization and token request.
+    resources: Vec<String>,
 }
 
 impl Client {
@@ -46,6 +50,34 @@ impl Client {
             id,
             credential,
             redirect_uri,
+            auth_method: None,
+            resources: Vec::new(),
+        }
+    }
+
+    /// The configured token endpoint authentication method and resource indicators.
+    pub(crate) fn with_options(
+        mut self,
+        auth_method: Option<TokenEndpointAuthMethod>,
+        resources: Vec<String>,
+    ) -> Self {
+        self.auth_method = auth_method;
+        self.resources = resources;
+        self
+    }
+
+    /// The `resource` parameters (RFC 8707) of an authorization or token request.
+    pub(crate) fn resource_params(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
+        self.resources.iter().map(|r| ("resource", r.clone()))
+    }
+
+    /// How this client authenticates with a secret: the configured method, else
+    /// `client_secret_basic` unless the provider supports only `client_secret_post`.
+    fn auth_type(&self, meta: &Metadata) -> AuthType {
+        match self.auth_method {
+            Some(TokenEndpointAuthMethod::ClientSecretPost) => AuthType::RequestBody,
+            Some(TokenEndpointAuthMethod::ClientSecretBasic) => AuthType::BasicAuth,
+            _ => auth_type(meta),
         }
     }
 
@@ -86,7 +118,7 @@ impl Client {
         let mut client = CoreClient::new(ClientId::new(self.id.clone()), issuer, meta.jwks.clone())
             .set_auth_uri(meta.provider.authorization_endpoint().clone())
             .set_token_uri(token_url)
-            .set_auth_type(auth_type(meta));
+            .set_auth_type(self.auth_type(meta));
         if let Some(redirect_uri) = &self.redirect_uri {
             client = client.set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
         }
@@ -119,7 +151,7 @@ impl Client {
             .http()
             .post(url)
             .header(header::ACCEPT, "application/json");
-        match (self.credential.secret(), auth_type(meta)) {
+        match (self.credential.secret(), self.auth_type(meta)) {
             (Some(secret), AuthType::BasicAuth) => {
                 // RFC 6749 §2.3.1: both parts are form-encoded before Basic encoding.
                 request = request.basic_auth(encode(&self.id), Some(encode(secret)));
@@ -269,6 +301,11 @@ pub(crate) fn refusal_fix(code: &str, flow: Flow) -> Option<String> {
         ),
         "unsupported_grant_type" => {
             format!("the grant types the provider allows for this client{device}")
+        }
+        "invalid_target" => {
+            "RESOURCE: the provider knows no such resource, or does not grant it to this client \
+             (RFC 8707)"
+                .to_owned()
         }
         "unsupported_response_type" => {
             "the response types the client is registered for: this library uses `code`".to_owned()

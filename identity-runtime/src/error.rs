@@ -442,6 +442,10 @@ pub enum Setting {
     AllowedTenants,
     /// `application_root`, `APPLICATION_ROOT`.
     ApplicationRoot,
+    /// `token_endpoint_auth_method`, `TOKEN_ENDPOINT_AUTH_METHOD`.
+    TokenEndpointAuthMethod,
+    /// `resource`, `RESOURCE`: RFC 8707 resource indicators.
+    Resource,
 }
 
 impl Setting {
@@ -470,6 +474,8 @@ impl Setting {
             Setting::Audiences => "audiences",
             Setting::AllowedTenants => "allowed_tenants",
             Setting::ApplicationRoot => "application_root",
+            Setting::TokenEndpointAuthMethod => "token_endpoint_auth_method",
+            Setting::Resource => "resource",
         }
     }
 
@@ -491,6 +497,8 @@ impl Setting {
             Setting::TokenEncryptionKey => Some("TOKEN_ENCRYPTION_KEY"),
             Setting::Audiences => Some("AUDIENCE"),
             Setting::ApplicationRoot => Some("APPLICATION_ROOT"),
+            Setting::TokenEndpointAuthMethod => Some("TOKEN_ENDPOINT_AUTH_METHOD"),
+            Setting::Resource => Some("RESOURCE"),
             Setting::Scopes
             | Setting::PostLogoutRedirect
             | Setting::LoginPath

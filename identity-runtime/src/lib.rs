@@ -124,7 +124,7 @@ pub use pages::{
     DefaultPages, DeviceCodePage, ErrorPage, Pages, SignOutPage, SignedOutPage, escape_html,
     is_safe_link,
 };
-pub use params::Prompt;
+pub use params::{Prompt, TokenEndpointAuthMethod};
 pub use return_path::safe_return_path;
 #[doc(hidden)]
 pub use routes::routes;

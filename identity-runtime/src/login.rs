@@ -58,6 +58,9 @@ pub(crate) async fn start(
     if let Some(prompt) = auth.settings().prompt {
         request = request.add_extra_param("prompt", prompt.as_str());
     }
+    for (name, value) in auth.client().resource_params() {
+        request = request.add_extra_param(name, value);
+    }
     // `authorize_url` adds `openid` itself.
     for scope in sign_in_scopes(auth, &meta, &scopes) {
         if scope != "openid" {
@@ -271,7 +274,12 @@ pub(crate) async fn callback(
     let mut request = client
         .exchange_code(AuthorizationCode::new(code.clone()))
         .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()));
-    for (name, value) in auth.client().assertion_params(&meta)? {
+    for (name, value) in auth
+        .client()
+        .assertion_params(&meta)?
+        .into_iter()
+        .chain(auth.client().resource_params())
+    {
         request = request.add_extra_param(name, value);
     }
     let http = provider.oauth().recording();

@@ -299,7 +299,11 @@ async fn refresh(
     for scope in scopes {
         request = request.add_scope(Scope::new((*scope).to_owned()));
     }
-    for (name, value) in client.assertion_params(&meta)? {
+    for (name, value) in client
+        .assertion_params(&meta)?
+        .into_iter()
+        .chain(client.resource_params())
+    {
         request = request.add_extra_param(name, value);
     }
     tracing::debug!("refreshing an access token");

@@ -17,6 +17,7 @@ mod misconfiguration;
 mod oidc_scopes;
 mod provider_selftest;
 mod provider_shapes;
+mod resources;
 mod secrets_stay_secret;
 mod session_security;
 mod sign_in;
