@@ -10,8 +10,11 @@ use serde_json::{Map, Value};
 use crate::access_token::{self, Policy, Rejected};
 use crate::auth::Auth;
 use crate::checks::{check_authority, check_http_client};
+use crate::client::Client;
 use crate::clock::Clock;
+use crate::credential::{Credential, KeySource};
 use crate::error::{ConfigError, Error, Setting};
+use crate::introspection::{self, Introspector};
 use crate::provider::Provider;
 use crate::verified::{self, VerifiedTokens};
 
@@ -55,6 +58,8 @@ struct Inner {
     verified: VerifiedTokens<Map<String, Value>>,
     clock: Clock,
     downstream: Option<Auth>,
+    /// For tokens that are not JWTs, when the API has credentials to introspect them.
+    introspector: Option<Introspector>,
 }
 
 impl std::fmt::Debug for ApiAuth {
@@ -90,6 +95,8 @@ impl ApiAuth {
             audiences: var("AUDIENCE")
                 .map(|a| crate::params::comma_list(&a))
                 .unwrap_or_default(),
+            client_secret: var("CLIENT_SECRET"),
+            client_certificate: var("CLIENT_CERTIFICATE").map(|p| KeySource::File(p.into())),
             ..ApiAuthBuilder::default()
         }
     }
@@ -135,6 +142,23 @@ impl ApiAuth {
     pub(crate) async fn authorize(&self, token: &str) -> Result<Arc<Map<String, Value>>, Rejected> {
         let inner = &*self.inner;
         let now = inner.clock.now();
+        // An opaque token (RFC 7662): introspected, with a cache of its own.
+        if crate::jws::header(token).is_err() {
+            return match &inner.introspector {
+                Some(introspector) => {
+                    introspector
+                        .claims(&inner.provider, &inner.policy, token, now)
+                        .await
+                }
+                None => {
+                    tracing::info!(
+                        "a bearer token is not a JWT, and this API has no client credentials to \
+                         introspect it (set CLIENT_SECRET or CLIENT_CERTIFICATE)"
+                    );
+                    Err(introspection::not_a_jwt())
+                }
+            };
+        }
         let key = verified::key(token);
         if let Some(claims) = inner.verified.get(&key, now) {
             return Ok(claims);
@@ -165,6 +189,9 @@ pub struct ApiAuthBuilder {
     cache_capacity: Option<usize>,
     clock: Option<Clock>,
     downstream: Option<Auth>,
+    client_secret: Option<String>,
+    client_certificate: Option<KeySource>,
+    introspection_ttl: Option<Duration>,
 }
 
 impl std::fmt::Debug for ApiAuthBuilder {
@@ -197,6 +224,30 @@ impl ApiAuthBuilder {
     /// Any OpenID provider by its issuer URL. Variable: `OIDC_AUTHORITY`.
     pub fn oidc_authority(mut self, value: impl Into<String>) -> Self {
         self.oidc_authority = Some(value.into());
+        self
+    }
+
+    /// The API's own client secret (variable `CLIENT_SECRET`): with it, bearer tokens that are
+    /// not JWTs (opaque tokens, which several providers issue by default) are introspected at
+    /// the provider's introspection endpoint (RFC 7662, from its discovery document or its
+    /// RFC 8414 metadata). Without it (or a certificate), such tokens are refused.
+    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// The API's own certificate (a PEM file with the private key and the certificate;
+    /// variable `CLIENT_CERTIFICATE`), for introspection as [`client_secret`](Self::client_secret).
+    pub fn client_certificate_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.client_certificate = Some(KeySource::File(path.into()));
+        self
+    }
+
+    /// How long an introspection answer is trusted, at most (never past the token's `exp`):
+    /// the time a token revoked at the provider may still be accepted. Default 60 seconds;
+    /// zero asks the provider about every request.
+    pub fn introspection_ttl(mut self, ttl: Duration) -> Self {
+        self.introspection_ttl = Some(ttl);
         self
     }
 
@@ -330,6 +381,18 @@ impl ApiAuthBuilder {
         let http = check_http_client(self.http_client, self.http_timeout)?;
         let ttl = self.metadata_ttl.unwrap_or(Duration::from_secs(24 * 3600));
         let realm = self.realm.unwrap_or_else(|| client_id.clone());
+        let credential = Credential::from_settings(
+            self.client_secret.filter(|s| !s.is_empty()),
+            self.client_certificate,
+            None,
+            None,
+        )?;
+        let introspector = (!matches!(credential, Credential::None)).then(|| {
+            Introspector::new(
+                Client::new(client_id.clone(), credential, None),
+                self.introspection_ttl.unwrap_or(introspection::DEFAULT_TTL),
+            )
+        });
         Ok(ApiAuth {
             inner: Arc::new(Inner {
                 realm: Arc::from(realm.replace(['"', '\\'], "")),
@@ -345,6 +408,7 @@ impl ApiAuthBuilder {
                 ),
                 clock: self.clock.unwrap_or_default(),
                 downstream: self.downstream,
+                introspector,
             }),
         })
     }

@@ -23,6 +23,7 @@ const LAYERS: &[(&str, u8, &str)] = &[
     ("access_token", 5, include_str!("access_token.rs")),
     ("id_token", 5, include_str!("id_token.rs")),
     ("single_use", 6, include_str!("single_use.rs")),
+    ("introspection", 6, include_str!("introspection.rs")),
     ("backchannel", 7, include_str!("backchannel.rs")),
     ("tokens", 7, include_str!("tokens.rs")),
     ("app_tokens", 8, include_str!("app_tokens.rs")),

@@ -75,6 +75,7 @@ mod id_token;
 
 // Services with state.
 mod backchannel;
+mod introspection;
 mod single_use;
 mod tokens;
 
