@@ -18,6 +18,7 @@ mod oidc_scopes;
 mod provider_selftest;
 mod provider_shapes;
 mod resources;
+mod second_provider;
 mod secrets_stay_secret;
 mod session_security;
 mod sign_in;
