@@ -136,3 +136,20 @@ async fn an_authority_that_is_not_microsofts_is_refused_at_startup_pointing_to_o
     );
     assert!(message.contains("set OIDC_AUTHORITY"), "{message}");
 }
+
+#[tokio::test]
+async fn an_untrusted_certificate_is_a_configuration_error_naming_ssl_cert_file() {
+    // An https provider on loopback whose certificate comes from the tests' own CA, which the
+    // app's default HTTP client does not trust.
+    let untrusted = support::microsoft::Microsoft::start().await;
+    let authority = format!("https://127.0.0.1:{}", untrusted.addr.port());
+    let app = launch(routes())
+        .configured_provider()
+        .auth(move |builder| builder.oidc_authority(authority))
+        .start()
+        .await;
+    let page = Browser::new().get(app.url("/")).await;
+    let logged = assert_configuration_page(&page);
+    assert!(logged.contains("certificate is not trusted"), "{logged}");
+    assert!(logged.contains("SSL_CERT_FILE"), "{logged}");
+}
