@@ -231,3 +231,23 @@ fn without_expires_in_a_jwt_says_its_lifetime_and_an_opaque_token_gets_five_minu
         1900
     );
 }
+
+#[test]
+fn an_empty_error_answer_is_logged_with_its_status_and_flow() {
+    let error: RequestTokenError<std::io::Error, StandardErrorResponse<CoreErrorResponseType>> =
+        RequestTokenError::Other("server returned empty error response".into());
+    let summary = AnswerSummary::new(
+        reqwest::StatusCode::SERVICE_UNAVAILABLE,
+        &reqwest::header::HeaderMap::new(),
+        b"",
+    );
+    let error = token_error(error, Flow::Refresh, Some(summary));
+    let logged = error.chain();
+    assert!(
+        logged.contains(
+            "token refresh: server returned empty error response (HTTP 503 Service Unavailable"
+        ),
+        "{logged}"
+    );
+    assert_eq!(error.status(), 502);
+}
