@@ -29,7 +29,7 @@ if ! cmp -s "$django_dir/requirements.txt" "$django_dir/.venv/installed-requirem
       exit 1
     fi
   fi
-  "$django_dir/.venv/bin/pip" install --quiet --disable-pip-version-check --no-deps \
+  "$django_dir/.venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --require-hashes \
     -r "$django_dir/requirements.txt"
   cp "$django_dir/requirements.txt" "$django_dir/.venv/installed-requirements.txt"
 fi

@@ -205,6 +205,7 @@ async fn install(dir: &Path) -> io::Result<()> {
             "--quiet",
             "--disable-pip-version-check",
             "--no-deps",
+            "--require-hashes",
             "-r",
             "requirements.txt",
         ],
