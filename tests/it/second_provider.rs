@@ -353,3 +353,42 @@ async fn a_signed_in_users_opaque_token_opens_the_web_api() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["client"], "web");
 }
+
+#[tokio::test]
+async fn resource_binds_the_users_token_to_the_api_that_accepts_only_its_audience() {
+    const ORDERS: &str = "https://orders.example/api";
+    let (slot, spa) = (Slot::bind(), Slot::bind());
+    let provider = provider(&slot, "client_secret_basic", &spa).await;
+    let app = app(&provider, &slot, Clock::manual_from_now(), |b| {
+        b.resource(ORDERS)
+    })
+    .await;
+    let browser = Browser::new();
+    let page = browser
+        .sign_in(browser.get(app.url("/read")).await, "grace")
+        .await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let token = page.json()["access_token"].as_str().unwrap().to_owned();
+    let info = provider.introspect(API_ID, API_SECRET, &token).await;
+    assert_eq!(info["aud"], json!([ORDERS]), "{info}");
+
+    // The API whose AUDIENCE is that resource accepts it; another API refuses it.
+    let orders = ApiAuth::builder()
+        .client_id(API_ID)
+        .client_secret(API_SECRET)
+        .audiences([ORDERS])
+        .oidc_authority(&provider.issuer)
+        .build()
+        .unwrap();
+    let (status, _, body) = call(&serve_api(orders).await, &token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let other = ApiAuth::builder()
+        .client_id(API_ID)
+        .client_secret(API_SECRET)
+        .oidc_authority(&provider.issuer)
+        .build()
+        .unwrap();
+    let (status, challenge, _) = call(&serve_api(other).await, &token).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("another audience"), "{challenge}");
+}
