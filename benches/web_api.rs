@@ -9,7 +9,7 @@
 //!
 //! The keys come from the hostile provider of the tests (discovery and JWKS on loopback, fetched
 //! once); tokens are RS256 with a 2048-bit fixture key, signed here. "First-seen" is measured on
-//! an `ApiAuth` whose token cache is off (`token_cache_capacity(0)`), so every request pays
+//! an `ApiAuth` whose token cache is off (`token_cache_size(0)`), so every request pays
 //! what a token seen for the first time pays: the hash, the signature verification and the
 //! claim checks. Every request carries the same `Authorization` header, the unprotected route's
 //! too, and every route answers the same small JSON. Keep-alive HTTP/1.1 connections (one
@@ -47,12 +47,12 @@ fn main() {
     let load_before = load_average();
     runtime.block_on(async move {
         let hostile = Hostile::start("unused", Scenario::default()).await;
-        let api = |capacity: Option<usize>| {
+        let api = |cache_size: Option<u64>| {
             let mut builder = ApiAuth::builder()
                 .client_id("bench-api")
                 .oidc_authority(&hostile.issuer);
-            if let Some(capacity) = capacity {
-                builder = builder.token_cache_capacity(capacity);
+            if let Some(bytes) = cache_size {
+                builder = builder.token_cache_size(bytes);
             }
             builder.build().unwrap()
         };

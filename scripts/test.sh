@@ -75,4 +75,24 @@ export RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}"
 # One cargo run builds everything before it runs anything (both cores busy to the end): the
 # libraries, the test targets and the examples (as the programs users run, which
 # tests/quickstart.rs starts), then runs the unit, integration and documentation tests.
-cargo test --workspace --all-features --no-fail-fast
+status=0
+mkdir -p target/tmp
+cargo test --workspace --all-features --no-fail-fast 2>&1 | tee target/tmp/test.log || status=$?
+
+echo "== checking formatting, lints and documentation"
+cargo fmt --all --check || status=1
+cargo clippy --workspace --all-targets --all-features --quiet -- -D warnings || status=1
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --all-features --quiet \
+  -p axum-identity -p axum-identity-runtime -p axum-identity-macros || status=1
+
+# Every fuzz target for a bounded time (FUZZ_SECONDS each, default 20); the unit tests already
+# ran each target on 200,000 generated inputs.
+bash scripts/fuzz.sh || status=1
+
+if [ "$status" -ne 0 ]; then
+  echo "error: some of the checks above failed" >&2
+fi
+# The tests' tally, summed over every test binary and the doctests, as the last line.
+awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+     END { printf "tests: %d passed, %d failed\n", p, f }' target/tmp/test.log
+exit "$status"

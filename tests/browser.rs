@@ -12,7 +12,7 @@
 //! says so. `UPDATE_SCREENSHOTS=1 cargo test --test browser` also writes the screenshots under
 //! `docs/screenshots/`; ordinary runs write them under the target directory only.
 //!
-//! The Device Code page is not covered: the device flow is not implemented yet.
+//! The Device Code page is covered by its own test below.
 
 use axum_identity_testkit as support;
 
@@ -1139,6 +1139,14 @@ async fn the_device_code_page_completes_by_itself_after_approval_in_another_tab(
     .await;
     let device_tab = chrome.client.window().await.unwrap();
     chrome.goto(&site.url("/")).await;
+    // A first visit has no session yet: the page asks for a click before it costs the
+    // provider a device authorization.
+    chrome
+        .wait_for_element("form button[type=submit]")
+        .await
+        .click()
+        .await
+        .unwrap();
     chrome.wait_for_url(&site.url("/login/device")).await;
     let code = chrome
         .wait_for_element("p.code")

@@ -117,6 +117,11 @@ async fn the_quickstart_signs_in_with_client_certificate() {
     let dir = support::scratch_dir(&format!("quickstart-certificate-{}", std::process::id()));
     let certificate = dir.join("app.pem");
     std::fs::write(&certificate, support::credentials::certificate_pem(0, 0)).unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // A key file only its owner reads: the start refuses one every user can read.
+        std::fs::set_permissions(&certificate, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
     let base = format!("http://127.0.0.1:{port}");
 
     let certificate_path = certificate.to_str().unwrap().to_owned();

@@ -36,6 +36,9 @@ pub(crate) struct Policy {
     pub(crate) tenants: Option<Vec<String>>,
     /// Seconds of clock skew allowed on `exp`, `nbf` and `iat`.
     pub(crate) leeway: i64,
+    /// Whether the header must say `typ: at+jwt` (RFC 9068 §4), which keeps out every token
+    /// that is not an access token, ID tokens included.
+    pub(crate) require_at_jwt: bool,
 }
 
 /// Why a token was not accepted.
@@ -64,7 +67,7 @@ pub(crate) async fn verify(
     token: &str,
     now: i64,
 ) -> Result<Verified, Rejected> {
-    check_header(token)?;
+    check_header(token, policy.require_at_jwt)?;
     let meta = provider.metadata().await.map_err(Rejected::Unavailable)?;
     let claims = match jws::verify(&meta.jwks, ALGORITHMS, token) {
         // The provider may have rotated its keys (a new `kid`, or new material under an old
@@ -97,9 +100,22 @@ fn unverified(error: Unverified) -> Rejected {
 }
 
 /// RFC 9068 §4: an access token says `typ: at+jwt`; Entra's say `JWT` or nothing. Any other
-/// type (`logout+jwt`, ...) is another kind of token.
-fn check_header(token: &str) -> Result<(), Rejected> {
+/// type (`logout+jwt`, ...) is another kind of token. With `require_at_jwt`, only `at+jwt`.
+pub(crate) fn check_header(token: &str, require_at_jwt: bool) -> Result<(), Rejected> {
     let header = jws::header(token).map_err(|_| invalid("it is not a JWT"))?;
+    if require_at_jwt {
+        return match header.get("typ").and_then(Value::as_str) {
+            Some(typ)
+                if typ.eq_ignore_ascii_case("at+jwt")
+                    || typ.eq_ignore_ascii_case("application/at+jwt") =>
+            {
+                Ok(())
+            }
+            _ => Err(invalid(
+                "its `typ` is not `at+jwt`, which this API requires",
+            )),
+        };
+    }
     match header.get("typ") {
         None => Ok(()),
         Some(Value::String(typ))
@@ -163,9 +179,14 @@ pub(crate) fn check_claims(
         return Err(invalid("it was issued in the future (`iat`)"));
     }
     // An ID token of a web app registered under the same client id would pass the checks
-    // above; access tokens never carry a nonce.
+    // above; access tokens never carry a nonce. An ID token from a refresh has no nonce, which
+    // is why `require_at_jwt` exists.
     if claims.contains_key("nonce") {
         return Err(invalid("it is an ID token, not an access token"));
+    }
+    // A logout token (OpenID Back-Channel Logout) carries `events` and may come without `typ`.
+    if claims.contains_key("events") {
+        return Err(invalid("it is a logout token, not an access token"));
     }
     match claims.get("sub").and_then(Value::as_str) {
         Some(sub) if !sub.is_empty() => Ok(exp),

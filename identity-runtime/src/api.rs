@@ -18,8 +18,9 @@ use crate::introspection::{self, Introspector};
 use crate::provider::Provider;
 use crate::verified::{self, VerifiedTokens};
 
-/// How many verified tokens are remembered by default.
-const DEFAULT_CACHE_CAPACITY: usize = 10_000;
+/// How many bytes of verified tokens are remembered by default: about 500 typical Entra
+/// access tokens with 200 groups each, or thousands of small ones.
+const DEFAULT_CACHE_BYTES: u64 = 32 << 20;
 
 /// A web API's configuration: which provider issues the access tokens it accepts and for
 /// which audience. Cheap to clone, built once at startup; put it on the router with
@@ -165,9 +166,10 @@ impl ApiAuth {
         }
         let verified = access_token::verify(&inner.provider, &inner.policy, token, now).await?;
         let claims = Arc::new(verified.claims);
+        let weight = token.len() as u64 + verified::weigh(&claims);
         inner
             .verified
-            .insert(key, claims.clone(), verified.exp, now);
+            .insert(key, claims.clone(), weight, verified.exp, now);
         Ok(claims)
     }
 }
@@ -186,7 +188,8 @@ pub struct ApiAuthBuilder {
     http_client: Option<reqwest::Client>,
     http_timeout: Option<Duration>,
     metadata_ttl: Option<Duration>,
-    cache_capacity: Option<usize>,
+    cache_bytes: Option<u64>,
+    require_at_jwt: bool,
     clock: Option<Clock>,
     downstream: Option<Auth>,
     client_secret: Option<String>,
@@ -264,12 +267,32 @@ impl ApiAuthBuilder {
 
     /// Accept tokens from these tenants only (their `tid`): for a multi-tenant API on
     /// `organizations` or `common` that serves some customers' tenants.
+    ///
+    /// Without it, a multi-tenant authority accepts a token from **any** tenant, and the app
+    /// roles in it were granted by that tenant's administrators: anyone can create a tenant,
+    /// consent to the API and give themselves every role it defines. Set it (or check
+    /// [`ApiClaims::tenant_id`](crate::ApiClaims::tenant_id) in every handler) whenever roles
+    /// or scopes decide access; `build` logs a warning on a multi-tenant authority without it.
     pub fn allowed_tenants<I, S>(mut self, tenants: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
         self.tenants = Some(tenants.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Requires the header's `typ` to be `at+jwt`, as RFC 9068 §4 says access tokens carry:
+    /// every other kind of token (an ID token, also the one a refresh returns without a
+    /// `nonce`; a logout token) is refused by its type, not only by its claims.
+    ///
+    /// Off by default for every authority: Entra ID and its External ID and B2C variants issue
+    /// access tokens with `typ: JWT`, and many other providers send `JWT` or nothing. Without
+    /// it, a token is refused when its `typ` names another kind of token, or it carries a
+    /// `nonce` (an ID token) or `events` (a logout token). Switch it on when your provider
+    /// issues RFC 9068 access tokens (`oidc-provider`, Auth0, Ory and others do).
+    pub fn require_access_token_type(mut self, required: bool) -> Self {
+        self.require_at_jwt = required;
         self
     }
 
@@ -306,9 +329,23 @@ impl ApiAuthBuilder {
         self
     }
 
-    /// How many verified tokens are remembered. Default 10,000; 0 verifies every request.
-    pub fn token_cache_capacity(mut self, capacity: usize) -> Self {
-        self.cache_capacity = Some(capacity);
+    /// How many bytes the cache of verified tokens may hold: each entry weighs its token and
+    /// its parsed claims (a token with a thousand groups weighs about 70 KB, a plain one 2–4
+    /// KB). Default 32 MiB; 0 verifies every request. When it is full, the tokens used least
+    /// recently and least often make room; an entry never outlives its token's `exp`.
+    ///
+    /// ```
+    /// use axum_identity_runtime::ApiAuth;
+    ///
+    /// let api = ApiAuth::builder()
+    ///     .client_id("my-api")
+    ///     .oidc_authority("https://idp.example")
+    ///     .token_cache_size(8 << 20) // 8 MiB
+    ///     .build()?;
+    /// # Ok::<(), axum_identity_runtime::ConfigError>(())
+    /// ```
+    pub fn token_cache_size(mut self, bytes: u64) -> Self {
+        self.cache_bytes = Some(bytes);
         self
     }
 
@@ -378,6 +415,14 @@ impl ApiAuthBuilder {
                 ));
             }
         }
+        if authority.is_multi_tenant() && self.tenants.is_none() {
+            tracing::warn!(
+                authority = %authority.url,
+                "this web API accepts tokens from every tenant, with the roles and scopes that \
+                 tenant granted: set `allowed_tenants` to the tenants you serve, or check \
+                 `tenant_id()` in every handler"
+            );
+        }
         let http = check_http_client(self.http_client, self.http_timeout)?;
         let ttl = self.metadata_ttl.unwrap_or(Duration::from_secs(24 * 3600));
         let realm = self.realm.unwrap_or_else(|| client_id.clone());
@@ -386,6 +431,8 @@ impl ApiAuthBuilder {
             self.client_certificate,
             None,
             None,
+            // An API's key file is held to the same rule as a web app's: not readable by all.
+            false,
         )?;
         let introspector = (!matches!(credential, Credential::None)).then(|| {
             Introspector::new(
@@ -402,10 +449,9 @@ impl ApiAuthBuilder {
                     audiences,
                     tenants: self.tenants,
                     leeway: self.leeway.unwrap_or(Duration::from_secs(30)).as_secs() as i64,
+                    require_at_jwt: self.require_at_jwt,
                 },
-                verified: VerifiedTokens::new(
-                    self.cache_capacity.unwrap_or(DEFAULT_CACHE_CAPACITY),
-                ),
+                verified: VerifiedTokens::new(self.cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES)),
                 clock: self.clock.unwrap_or_default(),
                 downstream: self.downstream,
                 introspector,

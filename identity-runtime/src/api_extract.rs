@@ -493,7 +493,10 @@ fn check(
 }
 
 /// The token of `Authorization: Bearer <token>` (RFC 6750 §2.1).
-fn bearer_token<'a>(parts: &'a Parts, realm: &Arc<str>) -> Result<&'a str, ApiRejection> {
+pub(crate) fn bearer_token<'a>(
+    parts: &'a Parts,
+    realm: &Arc<str>,
+) -> Result<&'a str, ApiRejection> {
     let malformed = |reason| ApiRejection::InvalidRequest {
         realm: realm.clone(),
         reason,

@@ -2,9 +2,8 @@
 //! token per scope set until shortly before it expires, obtained once for any number of callers
 //! that ask at the same time.
 
-use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use openidconnect::Scope;
 
@@ -53,19 +52,53 @@ impl From<&CachedToken> for ClientToken {
     }
 }
 
-/// The app-only tokens, one slot per scope set.
-#[derive(Default)]
+/// The app-only and on-behalf-of tokens, one slot per scope set (and, on behalf of a caller,
+/// per incoming token): bounded by the bytes the slots hold, since on-behalf-of slots come
+/// and go with every caller's token.
 pub(crate) struct AppTokens {
-    slots: Mutex<HashMap<String, Arc<Slot>>>,
+    slots: moka::sync::Cache<String, Arc<Slot>>,
+}
+
+/// The bytes of a slot before its token is known: the key, the slot, the cache's bookkeeping.
+const EMPTY_SLOT: u32 = 256;
+
+/// How many bytes of tokens are kept by default: thousands of on-behalf-of tokens.
+pub(crate) const DEFAULT_CACHE_BYTES: u64 = 16 << 20;
+
+impl AppTokens {
+    /// Slots holding at most `max_bytes` (keys and tokens); the least valuable go first when
+    /// it is spent (a slot in use stays usable by its waiters, and is fetched again later).
+    pub(crate) fn new(max_bytes: u64) -> Self {
+        AppTokens {
+            slots: moka::sync::Cache::builder()
+                .max_capacity(max_bytes.max(1))
+                .weigher(|key: &String, slot: &Arc<Slot>| {
+                    let key = u32::try_from(key.len()).unwrap_or(u32::MAX);
+                    key.saturating_add(slot.weight.load(Ordering::Relaxed))
+                })
+                .build(),
+        }
+    }
 }
 
 /// A scope set's token, and the outcome of its last request: callers that waited for a request
 /// share its failure instead of each making one more.
-#[derive(Default)]
 struct Slot {
     /// How many requests for this scope set have finished.
     finished: AtomicU64,
+    /// The bytes it holds, about, for the cache's bound: set before it is put back.
+    weight: AtomicU32,
     state: tokio::sync::Mutex<State>,
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Slot {
+            finished: AtomicU64::new(0),
+            weight: AtomicU32::new(EMPTY_SLOT),
+            state: tokio::sync::Mutex::default(),
+        }
+    }
 }
 
 #[derive(Default)]
@@ -98,21 +131,10 @@ impl AppTokens {
         clock: &Clock,
         fetch: impl Future<Output = Result<CachedToken, Error>>,
     ) -> Result<ClientToken, Arc<Error>> {
-        let slot = {
-            let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-            if slots.len() >= PRUNE_AT && !slots.contains_key(&key) {
-                let now = clock.now();
-                // Slots nobody waits on whose token is stale (the on-behalf-of tokens of
-                // requests long gone).
-                slots.retain(|_, slot| {
-                    Arc::strong_count(slot) > 1
-                        || slot.state.try_lock().map_or(true, |state| {
-                            state.token.as_ref().is_some_and(|t| is_fresh(t, now))
-                        })
-                });
-            }
-            slots.entry(key).or_default().clone()
-        };
+        // One slot per key, also for callers arriving at the same moment.
+        let slot = self
+            .slots
+            .get_with_by_ref(&key, || Arc::new(Slot::default()));
         let seen = slot.finished.load(Ordering::Acquire);
         let mut state = slot.state.lock().await;
         if let Some(token) = state.token.as_ref().filter(|t| is_fresh(t, clock.now())) {
@@ -130,6 +152,14 @@ impl AppTokens {
         match outcome {
             Ok(token) => {
                 let answer = ClientToken::from(&token);
+                // Weighed again with its token: put back under its key.
+                let bytes = EMPTY_SLOT as usize
+                    + token.access_token.len()
+                    + token.token_type.len()
+                    + token.scopes.iter().map(|s| s.len() + 24).sum::<usize>();
+                slot.weight
+                    .store(u32::try_from(bytes).unwrap_or(u32::MAX), Ordering::Relaxed);
+                self.slots.insert(key, slot.clone());
                 state.token = Some(token);
                 state.failure = None;
                 Ok(answer)
@@ -158,9 +188,6 @@ pub(crate) fn scope_set(scopes: &[&str]) -> Result<Vec<String>, Arc<Error>> {
     }
     Ok(sorted)
 }
-
-/// How many scope sets (or on-behalf-of grants) are kept before stale ones are dropped.
-const PRUNE_AT: usize = 256;
 
 #[tracing::instrument(name = "client_credentials", level = "debug", skip_all, fields(flow = "client_credentials", ?scopes))]
 async fn request(

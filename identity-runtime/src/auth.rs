@@ -21,8 +21,9 @@ use crate::params::{Prompt, encode};
 use crate::provider::Provider;
 use crate::return_path::{under_root, within_root};
 use crate::seal::Sealer;
-use crate::session::{SessionPolicy, UserFlow};
+use crate::session::{Expiring, SessionPolicy, UserFlow};
 use crate::single_use::SingleUse;
+use crate::start_limit::StartLimit;
 use crate::tokens::{TokenCache, Upstream};
 
 /// The configured identity of the application: who it is at the provider, where the provider
@@ -76,6 +77,8 @@ struct Inner {
     sealer: Sealer,
     pages: Arc<dyn Pages>,
     clock: Clock,
+    /// Device Code sign-ins started in the last minute.
+    device_starts: StartLimit,
 }
 
 /// The checked settings that shape the flows (everything else lives in a service).
@@ -94,7 +97,8 @@ pub(crate) struct Settings {
     pub(crate) logout_path: Arc<str>,
     pub(crate) signed_out_path: String,
     pub(crate) app_name: String,
-    pub(crate) login_timeout: Duration,
+    /// How many Device Code sign-ins may start per minute.
+    pub(crate) device_starts_per_minute: u32,
     /// The clock skew tolerated on token times.
     pub(crate) clock_skew: Duration,
     pub(crate) session: SessionPolicy,
@@ -121,6 +125,8 @@ pub(crate) struct Parts {
     pub(crate) sealer: Sealer,
     pub(crate) pages: Arc<dyn Pages>,
     pub(crate) clock: Clock,
+    /// The bound of the app-only and on-behalf-of token cache.
+    pub(crate) app_token_cache_bytes: u64,
 }
 
 impl std::fmt::Debug for Auth {
@@ -139,6 +145,7 @@ impl std::fmt::Debug for Auth {
 
 impl Auth {
     pub(crate) fn new(parts: Parts) -> Self {
+        let device_starts = StartLimit::new(parts.settings.device_starts_per_minute);
         Auth {
             inner: Arc::new(Inner {
                 settings: parts.settings,
@@ -146,7 +153,8 @@ impl Auth {
                 provider: parts.provider,
                 b2c: parts.b2c,
                 tokens: parts.tokens,
-                app_tokens: AppTokens::default(),
+                app_tokens: AppTokens::new(parts.app_token_cache_bytes),
+                device_starts,
                 markers: parts.markers,
                 once: parts.once,
                 sealer: parts.sealer,
@@ -412,6 +420,11 @@ impl Auth {
         self.inner.b2c.reset_password.is_some()
     }
 
+    /// The limit on Device Code sign-ins started per minute.
+    pub(crate) fn device_starts(&self) -> &StartLimit {
+        &self.inner.device_starts
+    }
+
     pub(crate) fn tokens(&self) -> &TokenCache {
         &self.inner.tokens
     }
@@ -424,7 +437,13 @@ impl Auth {
             clock: &self.inner.clock,
             leeway: self.inner.settings.clock_skew.as_secs() as i64,
             sealer: &self.inner.sealer,
+            policy: &self.inner.settings.session,
         }
+    }
+
+    /// How a record stored now expires.
+    pub(crate) fn expiring(&self) -> Expiring<'_> {
+        self.inner.settings.session.at(self.inner.clock.now())
     }
 
     /// How the user's tokens are stored.

@@ -33,6 +33,14 @@ pub(crate) struct Authority {
     pub(crate) url: String,
 }
 
+impl Authority {
+    /// Whether tokens from any tenant come through it: Entra's `common` and `organizations`.
+    pub(crate) fn is_multi_tenant(&self) -> bool {
+        matches!(&self.kind, AuthorityKind::EntraId { tenant }
+            if tenant.eq_ignore_ascii_case("common") || tenant.eq_ignore_ascii_case("organizations"))
+    }
+}
+
 /// Which part of a B2C authority is not a plain name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum B2cNameError {

@@ -19,7 +19,7 @@ use sha2::Digest as _;
 use tower_sessions::session::{Id, Record as StoreRecord};
 use tower_sessions::session_store::SessionStore;
 
-use crate::error::Error;
+use crate::error::{ConfigError, Error, Setting};
 use crate::jws::{self, Unverified};
 use crate::params::parse_params;
 use crate::provider::Provider;
@@ -64,7 +64,37 @@ impl LogoutMarkers {
         }
     }
 
-    fn marker_id(&self, iss: &str, sub: &str) -> Id {
+    /// The markers of back-channel logout, keyed with a secret every instance has and that does
+    /// not change when the client's credentials rotate: the dedicated key, else the token
+    /// encryption key.
+    pub(crate) fn from_settings(
+        enabled: bool,
+        dedicated: Option<&str>,
+        token_key: Option<&str>,
+    ) -> Result<LogoutMarkers, ConfigError> {
+        if let Some(key) = dedicated.map(str::trim) {
+            if key.len() < 32 {
+                return Err(ConfigError::invalid(
+                    Setting::BackchannelLogoutKey,
+                    "it must be a secret of at least 32 characters (`openssl rand -base64 32`)",
+                ));
+            }
+            return Ok(LogoutMarkers::new(key.as_bytes()));
+        }
+        match (token_key, enabled) {
+            (Some(key), _) => Ok(LogoutMarkers::new(key.as_bytes())),
+            (None, false) => Ok(LogoutMarkers::new(b"")),
+            (None, true) => Err(ConfigError::missing(
+                Setting::BackchannelLogoutKey,
+                Some(
+                    "back-channel logout keys its markers with it (or with TOKEN_ENCRYPTION_KEY), \
+                     a key that stays the same when the client's credentials rotate",
+                ),
+            )),
+        }
+    }
+
+    pub(crate) fn marker_id(&self, iss: &str, sub: &str) -> Id {
         use hmac::Mac as _;
         let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(&self.key)
             .expect("HMAC takes a key of any length");

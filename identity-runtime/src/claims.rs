@@ -6,20 +6,31 @@
 //! as a string, the store copies one buffer, and the parsed map comes from a small
 //! content-addressed cache (an equal string is the same claims, so a hit needs no trust).
 
-use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::{Arc, LazyLock};
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
 
-/// Distinct claim sets kept parsed; past this the cache starts afresh (a miss only costs a parse).
-const MAX_ENTRIES: usize = 10_000;
+/// The bytes of claims kept parsed (the string and its parsed map, as [`weigh`] counts them),
+/// for every `Auth` of the process: thousands of signed-in users with ordinary claims, or
+/// hundreds with a thousand groups each. Past it the claims used least go first; a miss costs
+/// only a parse.
+const MAX_BYTES: u64 = 32 << 20;
 
-type Cache = Mutex<HashMap<u64, Vec<(Box<str>, Arc<Map<String, Value>>)>>>;
+type Cache = moka::sync::Cache<Box<str>, Arc<Map<String, Value>>>;
 
-static PARSED: LazyLock<Cache> = LazyLock::new(Cache::default);
+#[allow(clippy::borrowed_box)]
+static PARSED: LazyLock<Cache> = LazyLock::new(|| {
+    moka::sync::Cache::builder()
+        .max_capacity(MAX_BYTES)
+        // `&Box<str>` is what moka hands the weigher: the key type as stored.
+        .weigher(|json: &Box<str>, claims: &Arc<Map<String, Value>>| {
+            let bytes = json.len() as u64 + weigh(claims);
+            u32::try_from(bytes).unwrap_or(u32::MAX)
+        })
+        .build()
+});
 
 /// Claims, shared: cloning them is one reference count.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -44,26 +55,11 @@ impl Claims {
 
     /// The claims parsed from `json`, from the cache when the same string was seen before.
     fn parse(json: String) -> Result<Self, serde_json::Error> {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        json.hash(&mut hasher);
-        let hash = hasher.finish();
-        if let Some(found) = PARSED
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&hash)
-            .and_then(|entries| entries.iter().find(|(text, _)| **text == *json))
-        {
-            return Ok(Claims(found.1.clone()));
+        if let Some(found) = PARSED.get(json.as_str()) {
+            return Ok(Claims(found));
         }
         let parsed = Arc::new(serde_json::from_str::<Map<String, Value>>(&json)?);
-        let mut cache = PARSED.lock().unwrap_or_else(|e| e.into_inner());
-        if cache.len() >= MAX_ENTRIES {
-            cache.clear();
-        }
-        cache
-            .entry(hash)
-            .or_default()
-            .push((json.into_boxed_str(), parsed.clone()));
+        PARSED.insert(json.into_boxed_str(), parsed.clone());
         Ok(Claims(parsed))
     }
 }
@@ -105,6 +101,27 @@ impl<'de> Deserialize<'de> for Claims {
     }
 }
 
+/// About the bytes parsed claims hold in memory: each string's bytes (at least an
+/// allocation's 16), a map node slot per entry (the key `String` and the `Value`), 32 bytes per
+/// array item. A 12 KB token with 1,100 short `groups` values parses to about 70 KB, which
+/// this follows within a small factor.
+pub(crate) fn weigh(claims: &Map<String, Value>) -> u64 {
+    const SLOT: u64 = 24 + 32 + 16;
+    claims
+        .iter()
+        .map(|(key, value)| SLOT + key.len() as u64 + weigh_value(value))
+        .sum()
+}
+
+fn weigh_value(value: &Value) -> u64 {
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        Value::String(s) => (s.len() as u64).max(16),
+        Value::Array(items) => items.iter().map(|item| 32 + weigh_value(item)).sum(),
+        Value::Object(map) => 48 + weigh(map),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -138,6 +155,22 @@ mod tests {
         let b: Claims = serde_json::from_value(json!(r#"{"sub":"b"}"#)).unwrap();
         assert_eq!(a.get("sub"), Some(&json!("a")));
         assert_eq!(b.get("sub"), Some(&json!("b")));
+    }
+
+    #[test]
+    fn the_parsed_claims_stay_within_their_byte_bound() {
+        let groups: Vec<String> = (0..1100).map(|i| format!("g{i:05}")).collect();
+        for i in 0..2_000 {
+            let json = serde_json::to_string(&json!({"sub": format!("big{i}"), "groups": groups}))
+                .unwrap();
+            let _: Claims = serde_json::from_value(Value::String(json)).unwrap();
+        }
+        PARSED.run_pending_tasks();
+        assert!(
+            PARSED.weighted_size() <= MAX_BYTES,
+            "{} bytes",
+            PARSED.weighted_size()
+        );
     }
 
     #[test]

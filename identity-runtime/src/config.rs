@@ -69,6 +69,7 @@ impl Auth {
             b2c_edit_profile_user_flow: var("EDITPROFILE_USER_FLOW"),
             b2c_reset_password_user_flow: var("RESETPASSWORD_USER_FLOW"),
             token_encryption_key: var("TOKEN_ENCRYPTION_KEY"),
+            backchannel_logout_key: var("BACKCHANNEL_LOGOUT_KEY"),
             token_decryption_keys: var("TOKEN_DECRYPTION_KEYS")
                 .map(|keys| {
                     keys.split([',', ' '])
@@ -120,6 +121,10 @@ pub struct AuthBuilder {
     cookie_name: Option<String>,
     token_encryption_key: Option<String>,
     token_decryption_keys: Vec<String>,
+    backchannel_logout_key: Option<String>,
+    app_token_cache_bytes: Option<u64>,
+    device_starts_per_minute: Option<u32>,
+    allow_readable_key_file: bool,
     b2c_tenant_name: Option<String>,
     b2c_signup_signin_user_flow: Option<String>,
     b2c_edit_profile_user_flow: Option<String>,
@@ -156,9 +161,20 @@ impl AuthBuilder {
     /// `private_key_jwt`; RS256, or ES256 for P-256), whose `kid` and `x5t#S256` are the
     /// certificate's SHA-256 thumbprint (and `x5t` its SHA-1 one, for Entra ID). The file is
     /// read once, by
-    /// [`build`](Self::build). Variable: `CLIENT_CERTIFICATE`.
+    /// [`build`](Self::build), which refuses it when every user of the machine can read it
+    /// (see [`allow_readable_key_file`](Self::allow_readable_key_file)). Variable:
+    /// `CLIENT_CERTIFICATE`.
     pub fn client_certificate_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.client_certificate = Some(KeySource::File(path.into()));
+        self
+    }
+
+    /// Accepts a [client certificate file](Self::client_certificate_file) that every user of
+    /// the machine can read (mode `o+r`, such as `0644`), with a warning at startup. By default
+    /// such a file stops the start: it holds the client's private key. Some platforms mount
+    /// secrets that way (Kubernetes' default `defaultMode: 0644`); prefer `0400` there.
+    pub fn allow_readable_key_file(mut self, allowed: bool) -> Self {
+        self.allow_readable_key_file = allowed;
         self
     }
 
@@ -310,8 +326,44 @@ impl AuthBuilder {
     /// URL at the provider as the `backchannel_logout_uri`): when the provider says a user signed
     /// out, every session of that user here ends, on every instance sharing the session store
     /// (within a few seconds). The markers live in the session store given to [`Auth::layer`].
+    ///
+    /// The markers are stored under ids keyed with [`backchannel_logout_key`](Self::backchannel_logout_key)
+    /// (else with `TOKEN_ENCRYPTION_KEY`), so no cookie can name one; one of the two is required.
     pub fn backchannel_logout(mut self, enabled: bool) -> Self {
         self.backchannel = enabled;
+        self
+    }
+
+    /// How many bytes the cache of app-only and on-behalf-of tokens may hold (their keys and
+    /// tokens; one token is 1–4 KB). Default 16 MiB. On-behalf-of tokens are cached per
+    /// incoming token, so the bound, not the number of callers, decides the memory; when it is
+    /// spent the entries used least go first and are requested again when next needed.
+    pub fn app_token_cache_size(mut self, bytes: u64) -> Self {
+        self.app_token_cache_bytes = Some(bytes);
+        self
+    }
+
+    /// How many Device Code sign-ins may start per minute in this process, whoever starts
+    /// them. Default 60. Each start asks the provider for a code, and a provider that sees too
+    /// many throttles the whole application; past the limit a visitor gets `429 Too Many
+    /// Requests` with `Retry-After: 60`. (A start needs a person's click on a page that first
+    /// set the session cookie, so cookie-less requests start none.)
+    pub fn device_code_starts_per_minute(mut self, starts: u32) -> Self {
+        self.device_starts_per_minute = Some(starts);
+        self
+    }
+
+    /// The key of the back-channel logout markers' ids: a secret of at least 32 characters
+    /// (`openssl rand -base64 32`), the same on every instance. Variable:
+    /// `BACKCHANNEL_LOGOUT_KEY`. Default: `TOKEN_ENCRYPTION_KEY`.
+    ///
+    /// It is a key of its own, not the client secret, so that rotating the application's
+    /// credentials does not forget which sessions the provider ended. Changing this key (or,
+    /// without it, `TOKEN_ENCRYPTION_KEY`) does forget them: a session the provider ended
+    /// within the last session lifetime would be current again. Keep it stable; if it must
+    /// change, end every session (clear the store) at the same time.
+    pub fn backchannel_logout_key(mut self, key: impl Into<String>) -> Self {
+        self.backchannel_logout_key = Some(key.into());
         self
     }
 
@@ -596,13 +648,14 @@ impl AuthBuilder {
             logout_path: Arc::from(logout_path),
             signed_out_path,
             app_name: self.app_name.unwrap_or_default(),
-            login_timeout: self.login_timeout.unwrap_or(Duration::from_secs(600)),
+            device_starts_per_minute: self.device_starts_per_minute.unwrap_or(60),
             clock_skew: self.clock_skew.unwrap_or(Duration::from_secs(60)),
             session: SessionPolicy {
                 idle_timeout: self.idle_timeout.unwrap_or(Duration::from_secs(8 * 3600)),
                 lifetime: self
                     .session_lifetime
                     .unwrap_or(Duration::from_secs(24 * 3600)),
+                login_timeout: self.login_timeout.unwrap_or(Duration::from_secs(600)),
             },
             backchannel: self.backchannel,
         };
@@ -618,6 +671,12 @@ impl AuthBuilder {
             self.client_certificate,
             self.client_key_id,
             self.client_assertion_file,
+            self.allow_readable_key_file,
+        )?;
+        let markers = LogoutMarkers::from_settings(
+            self.backchannel,
+            self.backchannel_logout_key.as_deref(),
+            self.token_encryption_key.as_deref(),
         )?;
         let auth_method = check_auth_method(self.token_endpoint_auth_method, &credential)?;
         let resources = check_resources(self.resources)?;
@@ -630,28 +689,6 @@ impl AuthBuilder {
                  application needs REDIRECT_URI, the redirect URI registered at the provider"
             );
         }
-        let marker_key = client_secret.clone().or(self.token_encryption_key.clone());
-        let markers = match (marker_key, self.backchannel) {
-            (Some(secret), _) => LogoutMarkers::new(secret.as_bytes()),
-            (None, false) => LogoutMarkers::new(b""),
-            // A client with a certificate or a federated credential has no secret to offer.
-            (None, true) if !matches!(credential, Credential::None) => {
-                return Err(ConfigError::missing(
-                    Setting::TokenEncryptionKey,
-                    Some(
-                        "back-channel logout keys its markers with it when the client has no secret",
-                    ),
-                ));
-            }
-            (None, true) => {
-                return Err(ConfigError::missing(
-                    Setting::ClientSecret,
-                    Some(
-                        "back-channel logout keys its markers with it, or with TOKEN_ENCRYPTION_KEY",
-                    ),
-                ));
-            }
-        };
         Ok(Auth::new(Parts {
             settings,
             client: Client::new(client_id, credential, redirect_uri)
@@ -664,6 +701,9 @@ impl AuthBuilder {
             sealer,
             pages: self.pages.unwrap_or_else(|| Arc::new(DefaultPages)),
             clock: self.clock.unwrap_or_default(),
+            app_token_cache_bytes: self
+                .app_token_cache_bytes
+                .unwrap_or(crate::app_tokens::DEFAULT_CACHE_BYTES),
         }))
     }
 }
@@ -813,7 +853,8 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(
-            err.to_string().contains("TOKEN_ENCRYPTION_KEY")
+            err.to_string().contains("BACKCHANNEL_LOGOUT_KEY")
+                && err.to_string().contains("TOKEN_ENCRYPTION_KEY")
                 && !err.to_string().contains("CLIENT_SECRET"),
             "{err}"
         );
@@ -823,6 +864,59 @@ mod tests {
             .oidc_authority("https://idp.example")
             .build()
             .unwrap();
+    }
+
+    #[test]
+    fn back_channel_markers_keep_their_ids_when_the_client_secret_rotates() {
+        let with_secret = |secret: &str| {
+            Auth::builder()
+                .client_id("id")
+                .client_secret(secret)
+                .redirect_uri("http://localhost:5000/redirect")
+                .oidc_authority("https://idp.example")
+                .backchannel_logout(true)
+                .backchannel_logout_key("marker-key-0123456789abcdefghijklmnopq")
+                .build()
+                .unwrap()
+        };
+        let (old, new) = (with_secret("old secret"), with_secret("new secret"));
+        assert!(
+            old.markers().marker_id("iss", "sub") == new.markers().marker_id("iss", "sub"),
+            "a session the provider ended stays ended after the secret changes"
+        );
+        // The encryption key serves when there is no dedicated key; the secret never does.
+        let keyed = |secret: &str| {
+            Auth::builder()
+                .client_id("id")
+                .client_secret(secret)
+                .redirect_uri("http://localhost:5000/redirect")
+                .oidc_authority("https://idp.example")
+                .backchannel_logout(true)
+                .token_encryption_key("AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+                .build()
+                .unwrap()
+        };
+        assert!(
+            keyed("a").markers().marker_id("iss", "sub")
+                == keyed("b").markers().marker_id("iss", "sub")
+        );
+        let err = base()
+            .oidc_authority("https://idp.example")
+            .backchannel_logout(true)
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("BACKCHANNEL_LOGOUT_KEY"), "{err}");
+        let err = base()
+            .oidc_authority("https://idp.example")
+            .backchannel_logout(true)
+            .backchannel_logout_key("short")
+            .build()
+            .unwrap_err();
+        assert!(
+            err.to_string().contains("BACKCHANNEL_LOGOUT_KEY")
+                && err.to_string().contains("at least 32 characters"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -56,13 +56,53 @@ pub(crate) enum KeySource {
     File(PathBuf),
 }
 
+/// Refuses a key file that users other than its owner and group can read (`o+r`): it holds a
+/// private key. With `allowed`, only a warning (some platforms mount secrets `0644`).
+fn check_key_file_mode(path: &std::path::Path, allowed: bool) -> Result<(), ConfigError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        // A file that cannot be read is reported by the read that follows.
+        let Ok(metadata) = std::fs::metadata(path) else {
+            return Ok(());
+        };
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o004 != 0 {
+            if !allowed {
+                return Err(ConfigError::invalid(
+                    Setting::ClientCertificate,
+                    format!(
+                        "{} holds a private key and every user of this machine can read it \
+                         (mode {mode:o}): `chmod 600` it (or 640 for a group), or, where the \
+                         platform mounts secrets readable by all, allow it with \
+                         `allow_readable_key_file(true)`",
+                        path.display()
+                    ),
+                ));
+            }
+            tracing::warn!(
+                file = %path.display(),
+                mode = %format!("{mode:o}"),
+                "the client's private key file is readable by every user of this machine"
+            );
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, allowed);
+    Ok(())
+}
+
 impl Credential {
     /// The one credential the settings name; two of them are refused, saying which to drop.
+    ///
+    /// A key file that other users of the machine can read is refused unless
+    /// `allow_readable_key` (a private key is a secret), and accepted then with a warning.
     pub(crate) fn from_settings(
         secret: Option<String>,
         certificate: Option<KeySource>,
         kid: Option<String>,
         assertion_file: Option<PathBuf>,
+        allow_readable_key: bool,
     ) -> Result<Credential, ConfigError> {
         let conflict = |first, second| ConfigError::Conflict {
             first,
@@ -99,6 +139,7 @@ impl Credential {
         let (pem, name) = match source {
             KeySource::Pem(pem) => (pem, "the client certificate PEM".to_owned()),
             KeySource::File(path) => {
+                check_key_file_mode(&path, allow_readable_key)?;
                 let pem = std::fs::read(&path).map_err(|e| {
                     ConfigError::invalid(
                         Setting::ClientCertificate,

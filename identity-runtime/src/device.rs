@@ -15,8 +15,8 @@ use crate::client::{
 };
 use crate::error::{ConfigError, Error, Flow};
 use crate::id_token::{self, NoNonce, merge_userinfo, needs_userinfo};
-use crate::login::{complete_sign_in, keep_short_unless_signed_in, redirect, sign_in_scopes};
-use crate::pages::{DeviceCodePage, page as library_page};
+use crate::login::{complete_sign_in, redirect, sign_in_scopes};
+use crate::pages::{DeviceCodePage, DeviceCodeStartPage, page as library_page};
 use crate::session::{self, PendingDevice};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
@@ -39,13 +39,15 @@ struct TokenError {
     error_description: Option<String>,
 }
 
-/// Asks the provider for a device code and shows it.
+/// Asks the provider for a device code and shows it; `can_keep` is false for a request whose
+/// answer no person sees (a `HEAD`, a prefetch).
 #[tracing::instrument(name = "device", level = "debug", skip_all, fields(flow = "device_start", ?scopes))]
 pub(crate) async fn start(
     auth: &Auth,
     session: &Session,
     next: &str,
     scopes: Vec<String>,
+    can_keep: bool,
 ) -> Result<Response, Error> {
     // A code already shown and not expired is shown again (a reload, a second tab): a new one
     // would throw away the one the user may have entered already, and let one visitor make
@@ -57,6 +59,19 @@ pub(crate) async fn start(
         .is_some_and(|device| device.expires_at > auth.clock().now())
     {
         return Ok(redirect(&auth.device_code_path()));
+    }
+    // A request without a session (no cookie yet: a first visit, a script, a crawler) could not
+    // keep the code it would start, and each one would cost a request to the provider: it gets
+    // a button instead. Its session starts now, so the click carries the cookie.
+    if !can_keep || session.id().is_none() {
+        if can_keep {
+            session::store(session, &record, auth.expiring()).await?;
+        }
+        return Ok(start_page(auth, next, &scopes));
+    }
+    if !auth.device_starts().take(auth.clock().now()) {
+        tracing::warn!("a Device Code sign-in was refused: too many started in the last minute");
+        return Err(Error::TooManySignIns);
     }
     let meta = auth.provider().metadata().await?;
     let endpoint = meta.extra.device_authorization_endpoint.clone().ok_or_else(|| {
@@ -90,8 +105,20 @@ pub(crate) async fn start(
     let now = auth.clock().now();
     let interval = authorization.interval.unwrap_or(5).clamp(1, 60);
     let mut record = record;
+    let sealed = auth.sealer().is_on();
+    let device_code = if sealed {
+        auth.sealer()
+            .seal(
+                authorization.device_code.as_bytes(),
+                &seal_context(&authorization.user_code),
+            )
+            .ok_or_else(|| Error::Setup("the device code could not be sealed"))?
+    } else {
+        authorization.device_code
+    };
     record.device = Some(PendingDevice {
-        device_code: authorization.device_code,
+        device_code,
+        sealed,
         user_code: authorization.user_code,
         verification_uri: authorization.verification_uri,
         verification_uri_complete: authorization.verification_uri_complete,
@@ -101,8 +128,7 @@ pub(crate) async fn start(
         scopes,
         next: auth.return_path(next),
     });
-    keep_short_unless_signed_in(auth, session, &record);
-    session::store(session, &record).await?;
+    session::store(session, &record, auth.expiring()).await?;
     Ok(redirect(&auth.device_code_path()))
 }
 
@@ -125,7 +151,7 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
     let now = auth.clock().now();
     if now >= device.expires_at {
         record.device = None;
-        session::store(session, &record).await?;
+        session::store(session, &record, auth.expiring()).await?;
         return Err(Error::Provider {
             error: "expired_token".into(),
             description: "The code expired before it was used.".into(),
@@ -134,11 +160,17 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
     if now < device.next_poll {
         return Ok(page(auth, &device, device.next_poll - now));
     }
+    let Some(device_code) = open_code(auth, &device) else {
+        // Sealed under a key no longer configured (or plain where one is now): start over.
+        record.device = None;
+        session::store(session, &record, auth.expiring()).await?;
+        return Err(Error::Expired);
+    };
     let meta = auth.provider().metadata().await?;
     let token_url = meta.token_endpoint()?.as_str().to_owned();
     let form = vec![
         ("grant_type".to_owned(), DEVICE_GRANT.to_owned()),
-        ("device_code".to_owned(), device.device_code.clone()),
+        ("device_code".to_owned(), device_code),
     ];
     let (status, body, summary) = auth
         .client()
@@ -158,7 +190,7 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
             "slow_down" => pending.interval += 5,
             code => {
                 record.device = None;
-                session::store(session, &record).await?;
+                session::store(session, &record, auth.expiring()).await?;
                 if refusal_fix(code, Flow::DeviceCode).is_some() {
                     return Err(error_answer(
                         code,
@@ -175,7 +207,7 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
         pending.next_poll = now + pending.interval;
         let wait = pending.interval;
         record.device = Some(pending.clone());
-        session::store(session, &record).await?;
+        session::store(session, &record, auth.expiring()).await?;
         return Ok(page(auth, &pending, wait));
     }
     let response = parse_token_response(&body, Flow::DeviceCode)?;
@@ -212,6 +244,40 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
         &device.next,
     )
     .await
+}
+
+/// What a sealed device code is bound to: its sign-in, by the code the user sees.
+fn seal_context(user_code: &str) -> Vec<u8> {
+    format!("axum-identity device code\n{user_code}").into_bytes()
+}
+
+/// The device code of a pending sign-in, opened when it was sealed.
+fn open_code(auth: &Auth, device: &PendingDevice) -> Option<String> {
+    match (device.sealed, auth.sealer().is_on()) {
+        (false, false) => Some(device.device_code.clone()),
+        (true, true) => auth
+            .sealer()
+            .open(&device.device_code, &seal_context(&device.user_code))
+            .and_then(|plain| String::from_utf8(plain).ok()),
+        _ => None,
+    }
+}
+
+/// The page with the button that starts a Device Code sign-in, with the same `next` and
+/// scopes as the request.
+fn start_page(auth: &Auth, next: &str, scopes: &[String]) -> Response {
+    let next = auth.return_path(next);
+    let scope = scopes.join(" ");
+    let mut fields = vec![("next", next.as_str())];
+    if !scope.is_empty() {
+        fields.push(("scope", scope.as_str()));
+    }
+    let html = auth.pages().device_code_start(&DeviceCodeStartPage {
+        app_name: &auth.settings().app_name,
+        action: auth.login_path(),
+        fields: &fields,
+    });
+    library_page(axum::http::StatusCode::OK, html)
 }
 
 fn page(auth: &Auth, device: &PendingDevice, refresh: i64) -> Response {

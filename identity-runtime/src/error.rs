@@ -86,6 +86,11 @@ pub enum Error {
         #[source]
         source: Option<BoxError>,
     },
+    /// More Device Code sign-ins started in the last minute than the application allows
+    /// (`AuthBuilder::device_code_starts_per_minute`): each costs a request to the provider,
+    /// which throttles the whole application when there are too many.
+    #[error("too many sign-ins started in the last minute")]
+    TooManySignIns,
     /// The session store failed.
     #[error("the session store is unavailable")]
     SessionStore(#[source] tower_sessions::session::Error),
@@ -232,6 +237,7 @@ impl Error {
             | Error::RolesMissing(_)
             | Error::InteractionRequired { .. } => StatusCode::FORBIDDEN,
             Error::TokenEndpoint { .. } => StatusCode::BAD_GATEWAY,
+            Error::TooManySignIns => StatusCode::TOO_MANY_REQUESTS,
             Error::ProviderUnavailable { .. }
             | Error::SessionStore(_)
             | Error::SignOutIncomplete(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -262,6 +268,7 @@ impl Error {
                 "Identity provider unavailable"
             }
             Error::SessionStore(_) => "Service unavailable",
+            Error::TooManySignIns => "Too many sign-ins",
             Error::SignOutIncomplete(_) => "Sign-out incomplete",
             Error::Config(_) | Error::Setup(_) | Error::Refresh(_) | Error::ClientToken(_) => {
                 "Configuration error"
@@ -291,6 +298,9 @@ impl Error {
             }
             Error::Config(_) | Error::Setup(_) => {
                 "The application's sign-in is not configured correctly.".into()
+            }
+            Error::TooManySignIns => {
+                "Too many sign-ins are starting right now. Please try again in a minute.".into()
             }
             Error::UnknownState => {
                 "This sign-in page was open too long, was already used, or belongs to another browser.".into()
@@ -446,6 +456,8 @@ pub enum Setting {
     TokenEndpointAuthMethod,
     /// `resource`, `RESOURCE`: RFC 8707 resource indicators.
     Resource,
+    /// `backchannel_logout_key`, `BACKCHANNEL_LOGOUT_KEY`.
+    BackchannelLogoutKey,
 }
 
 impl Setting {
@@ -476,6 +488,7 @@ impl Setting {
             Setting::ApplicationRoot => "application_root",
             Setting::TokenEndpointAuthMethod => "token_endpoint_auth_method",
             Setting::Resource => "resource",
+            Setting::BackchannelLogoutKey => "backchannel_logout_key",
         }
     }
 
@@ -499,6 +512,7 @@ impl Setting {
             Setting::ApplicationRoot => Some("APPLICATION_ROOT"),
             Setting::TokenEndpointAuthMethod => Some("TOKEN_ENDPOINT_AUTH_METHOD"),
             Setting::Resource => Some("RESOURCE"),
+            Setting::BackchannelLogoutKey => Some("BACKCHANNEL_LOGOUT_KEY"),
             Setting::Scopes
             | Setting::PostLogoutRedirect
             | Setting::LoginPath

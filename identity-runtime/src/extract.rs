@@ -400,13 +400,9 @@ impl<St: Send + Sync, S: Scopes> FromRequestParts<St> for LoginGuard<S> {
     type Rejection = LoginRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
-        match extract(parts, S::SCOPES).await? {
-            Some(context) => {
-                parts.extensions.insert(Guarded(context));
-                Ok(LoginGuard(PhantomData))
-            }
-            None => Err(sign_in_needed(parts, S::SCOPES)),
-        }
+        let context = require_access(parts, S::SCOPES, S::ROLES).await?;
+        parts.extensions.insert(Guarded(context));
+        Ok(LoginGuard(PhantomData))
     }
 }
 
@@ -444,19 +440,8 @@ impl<St: Send + Sync, S: Scopes> FromRequestParts<St> for LoginRequired<S> {
     type Rejection = LoginRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
-        match extract(parts, S::SCOPES).await? {
-            Some(context) => {
-                let missing = grants::missing(&context.user.roles(), S::ROLES);
-                if !missing.is_empty() {
-                    return Err(LoginRejection::RolesMissing {
-                        roles: missing,
-                        auth: auth_of(parts)?,
-                    });
-                }
-                Ok(LoginRequired(context, PhantomData))
-            }
-            None => Err(sign_in_needed(parts, S::SCOPES)),
-        }
+        let context = require_access(parts, S::SCOPES, S::ROLES).await?;
+        Ok(LoginRequired(context, PhantomData))
     }
 }
 
@@ -468,10 +453,7 @@ impl<St: Send + Sync> FromRequestParts<St> for Context {
         if let Some(Guarded(context)) = parts.extensions.remove::<Guarded>() {
             return Ok(context);
         }
-        match extract(parts, &[]).await? {
-            Some(context) => Ok(context),
-            None => Err(sign_in_needed(parts, &[])),
-        }
+        require_access(parts, &[], &[]).await
     }
 }
 
@@ -513,10 +495,47 @@ impl<St: Send + Sync> OptionalFromRequestParts<St> for Context {
 /// }
 /// ```
 pub async fn require_sign_in(parts: &Parts, scopes: &[&str]) -> Result<Context, LoginRejection> {
-    match extract(parts, scopes).await? {
-        Some(context) => Ok(context),
-        None => Err(sign_in_needed(parts, scopes)),
+    require_access(parts, scopes, &[]).await
+}
+
+/// Requires sign-in, the scopes' token and every one of `roles` (the app roles of the signed-in
+/// user's `roles` claim): what `#[login_required(scopes = [..], roles = [..])]` checks, for a
+/// custom extractor whose requirements are known only at run time.
+///
+/// This is the one function that decides "signed in, scopes, roles" for the web app: the
+/// extractor and the guard the attribute generates both call it, so a rule cannot be checked on
+/// one path and forgotten on another.
+///
+/// ```
+/// use axum::http::Request;
+/// use axum_identity_runtime::{LoginRejection, require_access};
+///
+/// # tokio_test(async {
+/// let (parts, ()) = Request::new(()).into_parts();
+/// // Without `auth.layer(store)` on the router there is nothing to check against.
+/// let refused = require_access(&parts, &[], &["Admin"]).await.unwrap_err();
+/// assert!(matches!(refused, LoginRejection::Failed { .. }));
+/// # });
+/// # fn tokio_test<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+/// # }
+/// ```
+pub async fn require_access(
+    parts: &Parts,
+    scopes: &[&str],
+    roles: &[&str],
+) -> Result<Context, LoginRejection> {
+    let Some(context) = extract(parts, scopes).await? else {
+        return Err(sign_in_needed(parts, scopes));
+    };
+    let missing = grants::missing(&context.user.roles(), roles);
+    if !missing.is_empty() {
+        return Err(LoginRejection::RolesMissing {
+            roles: missing,
+            auth: auth_of(parts)?,
+        });
     }
+    Ok(context)
 }
 
 fn auth_of(parts: &Parts) -> Result<Auth, LoginRejection> {
@@ -562,6 +581,12 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
     if !user.is_current(now, &settings.session) {
         return Ok(None);
     }
+    // Tokens sealed under a key no longer configured (or stored plain where a key is now
+    // required) sign the user out on every kind of request, not only those that read them.
+    if !user.tokens_open_with(auth.sealer()) {
+        tracing::warn!("the session's tokens do not open with the configured keys; signed out");
+        return Ok(None);
+    }
     if let (true, Some(store)) = (settings.backchannel, auth.store()) {
         let signed_out = auth
             .markers()
@@ -598,7 +623,9 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
     };
     if api_scopes.is_empty() {
         if dirty {
-            session::store(session, &record).await.map_err(fail)?;
+            session::store(session, &record, settings.session.at(now))
+                .await
+                .map_err(fail)?;
         }
         return Ok(Some(context(&mut record)));
     }
@@ -613,9 +640,14 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
     {
         Ok(acquired) => {
             if acquired.changed || dirty {
-                session::store_with_tokens(session, &record, auth.sealer())
-                    .await
-                    .map_err(fail)?;
+                session::store_with_tokens(
+                    session,
+                    &record,
+                    auth.sealer(),
+                    settings.session.at(auth.clock().now()),
+                )
+                .await
+                .map_err(fail)?;
             }
             let expires_in = (acquired.token.expires_at - auth.clock().now()).max(0) as u64;
             let mut context = context(&mut record);

@@ -7,14 +7,15 @@ const LAYERS: &[(&str, u8, &str)] = &[
     ("grants", 0, include_str!("grants.rs")),
     ("lock", 0, include_str!("lock.rs")),
     ("return_path", 0, include_str!("return_path.rs")),
+    ("start_limit", 0, include_str!("start_limit.rs")),
     ("credential", 1, include_str!("credential.rs")),
     ("http", 1, include_str!("http.rs")),
     ("jws", 1, include_str!("jws.rs")),
     ("pages", 1, include_str!("pages.rs")),
     ("params", 1, include_str!("params.rs")),
     ("seal", 1, include_str!("seal.rs")),
-    ("verified", 1, include_str!("verified.rs")),
     ("claims", 1, include_str!("claims.rs")),
+    ("verified", 2, include_str!("verified.rs")),
     ("authority", 2, include_str!("authority.rs")),
     ("session", 2, include_str!("session.rs")),
     ("checks", 3, include_str!("checks.rs")),
@@ -57,11 +58,17 @@ fn root_item(name: &str) -> Option<&'static str> {
         "AuthBuilder" => "config",
         "BoxError" | "ConfigError" | "Error" | "Setting" => "error",
         "Context" | "LoginGuard" | "LoginRejection" | "LoginRequired" | "NoScopes" | "Scopes"
-        | "User" | "require_sign_in" => "extract",
+        | "User" | "require_access" | "require_sign_in" => "extract",
         "AuthLayer" => "layer",
         "RedisRefreshLock" | "PostgresRefreshLock" | "LockFuture" | "RefreshLock" => "lock",
-        "DefaultPages" | "DeviceCodePage" | "ErrorPage" | "Pages" | "SignOutPage"
-        | "SignedOutPage" | "escape_html" => "pages",
+        "DefaultPages"
+        | "DeviceCodePage"
+        | "DeviceCodeStartPage"
+        | "ErrorPage"
+        | "Pages"
+        | "SignOutPage"
+        | "SignedOutPage"
+        | "escape_html" => "pages",
         "Prompt" => "params",
         "safe_return_path" => "return_path",
         "routes" => "routes",

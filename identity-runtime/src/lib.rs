@@ -50,6 +50,7 @@ mod error;
 mod grants;
 mod lock;
 mod return_path;
+mod start_limit;
 
 mod credential;
 mod http;
@@ -111,7 +112,8 @@ pub use clock::Clock;
 pub use config::AuthBuilder;
 pub use error::{BoxError, ConfigError, Error, Flow, Setting};
 pub use extract::{
-    Context, LoginGuard, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_sign_in,
+    Context, LoginGuard, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_access,
+    require_sign_in,
 };
 pub use grants::GroupsOverage;
 pub use layer::AuthLayer;
@@ -122,8 +124,8 @@ pub use lock::PostgresRefreshLock;
 pub use lock::RedisRefreshLock;
 pub use lock::{LockFuture, RefreshLock};
 pub use pages::{
-    DefaultPages, DeviceCodePage, ErrorPage, Pages, SignOutPage, SignedOutPage, escape_html,
-    is_safe_link,
+    DefaultPages, DeviceCodePage, DeviceCodeStartPage, ErrorPage, Pages, SignOutPage,
+    SignedOutPage, escape_html, is_safe_link,
 };
 pub use params::{Prompt, TokenEndpointAuthMethod};
 pub use return_path::safe_return_path;
@@ -140,6 +142,165 @@ pub mod __fuzz {
             if let Some(next) = params.get("next") {
                 let _ = crate::safe_return_path(next);
             }
+        }
+    }
+
+    /// Whatever a return path looks like, the result is either the input unchanged or `/`, and
+    /// it always resolves to a page of this origin (panics otherwise).
+    pub fn return_path(input: &[u8]) {
+        let Ok(candidate) = std::str::from_utf8(input) else {
+            return;
+        };
+        let result = crate::safe_return_path(candidate);
+        assert!(result == "/" || result == candidate, "{candidate:?}");
+        let base = url::Url::parse("http://app.test/").expect("a base URL");
+        let joined = base.join(&result).expect("a kept path parses");
+        assert_eq!(
+            joined.origin(),
+            base.origin(),
+            "{candidate:?} escaped to {joined}"
+        );
+        assert!(!joined.path().starts_with("//"), "{candidate:?}");
+    }
+
+    /// What a web API does with an `Authorization` header before any key is at hand: reads the
+    /// bearer token out of the header (when the bytes are a header value), then the token's
+    /// JOSE header and payload and the checks of both (type, issuer, audience, times, kind),
+    /// for the input as a token too. Bearer tokens are unauthenticated input on every request.
+    pub fn bearer_token(input: &[u8]) {
+        use std::sync::Arc;
+        let realm: Arc<str> = Arc::from("fuzz");
+        let mut tokens = Vec::new();
+        if let Ok(value) = axum::http::HeaderValue::from_bytes(input) {
+            let (mut parts, ()) = axum::http::Request::new(()).into_parts();
+            parts
+                .headers
+                .insert(axum::http::header::AUTHORIZATION, value);
+            if let Ok(token) = crate::api_extract::bearer_token(&parts, &realm) {
+                tokens.push(token.to_owned());
+            }
+        }
+        if let Ok(text) = std::str::from_utf8(input) {
+            tokens.push(text.to_owned());
+        }
+        let policy = crate::access_token::Policy {
+            audiences: vec!["api".into(), "api://api".into()],
+            tenants: Some(vec!["t1".into()]),
+            leeway: 30,
+            require_at_jwt: false,
+        };
+        let issuers = [
+            crate::authority::IssuerRule::Exact("https://idp.example".into()),
+            crate::authority::IssuerRule::TenantTemplate(
+                "https://login.microsoftonline.com/{tenantid}/v2.0".into(),
+            ),
+        ];
+        for token in &tokens {
+            let _ = crate::access_token::check_header(token, false);
+            let _ = crate::access_token::check_header(token, true);
+            let _ = crate::jws::header(token);
+            if let Ok(claims) = crate::jws::payload(token) {
+                let _ =
+                    crate::access_token::check_claims(&issuers, &policy, &claims, 1_800_000_000);
+                let claims = crate::ApiClaims::from_claims(claims);
+                let _ = (
+                    claims.scopes(),
+                    claims.roles(),
+                    claims.groups(),
+                    claims.is_app_only(),
+                );
+            }
+        }
+    }
+
+    /// Runs `target` on `rounds` inputs derived from `seeds` by a small deterministic mutator
+    /// (bit flips, byte insertions and deletions, splices of the seeds): a bounded run of a
+    /// fuzz target on the stable toolchain, for the test suite. libFuzzer, which needs a
+    /// nightly toolchain, explores further with `cargo +nightly fuzz run <target>`.
+    pub fn run_bounded(target: fn(&[u8]), seeds: &[&[u8]], rounds: usize) {
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for seed in seeds {
+            target(seed);
+        }
+        for round in 0..rounds {
+            let mut input = seeds[round % seeds.len()].to_vec();
+            for _ in 0..=(next() % 8) {
+                let at = if input.is_empty() {
+                    0
+                } else {
+                    next() as usize % input.len()
+                };
+                match next() % 5 {
+                    0 if !input.is_empty() => input[at] ^= 1 << (next() % 8),
+                    1 => input.insert(at, next() as u8),
+                    2 if !input.is_empty() => {
+                        input.remove(at);
+                    }
+                    3 => {
+                        let other = seeds[next() as usize % seeds.len()];
+                        let from = next() as usize % (other.len() + 1);
+                        input.splice(at..at, other[from..].iter().copied());
+                    }
+                    _ => {
+                        let bytes = b".-_=/ +\"\\{}[]:,\0\xff";
+                        input.insert(at, bytes[next() as usize % bytes.len()]);
+                    }
+                }
+            }
+            target(&input);
+        }
+    }
+
+    /// Every fuzz target, for a bounded run in the test suite (the targets of `fuzz/` call the
+    /// same functions without a bound).
+    #[cfg(test)]
+    mod tests {
+        use base64::Engine as _;
+
+        fn b64(json: &str) -> String {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)
+        }
+
+        #[test]
+        fn the_bearer_token_target_survives_a_bounded_run() {
+            let token = format!(
+                "{}.{}.c2ln",
+                b64(r#"{"alg":"RS256","kid":"k","typ":"at+jwt"}"#),
+                b64(
+                    r#"{"iss":"https://idp.example","aud":["api"],"sub":"u","exp":1800000600,"iat":1800000000,"tid":"t1","scp":"a b","roles":["r"],"groups":["g"],"_claim_names":{"groups":"s"}}"#
+                )
+            );
+            let header = format!("Bearer {token}");
+            let seeds: [&[u8]; 5] = [
+                header.as_bytes(),
+                token.as_bytes(),
+                b"bearer  a.b.c",
+                b"Basic dXNlcjpwYXNz",
+                b"Bearer eyJhbGciOiJub25lIn0.e30.",
+            ];
+            super::run_bounded(super::bearer_token, &seeds, 200_000);
+        }
+
+        #[test]
+        fn the_callback_target_survives_a_bounded_run() {
+            let seeds: [&[u8]; 3] = [
+                b"code=c&state=s&iss=https%3A%2F%2Fidp.example",
+                b"next=%2Fa%3Fb%3Dc&scope=User.Read%20api.read",
+                b"error=access_denied&error_description=no%0d%0a&state=",
+            ];
+            super::run_bounded(super::callback_params, &seeds, 200_000);
+        }
+
+        #[test]
+        fn the_return_path_target_survives_a_bounded_run() {
+            let seeds: [&[u8]; 4] = [b"/a/b?c=d#e", b"//evil.example", b"/\\evil", b"/%2F%2Fx"];
+            super::run_bounded(super::return_path, &seeds, 200_000);
         }
     }
 }

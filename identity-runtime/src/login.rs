@@ -71,7 +71,7 @@ pub(crate) async fn start(
 
     let mut record = session::load(session).await?;
     let now = auth.clock().now();
-    let timeout = auth.settings().login_timeout.as_secs() as i64;
+    let timeout = auth.settings().session.login_timeout.as_secs() as i64;
     record.pending.retain(|p| now - p.created <= timeout);
     if record.pending.len() >= MAX_PENDING {
         record.pending.remove(0);
@@ -85,19 +85,8 @@ pub(crate) async fn start(
         created: now,
         flow: user_flow,
     });
-    keep_short_unless_signed_in(auth, session, &record);
-    session::store(session, &record).await?;
+    session::store(session, &record, auth.expiring()).await?;
     Ok(redirect(url.as_str()))
-}
-
-/// A session that holds only sign-ins in progress lives as long as they may (the login
-/// timeout), not as long as a signed-in session: every anonymous `GET /login` writes one.
-pub(crate) fn keep_short_unless_signed_in(auth: &Auth, session: &Session, record: &Record) {
-    if record.user.is_none() {
-        let timeout = time::Duration::try_from(auth.settings().login_timeout)
-            .unwrap_or(time::Duration::minutes(10));
-        session.set_expiry(Some(tower_sessions::Expiry::OnInactivity(timeout)));
-    }
 }
 
 /// Where `GET <login_path>` should go first when the browser asked for it on another loopback
@@ -198,7 +187,7 @@ pub(crate) async fn callback(
     // pending sign-in before any wrote its removal): the first claim wins, here or on any
     // instance sharing the lock, and only the winner redeems the code. A second redemption would
     // make the provider revoke the grant (RFC 6749 §4.1.2).
-    let ttl = auth.settings().login_timeout;
+    let ttl = auth.settings().session.login_timeout;
     if !auth
         .once()
         .claim("state", state, auth.clock().now(), ttl)
@@ -208,10 +197,10 @@ pub(crate) async fn callback(
     }
     // And gone from the store before the code is redeemed, so a replay can never redeem it.
     let pending = record.pending.remove(position);
-    keep_short_unless_signed_in(auth, session, &record);
-    session::store(session, &record).await?;
+    session::store(session, &record, auth.expiring()).await?;
 
-    if auth.clock().now() - pending.created > auth.settings().login_timeout.as_secs() as i64 {
+    if auth.clock().now() - pending.created > auth.settings().session.login_timeout.as_secs() as i64
+    {
         return Err(Error::Expired);
     }
     let provider = auth.provider_for(pending.flow)?;
@@ -325,7 +314,7 @@ pub(crate) async fn callback(
             ));
         };
         user.claims = claims.into();
-        session::store(session, &record).await?;
+        session::store(session, &record, auth.expiring()).await?;
         return Ok(redirect(&pending.next));
     }
     complete_sign_in(
@@ -384,10 +373,10 @@ pub(crate) async fn complete_sign_in(
     record.user = Some(signed_in);
     record.device = None;
     // A new session id at the moment of sign-in defeats session fixation: whatever id an
-    // attacker planted before is dead from now on. The session now lives as configured.
+    // attacker planted before is dead from now on. The record and the cookie now expire with
+    // the signed-in session (idle timeout, at most the absolute lifetime).
     session.cycle_id().await?;
-    session.set_expiry(None);
-    session::store_with_tokens(session, &record, auth.sealer()).await?;
+    session::store_with_tokens(session, &record, auth.sealer(), auth.expiring()).await?;
     tracing::info!("signed in");
     Ok(redirect(next))
 }

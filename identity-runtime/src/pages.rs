@@ -62,6 +62,10 @@ pub(crate) fn render_error(
         response
             .headers_mut()
             .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    } else if status == StatusCode::TOO_MANY_REQUESTS {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("60"));
     }
     response
 }
@@ -118,6 +122,20 @@ pub struct SignOutPage<'a> {
     pub action: &'a str,
     /// The hidden `csrf` field the form must send.
     pub csrf: &'a str,
+}
+
+/// What the page that starts a Device Code sign-in shows: a button. It is what a request gets
+/// that could not keep the code it would start (no session cookie yet, a `HEAD`, a prefetch),
+/// so that only a person's click makes the application ask the provider for a code.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct DeviceCodeStartPage<'a> {
+    /// The application's name, as configured (may be empty).
+    pub app_name: &'a str,
+    /// Where the form goes (`GET`): the login path.
+    pub action: &'a str,
+    /// The hidden fields the form must send, as they are (escape them).
+    pub fields: &'a [(&'a str, &'a str)],
 }
 
 /// What the Device Code page shows.
@@ -211,6 +229,30 @@ pub trait Pages: Send + Sync + 'static {
             "<meta name=\"referrer\" content=\"no-referrer\">",
             &format!("<meta name=\"referrer\" content=\"no-referrer\">\n<meta http-equiv=\"refresh\" content=\"{}\">", page.refresh_seconds),
             1,
+        )
+    }
+
+    /// The page that starts a Device Code sign-in: a form that goes (`GET`) to `action` with
+    /// the hidden `fields`.
+    fn device_code_start(&self, page: &DeviceCodeStartPage<'_>) -> String {
+        let fields: String = page
+            .fields
+            .iter()
+            .map(|(name, value)| {
+                format!(
+                    r#"<input type="hidden" name="{}" value="{}">"#,
+                    escape_html(name),
+                    escape_html(value)
+                )
+            })
+            .collect();
+        layout(
+            page.app_name,
+            "Sign in",
+            &format!(
+                r#"<h1>Sign in on another device</h1><p>You will get a code to enter at the identity provider, on this or any other device.</p><form method="get" action="{}">{fields}<p><button class="button" type="submit">Get a sign-in code</button></p></form>"#,
+                escape_html(page.action),
+            ),
         )
     }
 

@@ -115,6 +115,7 @@ async fn device_page(Installed(auth): Installed, session: Session) -> Response {
 async fn login(
     Installed(auth): Installed,
     session: Session,
+    method: Method,
     uri: Uri,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
@@ -143,7 +144,15 @@ async fn login(
             Some(other) => return Err(Error::Malformed(format!("unknown flow `{other}`"))),
         };
         if auth.uses_device_code() {
-            return device::start(&auth, &session, &next, scopes).await;
+            // A `HEAD` or a prefetch is nobody's sign-in: it starts none.
+            let prefetch = ["sec-purpose", "purpose"].iter().any(|name| {
+                headers
+                    .get(*name)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.to_ascii_lowercase().contains("prefetch"))
+            });
+            let can_keep = method != Method::HEAD && !prefetch;
+            return device::start(&auth, &session, &next, scopes, can_keep).await;
         }
         login::start(&auth, &session, &next, scopes, user_flow).await
     }

@@ -16,6 +16,8 @@ const NONCE: usize = 24;
 #[derive(Clone)]
 struct Key {
     id: [u8; KEY_ID],
+    /// `id` as text, as the session record names the key that sealed its tokens.
+    name: String,
     cipher: XChaCha20Poly1305,
 }
 
@@ -26,6 +28,7 @@ impl Key {
         id.copy_from_slice(&digest[..KEY_ID]);
         Key {
             id,
+            name: B64.encode(id),
             cipher: XChaCha20Poly1305::new(bytes.into()),
         }
     }
@@ -62,6 +65,23 @@ impl Sealer {
 
     pub(crate) fn is_on(&self) -> bool {
         !self.keys.is_empty()
+    }
+
+    /// The name of the key that seals now (`""` when tokens are stored as they are): kept in
+    /// the session record, so that a request can tell without any cryptography whether the
+    /// record's tokens would open.
+    pub(crate) fn sealing_key(&self) -> &str {
+        self.keys.first().map(|key| key.name.as_str()).unwrap_or("")
+    }
+
+    /// Whether tokens stored under [`Sealer::sealing_key`]'s name `name` can be opened: by one
+    /// of the keys, or, for `""`, stored as they are while no key is configured. A string
+    /// comparison per configured key, so that every protected request can afford it.
+    pub(crate) fn can_open(&self, name: &str) -> bool {
+        if name.is_empty() {
+            return !self.is_on();
+        }
+        self.keys.iter().any(|key| key.name == name)
     }
 
     /// Seals `plain`, bound to `context` (what it belongs to).

@@ -73,7 +73,12 @@ struct Secrets {
 /// A Device Code sign-in (RFC 8628) in progress.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct PendingDevice {
+    /// The device code, sealed like the tokens when a token encryption key is configured (see
+    /// [`PendingDevice::sealed`]): whoever holds it can redeem the sign-in.
     pub(crate) device_code: String,
+    /// Whether `device_code` is sealed.
+    #[serde(default)]
+    pub(crate) sealed: bool,
     pub(crate) user_code: String,
     pub(crate) verification_uri: String,
     #[serde(default)]
@@ -139,6 +144,12 @@ pub(crate) struct SignedIn {
     /// Scopes asked for at a sign-in and not granted: asking again would loop.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(crate) declined: Vec<String>,
+    /// The name of the key that sealed the tokens (`""`: stored as they are), so that a
+    /// request that reads no token still signs the user out when they would not open (the key
+    /// was removed or replaced without keeping the old one). `None` in records written before
+    /// it was kept: those are decided when the tokens are read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) sealed_by: Option<String>,
 }
 
 /// An access token and what it is good for.
@@ -154,13 +165,63 @@ pub(crate) struct CachedToken {
     pub(crate) obtained_at: i64,
 }
 
-/// How long a signed-in session stays current.
+/// How long a session lives: a signed-in one, and one that holds only sign-ins in progress.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SessionPolicy {
     /// Signed out after this long without a request.
     pub(crate) idle_timeout: Duration,
     /// Signed out this long after the sign-in, however active.
     pub(crate) lifetime: Duration,
+    /// A sign-in in progress (and a session that holds nothing else) lives this long.
+    pub(crate) login_timeout: Duration,
+}
+
+impl SessionPolicy {
+    /// When the store may drop the record and the browser its cookie.
+    ///
+    /// A signed-in record expires when it stops being current: its idle timeout after the last
+    /// activity recorded (a write happens anyway whenever activity is recorded, see
+    /// [`SignedIn::touch`]), and never later than the absolute lifetime after the sign-in. Left
+    /// to tower-sessions, a signed-in record would live its two-week default behind a
+    /// browser-session cookie. A record holding only sign-ins in progress lives as long as they
+    /// may: every anonymous `GET /login` writes one.
+    ///
+    /// The end is computed on the application's clock (`now`) and handed to tower-sessions as
+    /// the time left, which the store and the cookie count from their own clock.
+    pub(crate) fn expiry(&self, record: &Record, now: i64) -> tower_sessions::Expiry {
+        let Some(user) = &record.user else {
+            let timeout =
+                time::Duration::try_from(self.login_timeout).unwrap_or(time::Duration::minutes(10));
+            return tower_sessions::Expiry::OnInactivity(timeout);
+        };
+        let secs = |d: Duration| i64::try_from(d.as_secs()).unwrap_or(i64::MAX);
+        let idle_ends = user
+            .seen
+            .max(user.since)
+            .saturating_add(secs(self.idle_timeout));
+        let life_ends = user.since.saturating_add(secs(self.lifetime));
+        let left = idle_ends.min(life_ends).saturating_sub(now).max(0);
+        tower_sessions::Expiry::OnInactivity(time::Duration::seconds(left))
+    }
+
+    /// The policy read at `now`, for storing a record.
+    pub(crate) fn at(&self, now: i64) -> Expiring<'_> {
+        Expiring { policy: self, now }
+    }
+}
+
+/// How a record being stored expires: a [`SessionPolicy`] read at a time of the application's
+/// clock.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Expiring<'a> {
+    policy: &'a SessionPolicy,
+    now: i64,
+}
+
+impl Expiring<'_> {
+    fn of(&self, record: &Record) -> tower_sessions::Expiry {
+        self.policy.expiry(record, self.now)
+    }
 }
 
 impl SignedIn {
@@ -174,7 +235,16 @@ impl SignedIn {
             refresh_token: None,
             tokens: Vec::new(),
             declined: Vec::new(),
+            sealed_by: None,
         }
+    }
+
+    /// Whether the tokens of this sign-in would open with `sealer`'s keys (see
+    /// [`SignedIn::sealed_by`]).
+    pub(crate) fn tokens_open_with(&self, sealer: &Sealer) -> bool {
+        self.sealed_by
+            .as_deref()
+            .is_none_or(|name| sealer.can_open(name))
     }
 
     /// Whether the sign-in is still within its lifetime and idle timeout.
@@ -290,10 +360,15 @@ pub(crate) async fn attach_tokens(
 }
 
 /// Stores the record (without the tokens, which stay as they are in the store) and writes it to
-/// the store now. Writing now, rather than leaving it to the session layer at the end of the
+/// the store now, to expire as `expiring` says. Writing now, rather than leaving it to the session layer at the end of the
 /// request, turns a failing store into our 503 page instead of the layer's bare 500 (and the
 /// layer does not write again after a 5xx).
-pub(crate) async fn store(session: &Session, record: &Record) -> Result<(), Error> {
+pub(crate) async fn store(
+    session: &Session,
+    record: &Record,
+    expiring: Expiring<'_>,
+) -> Result<(), Error> {
+    session.set_expiry(Some(expiring.of(record)));
     session.insert(KEY, record).await?;
     session.save().await?;
     Ok(())
@@ -305,8 +380,20 @@ pub(crate) async fn store_with_tokens(
     session: &Session,
     record: &Record,
     sealer: &Sealer,
+    expiring: Expiring<'_>,
 ) -> Result<(), Error> {
-    session.insert(KEY, record).await?;
+    session.set_expiry(Some(expiring.of(record)));
+    match &record.user {
+        // The record says which key sealed the tokens stored beside it.
+        Some(user) if user.sealed_by.as_deref() != Some(sealer.sealing_key()) => {
+            let mut named = record.clone();
+            if let Some(user) = named.user.as_mut() {
+                user.sealed_by = Some(sealer.sealing_key().to_owned());
+            }
+            session.insert(KEY, named).await?;
+        }
+        _ => session.insert(KEY, record).await?,
+    }
     match &record.user {
         Some(user) => {
             let secrets = Secrets {

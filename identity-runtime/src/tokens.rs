@@ -18,7 +18,7 @@ use crate::id_token::{self, NoNonce, TimeRules};
 use crate::lock::RefreshLock;
 use crate::provider::Provider;
 use crate::seal::Sealer;
-use crate::session::{self, CachedToken, Record, SignedIn};
+use crate::session::{self, CachedToken, Record, SessionPolicy, SignedIn};
 
 /// The safety margin before expiry, at most: MSAL's five minutes.
 const MAX_MARGIN: i64 = 300;
@@ -88,6 +88,8 @@ pub(crate) struct Upstream<'a> {
     pub(crate) leeway: i64,
     /// How tokens are stored.
     pub(crate) sealer: &'a Sealer,
+    /// When a stored record expires.
+    pub(crate) policy: &'a SessionPolicy,
 }
 
 /// The token cache's running state: refreshes in flight, and the lock shared with other
@@ -180,8 +182,13 @@ impl TokenCache {
                 };
                 if matches!(result, Ok(Acquired { changed: true, .. })) {
                     // Stored before the lock is released, so the next holder reads it.
-                    if let Err(error) =
-                        session::store_with_tokens(session, record, upstream.sealer).await
+                    if let Err(error) = session::store_with_tokens(
+                        session,
+                        record,
+                        upstream.sealer,
+                        upstream.policy.at(upstream.clock.now()),
+                    )
+                    .await
                     {
                         lock.unlock(&key, &held).await;
                         return Err(Failure::Error(error));

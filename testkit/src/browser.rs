@@ -293,6 +293,26 @@ impl Browser {
         self.submit_after(&form, None, page.chain).await
     }
 
+    /// Opens `url` in an app signing in with the Device Code flow, as a person does: a first
+    /// visit (no session cookie yet) gets the page with a button that starts the sign-in, and
+    /// the person clicks it. Any other page is returned as it is.
+    pub async fn get_device_code(&self, url: impl AsRef<str>) -> Page {
+        let page = self.get(url).await;
+        self.start_device_code(page).await
+    }
+
+    /// Clicks the "get a sign-in code" button when `page` is the page that starts a Device Code
+    /// sign-in; returns any other page as it is.
+    pub async fn start_device_code(&self, page: Page) -> Page {
+        if !page.body.contains("Get a sign-in code") {
+            return page;
+        }
+        let form = page
+            .form_with_field("next")
+            .unwrap_or_else(|| panic!("the start page has no form: {}", page.body));
+        self.submit_after(&form, None, page.chain).await
+    }
+
     /// On another device (this browser, a phone): opens `verification_uri`, types `user_code`
     /// and signs `user` in, as a person approving a Device Code sign-in does.
     pub async fn approve_device_code(&self, verification_uri: &str, user_code: &str, user: &str) {

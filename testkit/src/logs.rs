@@ -51,6 +51,39 @@ pub fn reason_of(body: &str) -> String {
         .unwrap_or_else(|| panic!("nothing logged under the reference {reference}"))
 }
 
+/// What `f` logs at `warn` and above on this thread, while it runs (a thread-local subscriber:
+/// other tests' lines never mix in). For code that logs synchronously, such as a builder.
+pub fn capture(f: impl FnOnce()) -> String {
+    use tracing_subscriber::util::SubscriberInitExt as _;
+    let buffer = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let sink = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::new("warn"))
+        .with_ansi(false)
+        .with_writer(move || Shared(sink.clone()))
+        .finish();
+    {
+        let _guard = subscriber.set_default();
+        f();
+    }
+    let bytes = buffer.lock().unwrap().clone();
+    String::from_utf8_lossy(&bytes).into_owned()
+}
+
+/// A writer into a shared buffer, for [`capture`].
+struct Shared(std::sync::Arc<Mutex<Vec<u8>>>);
+
+impl Write for Shared {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
 #[derive(Clone, Copy)]
 struct Keep;
 

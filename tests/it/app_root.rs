@@ -225,7 +225,7 @@ async fn the_device_code_page_lives_under_the_root(mount: Mount) {
     assert!(app.auth.uses_device_code());
     assert_eq!(app.auth.device_code_path(), "/app/login/device");
     let browser = Browser::new();
-    let page = browser.get(app.url("/app/deep/page")).await;
+    let page = browser.get_device_code(app.url("/app/deep/page")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.url.path(), "/app/login/device");
     let (code, links) = device_code_on(&page);

@@ -17,6 +17,9 @@ async fn public(context: Option<Context>) -> String {
     )
 }
 
+/// The back-channel logout markers' key: a setting of its own, not the client secret.
+const MARKER_KEY: &str = "bcl-marker-key-0123456789abcdefghijklmnop";
+
 #[tokio::test]
 async fn signing_out_at_the_provider_ends_the_session_here() {
     // Sessions signed in before the logout end: the app's clock moves past the second of the
@@ -28,7 +31,11 @@ async fn signing_out_at_the_provider_ends_the_session_here() {
         .client_metadata(
             |base| json!({"backchannel_logout_uri": format!("{base}/logout/backchannel")}),
         )
-        .auth(move |b| b.backchannel_logout(true).clock(app_clock))
+        .auth(move |b| {
+            b.backchannel_logout(true)
+                .backchannel_logout_key(MARKER_KEY)
+                .clock(app_clock)
+        })
         .start()
         .await;
     assert_eq!(

@@ -118,6 +118,7 @@ async fn rig_with(scenario: Scenario, secret: &str, clock: Clock) -> Rig {
         .auth(move |b| {
             b.app_name("Conformance")
                 .backchannel_logout(true)
+                .backchannel_logout_key("conformance-marker-key-0123456789abcdef")
                 .clock(clock)
         })
         .start()

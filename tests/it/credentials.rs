@@ -70,11 +70,48 @@ async fn signed_in(app: &TestApp, browser: &Browser) -> Value {
     page.json()
 }
 
+/// A file only its owner can read, as a key file must be.
 fn temp_file(name: &str, contents: &str) -> std::path::PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
     let dir = support::scratch_dir(&format!("credentials-{}", std::process::id()));
     let path = dir.join(name);
     std::fs::write(&path, contents).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
     path
+}
+
+/// A private key file every user can read (`0644`) stops the start, naming the file and the
+/// fix; `allow_readable_key_file(true)` accepts it with a warning; `0600` and `0640` pass.
+#[test]
+fn a_key_file_readable_by_everyone_stops_the_start_unless_allowed() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let path = temp_file("readable.pem", &certificate_pem(0, 0));
+    let build = |allow: bool| {
+        axum_identity::Auth::builder()
+            .client_id("app")
+            .redirect_uri("http://127.0.0.1:5000/redirect")
+            .oidc_authority("https://idp.example")
+            .client_certificate_file(&path)
+            .allow_readable_key_file(allow)
+            .build()
+    };
+    for mode in [0o600, 0o640, 0o400] {
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        build(false).unwrap_or_else(|e| panic!("mode {mode:o}: {e}"));
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = build(false).unwrap_err().to_string();
+    assert!(
+        err.contains("CLIENT_CERTIFICATE")
+            && err.contains("readable.pem")
+            && err.contains("chmod 600")
+            && err.contains("allow_readable_key_file"),
+        "{err}"
+    );
+    let logs = support::logs::capture(|| {
+        build(true).unwrap();
+    });
+    assert!(logs.contains("readable by every user"), "{logs}");
 }
 
 #[tokio::test]
@@ -611,7 +648,7 @@ async fn the_device_code_flow_with_a_certificate() {
         .await;
     assert!(app.auth.uses_device_code());
     let browser = Browser::new();
-    let page = browser.get(app.url("/read")).await;
+    let page = browser.get_device_code(app.url("/read")).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.url.path(), "/login/device");
     let (code, links) = device_code_on(&page);

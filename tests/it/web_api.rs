@@ -550,6 +550,17 @@ async fn forged_expired_and_foreign_tokens_are_refused() {
             ),
         ),
         (
+            "a logout token without typ",
+            bearer::sign(
+                &json!({"kid": kid(0)}),
+                &good_claims(
+                    &iss,
+                    json!({"aud": API_ID, "events": {"http://schemas.openid.net/event/backchannel-logout": {}}}),
+                ),
+                &Sign::Rsa(0),
+            ),
+        ),
+        (
             "critical header",
             bearer::sign(
                 &json!({"kid": kid(0), "crit": ["x"]}),
@@ -584,6 +595,66 @@ async fn forged_expired_and_foreign_tokens_are_refused() {
         api.get("/resource", Some(&read_only)).await.0,
         StatusCode::FORBIDDEN
     );
+}
+
+/// An ID token from a refresh has no `nonce` and passes every claim check of an access token
+/// for the same client id; requiring `typ: at+jwt` (RFC 9068 §4) keeps it out.
+#[tokio::test]
+async fn with_at_jwt_required_an_id_token_without_a_nonce_is_refused() {
+    let id_token_of_a_refresh = |iss: &str| {
+        bearer::sign(
+            &json!({"kid": kid(0), "typ": "JWT"}),
+            &good_claims(
+                iss,
+                json!({"aud": API_ID, "scope": null, "scp": "api.read"}),
+            ),
+            &Sign::Rsa(0),
+        )
+    };
+    // By default (Entra's access tokens say `JWT`), such a token passes its claims.
+    let (hostile, lenient) = hostile_api(|b| b).await;
+    let token = id_token_of_a_refresh(&hostile.issuer);
+    assert_eq!(
+        lenient.get("/resource", Some(&token)).await.0,
+        StatusCode::OK
+    );
+    let (hostile, strict) = hostile_api(|b| b.require_access_token_type(true)).await;
+    let token = id_token_of_a_refresh(&hostile.issuer);
+    let (status, challenge, _) = strict.get("/resource", Some(&token)).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(challenge.contains("at+jwt"), "{challenge}");
+    let access_token = bearer::sign(
+        &json!({"kid": kid(0), "typ": "at+jwt"}),
+        &good_claims(&hostile.issuer, json!({})),
+        &Sign::Rsa(0),
+    );
+    assert_eq!(
+        strict.get("/resource", Some(&access_token)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(strict.runs(), 1);
+}
+
+/// A web API on a multi-tenant authority without a tenant list says at startup that it
+/// accepts every tenant's roles; with `allowed_tenants` it does not.
+#[tokio::test]
+async fn a_multi_tenant_api_without_a_tenant_list_warns_at_startup() {
+    for (tenants, warns) in [(None, true), (Some(vec!["t1"]), false)] {
+        let logs = support::logs::capture(|| {
+            let mut builder = ApiAuth::builder()
+                .client_id(API_ID)
+                .authority("https://login.microsoftonline.com/organizations");
+            if let Some(tenants) = tenants.clone() {
+                builder = builder.allowed_tenants(tenants);
+            }
+            builder.build().unwrap();
+        });
+        assert_eq!(
+            logs.contains("accepts tokens from every tenant") && logs.contains("allowed_tenants"),
+            warns,
+            "{tenants:?}: {logs}"
+        );
+    }
 }
 
 #[tokio::test]

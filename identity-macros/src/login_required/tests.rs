@@ -218,6 +218,21 @@ fn no_context_argument() {
     ));
 }
 
+/// Roles on a handler without a `Context` argument: the guard carries the same marker, so the
+/// runtime checks the roles on this path too (one function decides for the guard and the
+/// extractor).
+#[test]
+fn roles_without_context() {
+    insta::assert_snapshot!(pretty(
+        quote!(roles = ["Admin"]),
+        quote! {
+            async fn admin_only(Path(id): Path<u32>) -> String {
+                id.to_string()
+            }
+        }
+    ));
+}
+
 #[test]
 fn other_patterns() {
     insta::assert_snapshot!(pretty(

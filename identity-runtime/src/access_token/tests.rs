@@ -9,6 +9,7 @@ fn policy() -> Policy {
         audiences: vec!["api-id".into(), "api://api-id".into()],
         tenants: None,
         leeway: 30,
+        require_at_jwt: false,
     }
 }
 
@@ -70,6 +71,10 @@ fn each_claim_rule_refuses() {
     assert!(reason(json!({"nbf": NOW + 60})).contains("not valid yet"));
     assert!(reason(json!({"iat": NOW + 60})).contains("future"));
     assert!(reason(json!({"nonce": "n"})).contains("ID token"));
+    assert!(
+        reason(json!({"events": {"http://schemas.openid.net/event/backchannel-logout": {}}}))
+            .contains("logout token")
+    );
     assert!(reason(json!({"sub": ""})).contains("no `sub`"));
 }
 
@@ -93,10 +98,28 @@ fn the_header_type_must_be_an_access_tokens() {
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&v).unwrap())
     };
     let token = |header: Value| format!("{}.{}.sig", b64(header), b64(json!({})));
-    assert!(check_header(&token(json!({"alg": "RS256", "typ": "at+jwt"}))).is_ok());
-    assert!(check_header(&token(json!({"alg": "RS256", "typ": "application/at+JWT"}))).is_ok());
-    assert!(check_header(&token(json!({"alg": "RS256", "typ": "JWT"}))).is_ok());
-    assert!(check_header(&token(json!({"alg": "RS256"}))).is_ok());
-    assert!(check_header(&token(json!({"alg": "RS256", "typ": "logout+jwt"}))).is_err());
-    assert!(check_header("garbage").is_err());
+    let check = |header: Value| check_header(&token(header), false).is_ok();
+    assert!(check(json!({"alg": "RS256", "typ": "at+jwt"})));
+    assert!(check(json!({"alg": "RS256", "typ": "application/at+JWT"})));
+    assert!(check(json!({"alg": "RS256", "typ": "JWT"})));
+    assert!(check(json!({"alg": "RS256"})));
+    assert!(!check(json!({"alg": "RS256", "typ": "logout+jwt"})));
+    assert!(check_header("garbage", false).is_err());
+}
+
+#[test]
+fn with_at_jwt_required_only_an_access_tokens_type_passes() {
+    use base64::Engine as _;
+    let b64 = |v: Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(serde_json::to_vec(&v).unwrap())
+    };
+    let check = |header: Value| {
+        check_header(&format!("{}.{}.sig", b64(header), b64(json!({}))), true).is_ok()
+    };
+    assert!(check(json!({"alg": "RS256", "typ": "at+jwt"})));
+    assert!(check(json!({"alg": "RS256", "typ": "application/at+jwt"})));
+    // An ID token (from a refresh, without a nonce) says `JWT` or nothing.
+    assert!(!check(json!({"alg": "RS256", "typ": "JWT"})));
+    assert!(!check(json!({"alg": "RS256"})));
+    assert!(!check(json!({"alg": "RS256", "typ": "logout+jwt"})));
 }

@@ -19,6 +19,7 @@ fn policy() -> Policy {
         audiences: vec!["api".into(), "https://orders.example/api".into()],
         tenants: None,
         leeway: 30,
+        require_at_jwt: false,
     }
 }
 

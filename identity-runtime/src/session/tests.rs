@@ -8,6 +8,7 @@ use super::*;
 const POLICY: SessionPolicy = SessionPolicy {
     idle_timeout: Duration::from_secs(100),
     lifetime: Duration::from_secs(1000),
+    login_timeout: Duration::from_secs(60),
 };
 
 fn user(since: i64) -> SignedIn {
@@ -67,7 +68,7 @@ async fn a_record_round_trips_without_and_with_its_tokens() {
     signed_in.id_token = "id.token.sig".into();
     signed_in.refresh_token = Some("refresh".into());
     record.user = Some(signed_in);
-    store_with_tokens(&session, &record, &Sealer::default())
+    store_with_tokens(&session, &record, &Sealer::default(), POLICY.at(0))
         .await
         .unwrap();
 
@@ -88,12 +89,12 @@ async fn storing_without_tokens_leaves_them_as_they_are() {
     let mut signed_in = user(5);
     signed_in.refresh_token = Some("refresh".into());
     record.user = Some(signed_in);
-    store_with_tokens(&session, &record, &Sealer::default())
+    store_with_tokens(&session, &record, &Sealer::default(), POLICY.at(0))
         .await
         .unwrap();
     let mut plain = load(&session).await.unwrap();
     plain.user.as_mut().unwrap().seen = 50;
-    store(&session, &plain).await.unwrap();
+    store(&session, &plain, POLICY.at(0)).await.unwrap();
     let full = load_with_tokens(&session, &Sealer::default())
         .await
         .unwrap();
@@ -109,11 +110,11 @@ async fn signing_out_removes_the_tokens() {
         user: Some(user(5)),
         ..Record::default()
     };
-    store_with_tokens(&session, &record, &Sealer::default())
+    store_with_tokens(&session, &record, &Sealer::default(), POLICY.at(0))
         .await
         .unwrap();
     record.user = None;
-    store_with_tokens(&session, &record, &Sealer::default())
+    store_with_tokens(&session, &record, &Sealer::default(), POLICY.at(0))
         .await
         .unwrap();
     assert!(session.get_value(SECRETS_KEY).await.unwrap().is_none());
@@ -150,7 +151,7 @@ fn signed_in_with_tokens() -> Record {
 async fn sealed_tokens_are_not_in_the_store_and_open_with_the_key() {
     let sealer = Sealer::from_base64([KEY_A]).unwrap();
     let session = session();
-    store_with_tokens(&session, &signed_in_with_tokens(), &sealer)
+    store_with_tokens(&session, &signed_in_with_tokens(), &sealer, POLICY.at(0))
         .await
         .unwrap();
     let raw = session
@@ -179,7 +180,7 @@ async fn sealed_tokens_are_not_in_the_store_and_open_with_the_key() {
 async fn tokens_that_do_not_open_read_as_signed_out() {
     let sealer = Sealer::from_base64([KEY_A]).unwrap();
     let session = session();
-    store_with_tokens(&session, &signed_in_with_tokens(), &sealer)
+    store_with_tokens(&session, &signed_in_with_tokens(), &sealer, POLICY.at(0))
         .await
         .unwrap();
     let other_key = Sealer::from_base64([KEY_B]).unwrap();
@@ -200,7 +201,7 @@ async fn tokens_that_do_not_open_read_as_signed_out() {
     // Sealed for another sign-in (a blob copied from another session).
     let mut moved = load(&session).await.unwrap();
     moved.user.as_mut().unwrap().since = 6;
-    store(&session, &moved).await.unwrap();
+    store(&session, &moved, POLICY.at(0)).await.unwrap();
     assert!(
         load_with_tokens(&session, &sealer)
             .await
@@ -210,9 +211,14 @@ async fn tokens_that_do_not_open_read_as_signed_out() {
     );
     // Plain tokens where a key is configured.
     let plain = self::session();
-    store_with_tokens(&plain, &signed_in_with_tokens(), &Sealer::default())
-        .await
-        .unwrap();
+    store_with_tokens(
+        &plain,
+        &signed_in_with_tokens(),
+        &Sealer::default(),
+        POLICY.at(0),
+    )
+    .await
+    .unwrap();
     assert!(
         load_with_tokens(&plain, &sealer)
             .await
@@ -220,4 +226,69 @@ async fn tokens_that_do_not_open_read_as_signed_out() {
             .user
             .is_none()
     );
+}
+
+#[test]
+fn a_signed_in_record_expires_with_its_idle_timeout_and_never_after_its_lifetime() {
+    let at = |expiry: tower_sessions::Expiry| match expiry {
+        tower_sessions::Expiry::OnInactivity(left) => left.whole_seconds(),
+        other => panic!("a signed-in record expires after the time left, not {other:?}"),
+    };
+    let mut record = Record {
+        user: Some(user(10_000)),
+        ..Record::default()
+    };
+    assert_eq!(
+        at(POLICY.expiry(&record, 10_000)),
+        100,
+        "idle timeout after the sign-in"
+    );
+    assert_eq!(at(POLICY.expiry(&record, 10_040)), 60);
+    record.user.as_mut().unwrap().seen = 10_950;
+    assert_eq!(
+        at(POLICY.expiry(&record, 10_950)),
+        50,
+        "capped at the lifetime"
+    );
+    assert_eq!(at(POLICY.expiry(&record, 12_000)), 0, "over");
+    // Nobody signed in: a pending sign-in lives as long as the login timeout allows.
+    assert!(matches!(
+        POLICY.expiry(&Record::default(), 0),
+        tower_sessions::Expiry::OnInactivity(d) if d == time::Duration::seconds(60)
+    ));
+}
+
+#[tokio::test]
+async fn a_record_names_the_key_that_sealed_its_tokens_and_reads_as_closed_without_it() {
+    let key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+    let other = "HxwdHhscGxoZGBcWFRQTEhEQDw4NDAsKCQgHBgUEAwI=";
+    let sealer = Sealer::from_base64([key]).unwrap();
+    let session = session();
+    store_with_tokens(&session, &signed_in_with_tokens(), &sealer, POLICY.at(0))
+        .await
+        .unwrap();
+    let user = load(&session).await.unwrap().user.unwrap();
+    assert!(user.tokens_open_with(&sealer));
+    assert!(
+        user.tokens_open_with(&Sealer::from_base64([other, key]).unwrap()),
+        "kept for decryption"
+    );
+    assert!(
+        !user.tokens_open_with(&Sealer::from_base64([other]).unwrap()),
+        "replaced"
+    );
+    assert!(!user.tokens_open_with(&Sealer::default()), "removed");
+    // Stored as they are: closed once a key is required.
+    let plain = self::session();
+    store_with_tokens(
+        &plain,
+        &signed_in_with_tokens(),
+        &Sealer::default(),
+        POLICY.at(0),
+    )
+    .await
+    .unwrap();
+    let user = load(&plain).await.unwrap().user.unwrap();
+    assert!(user.tokens_open_with(&Sealer::default()));
+    assert!(!user.tokens_open_with(&sealer));
 }

@@ -7,6 +7,13 @@ use tower_sessions::{MemoryStore, Session};
 use super::*;
 use crate::authority::Authority;
 
+/// The default session lifetimes.
+const POLICY: SessionPolicy = SessionPolicy {
+    idle_timeout: Duration::from_secs(8 * 3600),
+    lifetime: Duration::from_secs(24 * 3600),
+    login_timeout: Duration::from_secs(600),
+};
+
 fn token(scopes: &[&str], obtained_at: i64, lifetime: i64) -> CachedToken {
     CachedToken {
         scopes: scopes.iter().map(|s| s.to_string()).collect(),
@@ -137,6 +144,7 @@ impl Rig {
             clock: &self.clock,
             leeway: 60,
             sealer: &self.sealer,
+            policy: &POLICY,
         }
     }
 
@@ -376,7 +384,7 @@ async fn the_refresh_locks_lease_is_renewed_while_a_slow_refresh_is_in_flight() 
     user.tokens.push(token(&["a"], 0, 60));
     let mut record = record(user);
     // The holder re-reads the session from the store under the lock: it must be there.
-    session::store_with_tokens(&rig.session, &record, &rig.sealer)
+    session::store_with_tokens(&rig.session, &record, &rig.sealer, POLICY.at(1000))
         .await
         .unwrap();
     let key = lock_key("r");
