@@ -90,7 +90,10 @@ async fn a_missing_redirect_uri_next_to_a_secret_is_a_configuration_error_naming
         .start()
         .await;
     let browser = Browser::new();
-    let page = browser.get(app.url("/")).await;
+    // The sign-in page's button starts the device authorization, which the provider refuses.
+    let page = browser
+        .start_device_code(browser.get(app.url("/")).await)
+        .await;
     let logged = assert_configuration_page(&page);
     assert!(logged.contains("device code sign-in"), "{logged}");
     assert!(logged.contains("REDIRECT_URI is not set"), "{logged}");
