@@ -121,7 +121,11 @@ fn page(body: &str) -> Html<String> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> std::process::ExitCode {
+    local::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt().with_env_filter("info").init();
     dotenvy::dotenv().ok();
     let port = local::port();
@@ -138,6 +142,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
             Some("api.read"),
         )
     };
+    local::warm_up(&auth).await?;
     let scopes: Vec<String> = var("SCOPE")
         .or(default_scope.map(str::to_owned))
         .unwrap_or_default()

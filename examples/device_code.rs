@@ -28,7 +28,11 @@ async fn index(context: Context) -> Html<String> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> std::process::ExitCode {
+    local::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt().with_env_filter("info").init();
     dotenvy::dotenv().ok();
     let port = local::port();
@@ -47,6 +51,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         _local_provider = Some(provider);
         builder.app_name("axum-identity Device Code").build()?
     };
+    local::warm_up(&auth).await?;
 
     let app = Router::new()
         .route("/", get(index))

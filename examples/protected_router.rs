@@ -60,7 +60,11 @@ fn page(body: &str) -> Html<String> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> std::process::ExitCode {
+    local::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -77,6 +81,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         _local_provider = Some(provider);
         builder.app_name("axum-identity protected_router").build()?
     };
+    local::warm_up(&auth).await?;
 
     let admin = Router::new()
         .route("/", get(dashboard))

@@ -34,7 +34,11 @@ async fn index(context: Context) -> Html<String> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> std::process::ExitCode {
+    local::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -54,6 +58,8 @@ async fn main() -> Result<(), Box<dyn Error>> {
         _local_provider = Some(provider);
         builder.app_name("axum-identity quickstart").build()?
     };
+    // A wrong authority or a refused configuration stops the app here, not at the first user.
+    local::warm_up(&auth).await?;
 
     let session_file =
         std::env::var("SESSION_FILE").unwrap_or_else(|_| "quickstart-sessions.sqlite3".into());

@@ -77,7 +77,11 @@ async fn index(
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> std::process::ExitCode {
+    local::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
@@ -95,6 +99,7 @@ async fn main() -> Result<(), Box<dyn Error>> {
         _local_provider = Some(provider);
         builder.app_name(app_name).build()?
     };
+    local::warm_up(&auth).await?;
 
     let mut templates = Environment::new();
     templates.add_template("layout.html", LAYOUT)?;

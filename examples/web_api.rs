@@ -8,7 +8,7 @@
 //! ```
 //!
 //! PORT (default 5000), CLIENT_ID, AUTHORITY or OIDC_AUTHORITY, AUDIENCE (more accepted
-//! audiences, optional) and SCOPE (required delegated scopes, space separated, default
+//! audiences, comma-separated, optional) and SCOPE (required delegated scopes, space separated, default
 //! `api.read`) come from the environment or a `.env` file. With no provider configured, it
 //! starts the local OpenID provider the tests use, with this API as a resource server
 //! (`api://web-api`), and prints how to get a token for it: an app-only one with curl, or a
@@ -67,7 +67,11 @@ fn local_provider_port() -> u16 {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn Error>> {
+async fn main() -> std::process::ExitCode {
+    local::exit_code(run().await)
+}
+
+async fn run() -> Result<(), Box<dyn Error>> {
     tracing_subscriber::fmt().with_env_filter("info").init();
     dotenvy::dotenv().ok();
     let port = local::port();
@@ -87,8 +91,11 @@ async fn main() -> Result<(), Box<dyn Error>> {
         api
     };
     // Reports a misconfigured provider now rather than at the first request.
-    if let Err(error) = api.warm_up().await {
-        eprintln!("warning: the provider's keys could not be fetched yet: {error}");
+    match api.warm_up().await {
+        Ok(()) => {}
+        // A wrong authority stops the API now rather than at the first request.
+        Err(error @ axum_identity::Error::Config(_)) => return Err(error.into()),
+        Err(error) => eprintln!("warning: the provider's keys could not be fetched yet: {error}"),
     }
     println!(
         "Protecting /resource for {} with the scopes {scopes:?}",

@@ -15,6 +15,25 @@ need npm "npm installs that provider from tests/provider/package-lock.json"
 echo "== installing the test OpenID provider (npm ci, from the lockfile)"
 npm ci --prefix tests/provider --no-audit --no-fund --loglevel=error
 
+echo "== installing the second test OpenID provider (django-oauth-toolkit, pinned by tests/provider-django/requirements.txt)"
+need python3 "Python 3 runs the second OpenID provider of the tests (django-oauth-toolkit)"
+django_dir=tests/provider-django
+if ! cmp -s "$django_dir/requirements.txt" "$django_dir/.venv/installed-requirements.txt"; then
+  if ! python3 -m venv "$django_dir/.venv" >/dev/null 2>&1; then
+    # Debian's python3 has venv (and ensurepip) in a package of its own.
+    if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+      python3 -m venv "$django_dir/.venv"
+    else
+      echo "error: 'python3 -m venv' failed; install Debian's python3-venv" >&2
+      exit 1
+    fi
+  fi
+  "$django_dir/.venv/bin/pip" install --quiet --disable-pip-version-check --no-deps --require-hashes \
+    -r "$django_dir/requirements.txt"
+  cp "$django_dir/requirements.txt" "$django_dir/.venv/installed-requirements.txt"
+fi
+
 echo "== installing the browser for tests/browser.rs (Debian's chromium and chromium-driver)"
 if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   if ! command -v apt-get >/dev/null 2>&1; then

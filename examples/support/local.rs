@@ -9,6 +9,35 @@ use axum_identity::{Auth, AuthBuilder};
 use axum_identity_testkit::credentials;
 use axum_identity_testkit::provider::TestProvider;
 
+/// The exit code of an example, with its error printed in its `Display` form: `?` out of
+/// `main` would print the `Debug` form, and the message that names the setting to fix would
+/// never reach the user.
+#[allow(dead_code)] // Each example compiles this module; the daemon reports errors its own way.
+pub fn exit_code(result: Result<(), Box<dyn Error>>) -> std::process::ExitCode {
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+/// Fetches the provider's discovery document and keys now, so that a wrong authority or a
+/// provider that refuses the configuration stops the example at startup, before the first user
+/// arrives. A provider that cannot be reached right now is only a warning: it may come back.
+#[allow(dead_code)]
+pub async fn warm_up(auth: &Auth) -> Result<(), Box<dyn Error>> {
+    match auth.warm_up().await {
+        Ok(()) => Ok(()),
+        Err(error @ axum_identity::Error::Config(_)) => Err(error.into()),
+        Err(error) => {
+            tracing::warn!(%error, "the identity provider cannot be reached yet");
+            Ok(())
+        }
+    }
+}
+
 /// The port from `PORT`, default 5000.
 pub fn port() -> u16 {
     std::env::var("PORT")

@@ -50,9 +50,9 @@ mod web_api;
 mod web_app;
 
 pub use core::clock::Clock;
-pub use core::error::{BoxError, ConfigError, Error, Setting};
+pub use core::error::{BoxError, ConfigError, Error, Flow, Setting};
 pub use core::grants::GroupsOverage;
-pub use core::params::Prompt;
+pub use core::params::{Prompt, TokenEndpointAuthMethod};
 pub use core::return_path::safe_return_path;
 pub use services::app_tokens::ClientToken;
 #[cfg(feature = "postgres")]

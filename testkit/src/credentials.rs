@@ -71,6 +71,16 @@ pub fn base64_standard(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
+/// The claims of a JWT, read without verifying it (what a test checks of an access token the
+/// app received: its `aud`, its scopes). Panics on anything that is not a JWT.
+pub fn jwt_claims(token: &str) -> Value {
+    let payload = token.split('.').nth(1).expect("a JWT has a payload");
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload)
+        .expect("the payload is base64url");
+    serde_json::from_slice(&bytes).expect("the payload is JSON")
+}
+
 /// A client's registered JWKS: the public key of fixture `i` under `kid`.
 pub fn jwks(i: usize, kid: &str) -> Value {
     let mut key = jwk(i);

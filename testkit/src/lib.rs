@@ -1,7 +1,8 @@
 //! What the tests, the examples and the benchmark of axum-identity share.
 //!
 //! - [`provider`]: the real OpenID provider (oidc-provider on Node) the tests and the
-//!   zero-configuration examples sign in with.
+//!   zero-configuration examples sign in with; [`django`]: a second, independent one
+//!   (django-oauth-toolkit on Python).
 //! - [`hostile`] and [`microsoft`]: providers inside the test process that answer like a
 //!   provider but let a test decide what they send; two configurations of one [`kernel`].
 //! - [`browser`]: a scripted browser (cookies, redirects one by one, HTML forms).
@@ -20,6 +21,7 @@ pub mod assert;
 pub mod bearer;
 pub mod browser;
 pub mod credentials;
+pub mod django;
 pub mod example;
 pub mod hostile;
 pub mod kernel;

@@ -179,6 +179,31 @@ impl Error {
         }
     }
 
+    /// What failed, for the log line of an error page: a failed silent refresh or an
+    /// application token is not a failed sign-in, and a configuration mistake says so.
+    pub(crate) fn failure_label(&self) -> &'static str {
+        match self {
+            Error::Config(ConfigError::Refused {
+                flow: Flow::Refresh,
+                ..
+            }) => "token refresh refused: the configuration needs fixing",
+            Error::Config(ConfigError::Refused {
+                flow: Flow::AppToken,
+                ..
+            }) => "app token request refused: the configuration needs fixing",
+            Error::Config(_) => "sign-in is not configured correctly",
+            Error::Refresh(inner) if matches!(**inner, Error::Config(_)) => {
+                "token refresh refused: the configuration needs fixing"
+            }
+            Error::Refresh(_) => "token refresh failed",
+            Error::ClientToken(inner) if matches!(**inner, Error::Config(_)) => {
+                "app token request refused: the configuration needs fixing"
+            }
+            Error::ClientToken(_) => "app token request failed",
+            _ => "sign-in failed",
+        }
+    }
+
     /// The `WWW-Authenticate` value a web API answers with when the provider asked for the
     /// user's interaction (RFC 6750 §3, with Entra ID's `insufficient_claims` and the claims
     /// challenge in base64): the API's client takes the user through sign-in with those claims.
@@ -427,6 +452,10 @@ pub enum Setting {
     AllowedTenants,
     /// `application_root`, `APPLICATION_ROOT`.
     ApplicationRoot,
+    /// `token_endpoint_auth_method`, `TOKEN_ENDPOINT_AUTH_METHOD`.
+    TokenEndpointAuthMethod,
+    /// `resource`, `RESOURCE`: RFC 8707 resource indicators.
+    Resource,
     /// `backchannel_logout_key`, `BACKCHANNEL_LOGOUT_KEY`.
     BackchannelLogoutKey,
 }
@@ -457,6 +486,8 @@ impl Setting {
             Setting::Audiences => "audiences",
             Setting::AllowedTenants => "allowed_tenants",
             Setting::ApplicationRoot => "application_root",
+            Setting::TokenEndpointAuthMethod => "token_endpoint_auth_method",
+            Setting::Resource => "resource",
             Setting::BackchannelLogoutKey => "backchannel_logout_key",
         }
     }
@@ -479,6 +510,8 @@ impl Setting {
             Setting::TokenEncryptionKey => Some("TOKEN_ENCRYPTION_KEY"),
             Setting::Audiences => Some("AUDIENCE"),
             Setting::ApplicationRoot => Some("APPLICATION_ROOT"),
+            Setting::TokenEndpointAuthMethod => Some("TOKEN_ENDPOINT_AUTH_METHOD"),
+            Setting::Resource => Some("RESOURCE"),
             Setting::BackchannelLogoutKey => Some("BACKCHANNEL_LOGOUT_KEY"),
             Setting::Scopes
             | Setting::PostLogoutRedirect
@@ -545,6 +578,52 @@ pub enum ConfigError {
     /// The provider's discovery document does not fit the configured authority.
     #[error("the identity provider's configuration is unusable: {0}")]
     Provider(String),
+    /// The provider refused a request because of how the application is registered or
+    /// configured (`invalid_client`, `unauthorized_client`, `unsupported_grant_type`): retrying
+    /// never helps, a setting has to change.
+    #[error(
+        "{flow}: the identity provider refused the application's request ({answer}); check {fix}"
+    )]
+    Refused {
+        /// The flow whose request was refused: `sign-in`, `refresh`, `app token`, ...
+        flow: Flow,
+        /// The provider's words: its error code and description, clipped.
+        answer: String,
+        /// The settings (or the registration at the provider) to check.
+        fix: String,
+    },
+}
+
+/// The flow a request to the provider belongs to, named in log lines and errors so that a
+/// failed silent refresh does not read as a failed sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Flow {
+    /// Signing a user in (the authorization code exchange).
+    SignIn,
+    /// Signing a user in with the Device Code flow.
+    DeviceCode,
+    /// Refreshing a user's access token.
+    Refresh,
+    /// A token the application asks for itself (client credentials, on-behalf-of).
+    AppToken,
+    /// Revoking a refresh token at sign-out.
+    Revocation,
+    /// Introspecting an access token a web API received.
+    Introspection,
+}
+
+impl std::fmt::Display for Flow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Flow::SignIn => "sign-in",
+            Flow::DeviceCode => "device code sign-in",
+            Flow::Refresh => "token refresh",
+            Flow::AppToken => "app token",
+            Flow::Revocation => "revocation",
+            Flow::Introspection => "introspection",
+        })
+    }
 }
 
 impl ConfigError {

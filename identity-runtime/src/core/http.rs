@@ -38,6 +38,20 @@ pub(crate) async fn read_limited(
     Ok(body)
 }
 
+/// Why a request failed, when the reason is a TLS certificate the client does not trust: the
+/// words of the TLS library, found in the error's chain.
+pub(crate) fn untrusted_certificate(error: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut source = Some(error);
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if text.to_ascii_lowercase().contains("certificate") {
+            return Some(text.chars().take(200).collect());
+        }
+        source = cause.source();
+    }
+    None
+}
+
 /// The client used unless the application brings its own.
 pub(crate) fn default_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
     reqwest::Client::builder()
@@ -53,33 +67,129 @@ pub(crate) fn default_client(timeout: Duration) -> Result<reqwest::Client, reqwe
 /// The HTTP client the OAuth requests go through: reqwest, with the response size bounded.
 pub(crate) struct BoundedClient(pub(crate) reqwest::Client);
 
+impl BoundedClient {
+    /// A client for one openidconnect request that remembers what the provider answered, so a
+    /// failure can be logged with the answer's status, content type and first characters
+    /// (openidconnect's own errors drop the status).
+    pub(crate) fn recording(&self) -> Recording<'_> {
+        Recording {
+            client: self,
+            answer: std::sync::Mutex::new(None),
+        }
+    }
+}
+
+/// What the provider answered, in short, for a log line.
+#[derive(Debug, Clone)]
+pub(crate) struct AnswerSummary {
+    pub(crate) status: reqwest::StatusCode,
+    pub(crate) content_type: String,
+    pub(crate) head: String,
+}
+
+/// How many characters of an answer's body a log line quotes.
+const HEAD_CHARS: usize = 120;
+
+impl AnswerSummary {
+    pub(crate) fn new(
+        status: reqwest::StatusCode,
+        headers: &reqwest::header::HeaderMap,
+        body: &[u8],
+    ) -> Self {
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none")
+            .chars()
+            .take(60)
+            .collect();
+        AnswerSummary {
+            status,
+            content_type,
+            head: String::from_utf8_lossy(&body[..body.len().min(HEAD_CHARS * 4)])
+                .chars()
+                .take(HEAD_CHARS)
+                .collect(),
+        }
+    }
+}
+
+impl std::fmt::Display for AnswerSummary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `escape_debug` keeps a hostile body from breaking the log line or the terminal.
+        write!(
+            f,
+            "HTTP {}, content type {}, body starts \"{}\"",
+            self.status,
+            self.content_type.escape_debug(),
+            self.head.escape_debug()
+        )
+    }
+}
+
+/// [`BoundedClient`] for one request, keeping the summary of the answer.
+pub(crate) struct Recording<'a> {
+    client: &'a BoundedClient,
+    answer: std::sync::Mutex<Option<AnswerSummary>>,
+}
+
+impl Recording<'_> {
+    /// The last answer's summary, if an answer came.
+    pub(crate) fn answer(&self) -> Option<AnswerSummary> {
+        self.answer
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+type HttpFuture<'c, E> = std::pin::Pin<
+    Box<
+        dyn std::future::Future<Output = Result<openidconnect::HttpResponse, E>> + Send + Sync + 'c,
+    >,
+>;
+
 impl<'c> openidconnect::AsyncHttpClient<'c> for BoundedClient {
     type Error = openidconnect::HttpClientError<reqwest::Error>;
-    type Future = std::pin::Pin<
-        Box<
-            dyn std::future::Future<Output = Result<openidconnect::HttpResponse, Self::Error>>
-                + Send
-                + Sync
-                + 'c,
-        >,
-    >;
+    type Future = HttpFuture<'c, Self::Error>;
 
     fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
-        Box::pin(async move {
-            let request = reqwest::Request::try_from(request).map_err(Box::new)?;
-            let response = self.0.execute(request).await.map_err(Box::new)?;
-            let mut builder = axum::http::Response::builder().status(response.status());
-            for (name, value) in response.headers() {
-                builder = builder.header(name, value);
-            }
-            let body = read_limited(response, MAX_RESPONSE_BYTES)
-                .await
-                .map_err(|e| openidconnect::HttpClientError::Other(e.to_string()))?;
-            builder
-                .body(id_token_only_answer(body))
-                .map_err(openidconnect::HttpClientError::Http)
-        })
+        Box::pin(bounded_call(&self.0, request, None))
     }
+}
+
+impl<'c> openidconnect::AsyncHttpClient<'c> for Recording<'_> {
+    type Error = openidconnect::HttpClientError<reqwest::Error>;
+    type Future = HttpFuture<'c, Self::Error>;
+
+    fn call(&'c self, request: openidconnect::HttpRequest) -> Self::Future {
+        Box::pin(bounded_call(&self.client.0, request, Some(&self.answer)))
+    }
+}
+
+async fn bounded_call(
+    client: &reqwest::Client,
+    request: openidconnect::HttpRequest,
+    record: Option<&std::sync::Mutex<Option<AnswerSummary>>>,
+) -> Result<openidconnect::HttpResponse, openidconnect::HttpClientError<reqwest::Error>> {
+    let request = reqwest::Request::try_from(request).map_err(Box::new)?;
+    let response = client.execute(request).await.map_err(Box::new)?;
+    let status = response.status();
+    let headers = response.headers().clone();
+    let mut builder = axum::http::Response::builder().status(status);
+    for (name, value) in &headers {
+        builder = builder.header(name, value);
+    }
+    let body = read_limited(response, MAX_RESPONSE_BYTES)
+        .await
+        .map_err(|e| openidconnect::HttpClientError::Other(e.to_string()))?;
+    if let Some(record) = record {
+        *record.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(AnswerSummary::new(status, &headers, &body));
+    }
+    builder
+        .body(id_token_only_answer(body))
+        .map_err(openidconnect::HttpClientError::Http)
 }
 
 /// Azure AD B2C answers a code redemption that asked for no API scope with an ID token and no
@@ -111,6 +221,27 @@ mod tests {
         let value: serde_json::Value = serde_json::from_slice(&fixed).unwrap();
         assert_eq!(value["access_token"], "");
         assert_eq!(value["token_type"], "Bearer");
+    }
+
+    #[test]
+    fn an_answer_summary_names_status_type_and_escaped_head() {
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::CONTENT_TYPE,
+            reqwest::header::HeaderValue::from_static("text/html"),
+        );
+        let body = format!("<html>\n{}", "x".repeat(500));
+        let summary = AnswerSummary::new(
+            reqwest::StatusCode::INTERNAL_SERVER_ERROR,
+            &headers,
+            body.as_bytes(),
+        )
+        .to_string();
+        assert!(summary.starts_with(
+            "HTTP 500 Internal Server Error, content type text/html, body starts \"<html>\\n"
+        ));
+        assert!(!summary.contains('\n'));
+        assert!(summary.len() < 200, "{summary}");
     }
 
     #[test]

@@ -96,6 +96,63 @@ impl Prompt {
     }
 }
 
+/// How the application authenticates to the provider's token endpoint (OpenID Connect Core
+/// §9): [`AuthBuilder::token_endpoint_auth_method`](crate::AuthBuilder::token_endpoint_auth_method),
+/// or `TOKEN_ENDPOINT_AUTH_METHOD`. Without it the library picks from discovery:
+/// `client_secret_basic` unless the provider lists only `client_secret_post`, and
+/// `private_key_jwt` with a certificate. Set it when the client is registered for one method
+/// and the provider lists several.
+///
+/// ```
+/// use axum_identity_runtime::TokenEndpointAuthMethod;
+///
+/// let method: TokenEndpointAuthMethod = "client_secret_post".parse()?;
+/// assert_eq!(method, TokenEndpointAuthMethod::ClientSecretPost);
+/// assert_eq!(method.as_str(), "client_secret_post");
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum TokenEndpointAuthMethod {
+    /// The client id and secret in an HTTP Basic `Authorization` header.
+    ClientSecretBasic,
+    /// The client id and secret in the request body.
+    ClientSecretPost,
+    /// A client assertion signed with the client's key (`CLIENT_CERTIFICATE`, RFC 7523).
+    PrivateKeyJwt,
+}
+
+impl TokenEndpointAuthMethod {
+    /// The registered name, as in a client's `token_endpoint_auth_method`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TokenEndpointAuthMethod::ClientSecretBasic => "client_secret_basic",
+            TokenEndpointAuthMethod::ClientSecretPost => "client_secret_post",
+            TokenEndpointAuthMethod::PrivateKeyJwt => "private_key_jwt",
+        }
+    }
+}
+
+impl std::str::FromStr for TokenEndpointAuthMethod {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, String> {
+        match value.trim() {
+            "client_secret_basic" => Ok(TokenEndpointAuthMethod::ClientSecretBasic),
+            "client_secret_post" => Ok(TokenEndpointAuthMethod::ClientSecretPost),
+            "private_key_jwt" => Ok(TokenEndpointAuthMethod::PrivateKeyJwt),
+            other => Err(format!(
+                "`{other}` is not one of client_secret_basic, client_secret_post, private_key_jwt"
+            )),
+        }
+    }
+}
+
+/// Splits a list setting on commas: each item is an exact value (it may not be empty).
+pub(crate) fn comma_list(raw: &str) -> Vec<String> {
+    raw.split(',').map(|item| item.trim().to_owned()).collect()
+}
+
 /// Form-encodes a value for a query string.
 pub(crate) fn encode(value: &str) -> String {
     form_urlencoded::byte_serialize(value.as_bytes()).collect()
@@ -142,6 +199,15 @@ mod tests {
             vec!["User.Read", "b"]
         );
         assert!(api_scopes(&["openid"]).is_empty());
+    }
+
+    #[test]
+    fn comma_lists_keep_each_value_exact() {
+        assert_eq!(
+            comma_list("api://orders, https://api.example/a b ,x"),
+            vec!["api://orders", "https://api.example/a b", "x"]
+        );
+        assert_eq!(comma_list("a,,b"), vec!["a", "", "b"]);
     }
 
     #[test]

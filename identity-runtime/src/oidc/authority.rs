@@ -75,6 +75,13 @@ impl Authority {
             .flatten()
             .filter(|s| !s.is_empty());
         let first = segments.next().map(str::to_owned);
+        if !is_microsoft_host(&host) && !is_loopback(&url) {
+            return Err(format!(
+                "`{host}` is not a Microsoft sign-in host (login.microsoftonline.com, \
+                 <name>.ciamlogin.com, <tenant>.b2clogin.com); for any other OpenID provider, or \
+                 a custom domain, set OIDC_AUTHORITY to its issuer URL instead"
+            ));
+        }
         let kind = if host.ends_with(".ciamlogin.com") {
             AuthorityKind::ExternalId
         } else if host.ends_with(".b2clogin.com") {
@@ -123,6 +130,15 @@ impl Authority {
         })
     }
 
+    /// The environment variable that configured this authority, for error messages.
+    pub(crate) fn setting_name(&self) -> &'static str {
+        match self.kind {
+            AuthorityKind::Oidc => "OIDC_AUTHORITY",
+            AuthorityKind::B2c => "AUTHORITY (or B2C_TENANT_NAME and the user flow)",
+            _ => "AUTHORITY",
+        }
+    }
+
     /// Where the discovery document lives.
     pub(crate) fn discovery_url(&self) -> String {
         match self.kind {
@@ -135,9 +151,10 @@ impl Authority {
     pub(crate) fn issuer_rule(&self, declared: &str) -> Result<IssuerRule, String> {
         let mismatch = || {
             format!(
-                "the discovery document at {} declares the issuer `{declared}`, which does not belong to the authority `{}`",
+                "the discovery document at {} declares the issuer `{declared}`, which does not belong to the authority `{}`; check {}",
                 self.discovery_url(),
-                self.url
+                self.url,
+                self.setting_name()
             )
         };
         match &self.kind {
@@ -309,6 +326,22 @@ pub(crate) fn parse_https_or_loopback(raw: &str) -> Result<Url, String> {
     }
 }
 
+/// The hosts of Microsoft's authorities: Entra ID in the public and national clouds, External
+/// ID and B2C. Anything else configured as `AUTHORITY` would be taken for an Entra tenant and
+/// get a discovery URL (`<authority>/v2.0/...`) that only Microsoft serves.
+fn is_microsoft_host(host: &str) -> bool {
+    const HOSTS: [&str; 7] = [
+        "login.microsoftonline.com",
+        "login.microsoft.com",
+        "login.windows.net",
+        "login.microsoftonline.us",
+        "login.partner.microsoftonline.cn",
+        "login.chinacloudapi.cn",
+        "login.microsoftonline.de",
+    ];
+    HOSTS.contains(&host) || host.ends_with(".ciamlogin.com") || host.ends_with(".b2clogin.com")
+}
+
 pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(domain)) => domain.eq_ignore_ascii_case("localhost"),
@@ -349,6 +382,29 @@ mod tests {
         );
         assert!(Authority::oidc("http://idp.example").is_err());
         assert!(Authority::microsoft("https://login.microsoftonline.com").is_err());
+    }
+
+    #[test]
+    fn a_non_microsoft_authority_is_refused_with_the_fix() {
+        for raw in [
+            "https://keycloak.example/realms/demo",
+            "https://accounts.google.com",
+            "https://login.microsoftonline.com.evil.example/tenant",
+        ] {
+            let error = Authority::microsoft(raw).unwrap_err();
+            assert!(error.contains("OIDC_AUTHORITY"), "{raw}: {error}");
+            assert!(
+                error.contains("not a Microsoft sign-in host"),
+                "{raw}: {error}"
+            );
+        }
+        // Microsoft's national clouds are Microsoft authorities.
+        for raw in [
+            "https://login.microsoftonline.us/tenant",
+            "https://login.chinacloudapi.cn/tenant",
+        ] {
+            assert!(Authority::microsoft(raw).is_ok(), "{raw}");
+        }
     }
 
     #[test]

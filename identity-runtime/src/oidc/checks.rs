@@ -4,8 +4,10 @@
 use url::Url;
 
 use crate::core::error::{ConfigError, Setting};
+use crate::core::params::TokenEndpointAuthMethod;
 use crate::core::return_path::safe_return_path;
 use crate::oidc::authority::{Authority, B2cNameError, is_loopback};
+use crate::oidc::credential::Credential;
 use crate::store::seal::Sealer;
 
 /// The B2C tenant, from which each user flow's authority is made.
@@ -175,6 +177,52 @@ pub(crate) fn check_cookie_name(name: String) -> Result<String, ConfigError> {
         ));
     }
     Ok(name)
+}
+
+/// The configured token endpoint authentication method, checked against the credential.
+pub(crate) fn check_auth_method(
+    method: Option<Result<TokenEndpointAuthMethod, String>>,
+    credential: &Credential,
+) -> Result<Option<TokenEndpointAuthMethod>, ConfigError> {
+    let invalid = |reason: String| ConfigError::invalid(Setting::TokenEndpointAuthMethod, reason);
+    let method = match method {
+        None => return Ok(None),
+        Some(Err(reason)) => return Err(invalid(reason)),
+        Some(Ok(method)) => method,
+    };
+    let fits = match method {
+        TokenEndpointAuthMethod::ClientSecretBasic | TokenEndpointAuthMethod::ClientSecretPost => {
+            matches!(credential, Credential::Secret(_))
+        }
+        TokenEndpointAuthMethod::PrivateKeyJwt => {
+            matches!(
+                credential,
+                Credential::Key(_) | Credential::AssertionFile(_)
+            )
+        }
+    };
+    if !fits {
+        let needs = match method {
+            TokenEndpointAuthMethod::PrivateKeyJwt => "CLIENT_CERTIFICATE (a client key)",
+            _ => "CLIENT_SECRET",
+        };
+        return Err(invalid(format!("`{}` needs {needs}", method.as_str())));
+    }
+    Ok(Some(method))
+}
+
+/// RFC 8707 §2: a resource indicator is an absolute URI without a fragment.
+pub(crate) fn check_resources(resources: Vec<String>) -> Result<Vec<String>, ConfigError> {
+    for resource in &resources {
+        let absolute = Url::parse(resource).is_ok_and(|url| url.fragment().is_none());
+        if !absolute || resource.contains(char::is_whitespace) {
+            return Err(ConfigError::invalid(
+                Setting::Resource,
+                format!("`{resource}` is not an absolute URI without a fragment (RFC 8707)"),
+            ));
+        }
+    }
+    Ok(resources)
 }
 
 #[cfg(test)]

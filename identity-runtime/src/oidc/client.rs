@@ -10,9 +10,9 @@ use openidconnect::{
 };
 use url::Url;
 
-use crate::core::error::{ConfigError, Error};
-use crate::core::http::{MAX_RESPONSE_BYTES, read_limited};
-use crate::core::params::{OIDC_SCOPES, encode};
+use crate::core::error::{ConfigError, Error, Flow};
+use crate::core::http::{AnswerSummary, MAX_RESPONSE_BYTES, read_limited, untrusted_certificate};
+use crate::core::params::{OIDC_SCOPES, TokenEndpointAuthMethod, encode};
 use crate::oidc::credential::{Credential, JWT_BEARER};
 use crate::oidc::jws;
 use crate::oidc::provider::{Metadata, Provider};
@@ -38,6 +38,10 @@ pub(crate) struct Client {
     credential: Credential,
     /// `None`: the Device Code flow signs users in.
     redirect_uri: Option<Url>,
+    /// The configured method; `None`: chosen from discovery.
+    auth_method: Option<TokenEndpointAuthMethod>,
+    /// RFC 8707 resource indicators sent with every authorization and token request.
+    resources: Vec<String>,
 }
 
 impl Client {
@@ -46,6 +50,34 @@ impl Client {
             id,
             credential,
             redirect_uri,
+            auth_method: None,
+            resources: Vec::new(),
+        }
+    }
+
+    /// The configured token endpoint authentication method and resource indicators.
+    pub(crate) fn with_options(
+        mut self,
+        auth_method: Option<TokenEndpointAuthMethod>,
+        resources: Vec<String>,
+    ) -> Self {
+        self.auth_method = auth_method;
+        self.resources = resources;
+        self
+    }
+
+    /// The `resource` parameters (RFC 8707) of an authorization or token request.
+    pub(crate) fn resource_params(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
+        self.resources.iter().map(|r| ("resource", r.clone()))
+    }
+
+    /// How this client authenticates with a secret: the configured method, else
+    /// `client_secret_basic` unless the provider supports only `client_secret_post`.
+    fn auth_type(&self, meta: &Metadata) -> AuthType {
+        match self.auth_method {
+            Some(TokenEndpointAuthMethod::ClientSecretPost) => AuthType::RequestBody,
+            Some(TokenEndpointAuthMethod::ClientSecretBasic) => AuthType::BasicAuth,
+            _ => auth_type(meta),
         }
     }
 
@@ -86,7 +118,7 @@ impl Client {
         let mut client = CoreClient::new(ClientId::new(self.id.clone()), issuer, meta.jwks.clone())
             .set_auth_uri(meta.provider.authorization_endpoint().clone())
             .set_token_uri(token_url)
-            .set_auth_type(auth_type(meta));
+            .set_auth_type(self.auth_type(meta));
         if let Some(redirect_uri) = &self.redirect_uri {
             client = client.set_redirect_uri(RedirectUrl::from_url(redirect_uri.clone()));
         }
@@ -105,19 +137,21 @@ impl Client {
 
     /// POSTs a form to a provider endpoint, authenticated as this client, for the grants
     /// openidconnect does not make the way we need (it only polls a device code in a loop);
-    /// the answer's status and its body, read up to [`MAX_RESPONSE_BYTES`].
+    /// the answer's status, its body, read up to [`MAX_RESPONSE_BYTES`], and its summary for a
+    /// log line.
     pub(crate) async fn post_form(
         &self,
         provider: &Provider,
         meta: &Metadata,
         url: &str,
         mut form: Vec<(String, String)>,
-    ) -> Result<(reqwest::StatusCode, Vec<u8>), Error> {
+        flow: Flow,
+    ) -> Result<(reqwest::StatusCode, Vec<u8>, AnswerSummary), Error> {
         let mut request = provider
             .http()
             .post(url)
             .header(header::ACCEPT, "application/json");
-        match (self.credential.secret(), auth_type(meta)) {
+        match (self.credential.secret(), self.auth_type(meta)) {
             (Some(secret), AuthType::BasicAuth) => {
                 // RFC 6749 §2.3.1: both parts are form-encoded before Basic encoding.
                 request = request.basic_auth(encode(&self.id), Some(encode(secret)));
@@ -135,18 +169,19 @@ impl Client {
                 }
             }
         }
-        let unavailable =
-            |e: crate::core::error::BoxError| Error::unavailable_because(format!("POST {url}"), e);
+        let what = format!("POST {url}");
         let response = request
             .form(&form)
             .send()
             .await
-            .map_err(|e| unavailable(e.into()))?;
+            .map_err(|e| transport_error(flow, &what, e))?;
         let status = response.status();
+        let headers = response.headers().clone();
         let body = read_limited(response, MAX_RESPONSE_BYTES)
             .await
-            .map_err(|e| unavailable(e.into()))?;
-        Ok((status, body))
+            .map_err(|e| Error::unavailable_because(format!("{flow}: {what}"), e))?;
+        let summary = AnswerSummary::new(status, &headers, &body);
+        Ok((status, body, summary))
     }
 }
 
@@ -164,69 +199,196 @@ fn auth_type(meta: &Metadata) -> AuthType {
     }
 }
 
-/// What a failed token request means for the user.
+/// What a failed token request of `flow` means for the user. `answer` is what the provider
+/// answered, when it answered: the log line gets its status, content type and first characters.
 pub(crate) fn token_error<E: std::error::Error + Send + Sync + 'static>(
     error: RequestTokenError<E, StandardErrorResponse<CoreErrorResponseType>>,
+    flow: Flow,
+    answer: Option<AnswerSummary>,
 ) -> Error {
     match error {
-        RequestTokenError::ServerResponse(response) => error_answer(
-            response.error().as_ref(),
-            response.error_description().map(String::as_str),
+        RequestTokenError::ServerResponse(response) => with_answer(
+            error_answer(
+                response.error().as_ref(),
+                response.error_description().map(String::as_str),
+                flow,
+            ),
+            answer.as_ref(),
         ),
-        RequestTokenError::Request(e) => Error::unavailable_because("the token request failed", e),
+        RequestTokenError::Request(e) => transport_error(flow, "the token request failed", e),
         // openidconnect parses the ID token's claims while reading the response, so a token
         // without `sub` or `iat` surfaces here: that is a rejected token, not a broken provider.
-        RequestTokenError::Parse(e, body) => unreadable(&body, e),
-        RequestTokenError::Other(detail) => Error::token_endpoint(detail),
+        RequestTokenError::Parse(e, body) => {
+            with_answer(unreadable(&body, e, flow), answer.as_ref())
+        }
+        // An empty error answer, or a success answer that is not JSON.
+        RequestTokenError::Other(detail) => with_answer(
+            Error::token_endpoint(format!("{flow}: {detail}")),
+            answer.as_ref(),
+        ),
     }
 }
 
-/// A token endpoint's error answer (RFC 6749 §5.2).
-pub(crate) fn error_answer(code: &str, description: Option<&str>) -> Error {
+/// `error` with the summary of the provider's answer added to its detail, for the log.
+pub(crate) fn with_answer(error: Error, answer: Option<&AnswerSummary>) -> Error {
+    match (error, answer) {
+        (Error::TokenEndpoint { detail, source }, Some(answer)) => Error::TokenEndpoint {
+            detail: format!("{detail} ({answer})"),
+            source,
+        },
+        (other, _) => other,
+    }
+}
+
+/// A request that got no answer: an untrusted certificate is a configuration mistake (no retry
+/// fixes it); anything else is the provider being unreachable.
+pub(crate) fn transport_error(
+    flow: Flow,
+    what: &str,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> Error {
+    match untrusted_certificate(&error) {
+        Some(why) => Error::Config(ConfigError::Provider(format!(
+            "{flow}: {what}: the provider's TLS certificate is not trusted ({why}); if its CA is a \
+             private one, add it to the system's trust store or to the file SSL_CERT_FILE names, \
+             or pass a client that trusts it with `http_client`"
+        ))),
+        None => Error::unavailable_because(format!("{flow}: {what}"), error),
+    }
+}
+
+/// A token endpoint's error answer (RFC 6749 §5.2) to a request of `flow`.
+pub(crate) fn error_answer(code: &str, description: Option<&str>, flow: Flow) -> Error {
     let detail = match description {
-        Some(d) => format!("{code}: {d}"),
-        None => code.to_owned(),
+        Some(d) if !d.is_empty() => format!("{code}: {d}"),
+        _ => code.to_owned(),
     };
+    if let Some(fix) = refusal_fix(code, flow) {
+        return Error::Config(ConfigError::Refused {
+            flow,
+            answer: detail.chars().take(300).collect(),
+            fix,
+        });
+    }
     match code {
         "invalid_grant"
         | "invalid_scope"
         | "consent_required"
         | "interaction_required"
         | "login_required" => Error::InvalidGrant(detail),
-        _ => Error::token_endpoint(detail),
+        _ => Error::token_endpoint(format!("{flow}: {detail}")),
     }
 }
 
+/// What to check when the provider refuses a request with `code`: the error codes that only a
+/// configuration change (here or in the registration at the provider) can fix.
+pub(crate) fn refusal_fix(code: &str, flow: Flow) -> Option<String> {
+    let device = if flow == Flow::DeviceCode {
+        "; REDIRECT_URI is not set, so users sign in with the Device Code flow: set REDIRECT_URI \
+         to sign them in with a browser redirect, or allow the device_code grant for this client"
+    } else {
+        ""
+    };
+    let fix = match code {
+        "invalid_client" => format!(
+            "CLIENT_ID and the client's credential (CLIENT_SECRET or CLIENT_CERTIFICATE), and \
+             TOKEN_ENDPOINT_AUTH_METHOD when the client is registered for another authentication \
+             method{device}"
+        ),
+        "unauthorized_client" => format!(
+            "the grant types and the token endpoint authentication method the client is \
+             registered for at the provider (TOKEN_ENDPOINT_AUTH_METHOD){device}"
+        ),
+        "unsupported_grant_type" => {
+            format!("the grant types the provider allows for this client{device}")
+        }
+        "invalid_target" => {
+            "RESOURCE: the provider knows no such resource, or does not grant it to this client \
+             (RFC 8707)"
+                .to_owned()
+        }
+        "unsupported_response_type" => {
+            "the response types the client is registered for: this library uses `code`".to_owned()
+        }
+        _ => return None,
+    };
+    Some(fix)
+}
+
+/// The device authorization endpoint's refusal (RFC 8628 §3.2): the request is made of the
+/// configuration alone (the client, its credential, the scopes), so any 4xx OAuth error but
+/// the provider's own trouble is a configuration mistake, most often a web application whose
+/// REDIRECT_URI is missing.
+pub(crate) fn device_authorization_refused(
+    status: reqwest::StatusCode,
+    code: &str,
+    description: Option<&str>,
+) -> Error {
+    let transient = matches!(
+        code,
+        "server_error" | "temporarily_unavailable" | "slow_down"
+    );
+    if !status.is_client_error() || transient {
+        return error_answer(code, description, Flow::DeviceCode);
+    }
+    let answer = match description {
+        Some(d) if !d.is_empty() => format!("{code}: {d}"),
+        _ => code.to_owned(),
+    };
+    let fix = refusal_fix(code, Flow::DeviceCode).unwrap_or_else(|| {
+        refusal_fix("unauthorized_client", Flow::DeviceCode).unwrap_or_default()
+    });
+    Error::Config(ConfigError::Refused {
+        flow: Flow::DeviceCode,
+        answer: answer.chars().take(300).collect(),
+        fix,
+    })
+}
+
 /// Reads a successful token response.
-pub(crate) fn parse_token_response(body: &[u8]) -> Result<CoreTokenResponse, Error> {
-    serde_json::from_slice(body).map_err(|e| unreadable(body, e))
+pub(crate) fn parse_token_response(body: &[u8], flow: Flow) -> Result<CoreTokenResponse, Error> {
+    serde_json::from_slice(body).map_err(|e| unreadable(body, e, flow))
 }
 
 /// A token response that did not parse: when it parses with the ID token left as a string, the
 /// ID token is what is wrong.
-fn unreadable(body: &[u8], cause: impl std::error::Error + Send + Sync + 'static) -> Error {
+fn unreadable(
+    body: &[u8],
+    cause: impl std::error::Error + Send + Sync + 'static,
+    flow: Flow,
+) -> Error {
     if serde_json::from_slice::<PlainTokenResponse>(body).is_ok() {
         Error::InvalidToken(format!("the ID token is malformed: {cause}"))
     } else {
         Error::TokenEndpoint {
-            detail: "the token response is unreadable".into(),
+            detail: format!("{flow}: the token response is unreadable"),
             source: Some(Box::new(cause)),
         }
     }
 }
 
-/// The scopes the token response granted, OpenID scopes left out and sorted. RFC 6749 §5.1:
-/// no `scope` in the response means "what was asked".
+/// The scopes the token response granted, sorted. RFC 6749 §5.1: no `scope` in the response
+/// means "what was asked".
+///
+/// OpenID scopes (`openid`, `profile`, ...) are left out, except, with `keep_asked_oidc`, those
+/// asked for explicitly (a handler's or the configured scopes). Microsoft's authorities issue
+/// tokens for one resource at a time and add the OpenID scopes to every request themselves, so
+/// there they never name a token; at other providers `openid` is a scope of the access token
+/// (it opens userinfo), and a token asked for with it must be cached, and refreshed, with it.
 pub(crate) fn granted_scopes(
     response: &CoreTokenResponse,
     asked: &[String],
     configured: &[String],
+    keep_asked_oidc: bool,
 ) -> Vec<String> {
     let mut granted: Vec<String> = match response.scopes() {
         Some(scopes) => scopes.iter().map(|s| s.to_string()).collect(),
         None => asked.iter().chain(configured).cloned().collect(),
     };
-    granted.retain(|s| !OIDC_SCOPES.contains(&s.as_str()));
+    granted.retain(|s| {
+        !OIDC_SCOPES.contains(&s.as_str())
+            || (keep_asked_oidc && asked.iter().chain(configured).any(|a| a == s))
+    });
     granted.sort();
     granted.dedup();
     granted
@@ -238,10 +400,11 @@ pub(crate) fn granted_scopes(
 pub(crate) fn application_token(
     response: &CoreTokenResponse,
     asked: &[String],
+    keep_asked_oidc: bool,
     now: i64,
     answer: &str,
 ) -> Result<CachedToken, Error> {
-    let granted = granted_scopes(response, asked, &[]);
+    let granted = granted_scopes(response, asked, &[], keep_asked_oidc);
     let granted = if granted.is_empty() {
         asked.to_vec()
     } else {

@@ -8,7 +8,9 @@ use openidconnect::core::{CoreJsonWebKeySet, CoreJwsSigningAlgorithm, CoreProvid
 use serde::Deserialize;
 
 use crate::core::error::{ConfigError, Error};
-use crate::core::http::{BoundedClient, MAX_RESPONSE_BYTES, read_limited};
+use crate::core::http::{
+    AnswerSummary, BoundedClient, MAX_RESPONSE_BYTES, read_limited, untrusted_certificate,
+};
 use crate::oidc::authority::{Authority, IssuerRule};
 
 /// After a failed fetch, callers fail fast for this long instead of queueing on a dead provider.
@@ -24,6 +26,8 @@ pub(crate) struct ExtraMetadata {
     pub(crate) device_authorization_endpoint: Option<String>,
     /// RFC 7009 (RFC 8414 metadata).
     pub(crate) revocation_endpoint: Option<String>,
+    /// RFC 7662 (RFC 8414 metadata).
+    pub(crate) introspection_endpoint: Option<String>,
     #[serde(default)]
     pub(crate) authorization_response_iss_parameter_supported: bool,
 }
@@ -219,16 +223,43 @@ impl Provider {
 
     async fn fetch(&self) -> Result<Metadata, Error> {
         let url = self.authority.discovery_url();
-        let body = self.get_json_bytes(&url).await?;
+        let (body, summary) = self.get_json_bytes(&url, true).await?;
+        // A document that is not discovery at all (a web page, another JSON) means the URL is
+        // wrong; one that is JSON with discovery's fields but bad values is the provider's.
         let provider: CoreProviderMetadata = serde_json::from_slice(&body).map_err(|e| {
-            Error::unavailable_because(format!("the discovery document at {url} is invalid"), e)
+            let is_object = matches!(
+                serde_json::from_slice::<serde_json::Value>(&body),
+                Ok(serde_json::Value::Object(ref fields)) if fields.contains_key("issuer")
+            );
+            if is_object {
+                Error::unavailable_because(
+                    format!("the discovery document at {url} is invalid ({summary})"),
+                    e,
+                )
+            } else {
+                Error::Config(ConfigError::Provider(format!(
+                    "{url} is not an OpenID discovery document ({summary}): {e}; check {}",
+                    self.authority.setting_name()
+                )))
+            }
         })?;
-        let extra: ExtraMetadata = serde_json::from_slice(&body).unwrap_or_default();
+        let mut extra: ExtraMetadata = serde_json::from_slice(&body).unwrap_or_default();
         let issuer = provider.issuer().as_str().to_owned();
         let issuer_rule = self
             .authority
             .issuer_rule(&issuer)
             .map_err(|e| Error::Config(ConfigError::Provider(e)))?;
+        // Some providers publish revocation and introspection only in their OAuth metadata
+        // (RFC 8414), not in the OpenID discovery document. Microsoft's authorities have neither.
+        if !self.authority.is_microsoft()
+            && (extra.revocation_endpoint.is_none() || extra.introspection_endpoint.is_none())
+        {
+            let oauth = self.oauth_metadata(&issuer).await;
+            extra.revocation_endpoint = extra.revocation_endpoint.or(oauth.revocation_endpoint);
+            extra.introspection_endpoint = extra
+                .introspection_endpoint
+                .or(oauth.introspection_endpoint);
+        }
         let jwks = self.fetch_jwks(&provider).await?;
         tracing::debug!(%issuer, "fetched the provider metadata");
         Ok(Metadata {
@@ -241,34 +272,101 @@ impl Provider {
         })
     }
 
+    /// The provider's RFC 8414 metadata, at the path-insertion address of §3.1 and, for an
+    /// issuer with a path, at the appended one many providers serve; accepted only when it
+    /// declares the same issuer (§3.3), so another tenant's endpoints are never used. Optional:
+    /// nothing there is an empty answer, and a debug line.
+    async fn oauth_metadata(&self, issuer: &str) -> ExtraMetadata {
+        #[derive(Deserialize)]
+        struct OAuthMetadata {
+            issuer: String,
+            #[serde(flatten)]
+            endpoints: ExtraMetadata,
+        }
+        for url in oauth_metadata_urls(issuer) {
+            match self.get_json_bytes(&url, false).await {
+                Ok((body, _)) => match serde_json::from_slice::<OAuthMetadata>(&body) {
+                    Ok(found) if found.issuer == issuer => return found.endpoints,
+                    Ok(found) => tracing::warn!(
+                        %url,
+                        declared = %crate::core::error::escape_controls(&found.issuer),
+                        "the OAuth metadata declares another issuer; not used"
+                    ),
+                    Err(error) => tracing::debug!(%url, %error, "no usable OAuth metadata"),
+                },
+                Err(error) => tracing::debug!(%url, error = %error.chain(), "no OAuth metadata"),
+            }
+        }
+        ExtraMetadata::default()
+    }
+
     async fn fetch_jwks(
         &self,
         provider: &CoreProviderMetadata,
     ) -> Result<CoreJsonWebKeySet, Error> {
         let url = provider.jwks_uri().as_str();
-        let body = self.get_json_bytes(url).await?;
-        serde_json::from_slice(&body)
-            .map_err(|e| Error::unavailable_because(format!("the key set at {url} is invalid"), e))
+        let (body, summary) = self.get_json_bytes(url, false).await?;
+        serde_json::from_slice(&body).map_err(|e| {
+            Error::unavailable_because(format!("the key set at {url} is invalid ({summary})"), e)
+        })
     }
 
-    async fn get_json_bytes(&self, url: &str) -> Result<Vec<u8>, Error> {
+    /// GETs a JSON document of the provider. `discovery`: the URL comes from the configured
+    /// authority, so an answer saying it does not exist (4xx) is a configuration mistake.
+    async fn get_json_bytes(
+        &self,
+        url: &str,
+        discovery: bool,
+    ) -> Result<(Vec<u8>, AnswerSummary), Error> {
         let response = self
             .http
             .get(url)
             .header(reqwest::header::ACCEPT, "application/json")
             .send()
             .await
-            .map_err(|e| Error::unavailable_because(format!("GET {url}"), e))?;
-        if !response.status().is_success() {
-            return Err(Error::unavailable(format!(
-                "GET {url} answered {}",
-                response.status()
-            )));
-        }
-        read_limited(response, MAX_RESPONSE_BYTES)
+            .map_err(|e| match untrusted_certificate(&e) {
+                Some(why) => Error::Config(ConfigError::Provider(format!(
+                    "GET {url}: the provider's TLS certificate is not trusted ({why}); if its CA \
+                     is a private one, add it to the system's trust store or to the file \
+                     SSL_CERT_FILE names, or pass a client that trusts it with `http_client`"
+                ))),
+                None => Error::unavailable_because(format!("GET {url}"), e),
+            })?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = read_limited(response, MAX_RESPONSE_BYTES)
             .await
-            .map_err(|e| Error::unavailable_because(format!("GET {url}"), e))
+            .map_err(|e| Error::unavailable_because(format!("GET {url}"), e))?;
+        let summary = AnswerSummary::new(status, &headers, &body);
+        // 408 and 429 are the provider's load, not a wrong URL.
+        if discovery && status.is_client_error() && !matches!(status.as_u16(), 408 | 429) {
+            return Err(Error::Config(ConfigError::Provider(format!(
+                "GET {url} answered {summary}: there is no OpenID discovery document at this \
+                 URL; check {}",
+                self.authority.setting_name()
+            ))));
+        }
+        if !status.is_success() {
+            return Err(Error::unavailable(format!("GET {url} answered {summary}")));
+        }
+        Ok((body, summary))
     }
+}
+
+/// Where RFC 8414 metadata of `issuer` may be: `/.well-known/oauth-authorization-server`
+/// inserted between the host and the issuer's path (§3.1), then appended to the issuer.
+pub(crate) fn oauth_metadata_urls(issuer: &str) -> Vec<String> {
+    const WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
+    let Ok(url) = url::Url::parse(issuer) else {
+        return Vec::new();
+    };
+    let path = url.path().trim_end_matches('/');
+    let origin = url.origin().ascii_serialization();
+    let mut urls = vec![format!("{origin}{WELL_KNOWN}{path}")];
+    if !path.is_empty() {
+        urls.push(format!("{}{WELL_KNOWN}", issuer.trim_end_matches('/')));
+    }
+    urls
 }
 
 #[cfg(test)]

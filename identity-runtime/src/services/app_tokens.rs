@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use openidconnect::Scope;
 
 use crate::core::clock::Clock;
-use crate::core::error::{ConfigError, Error, Setting};
+use crate::core::error::{ConfigError, Error, Flow, Setting};
 use crate::core::params::is_single_scope;
 use crate::oidc::client::{Client, application_token, token_error};
 use crate::oidc::provider::Provider;
@@ -202,13 +202,25 @@ async fn request(
     for scope in scopes {
         request = request.add_scope(Scope::new(scope.clone()));
     }
-    for (name, value) in client.assertion_params(&meta)? {
+    for (name, value) in client
+        .assertion_params(&meta)?
+        .into_iter()
+        .chain(client.resource_params())
+    {
         request = request.add_extra_param(name, value);
     }
     tracing::debug!("asking for an app-only token");
+    let http = provider.oauth().recording();
     let response = request
-        .request_async(provider.oauth())
+        .request_async(&http)
         .await
-        .map_err(token_error)?;
-    application_token(&response, scopes, clock.now(), "client credentials")
+        .map_err(|e| token_error(e, Flow::AppToken, http.answer()))?;
+    let keep_oidc = !provider.authority().is_microsoft();
+    application_token(
+        &response,
+        scopes,
+        keep_oidc,
+        clock.now(),
+        "client credentials",
+    )
 }

@@ -9,9 +9,11 @@ use serde::Deserialize;
 use sha2::Digest as _;
 
 use crate::core::clock::Clock;
-use crate::core::error::Error;
+use crate::core::error::{Error, Flow};
 use crate::oidc::authority::AuthorityKind;
-use crate::oidc::client::{Client, application_token, error_answer, parse_token_response};
+use crate::oidc::client::{
+    Client, application_token, error_answer, parse_token_response, with_answer,
+};
 use crate::oidc::provider::Provider;
 use crate::services::app_tokens::{AppTokens, ClientToken, scope_set};
 use crate::store::session::CachedToken;
@@ -92,10 +94,16 @@ async fn exchange(
     };
     form.push(("scope".into(), scopes.join(" ")));
     tracing::debug!("exchanging the incoming token");
-    let (status, body) = client.post_form(provider, &meta, &token_url, form).await?;
+    let (status, body, summary) = client
+        .post_form(provider, &meta, &token_url, form, Flow::AppToken)
+        .await?;
     if !status.is_success() {
-        let answer: ErrorAnswer = serde_json::from_slice(&body)
-            .map_err(|_| Error::token_endpoint(format!("the token endpoint answered {status}")))?;
+        let answer: ErrorAnswer = serde_json::from_slice(&body).map_err(|_| {
+            Error::token_endpoint(format!(
+                "{}: the token endpoint's error answer is unreadable ({summary})",
+                Flow::AppToken
+            ))
+        })?;
         let description = answer.error_description.unwrap_or_default();
         // Conditional access (MFA) or consent the user must give: the API's client can act on
         // it, so it becomes a 403 with the claims challenge, not a failure of ours.
@@ -111,8 +119,12 @@ async fn exchange(
                 claims: answer.claims,
             });
         }
-        return Err(error_answer(&answer.error, Some(&description)));
+        return Err(with_answer(
+            error_answer(&answer.error, Some(&description), Flow::AppToken),
+            Some(&summary),
+        ));
     }
-    let response = parse_token_response(&body)?;
-    application_token(&response, scopes, clock.now(), "on-behalf-of")
+    let response = parse_token_response(&body, Flow::AppToken)?;
+    let keep_oidc = !provider.authority().is_microsoft();
+    application_token(&response, scopes, keep_oidc, clock.now(), "on-behalf-of")
 }

@@ -12,7 +12,7 @@ use sha2::Digest as _;
 use tower_sessions::Session;
 
 use crate::core::clock::Clock;
-use crate::core::error::Error;
+use crate::core::error::{Error, Flow};
 use crate::oidc::client::{Client, cached_token, granted_scopes, token_error};
 use crate::oidc::id_token::{self, NoNonce, TimeRules};
 use crate::oidc::provider::Provider;
@@ -306,14 +306,19 @@ async fn refresh(
     for scope in scopes {
         request = request.add_scope(Scope::new((*scope).to_owned()));
     }
-    for (name, value) in client.assertion_params(&meta)? {
+    for (name, value) in client
+        .assertion_params(&meta)?
+        .into_iter()
+        .chain(client.resource_params())
+    {
         request = request.add_extra_param(name, value);
     }
     tracing::debug!("refreshing an access token");
+    let http = provider.oauth().recording();
     let response = request
-        .request_async(provider.oauth())
+        .request_async(&http)
         .await
-        .map_err(token_error)?;
+        .map_err(|e| token_error(e, Flow::Refresh, http.answer()))?;
     // A refreshed ID token must describe the same user from the same issuer (OpenID Connect
     // Core §12.2); anything else is an attack or a provider bug, and nothing of it is used.
     let new_claims = match response.id_token() {
@@ -336,7 +341,8 @@ async fn refresh(
         None => None,
     };
     let asked: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
-    let granted = granted_scopes(&response, &asked, &[]);
+    let keep_oidc = !provider.authority().is_microsoft();
+    let granted = granted_scopes(&response, &asked, &[], keep_oidc);
     let token = cached_token(&response, granted, upstream.clock.now())
         .ok_or_else(|| Error::token_endpoint("the refresh answer has no access token"))?;
     Ok(Refreshed {

@@ -11,7 +11,10 @@ use crate::core::clock::Clock;
 use crate::core::error::{ConfigError, Error, Setting};
 use crate::oidc::access_token::{self, Policy, Rejected};
 use crate::oidc::checks::{check_authority, check_http_client};
+use crate::oidc::client::Client;
+use crate::oidc::credential::{Credential, KeySource};
 use crate::oidc::provider::Provider;
+use crate::web_api::introspection::{self, Introspector};
 use crate::web_api::verified::{self, VerifiedTokens};
 use crate::web_app::auth::Auth;
 
@@ -56,6 +59,8 @@ struct Inner {
     verified: VerifiedTokens<Map<String, Value>>,
     clock: Clock,
     downstream: Option<Auth>,
+    /// For tokens that are not JWTs, when the API has credentials to introspect them.
+    introspector: Option<Introspector>,
 }
 
 impl std::fmt::Debug for ApiAuth {
@@ -76,7 +81,7 @@ impl ApiAuth {
     }
 
     /// Reads `CLIENT_ID`, `AUTHORITY` or `OIDC_AUTHORITY`, and `AUDIENCE` (optional: more
-    /// accepted audiences, space separated) from the environment.
+    /// accepted audiences, comma-separated, each an exact value) from the environment.
     pub fn from_env() -> Result<ApiAuth, ConfigError> {
         Self::builder_from_env().build()
     }
@@ -89,8 +94,10 @@ impl ApiAuth {
             authority: var("AUTHORITY"),
             oidc_authority: var("OIDC_AUTHORITY"),
             audiences: var("AUDIENCE")
-                .map(|a| a.split_whitespace().map(str::to_owned).collect())
+                .map(|a| crate::core::params::comma_list(&a))
                 .unwrap_or_default(),
+            client_secret: var("CLIENT_SECRET"),
+            client_certificate: var("CLIENT_CERTIFICATE").map(|p| KeySource::File(p.into())),
             ..ApiAuthBuilder::default()
         }
     }
@@ -136,6 +143,23 @@ impl ApiAuth {
     pub(crate) async fn authorize(&self, token: &str) -> Result<Arc<Map<String, Value>>, Rejected> {
         let inner = &*self.inner;
         let now = inner.clock.now();
+        // An opaque token (RFC 7662): introspected, with a cache of its own.
+        if crate::oidc::jws::header(token).is_err() {
+            return match &inner.introspector {
+                Some(introspector) => {
+                    introspector
+                        .claims(&inner.provider, &inner.policy, token, now)
+                        .await
+                }
+                None => {
+                    tracing::info!(
+                        "a bearer token is not a JWT, and this API has no client credentials to \
+                         introspect it (set CLIENT_SECRET or CLIENT_CERTIFICATE)"
+                    );
+                    Err(introspection::not_a_jwt())
+                }
+            };
+        }
         let key = verified::key(token);
         if let Some(claims) = inner.verified.get(&key, now) {
             return Ok(claims);
@@ -168,6 +192,9 @@ pub struct ApiAuthBuilder {
     require_at_jwt: bool,
     clock: Option<Clock>,
     downstream: Option<Auth>,
+    client_secret: Option<String>,
+    client_certificate: Option<KeySource>,
+    introspection_ttl: Option<Duration>,
 }
 
 impl std::fmt::Debug for ApiAuthBuilder {
@@ -200,6 +227,30 @@ impl ApiAuthBuilder {
     /// Any OpenID provider by its issuer URL. Variable: `OIDC_AUTHORITY`.
     pub fn oidc_authority(mut self, value: impl Into<String>) -> Self {
         self.oidc_authority = Some(value.into());
+        self
+    }
+
+    /// The API's own client secret (variable `CLIENT_SECRET`): with it, bearer tokens that are
+    /// not JWTs (opaque tokens, which several providers issue by default) are introspected at
+    /// the provider's introspection endpoint (RFC 7662, from its discovery document or its
+    /// RFC 8414 metadata). Without it (or a certificate), such tokens are refused.
+    pub fn client_secret(mut self, secret: impl Into<String>) -> Self {
+        self.client_secret = Some(secret.into());
+        self
+    }
+
+    /// The API's own certificate (a PEM file with the private key and the certificate;
+    /// variable `CLIENT_CERTIFICATE`), for introspection as [`client_secret`](Self::client_secret).
+    pub fn client_certificate_file(mut self, path: impl Into<std::path::PathBuf>) -> Self {
+        self.client_certificate = Some(KeySource::File(path.into()));
+        self
+    }
+
+    /// How long an introspection answer is trusted, at most (never past the token's `exp`):
+    /// the time a token revoked at the provider may still be accepted. Default 60 seconds;
+    /// zero asks the provider about every request.
+    pub fn introspection_ttl(mut self, ttl: Duration) -> Self {
+        self.introspection_ttl = Some(ttl);
         self
     }
 
@@ -342,10 +393,11 @@ impl ApiAuthBuilder {
         let authority = check_authority(self.authority, self.oidc_authority)?;
         let mut audiences = vec![client_id.clone(), format!("api://{client_id}")];
         for audience in self.audiences {
-            if audience.is_empty() || audience.contains(char::is_whitespace) {
+            // Exact values: only an empty one (`a,,b`) or control characters are mistakes.
+            if audience.trim().is_empty() || audience.contains(char::is_control) {
                 return Err(ConfigError::invalid(
                     Setting::Audiences,
-                    format!("`{audience}` is not a single audience"),
+                    format!("`{}` is not an audience", audience.escape_debug()),
                 ));
             }
             if !audiences.contains(&audience) {
@@ -374,6 +426,20 @@ impl ApiAuthBuilder {
         let http = check_http_client(self.http_client, self.http_timeout)?;
         let ttl = self.metadata_ttl.unwrap_or(Duration::from_secs(24 * 3600));
         let realm = self.realm.unwrap_or_else(|| client_id.clone());
+        let credential = Credential::from_settings(
+            self.client_secret.filter(|s| !s.is_empty()),
+            self.client_certificate,
+            None,
+            None,
+            // An API's key file is held to the same rule as a web app's: not readable by all.
+            false,
+        )?;
+        let introspector = (!matches!(credential, Credential::None)).then(|| {
+            Introspector::new(
+                Client::new(client_id.clone(), credential, None),
+                self.introspection_ttl.unwrap_or(introspection::DEFAULT_TTL),
+            )
+        });
         Ok(ApiAuth {
             inner: Arc::new(Inner {
                 realm: Arc::from(realm.replace(['"', '\\'], "")),
@@ -388,6 +454,7 @@ impl ApiAuthBuilder {
                 verified: VerifiedTokens::new(self.cache_bytes.unwrap_or(DEFAULT_CACHE_BYTES)),
                 clock: self.clock.unwrap_or_default(),
                 downstream: self.downstream,
+                introspector,
             }),
         })
     }
@@ -406,7 +473,7 @@ mod tests {
         let err = ApiAuth::builder()
             .client_id("api")
             .oidc_authority("https://idp.example")
-            .audiences(["a b"])
+            .audiences([" "])
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("AUDIENCE"), "{err}");

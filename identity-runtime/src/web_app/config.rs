@@ -8,12 +8,12 @@ use url::Url;
 
 use crate::core::clock::Clock;
 use crate::core::error::{ConfigError, Setting};
-use crate::core::params::{Prompt, is_single_scope};
+use crate::core::params::{Prompt, TokenEndpointAuthMethod, comma_list, is_single_scope};
 use crate::core::return_path::safe_return_path;
 use crate::oidc::authority::{Authority, AuthorityKind};
 use crate::oidc::checks::{
-    B2c, check_authority, check_cookie_name, check_http_client, check_path, check_root,
-    check_token_keys, parse_redirect_uri,
+    B2c, check_auth_method, check_authority, check_cookie_name, check_http_client, check_path,
+    check_resources, check_root, check_token_keys, parse_redirect_uri,
 };
 use crate::oidc::client::Client;
 use crate::oidc::credential::{Credential, KeySource};
@@ -56,6 +56,11 @@ impl Auth {
             client_key_id: var("CLIENT_KEY_ID"),
             client_assertion_file: var("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
             redirect_uri: var("REDIRECT_URI"),
+            token_endpoint_auth_method: var("TOKEN_ENDPOINT_AUTH_METHOD")
+                .map(|raw| raw.parse::<TokenEndpointAuthMethod>()),
+            resources: var("RESOURCE")
+                .map(|raw| comma_list(&raw))
+                .unwrap_or_default(),
             application_root: var("APPLICATION_ROOT"),
             authority: var("AUTHORITY"),
             oidc_authority: var("OIDC_AUTHORITY"),
@@ -88,6 +93,9 @@ pub struct AuthBuilder {
     client_certificate: Option<KeySource>,
     client_key_id: Option<String>,
     client_assertion_file: Option<PathBuf>,
+    /// From the builder, or the raw variable (checked in `build`).
+    token_endpoint_auth_method: Option<Result<TokenEndpointAuthMethod, String>>,
+    resources: Vec<String>,
     redirect_uri: Option<String>,
     application_root: Option<String>,
     authority: Option<String>,
@@ -189,6 +197,26 @@ impl AuthBuilder {
     /// Variable: `AZURE_FEDERATED_TOKEN_FILE`.
     pub fn client_assertion_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.client_assertion_file = Some(path.into());
+        self
+    }
+
+    /// How the client authenticates at the token endpoint (variable
+    /// `TOKEN_ENDPOINT_AUTH_METHOD`): needed when the client is registered for one method and
+    /// the provider's discovery lists several (the library would pick `client_secret_basic`).
+    /// `client_secret_basic` and `client_secret_post` need a client secret, `private_key_jwt` a
+    /// certificate or key.
+    pub fn token_endpoint_auth_method(mut self, method: TokenEndpointAuthMethod) -> Self {
+        self.token_endpoint_auth_method = Some(Ok(method));
+        self
+    }
+
+    /// An RFC 8707 resource indicator, the identifier of the API the tokens are for (variable
+    /// `RESOURCE`, comma-separated for several): sent as `resource` with the sign-in, the code
+    /// exchange, every refresh and client-credentials request, so that providers which put the
+    /// granted scopes into `aud` otherwise issue tokens for that API. An absolute URI without
+    /// fragment. Call it again for several.
+    pub fn resource(mut self, resource: impl Into<String>) -> Self {
+        self.resources.push(resource.into());
         self
     }
 
@@ -650,9 +678,21 @@ impl AuthBuilder {
             self.backchannel_logout_key.as_deref(),
             self.token_encryption_key.as_deref(),
         )?;
+        let auth_method = check_auth_method(self.token_endpoint_auth_method, &credential)?;
+        let resources = check_resources(self.resources)?;
+        // A confidential client without a redirect URI is most often a web application whose
+        // REDIRECT_URI went missing: the Device Code flow it gets instead is refused by most
+        // providers for such a client, so say it at startup.
+        if redirect_uri.is_none() && !matches!(credential, Credential::None) {
+            tracing::warn!(
+                "REDIRECT_URI is not set, so users sign in with the Device Code flow; a web \
+                 application needs REDIRECT_URI, the redirect URI registered at the provider"
+            );
+        }
         Ok(Auth::new(Parts {
             settings,
-            client: Client::new(client_id, credential, redirect_uri),
+            client: Client::new(client_id, credential, redirect_uri)
+                .with_options(auth_method, resources),
             provider: Provider::new(authority, http, ttl),
             b2c,
             tokens: TokenCache::new(self.refresh_lock.clone()),
@@ -677,6 +717,50 @@ mod tests {
             .client_id("id")
             .client_secret("secret")
             .redirect_uri("http://localhost:5000/redirect")
+    }
+
+    #[test]
+    fn the_token_endpoint_auth_method_must_fit_the_credential() {
+        let oidc = || base().oidc_authority("http://127.0.0.1:3000");
+        assert!(
+            oidc()
+                .token_endpoint_auth_method(TokenEndpointAuthMethod::ClientSecretPost)
+                .build()
+                .is_ok()
+        );
+        let err = oidc()
+            .token_endpoint_auth_method(TokenEndpointAuthMethod::PrivateKeyJwt)
+            .build()
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "`token_endpoint_auth_method` (environment variable TOKEN_ENDPOINT_AUTH_METHOD) is \
+             invalid: `private_key_jwt` needs CLIENT_CERTIFICATE (a client key)"
+        );
+        let mut builder = oidc();
+        builder.token_endpoint_auth_method = Some("client_secret_jwt".parse());
+        let err = builder.build().unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("`client_secret_jwt` is not one of"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn resources_are_absolute_uris_without_fragments() {
+        let oidc = || base().oidc_authority("http://127.0.0.1:3000");
+        assert!(
+            oidc()
+                .resource("https://api.example/orders")
+                .build()
+                .is_ok()
+        );
+        assert!(oidc().resource("urn:example:orders").build().is_ok());
+        for bad in ["orders", "https://api.example/#x", ""] {
+            let err = oidc().resource(bad).build().unwrap_err();
+            assert!(err.to_string().contains("RESOURCE"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -9,8 +9,10 @@ use openidconnect::core::CoreIdToken;
 use serde::Deserialize;
 use tower_sessions::Session;
 
-use crate::core::error::{ConfigError, Error};
-use crate::oidc::client::parse_token_response;
+use crate::core::error::{ConfigError, Error, Flow};
+use crate::oidc::client::{
+    device_authorization_refused, error_answer, parse_token_response, refusal_fix, with_answer,
+};
 use crate::oidc::id_token::{self, NoNonce, merge_userinfo, needs_userinfo};
 use crate::store::session::{self, PendingDevice};
 use crate::web_app::auth::Auth;
@@ -81,21 +83,19 @@ pub(crate) async fn start(
         "scope".to_owned(),
         sign_in_scopes(auth, &meta, &scopes).join(" "),
     )];
-    let (status, body) = auth
+    let (status, body, summary) = auth
         .client()
-        .post_form(auth.provider(), &meta, &endpoint, form)
+        .post_form(auth.provider(), &meta, &endpoint, form, Flow::DeviceCode)
         .await?;
     if !status.is_success() {
-        return Err(match serde_json::from_slice::<TokenError>(&body) {
-            Ok(e) => Error::token_endpoint(format!(
-                "{}: {}",
-                e.error,
-                e.error_description.unwrap_or_default()
-            )),
+        let error = match serde_json::from_slice::<TokenError>(&body) {
+            Ok(e) => device_authorization_refused(status, &e.error, e.error_description.as_deref()),
             Err(_) => Error::token_endpoint(format!(
-                "the device authorization endpoint answered {status}"
+                "{}: the device authorization endpoint's answer is unreadable",
+                Flow::DeviceCode
             )),
-        });
+        };
+        return Err(with_answer(error, Some(&summary)));
     }
     let authorization: Authorization =
         serde_json::from_slice(&body).map_err(|e| Error::TokenEndpoint {
@@ -172,21 +172,32 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
         ("grant_type".to_owned(), DEVICE_GRANT.to_owned()),
         ("device_code".to_owned(), device_code),
     ];
-    let (status, body) = auth
+    let (status, body, summary) = auth
         .client()
-        .post_form(auth.provider(), &meta, &token_url, form)
+        .post_form(auth.provider(), &meta, &token_url, form, Flow::DeviceCode)
         .await?;
     if !status.is_success() {
-        let error: TokenError = serde_json::from_slice(&body)
-            .map_err(|_| Error::token_endpoint(format!("the token endpoint answered {status}")))?;
+        let error: TokenError = serde_json::from_slice(&body).map_err(|_| {
+            Error::token_endpoint(format!(
+                "{}: the token endpoint's error answer is unreadable ({summary})",
+                Flow::DeviceCode
+            ))
+        })?;
         let mut pending = device.clone();
         match error.error.as_str() {
             "authorization_pending" => {}
             // RFC 8628 §3.5: every slow_down adds five seconds to the interval, for good.
             "slow_down" => pending.interval += 5,
-            _ => {
+            code => {
                 record.device = None;
                 session::store(session, &record, auth.expiring()).await?;
+                if refusal_fix(code, Flow::DeviceCode).is_some() {
+                    return Err(error_answer(
+                        code,
+                        error.error_description.as_deref(),
+                        Flow::DeviceCode,
+                    ));
+                }
                 return Err(Error::Provider {
                     error: error.error,
                     description: error.error_description.unwrap_or_default(),
@@ -199,7 +210,7 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
         session::store(session, &record, auth.expiring()).await?;
         return Ok(page(auth, &pending, wait));
     }
-    let response = parse_token_response(&body)?;
+    let response = parse_token_response(&body, Flow::DeviceCode)?;
     let id_token: &CoreIdToken = response
         .id_token()
         .ok_or_else(|| Error::InvalidToken("the provider sent no ID token".into()))?;

@@ -598,7 +598,13 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
         }
     }
     let dirty = user.touch(now, &settings.session);
-    let api_scopes = api_scopes(scopes);
+    // Microsoft's authorities: the OpenID scopes need no access token. Elsewhere the scopes a
+    // handler asks for are the scopes its token is asked, cached and refreshed for.
+    let api_scopes = if auth.provider().authority().is_microsoft() {
+        api_scopes(scopes)
+    } else {
+        scopes.to_vec()
+    };
     let logout_path = settings.logout_path.clone();
     // The record is ours: move the claims into the context instead of copying them.
     let context = |record: &mut Record| Context {

@@ -11,9 +11,9 @@ use openidconnect::{
 use serde_json::{Map, Value};
 use tower_sessions::Session;
 
-use crate::core::error::Error;
+use crate::core::error::{ConfigError, Error, Flow};
 use crate::oidc::authority::is_loopback;
-use crate::oidc::client::{cached_token, granted_scopes, token_error};
+use crate::oidc::client::{cached_token, granted_scopes, refusal_fix, token_error};
 use crate::oidc::id_token::{self, merge_userinfo, needs_userinfo};
 use crate::oidc::provider::Metadata;
 use crate::services::tokens;
@@ -57,6 +57,9 @@ pub(crate) async fn start(
         .set_pkce_challenge(challenge);
     if let Some(prompt) = auth.settings().prompt {
         request = request.add_extra_param("prompt", prompt.as_str());
+    }
+    for (name, value) in auth.client().resource_params() {
+        request = request.add_extra_param(name, value);
     }
     // `authorize_url` adds `openid` itself.
     for scope in sign_in_scopes(auth, &meta, &scopes) {
@@ -239,6 +242,16 @@ pub(crate) async fn callback(
         {
             return Ok(redirect(&pending.next));
         }
+        // The state matched a sign-in of this browser, so the answer is the provider's own: a
+        // refusal that only a configuration change can fix is reported as one.
+        if let Some(fix) = refusal_fix(error, Flow::SignIn) {
+            let description = params.get("error_description").map(String::as_str);
+            return Err(Error::Config(ConfigError::Refused {
+                flow: Flow::SignIn,
+                answer: format!("{}: {}", clip(error), clip(description.unwrap_or_default())),
+                fix,
+            }));
+        }
         return Err(provider_error(error, params.get("error_description")));
     }
     let code = params
@@ -250,13 +263,19 @@ pub(crate) async fn callback(
     let mut request = client
         .exchange_code(AuthorizationCode::new(code.clone()))
         .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()));
-    for (name, value) in auth.client().assertion_params(&meta)? {
+    for (name, value) in auth
+        .client()
+        .assertion_params(&meta)?
+        .into_iter()
+        .chain(auth.client().resource_params())
+    {
         request = request.add_extra_param(name, value);
     }
+    let http = provider.oauth().recording();
     let response = request
-        .request_async(provider.oauth())
+        .request_async(&http)
         .await
-        .map_err(token_error)?;
+        .map_err(|e| token_error(e, Flow::SignIn, http.answer()))?;
     let id_token = response
         .id_token()
         .ok_or_else(|| Error::InvalidToken("the provider sent no ID token".into()))?;
@@ -322,7 +341,8 @@ pub(crate) async fn complete_sign_in(
     next: &str,
 ) -> Result<Response, Error> {
     let now = auth.clock().now();
-    let granted = granted_scopes(response, asked, &auth.settings().scopes);
+    let keep_oidc = !auth.provider().authority().is_microsoft();
+    let granted = granted_scopes(response, asked, &auth.settings().scopes, keep_oidc);
     let declined: Vec<String> = asked
         .iter()
         .filter(|s| !granted.contains(s))
@@ -361,9 +381,13 @@ pub(crate) async fn complete_sign_in(
     Ok(redirect(next))
 }
 
+/// Text from an unauthenticated request, clipped to what a page or a log line needs.
+fn clip(text: &str) -> String {
+    text.chars().take(300).collect()
+}
+
 /// The provider's error, clipped: it comes from an unauthenticated request.
 pub(crate) fn provider_error(error: &str, description: Option<&String>) -> Error {
-    let clip = |s: &str| s.chars().take(300).collect::<String>();
     Error::Provider {
         error: clip(error),
         description: description.map(|d| clip(d)).unwrap_or_default(),

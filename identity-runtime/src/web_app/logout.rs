@@ -7,8 +7,9 @@ use axum::response::Response;
 use sha2::Digest as _;
 use tower_sessions::Session;
 
-use crate::core::error::Error;
+use crate::core::error::{Error, Flow};
 use crate::core::params::{encode, parse_params};
+use crate::oidc::client;
 use crate::store::session;
 use crate::web_app::auth::Auth;
 use crate::web_app::login::redirect;
@@ -176,17 +177,30 @@ fn revoke(auth: Auth, refresh_token: String) {
                 ("token".to_owned(), refresh_token),
                 ("token_type_hint".to_owned(), "refresh_token".to_owned()),
             ];
-            let (status, _) = auth
+            let (status, body, summary) = auth
                 .client()
-                .post_form(auth.provider(), &meta, &endpoint, form)
+                .post_form(auth.provider(), &meta, &endpoint, form, Flow::Revocation)
                 .await?;
             if status.is_success() {
-                Ok(true)
-            } else {
-                Err(Error::token_endpoint(format!(
-                    "the revocation endpoint answered {status}"
-                )))
+                return Ok(true);
             }
+            #[derive(serde::Deserialize)]
+            struct Answer {
+                error: String,
+                error_description: Option<String>,
+            }
+            let error = match serde_json::from_slice::<Answer>(&body) {
+                Ok(answer) => client::error_answer(
+                    &answer.error,
+                    answer.error_description.as_deref(),
+                    Flow::Revocation,
+                ),
+                Err(_) => Error::token_endpoint(format!(
+                    "{}: the revocation endpoint's answer is unreadable",
+                    Flow::Revocation
+                )),
+            };
+            Err(client::with_answer(error, Some(&summary)))
         }
         .await;
         match result {

@@ -44,7 +44,8 @@ pub(crate) fn render_error(
     // The chain may carry text from the request (a provider's `error_description`); `chain()`
     // escapes its control characters, so it cannot forge a log line.
     if status.is_server_error() {
-        tracing::error!(error = %error.chain(), %reference, "sign-in failed");
+        let what = error.failure_label();
+        tracing::error!(error = %error.chain(), %reference, "{what}");
     } else {
         tracing::info!(error = %error.chain(), %reference, "sign-in rejected");
     }
