@@ -50,10 +50,11 @@ mod web_api;
 mod web_app;
 
 pub use core::clock::Clock;
-pub use core::error::{BoxError, ConfigError, Error, Flow, Setting};
+pub use core::error::{BoxError, Error};
 pub use core::grants::GroupsOverage;
 pub use core::params::{Prompt, TokenEndpointAuthMethod};
 pub use core::return_path::safe_return_path;
+pub use core::setting::{ConfigError, Flow, Setting};
 pub use services::app_tokens::ClientToken;
 #[cfg(feature = "postgres")]
 pub use store::lock::PostgresRefreshLock;
@@ -67,9 +68,9 @@ pub use web_api::extract::{
 };
 pub use web_app::auth::Auth;
 pub use web_app::config::AuthBuilder;
+pub use web_app::context::{Context, User};
 pub use web_app::extract::{
-    Context, LoginGuard, LoginRejection, LoginRequired, NoScopes, Scopes, User, require_access,
-    require_sign_in,
+    LoginGuard, LoginRejection, LoginRequired, NoScopes, Scopes, require_access, require_sign_in,
 };
 pub use web_app::layer::AuthLayer;
 pub use web_app::pages::{

@@ -1,5 +1,6 @@
 //! The ground floor: what every other folder may use, and which uses nothing of this crate
-//! outside this folder. Errors and the settings they name (`error`), the injected clock
+//! outside this folder. Errors (`error`), the settings and the configuration errors that name
+//! them (`setting`), the injected clock
 //! (`clock`), the rules of scopes, roles and groups (`grants`), request parameters and scope
 //! lists (`params`), local return paths (`return_path`), the HTTP client's rules (`http`) and a
 //! limit of starts per minute (`start_limit`). Nothing here holds state across requests, talks
@@ -11,4 +12,5 @@ pub(crate) mod grants;
 pub(crate) mod http;
 pub(crate) mod params;
 pub(crate) mod return_path;
+pub(crate) mod setting;
 pub(crate) mod start_limit;

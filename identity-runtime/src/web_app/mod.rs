@@ -5,6 +5,7 @@
 
 pub(crate) mod auth;
 pub(crate) mod config;
+pub(crate) mod context;
 pub(crate) mod device;
 pub(crate) mod extract;
 pub(crate) mod layer;

@@ -1,0 +1,246 @@
+//! [`AuthBuilder::build`]: the settings checked and turned into an [`Auth`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use super::AuthBuilder;
+use crate::core::error::{ConfigError, Setting};
+use crate::core::params::is_single_scope;
+use crate::core::return_path::safe_return_path;
+use crate::oidc::authority::{Authority, AuthorityKind};
+use crate::oidc::checks::{
+    B2c, check_auth_method, check_authority, check_cookie_name, check_http_client, check_path,
+    check_resources, check_root, check_token_keys, parse_redirect_uri,
+};
+use crate::oidc::client::Client;
+use crate::oidc::credential::Credential;
+use crate::oidc::provider::Provider;
+use crate::services::backchannel::LogoutMarkers;
+use crate::services::tokens::TokenCache;
+use crate::store::session::SessionPolicy;
+use crate::store::single_use::SingleUse;
+use crate::web_app::auth::{Auth, B2cFlows, Parts, Settings};
+use crate::web_app::pages::DefaultPages;
+
+impl AuthBuilder {
+    /// Checks the settings and builds the [`Auth`]. Does not contact the provider (see
+    /// [`Auth::warm_up`]).
+    pub fn build(self) -> Result<Auth, ConfigError> {
+        let client_id = self
+            .client_id
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(ConfigError::missing(Setting::ClientId, None))?;
+        let redirect_uri = self
+            .redirect_uri
+            .as_deref()
+            .map(parse_redirect_uri)
+            .transpose()?;
+        let b2c = B2c {
+            tenant: self.b2c_tenant_name.as_deref(),
+        };
+        let b2c_authority = b2c.authority(
+            self.b2c_signup_signin_user_flow.as_deref(),
+            Setting::B2cSignupSigninUserFlow,
+        )?;
+        let b2c_edit = b2c.authority(
+            self.b2c_edit_profile_user_flow.as_deref(),
+            Setting::B2cEditProfileUserFlow,
+        )?;
+        let b2c_reset = b2c.authority(
+            self.b2c_reset_password_user_flow.as_deref(),
+            Setting::B2cResetPasswordUserFlow,
+        )?;
+        match (&self.b2c_tenant_name, &self.b2c_signup_signin_user_flow) {
+            (Some(_), None) => {
+                return Err(ConfigError::missing(
+                    Setting::B2cSignupSigninUserFlow,
+                    Some("B2C_TENANT_NAME is set"),
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::missing(
+                    Setting::B2cTenantName,
+                    Some("SIGNUPSIGNIN_USER_FLOW is set"),
+                ));
+            }
+            _ => {}
+        }
+        if self.b2c_tenant_name.is_none()
+            && (self.b2c_edit_profile_user_flow.is_some()
+                || self.b2c_reset_password_user_flow.is_some())
+        {
+            return Err(ConfigError::missing(
+                Setting::B2cTenantName,
+                Some("a B2C user flow is set"),
+            ));
+        }
+        let mut authority = self.authority;
+        if let Some(b2c) = b2c_authority {
+            let first = match (&authority, &self.oidc_authority) {
+                (Some(_), _) => Some(Setting::Authority),
+                (None, Some(_)) => Some(Setting::OidcAuthority),
+                (None, None) => None,
+            };
+            if let Some(first) = first {
+                return Err(ConfigError::Conflict {
+                    first,
+                    second: Setting::B2cTenantName,
+                    reason: "a B2C tenant and user flow make the authority; set one or the other",
+                });
+            }
+            authority = Some(b2c);
+        }
+        let authority = check_authority(authority, self.oidc_authority)?;
+        // Every path below is public: with the root, as a browser asks for it.
+        let root = check_root(self.application_root)?;
+        let login_path = root.clone() + &check_path(Setting::LoginPath, self.login_path, "/login")?;
+        let logout_path =
+            root.clone() + &check_path(Setting::LogoutPath, self.logout_path, "/logout")?;
+        let signed_out_path = format!("{}/done", logout_path.trim_end_matches('/'));
+        let post_logout = match self.post_logout_redirect {
+            Some(path) => {
+                if safe_return_path(&path) != path {
+                    return Err(ConfigError::invalid(
+                        Setting::PostLogoutRedirect,
+                        format!("`{path}` must be a local path such as `/`"),
+                    ));
+                }
+                root.clone() + &path
+            }
+            None => signed_out_path.clone(),
+        };
+        if let Some(uri) = &redirect_uri
+            && !root.is_empty()
+            && !uri
+                .path()
+                .strip_prefix(&root)
+                .is_some_and(|route| route.len() > 1 && route.starts_with('/'))
+        {
+            return Err(ConfigError::invalid(
+                Setting::RedirectUri,
+                format!(
+                    "`{uri}` must have a path of its own under APPLICATION_ROOT `{root}`, such as `{root}/redirect`"
+                ),
+            ));
+        }
+        if redirect_uri.is_none() && authority.kind == AuthorityKind::B2c {
+            return Err(ConfigError::missing(
+                Setting::RedirectUri,
+                Some("Azure AD B2C has no Device Code flow"),
+            ));
+        }
+        let redirect_path = redirect_uri.as_ref().map(Url::path).unwrap_or_default();
+        for (setting, path) in [
+            (Setting::LoginPath, &login_path),
+            (Setting::LogoutPath, &logout_path),
+        ] {
+            if path == redirect_path {
+                return Err(ConfigError::invalid(
+                    setting,
+                    format!("`{path}` is also the path of REDIRECT_URI"),
+                ));
+            }
+        }
+        if let Some(scope) = self.scopes.iter().find(|s| !is_single_scope(s)) {
+            return Err(ConfigError::invalid(
+                Setting::Scopes,
+                format!("`{scope}` is not a single scope"),
+            ));
+        }
+        let http = check_http_client(self.http_client, self.http_timeout)?;
+        let ttl = self.metadata_ttl.unwrap_or(Duration::from_secs(24 * 3600));
+        let flow_provider = |url: Option<String>| -> Result<Option<Provider>, ConfigError> {
+            url.map(|url| {
+                let authority = Authority::microsoft(&url)
+                    .map_err(|reason| ConfigError::invalid(Setting::B2cTenantName, reason))?;
+                Ok(Provider::new(authority, http.clone(), ttl))
+            })
+            .transpose()
+        };
+        let b2c = B2cFlows {
+            edit_profile: flow_provider(b2c_edit)?,
+            reset_password: flow_provider(b2c_reset)?,
+        };
+        let secure_cookies = self
+            .secure_cookies
+            .unwrap_or_else(|| redirect_uri.as_ref().is_some_and(|u| u.scheme() == "https"));
+        let cookie_name = match self.cookie_name {
+            Some(name) => check_cookie_name(name)?,
+            // The `__Host-` prefix makes browsers accept the cookie only with `Secure`,
+            // `Path=/` and no `Domain`, so neither a sibling subdomain nor a man in the middle
+            // on plain http can plant a session cookie for this origin (RFC 6265bis §4.1.3.2).
+            None if secure_cookies => "__Host-identity.sid".to_owned(),
+            None => "identity.sid".to_owned(),
+        };
+        let settings = Settings {
+            prompt: self.prompt,
+            secure_cookies,
+            cookie_name,
+            scopes: self.scopes,
+            root,
+            post_logout,
+            login_path,
+            logout_path: Arc::from(logout_path),
+            signed_out_path,
+            app_name: self.app_name.unwrap_or_default(),
+            device_starts_per_minute: self.device_starts_per_minute.unwrap_or(60),
+            clock_skew: self.clock_skew.unwrap_or(Duration::from_secs(60)),
+            session: SessionPolicy {
+                idle_timeout: self.idle_timeout.unwrap_or(Duration::from_secs(8 * 3600)),
+                lifetime: self
+                    .session_lifetime
+                    .unwrap_or(Duration::from_secs(24 * 3600)),
+                login_timeout: self.login_timeout.unwrap_or(Duration::from_secs(600)),
+            },
+            backchannel: self.backchannel,
+        };
+        let sealer = check_token_keys(
+            self.token_encryption_key.as_deref(),
+            &self.token_decryption_keys,
+        )?;
+        // The markers' ids are keyed with a secret every instance has, so that no cookie can
+        // name one.
+        let client_secret = self.client_secret.filter(|s| !s.is_empty());
+        let credential = Credential::from_settings(
+            client_secret.clone(),
+            self.client_certificate,
+            self.client_key_id,
+            self.client_assertion_file,
+            self.allow_readable_key_file,
+        )?;
+        let markers = LogoutMarkers::from_settings(
+            self.backchannel,
+            self.backchannel_logout_key.as_deref(),
+            self.token_encryption_key.as_deref(),
+        )?;
+        let auth_method = check_auth_method(self.token_endpoint_auth_method, &credential)?;
+        let resources = check_resources(self.resources)?;
+        // A confidential client without a redirect URI is most often a web application whose
+        // REDIRECT_URI went missing: the Device Code flow it gets instead is refused by most
+        // providers for such a client, so say it at startup.
+        if redirect_uri.is_none() && !matches!(credential, Credential::None) {
+            tracing::warn!(
+                "REDIRECT_URI is not set, so users sign in with the Device Code flow; a web \
+                 application needs REDIRECT_URI, the redirect URI registered at the provider"
+            );
+        }
+        Ok(Auth::new(Parts {
+            settings,
+            client: Client::new(client_id, credential, redirect_uri)
+                .with_options(auth_method, resources),
+            provider: Provider::new(authority, http, ttl),
+            b2c,
+            tokens: TokenCache::new(self.refresh_lock.clone()),
+            once: SingleUse::new(self.refresh_lock),
+            markers,
+            sealer,
+            pages: self.pages.unwrap_or_else(|| Arc::new(DefaultPages)),
+            clock: self.clock.unwrap_or_default(),
+            app_token_cache_bytes: self
+                .app_token_cache_bytes
+                .unwrap_or(crate::services::app_tokens::DEFAULT_CACHE_BYTES),
+        }))
+    }
+}
