@@ -16,6 +16,7 @@ use proc_macro2::TokenStream as TokenStream2;
 mod attr;
 mod authorization_required;
 mod login_required;
+mod spec;
 
 /// Signs the visitor in before an `async fn` handler runs, and hands it the signed-in user.
 ///
