@@ -4,6 +4,8 @@
 //!   zero-configuration examples sign in with.
 //! - [`hostile`] and [`microsoft`]: providers inside the test process that answer like a
 //!   provider but let a test decide what they send; two configurations of one [`kernel`].
+//! - [`bearer`]: access tokens the test signs itself, for web APIs; [`microsoft::entra`]
+//!   publishes the keys they are checked against, shaped like Entra ID's.
 //! - [`browser`]: a scripted browser (cookies, redirects one by one, HTML forms).
 //! - [`example`]: the examples' executables, for the tests that run them.
 //! - [`app`]: an application under test on a loopback port, under a path prefix if need be

@@ -22,9 +22,10 @@ use reqwest::StatusCode;
 use reqwest::header::WWW_AUTHENTICATE;
 use serde_json::{Value, json};
 use support::app::launch;
-use support::bearer::{self, ENTRA_KID, Entra, Sign, now, v1_issuer};
+use support::bearer::{self, Sign, now};
 use support::browser::Browser;
 use support::hostile::{Hostile, Published, Scenario, TokenSpec, kid, public_key_pem};
+use support::microsoft::entra::{ENTRA_KID, Entra, v1_issuer};
 use support::provider::{TestProvider, requests};
 use tower_sessions::MemoryStore;
 
