@@ -43,3 +43,23 @@ pub fn scratch_dir(name: &str) -> std::path::PathBuf {
     // Without the `..`: Chromium does not take a profile path that has one.
     dir.canonicalize().unwrap_or(dir)
 }
+
+/// Sends a request and reads its answer as JSON, whatever the status, panicking with the reason
+/// when either fails: the steps every suite takes to read a provider's or an API's JSON answer.
+pub trait JsonAnswer {
+    /// The answer's JSON.
+    fn json_answer(self) -> impl std::future::Future<Output = serde_json::Value> + Send;
+}
+
+impl JsonAnswer for reqwest::RequestBuilder {
+    async fn json_answer(self) -> serde_json::Value {
+        let response = self
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("sending the request: {e}"));
+        response
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("reading the JSON answer: {e}"))
+    }
+}
