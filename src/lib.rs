@@ -48,6 +48,9 @@
 //!   `tower-sessions-sqlx-store` 0.15 (SQLite, PostgreSQL, MySQL).
 //! - Web APIs: [`ApiAuth`] validates bearer access tokens locally; [`authorization_required`]
 //!   protects a handler with scopes and app roles, handing it an [`ApiContext`].
+//! - Every handler shape the attributes accept (scopes, roles, other extractors, generics,
+//!   `#[axum::debug_handler]`, a re-exporting crate) has an example in [`login_required`] and
+//!   [`authorization_required`].
 //!
 //! # Features
 //!
@@ -57,151 +60,11 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-/// Every example below compiles as a doctest of this crate; the attribute's full documentation
-/// follows them.
-///
-/// ```
-/// use axum::extract::{Path, Query, State};
-/// use axum::response::Html;
-/// use axum::routing::{get, post};
-/// use axum::{Form, Json, Router};
-/// use axum_identity::{Context, escape_html, login_required};
-/// use serde::Deserialize;
-///
-/// /// Signed-in users only; `context.user` is who they are.
-/// #[login_required]
-/// async fn index(context: Context) -> Html<String> {
-///     Html(format!("Welcome {}", escape_html(context.user.display_name())))
-/// }
-///
-/// /// With scopes, `context.access_token` is a fresh token for them. Other extractors keep
-/// /// working, before or after the `Context`.
-/// #[login_required(scopes = ["User.Read"])]
-/// async fn call_api(Path(id): Path<u32>, context: Context) -> String {
-///     format!("{id}: a {} token valid for {} s", context.token_type, context.expires_in)
-/// }
-///
-/// /// Protected without taking the user.
-/// #[login_required]
-/// async fn members_only() -> &'static str {
-///     "only signed-in users see this"
-/// }
-///
-/// #[derive(Clone)]
-/// struct Db;
-///
-/// #[derive(Deserialize)]
-/// struct Note {
-///     text: String,
-/// }
-///
-/// /// State first, any name for the `Context`, the body-reading extractor last.
-/// #[login_required(scopes = ["api://my-api/Notes.Write"])]
-/// async fn add_note(State(_db): State<Db>, ctx: Context, Json(note): Json<Note>) -> String {
-///     format!("{} wrote {}", ctx.user.subject(), note.text)
-/// }
-///
-/// #[login_required]
-/// async fn add_note_from_form(ctx: Context, Form(note): Form<Note>) -> String {
-///     format!("{} wrote {}", ctx.user.subject(), note.text)
-/// }
-///
-/// /// Generic handlers work too.
-/// #[login_required]
-/// async fn search<Q>(context: Context, Query(query): Query<Q>) -> String
-/// where
-///     Q: serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
-/// {
-///     format!("{} searched {query:?}", context.user.subject())
-/// }
-///
-/// #[derive(Debug, Deserialize)]
-/// struct Search {
-///     q: String,
-/// }
-///
-/// /// `#[axum::debug_handler]` goes below, to check the handler as rewritten.
-/// #[login_required(scopes = ["User.Read"])]
-/// #[axum::debug_handler]
-/// async fn profile(context: Context) -> String {
-///     context.user.subject().to_owned()
-/// }
-///
-/// let app: Router = Router::new()
-///     .route("/", get(index))
-///     .route("/items/{id}", get(call_api))
-///     .route("/members", get(members_only))
-///     .route("/notes", post(add_note))
-///     .route("/notes/form", post(add_note_from_form))
-///     .route("/search", get(search::<Search>))
-///     .route("/profile", get(profile))
-///     .with_state(Db);
-/// ```
-///
-/// A crate that re-exports axum-identity under another path says where with `crate`:
-///
-/// ```
-/// mod my_facade {
-///     pub mod auth {
-///         pub use axum_identity::*;
-///     }
-/// }
-///
-/// use my_facade::auth::{Context, login_required};
-///
-/// #[login_required(crate = my_facade::auth, scopes = ["User.Read"])]
-/// async fn index(context: Context) -> String {
-///     context.user.subject().to_owned()
-/// }
-///
-/// # fn main() {
-/// let app: axum::Router = axum::Router::new().route("/", axum::routing::get(index));
-/// # }
-/// ```
+// The attributes' documentation, with an example of every handler shape, is the macro crate's
+// (its examples are that crate's doctests); `#[doc(inline)]` shows it here in full.
 #[doc(inline)]
 pub use axum_identity_macros::login_required;
 
-/// Every example below compiles as a doctest of this crate; the attribute's full documentation
-/// follows them.
-///
-/// ```
-/// use axum::routing::get;
-/// use axum::{Json, Router};
-/// use axum_identity::{ApiAuth, ApiContext, authorization_required};
-/// use serde_json::{Value, json};
-///
-/// /// A valid token with the delegated scope `api.read`.
-/// #[authorization_required(scopes = ["api.read"])]
-/// async fn resource(context: ApiContext) -> Json<Value> {
-///     Json(json!({
-///         "sub": context.claims.subject(),
-///         "scopes": context.claims.scopes(),
-///         "app_only": context.claims.is_app_only(),
-///     }))
-/// }
-///
-/// /// Daemons with the app permission `Reports.Read.All`.
-/// #[authorization_required(roles = ["Reports.Read.All"])]
-/// async fn reports() -> &'static str {
-///     "reports"
-/// }
-///
-/// /// Any valid token; `Option<ApiContext>` would also let anonymous callers in.
-/// async fn whoami(context: ApiContext) -> String {
-///     context.claims.subject().to_owned()
-/// }
-///
-/// let api = ApiAuth::builder()
-///     .client_id("my-api-client-id")
-///     .authority("https://login.microsoftonline.com/organizations")
-///     .build()?;
-/// let app: Router = Router::new()
-///     .route("/resource", get(resource))
-///     .route("/reports", get(reports))
-///     .route("/whoami", get(whoami))
-///     .layer(api.layer());
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
 #[doc(inline)]
 pub use axum_identity_macros::authorization_required;
 

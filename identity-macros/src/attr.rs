@@ -10,7 +10,7 @@ use syn::{
     token,
 };
 
-use crate::login_required::{LOGIN_REQUIRED, Spec};
+use crate::spec::{LOGIN_REQUIRED, Spec};
 
 /// The options of `#[login_required(..)]` and `#[authorization_required(..)]`.
 #[derive(Default)]

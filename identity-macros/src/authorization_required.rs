@@ -14,18 +14,8 @@
 
 use proc_macro2::TokenStream;
 
-use crate::login_required::{Spec, expand_with};
-
-/// `#[authorization_required]`.
-pub(crate) const AUTHORIZATION_REQUIRED: Spec = Spec {
-    name: "authorization_required",
-    extractor: "AuthorizationRequired",
-    guard: "AuthorizationRequired",
-    context: "ApiContext",
-    context_is: "the caller's verified `axum_identity::ApiContext`",
-    turned_away: "requests without a valid access token",
-    without_options: "only require a valid access token",
-};
+use crate::login_required::expand_with;
+use crate::spec::AUTHORIZATION_REQUIRED;
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     expand_with(&AUTHORIZATION_REQUIRED, attr, item)

@@ -16,6 +16,7 @@ use proc_macro2::TokenStream as TokenStream2;
 mod attr;
 mod authorization_required;
 mod login_required;
+mod spec;
 
 /// Signs the visitor in before an `async fn` handler runs, and hands it the signed-in user.
 ///
@@ -23,15 +24,20 @@ mod login_required;
 /// the login page (requests that are not page loads get a 401 naming the login URL instead), and
 /// comes back to this page once signed in.
 ///
-/// ```ignore
-/// use axum::response::Html;
-/// use axum_identity::{escape_html, login_required, Context};
+/// ```
+/// use axum::{Router, response::Html, routing::get};
+/// use axum_identity::{Context, escape_html, login_required};
 ///
 /// #[login_required]
 /// async fn index(context: Context) -> Html<String> {
 ///     Html(format!("Welcome {}", escape_html(context.user.display_name())))
 /// }
+///
+/// let app: Router = Router::new().route("/", get(index));
 /// ```
+///
+/// The app also needs the sign-in routes and the session layer of an `axum_identity::Auth`:
+/// see the `axum_identity` crate's example.
 ///
 /// # Scopes
 ///
@@ -39,14 +45,16 @@ mod login_required;
 /// `context.access_token`: the user is asked to consent first if needed, and the token is
 /// refreshed when it is about to expire.
 ///
-/// ```ignore
-/// use axum::extract::Path;
-/// use axum_identity::{login_required, Context};
+/// ```
+/// use axum::{Router, extract::Path, routing::get};
+/// use axum_identity::{Context, login_required};
 ///
 /// #[login_required(scopes = ["User.Read"])]
 /// async fn call_api(context: Context, Path(id): Path<u32>) -> String {
 ///     format!("{id}: a {} token valid for {} s", context.token_type, context.expires_in)
 /// }
+///
+/// let app: Router = Router::new().route("/items/{id}", get(call_api));
 /// ```
 ///
 /// The scopes are checked when the program is compiled: a bracketed list of distinct,
@@ -60,9 +68,14 @@ mod login_required;
 /// `roles` claim, as Entra ID issues it); a user without them gets a 403 page, not another
 /// sign-in. Role values are checked at compile time like scopes.
 ///
-/// ```ignore
+/// ```
+/// use axum_identity::{Context, login_required};
+///
 /// #[login_required(roles = ["Admin"])]
-/// async fn admin(context: Context) -> String { /* .. */ }
+/// async fn admin(context: Context) -> String {
+///     format!("{} may administer", context.user.display_name())
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/admin", axum::routing::get(admin));
 /// ```
 ///
 /// # The `Context` argument
@@ -77,27 +90,73 @@ mod login_required;
 /// `axum_identity::Context`): a `Context` imported under another name is not recognized (the
 /// handler is still protected, by an extractor added in front).
 ///
-/// ```ignore
-/// use axum::{extract::State, Json};
-/// use axum_identity::{login_required, Context};
+/// ```
+/// use axum::extract::{Query, State};
+/// use axum::routing::{get, post};
+/// use axum::{Form, Json, Router};
+/// use axum_identity::{Context, login_required};
+/// use serde::Deserialize;
 ///
+/// /// Protected without taking the user.
 /// #[login_required]
 /// async fn members_only() -> &'static str {
 ///     "only signed-in users see this"
 /// }
 ///
+/// #[derive(Clone)]
+/// struct Db;
+///
+/// #[derive(Deserialize)]
+/// struct Note {
+///     text: String,
+/// }
+///
+/// /// State first, any name for the `Context`, the body-reading extractor last.
 /// #[login_required(scopes = ["api://my-api/Notes.Write"])]
-/// async fn add_note(State(db): State<Db>, ctx: Context, Json(note): Json<Note>) { /* .. */ }
+/// async fn add_note(State(_db): State<Db>, ctx: Context, Json(note): Json<Note>) -> String {
+///     format!("{} wrote {}", ctx.user.subject(), note.text)
+/// }
+///
+/// #[login_required]
+/// async fn add_note_from_form(ctx: Context, Form(note): Form<Note>) -> String {
+///     format!("{} wrote {}", ctx.user.subject(), note.text)
+/// }
+///
+/// /// Generic handlers work too.
+/// #[login_required]
+/// async fn search<Q>(context: Context, Query(query): Query<Q>) -> String
+/// where
+///     Q: serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+/// {
+///     format!("{} searched {query:?}", context.user.subject())
+/// }
+///
+/// #[derive(Debug, Deserialize)]
+/// struct Search {
+///     q: String,
+/// }
+///
+/// let app: Router = Router::new()
+///     .route("/members", get(members_only))
+///     .route("/notes", post(add_note))
+///     .route("/notes/form", post(add_note_from_form))
+///     .route("/search", get(search::<Search>))
+///     .with_state(Db);
 /// ```
 ///
 /// Only the signature changes: the body, the return type, generics, `where` clauses,
 /// visibility and other attributes stay as written. To use `#[axum::debug_handler]`, put it
 /// below `#[login_required]`, so that it checks the handler as rewritten:
 ///
-/// ```ignore
+/// ```
+/// use axum_identity::{Context, login_required};
+///
 /// #[login_required(scopes = ["User.Read"])]
 /// #[axum::debug_handler]
-/// async fn profile(context: Context) -> String { /* .. */ }
+/// async fn profile(context: Context) -> String {
+///     context.user.subject().to_owned()
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/profile", axum::routing::get(profile));
 /// ```
 ///
 /// # Where it applies
@@ -110,24 +169,43 @@ mod login_required;
 /// # `crate`
 ///
 /// Generated code names the runtime through `::axum_identity::__private`. A crate that
-/// re-exports `axum_identity` elsewhere says where, like serde's `crate`; items are then named
-/// `<path>::__private::..`:
+/// re-exports `axum_identity` elsewhere says where, like serde's `crate` (a path, or the path
+/// in a string); items are then named `<path>::__private::..`:
 ///
-/// ```ignore
-/// #[login_required(crate = "my_facade::auth", scopes = ["User.Read"])]
-/// async fn index(context: my_facade::auth::Context) { /* .. */ }
+/// ```
+/// mod my_facade {
+///     pub mod auth {
+///         pub use axum_identity::*;
+///     }
+/// }
+///
+/// use my_facade::auth::{Context, login_required};
+///
+/// #[login_required(crate = my_facade::auth, scopes = ["User.Read"])]
+/// async fn index(context: Context) -> String {
+///     context.user.subject().to_owned()
+/// }
+///
+/// # fn main() {
+/// let app: axum::Router = axum::Router::new().route("/", axum::routing::get(index));
+/// # }
 /// ```
 ///
 /// # What it expands to
 ///
-/// ```ignore
+/// ```
+/// # use axum_identity::{Context, login_required};
 /// #[login_required(scopes = ["User.Read", "Mail.Read"])]
-/// async fn call_api(context: Context) -> Response { .. }
+/// async fn call_api(context: Context) -> String {
+///     context.user.subject().to_owned()
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/", axum::routing::get(call_api));
 /// ```
 ///
 /// becomes
 ///
-/// ```ignore
+/// ```
+/// # use axum_identity::Context;
 /// #[doc(hidden)]
 /// #[allow(non_camel_case_types, dead_code)]
 /// struct __axum_identity_scopes_call_api;
@@ -139,7 +217,10 @@ mod login_required;
 ///         0: context @ Context { .. },
 ///         ..
 ///     }: ::axum_identity::__private::LoginRequired<__axum_identity_scopes_call_api>,
-/// ) -> Response { .. }
+/// ) -> String {
+///     context.user.subject().to_owned()
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/", axum::routing::get(call_api));
 /// ```
 ///
 /// The pattern `context @ Context { .. }` keeps naming your `Context`, so its `use` stays used,
@@ -158,18 +239,43 @@ pub fn login_required(attr: TokenStream, item: TokenStream) -> TokenStream {
 /// bad one `401` with `error="invalid_token"`, a token without the scopes or roles `403` with
 /// `error="insufficient_scope"`: JSON answers, never a redirect.
 ///
-/// ```ignore
-/// use axum::Json;
-/// use axum_identity::{authorization_required, ApiContext};
+/// ```
+/// use axum::routing::get;
+/// use axum::{Json, Router};
+/// use axum_identity::{ApiAuth, ApiContext, authorization_required};
+/// use serde_json::{Value, json};
 ///
+/// /// A valid token with the delegated scope `api.read`.
 /// #[authorization_required(scopes = ["api.read"])]
-/// async fn resource(context: ApiContext) -> Json<serde_json::Value> {
-///     Json(serde_json::json!({ "sub": context.claims.subject() }))
+/// async fn resource(context: ApiContext) -> Json<Value> {
+///     Json(json!({
+///         "sub": context.claims.subject(),
+///         "scopes": context.claims.scopes(),
+///         "app_only": context.claims.is_app_only(),
+///     }))
 /// }
 ///
 /// /// Daemons (app-only tokens) with the app permission `Reports.Read.All`.
 /// #[authorization_required(roles = ["Reports.Read.All"])]
-/// async fn reports(context: ApiContext) -> String { /* .. */ }
+/// async fn reports() -> &'static str {
+///     "reports"
+/// }
+///
+/// /// Any valid token; `Option<ApiContext>` would also let anonymous callers in.
+/// async fn whoami(context: ApiContext) -> String {
+///     context.claims.subject().to_owned()
+/// }
+///
+/// let api = ApiAuth::builder()
+///     .client_id("my-api-client-id")
+///     .authority("https://login.microsoftonline.com/organizations")
+///     .build()?;
+/// let app: Router = Router::new()
+///     .route("/resource", get(resource))
+///     .route("/reports", get(reports))
+///     .route("/whoami", get(whoami))
+///     .layer(api.layer());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 ///
 /// `scopes` are delegated scopes (`scp`, or RFC 9068's `scope`): all are required. `roles` are
@@ -181,14 +287,19 @@ pub fn login_required(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///
 /// # What it expands to
 ///
-/// ```ignore
+/// ```
+/// # use axum_identity::{ApiContext, authorization_required};
 /// #[authorization_required(scopes = ["api.read"], roles = ["Reader"])]
-/// async fn resource(context: ApiContext) -> Response { .. }
+/// async fn resource(context: ApiContext) -> String {
+///     context.claims.subject().to_owned()
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/", axum::routing::get(resource));
 /// ```
 ///
 /// becomes
 ///
-/// ```ignore
+/// ```
+/// # use axum_identity::ApiContext;
 /// #[doc(hidden)]
 /// #[allow(non_camel_case_types, dead_code)]
 /// struct __axum_identity_scopes_resource;
@@ -201,7 +312,10 @@ pub fn login_required(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///         0: context @ ApiContext { .. },
 ///         ..
 ///     }: ::axum_identity::__private::AuthorizationRequired<__axum_identity_scopes_resource>,
-/// ) -> Response { .. }
+/// ) -> String {
+///     context.claims.subject().to_owned()
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/", axum::routing::get(resource));
 /// ```
 #[proc_macro_attribute]
 pub fn authorization_required(attr: TokenStream, item: TokenStream) -> TokenStream {

@@ -16,40 +16,10 @@ use syn::{
 };
 
 use crate::attr::{Errors, LoginRequiredArgs, private_path};
+use crate::spec::{LOGIN_REQUIRED, Spec};
 
 /// axum implements `Handler` for functions of at most this many extractors.
 const AXUM_MAX_ARGS: usize = 16;
-
-/// What differs between the handler attributes: their name, the extractor they put in place of
-/// the context argument, and the words of their messages.
-pub(crate) struct Spec {
-    /// The attribute, `login_required`.
-    pub(crate) name: &'static str,
-    /// The runtime's extractor, `LoginRequired`.
-    pub(crate) extractor: &'static str,
-    /// The extractor added when the handler has no context argument the macro can see:
-    /// `LoginGuard`.
-    pub(crate) guard: &'static str,
-    /// The context type, recognized by its last path segment: `Context`.
-    pub(crate) context: &'static str,
-    /// What the context argument is, for messages: "the signed-in user's".
-    pub(crate) context_is: &'static str,
-    /// Who the attribute turns away, for messages: "signed-out visitors".
-    pub(crate) turned_away: &'static str,
-    /// What an empty option list means instead: "only require a signed-in user".
-    pub(crate) without_options: &'static str,
-}
-
-/// `#[login_required]`.
-pub(crate) const LOGIN_REQUIRED: Spec = Spec {
-    name: "login_required",
-    extractor: "LoginRequired",
-    guard: "LoginGuard",
-    context: "Context",
-    context_is: "the signed-in user's `axum_identity::Context`",
-    turned_away: "signed-out visitors",
-    without_options: "only require a signed-in user",
-};
 
 pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> syn::Result<TokenStream> {
     expand_with(&LOGIN_REQUIRED, attr, item)

@@ -16,7 +16,8 @@
 //! ```
 
 use axum::Router;
-use axum_identity::{Auth, AuthBuilder, identity_routes};
+use axum::response::Html;
+use axum_identity::{Auth, AuthBuilder, Context, escape_html, identity_routes, login_required};
 use serde_json::{Value, json};
 use tower_sessions::{MemoryStore, SessionManagerLayer, SessionStore};
 
@@ -193,6 +194,25 @@ pub struct Launch<S = (), St = MemoryStore> {
     slot: Option<(std::net::TcpListener, u16)>,
     root: Option<(String, Mount)>,
     auth: Vec<Adjust>,
+}
+
+/// A page for signed-in users only: `<h1>Welcome <name></h1>`, what the suites read to tell
+/// that a sign-in landed.
+#[login_required]
+pub async fn welcome(context: Context) -> Html<String> {
+    Html(format!(
+        "<h1>Welcome {}</h1>",
+        escape_html(context.user.display_name())
+    ))
+}
+
+/// A page open to everyone that says who is signed in (`signed in as <sub>`) or `anonymous`:
+/// what the suites read to tell a session from none.
+pub async fn public(context: Option<Context>) -> String {
+    match context {
+        Some(context) => format!("signed in as {}", context.user.subject()),
+        None => "anonymous".to_owned(),
+    }
 }
 
 /// An app serving `routes` (plus the library's), to be adjusted and [started](Launch::start).

@@ -322,6 +322,36 @@ impl Browser {
         assert!(done.body.contains("Device signed in"), "{}", done.body);
     }
 
+    /// A script's request (`fetch` from a page: `Sec-Fetch-Mode: cors`, any type accepted) for
+    /// `url`, with this browser's cookies, the answer as it comes: no redirect is followed.
+    pub async fn script_fetch(&self, url: impl AsRef<str>) -> reqwest::Response {
+        let url = url.as_ref();
+        self.client
+            .get(url)
+            .header("accept", "*/*")
+            .header("sec-fetch-mode", "cors")
+            .header("sec-fetch-dest", "empty")
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("fetching {url}: {e}"))
+    }
+
+    /// A Device Code sign-in completed the way a person does it: `user` approves `user_code` at
+    /// `verification_uri` on another device (a fresh browser, their phone), then this browser's
+    /// Device Code page at `device_page` completes by itself: the page it leads to.
+    pub async fn sign_in_on_another_device(
+        &self,
+        verification_uri: &str,
+        user_code: &str,
+        user: &str,
+        device_page: &str,
+    ) -> Page {
+        Browser::new()
+            .approve_device_code(verification_uri, user_code, user)
+            .await;
+        self.wait_for_device_sign_in(device_page).await
+    }
+
     /// Reloads the Device Code page at `device_page` once a second, as the page itself does,
     /// until it leads elsewhere (the sign-in completed): that page. Each reload before must be
     /// the page again (200).

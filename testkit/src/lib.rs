@@ -5,6 +5,8 @@
 //!   (django-oauth-toolkit on Python).
 //! - [`hostile`] and [`microsoft`]: providers inside the test process that answer like a
 //!   provider but let a test decide what they send; two configurations of one [`kernel`].
+//! - [`bearer`]: access tokens the test signs itself, for web APIs; [`microsoft::entra`]
+//!   publishes the keys they are checked against, shaped like Entra ID's.
 //! - [`browser`]: a scripted browser (cookies, redirects one by one, HTML forms).
 //! - [`example`]: the examples' executables, for the tests that run them.
 //! - [`app`]: an application under test on a loopback port, under a path prefix if need be
@@ -42,4 +44,24 @@ pub fn scratch_dir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("creating {}: {e}", dir.display()));
     // Without the `..`: Chromium does not take a profile path that has one.
     dir.canonicalize().unwrap_or(dir)
+}
+
+/// Sends a request and reads its answer as JSON, whatever the status, panicking with the reason
+/// when either fails: the steps every suite takes to read a provider's or an API's JSON answer.
+pub trait JsonAnswer {
+    /// The answer's JSON.
+    fn json_answer(self) -> impl std::future::Future<Output = serde_json::Value> + Send;
+}
+
+impl JsonAnswer for reqwest::RequestBuilder {
+    async fn json_answer(self) -> serde_json::Value {
+        let response = self
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("sending the request: {e}"));
+        response
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("reading the JSON answer: {e}"))
+    }
 }

@@ -12,7 +12,7 @@ use axum::{Extension, Json, Router};
 use axum_identity::{Auth, Context, escape_html, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::app::{Mount, TestApp, launch};
+use support::app::{Mount, TestApp, launch, public};
 use support::browser::{Browser, Page, device_code_on};
 
 #[login_required]
@@ -27,13 +27,6 @@ async fn index(context: Context) -> Html<String> {
 #[login_required]
 async fn me(context: Context) -> Json<Value> {
     Json(json!({ "sub": context.user.subject() }))
-}
-
-async fn public(context: Option<Context>) -> String {
-    match context {
-        Some(context) => format!("signed in as {}", context.user.subject()),
-        None => "anonymous".to_owned(),
-    }
 }
 
 /// A template's sign-in link, made from the page's path as the handler sees it: without the
@@ -229,11 +222,8 @@ async fn the_device_code_page_lives_under_the_root(mount: Mount) {
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.url.path(), "/app/login/device");
     let (code, links) = device_code_on(&page);
-    Browser::new()
-        .approve_device_code(&links[0], &code, "grace")
-        .await;
     let landed = browser
-        .wait_for_device_sign_in(&app.url("/app/login/device"))
+        .sign_in_on_another_device(&links[0], &code, "grace", &app.url("/app/login/device"))
         .await;
     assert_eq!(landed.url.as_str(), app.url("/app/deep/page"));
     assert!(landed.body.contains("Welcome Grace"), "{}", landed.body);

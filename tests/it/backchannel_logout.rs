@@ -5,17 +5,10 @@ use axum_identity_testkit as support;
 
 use axum::Router;
 use axum::routing::get;
-use axum_identity::{Clock, Context};
+use axum_identity::Clock;
 use serde_json::json;
-use support::app::launch;
+use support::app::{launch, public};
 use support::browser::Browser;
-
-async fn public(context: Option<Context>) -> String {
-    context.map_or_else(
-        || "anonymous".to_owned(),
-        |c| format!("signed in as {}", c.user.subject()),
-    )
-}
 
 /// The back-channel logout markers' key: a setting of its own, not the client secret.
 const MARKER_KEY: &str = "bcl-marker-key-0123456789abcdefghijklmnop";

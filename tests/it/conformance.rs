@@ -19,7 +19,7 @@ use axum::routing::get;
 use axum_identity::{Clock, Context, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::app::{TestApp, launch};
+use support::app::{TestApp, launch, public};
 use support::assert;
 use support::browser::{Browser, Page};
 use support::hostile::{
@@ -31,14 +31,6 @@ const CLIENT_SECRET: &str = "conformance-secret";
 
 // ---------------------------------------------------------------------------------------------
 // The app under test
-
-/// Works signed in or not: says who is signed in, or "anonymous".
-async fn public(context: Option<Context>) -> String {
-    match context {
-        Some(context) => format!("signed in as {}", context.user.subject()),
-        None => "anonymous".to_owned(),
-    }
-}
 
 /// How many `groups` the signed-in user's claims carry.
 async fn groups(context: Context) -> String {

@@ -652,11 +652,8 @@ async fn the_device_code_flow_with_a_certificate() {
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(page.url.path(), "/login/device");
     let (code, links) = device_code_on(&page);
-    Browser::new()
-        .approve_device_code(&links[0], &code, "grace")
-        .await;
     let landed = browser
-        .wait_for_device_sign_in(&app.url("/login/device"))
+        .sign_in_on_another_device(&links[0], &code, "grace", &app.url("/login/device"))
         .await;
     assert_eq!(landed.url.path(), "/read");
     assert_eq!(landed.status, StatusCode::OK, "{}", landed.body);

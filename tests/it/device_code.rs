@@ -10,6 +10,7 @@ use axum::routing::get;
 use axum_identity::{Clock, Context, escape_html, login_required};
 use reqwest::StatusCode;
 use serde_json::json;
+use support::JsonAnswer;
 use support::app::{TestApp, launch};
 use support::browser::{Browser, Page, device_code_on};
 
@@ -69,14 +70,15 @@ async fn the_page_shows_the_code_and_completes_once_the_user_signed_in_elsewhere
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(shown(&again).0, code);
 
-    // The user signs in on their phone, typing the code.
-    Browser::new()
-        .approve_device_code(&verification_uri, &code, "grace")
-        .await;
-
-    // The page completes by itself at its next reload (after the provider's interval).
+    // The user signs in on their phone, typing the code; the page completes by itself at its
+    // next reload (after the provider's interval).
     let landed = browser
-        .wait_for_device_sign_in(&format!("{}/login/device", app.base))
+        .sign_in_on_another_device(
+            &verification_uri,
+            &code,
+            "grace",
+            &format!("{}/login/device", app.base),
+        )
         .await;
     assert_eq!(landed.url.path(), "/");
     assert_eq!(landed.body, "Welcome Grace");
@@ -289,23 +291,16 @@ async fn the_pending_device_code_is_sealed_in_the_store() {
                 ("device_code", stored.as_str()),
                 ("client_id", "device-app"),
             ])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json_answer()
+            .await;
         let expected = if sealed {
             "invalid_grant"
         } else {
             "authorization_pending"
         };
         assert_eq!(answer["error"], expected, "sealed {sealed}: {answer}");
-        Browser::new()
-            .approve_device_code(&links[0], &code, "grace")
-            .await;
         let landed = browser
-            .wait_for_device_sign_in(&app.url("/login/device"))
+            .sign_in_on_another_device(&links[0], &code, "grace", &app.url("/login/device"))
             .await;
         assert_eq!(landed.body, "Welcome Grace", "sealed {sealed}");
     }

@@ -70,15 +70,7 @@ async fn the_protected_router_example_guards_every_admin_route_and_only_those() 
     assert!(home.body.contains("Not signed in."), "{}", home.body);
 
     // A script gets 401 with the challenge and the login URL, not a redirect.
-    let api = browser
-        .client
-        .get(format!("{base}/admin/reports"))
-        .header("accept", "*/*")
-        .header("sec-fetch-mode", "cors")
-        .header("sec-fetch-dest", "empty")
-        .send()
-        .await
-        .unwrap();
+    let api = browser.script_fetch(format!("{base}/admin/reports")).await;
     assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
     assert!(
         api.headers()["www-authenticate"]

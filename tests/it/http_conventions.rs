@@ -5,25 +5,15 @@
 use axum_identity_testkit as support;
 
 use axum::Router;
-use axum::response::Html;
 use axum::routing::get;
-use axum_identity::{Context, escape_html, login_required};
 use reqwest::StatusCode;
-use support::app::launch;
+use support::app::{launch, welcome};
 use support::browser::Browser;
-
-#[login_required]
-async fn index(context: Context) -> Html<String> {
-    Html(format!(
-        "<h1>Welcome {}</h1>",
-        escape_html(context.user.display_name())
-    ))
-}
 
 fn routes() -> Router {
     Router::new()
-        .route("/", get(index))
-        .route("/page", get(index))
+        .route("/", get(welcome))
+        .route("/page", get(welcome))
 }
 
 #[tokio::test]
@@ -62,15 +52,7 @@ async fn a_sign_in_opened_on_localhost_completes_on_the_redirect_uris_origin() {
 async fn a_script_gets_a_challenge_and_a_page_load_a_redirect() {
     let app = launch(routes()).start().await;
     let browser = Browser::new();
-    let fetch = browser
-        .client
-        .get(app.url("/page"))
-        .header("accept", "*/*")
-        .header("sec-fetch-mode", "cors")
-        .header("sec-fetch-dest", "empty")
-        .send()
-        .await
-        .unwrap();
+    let fetch = browser.script_fetch(app.url("/page")).await;
     assert_eq!(fetch.status(), StatusCode::UNAUTHORIZED);
     assert_eq!(
         fetch.headers()["www-authenticate"],

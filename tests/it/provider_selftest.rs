@@ -7,6 +7,7 @@ use axum_identity_testkit as support;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
+use support::JsonAnswer;
 use support::browser::Browser;
 use support::provider::{TestProvider, requests, token_requests};
 use url::Url;
@@ -244,12 +245,8 @@ async fn code_flow_refresh_revoke_logout_and_device_flow() {
     // The signing key is in the JWKS.
     let jwks: Value = http
         .get(metadata["jwks_uri"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     let keys = jwks["keys"].as_array().unwrap();
     assert!(
         keys.iter()
@@ -261,12 +258,8 @@ async fn code_flow_refresh_revoke_logout_and_device_flow() {
     let userinfo: Value = http
         .get(metadata["userinfo_endpoint"].as_str().unwrap())
         .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     assert_eq!(userinfo["sub"], "alice");
     assert_eq!(userinfo["name"], "Alice");
 
@@ -375,12 +368,8 @@ async fn code_flow_refresh_revoke_logout_and_device_flow() {
             ("client_id", DEVICE_CLIENT_ID),
             ("scope", "openid profile offline_access api.write"),
         ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     for field in [
         "device_code",
         "user_code",
@@ -471,12 +460,8 @@ async fn code_flow_refresh_revoke_logout_and_device_flow() {
             ("client_id", DEVICE_CLIENT_ID),
             ("scope", "openid profile offline_access api.write"),
         ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     let code_page = phone
         .get(device["verification_uri"].as_str().unwrap())
         .await;
@@ -558,12 +543,8 @@ async fn conform_claims_and_auto_consent() {
     let userinfo: Value = http
         .get(metadata["userinfo_endpoint"].as_str().unwrap())
         .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     assert_eq!(userinfo["name"], "Carol");
     assert_eq!(userinfo["email"], "carol@example.test");
     assert_eq!(userinfo["email_verified"], true);

@@ -12,19 +12,11 @@ use axum::response::Html;
 use axum::routing::get;
 use axum_identity::{AuthBuilder, Context, escape_html, login_required};
 use reqwest::StatusCode;
-use support::app::{TestApp, launch};
+use support::app::{TestApp, launch, public};
 use support::assert::{assert_signed_in, home};
 use support::browser::{Browser, Page};
 use support::hostile::{Hostile, Scenario};
 use support::microsoft::{self, Microsoft};
-
-/// Works signed in or not.
-async fn public(context: Option<Context>) -> String {
-    match context {
-        Some(context) => format!("signed in as {}", context.user.subject()),
-        None => "anonymous".to_owned(),
-    }
-}
 
 /// A page that needs sign-in.
 #[login_required]

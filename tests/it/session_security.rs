@@ -9,20 +9,13 @@ use axum::Router;
 use axum::routing::get;
 use axum_identity::{Clock, Context, login_required, safe_return_path};
 use reqwest::StatusCode;
-use support::app::{TestApp, launch};
+use support::app::{TestApp, launch, public};
 use support::browser::Browser;
 use support::redirects::{self, assert_local};
 
 #[login_required]
 async fn index(context: Context) -> String {
     format!("hello {}", context.user.subject())
-}
-
-async fn public(context: Option<Context>) -> String {
-    context.map_or_else(
-        || "anonymous".to_owned(),
-        |c| format!("signed in as {}", c.user.subject()),
-    )
 }
 
 fn routes() -> Router {

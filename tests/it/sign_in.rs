@@ -10,7 +10,7 @@ use axum::routing::get;
 use axum_identity::{Context, escape_html, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::app::{self, TestApp, launch};
+use support::app::{self, TestApp, launch, public};
 use support::browser::Browser;
 use support::logs::reason_of;
 use support::provider::{requests, token_requests};
@@ -32,13 +32,6 @@ async fn me(context: Context) -> Json<Value> {
         "username": context.user.username(),
         "email": context.user.email(),
     }))
-}
-
-async fn public(context: Option<Context>) -> String {
-    match context {
-        Some(context) => format!("signed in as {}", context.user.subject()),
-        None => "anonymous".to_owned(),
-    }
 }
 
 #[login_required]

@@ -8,36 +8,19 @@
 use axum_identity_testkit as support;
 
 use axum::Router;
-use axum::response::Html;
 use axum::routing::get;
-use axum_identity::{Context, escape_html, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::app::{self, Slot, launch};
+use support::app::{self, Slot, launch, public, welcome};
 use support::browser::Browser;
 use support::provider::{requests, token_requests};
 use support::stores;
 use tower_sessions::SessionStore;
 use tower_sessions::session::Id;
 
-#[login_required]
-async fn index(context: Context) -> Html<String> {
-    Html(format!(
-        "<h1>Welcome {}</h1>",
-        escape_html(context.user.display_name())
-    ))
-}
-
-async fn public(context: Option<Context>) -> String {
-    match context {
-        Some(context) => format!("signed in as {}", context.user.subject()),
-        None => "anonymous".to_owned(),
-    }
-}
-
 fn routes() -> Router {
     Router::new()
-        .route("/", get(index))
+        .route("/", get(welcome))
         .route("/public", get(public))
 }
 

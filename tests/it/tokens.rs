@@ -11,6 +11,7 @@ use axum::routing::get;
 use axum_identity::{Clock, Context, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::JsonAnswer;
 use support::app::{CLIENT_ID, CLIENT_SECRET, TestApp, launch};
 use support::browser::Browser;
 use support::provider::{requests, token_requests};
@@ -75,12 +76,8 @@ async fn introspect(app: &TestApp, token: &str) -> Value {
         .post(app.provider().url("/token/introspection"))
         .basic_auth(form(CLIENT_ID), Some(form(CLIENT_SECRET)))
         .form(&[("token", token)])
-        .send()
+        .json_answer()
         .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 fn form(value: &str) -> String {

@@ -20,12 +20,11 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
-use axum::response::Html;
 use axum::routing::get;
-use axum_identity::{Clock, Context, RefreshLock, escape_html, login_required};
+use axum_identity::{Clock, Context, RefreshLock, login_required};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use support::app::{self, Slot, TestApp, launch};
+use support::app::{self, Slot, TestApp, launch, public, welcome};
 use support::browser::Browser;
 use support::provider::{TestProvider, token_requests};
 use support::stores;
@@ -38,29 +37,14 @@ enum Shared {
     Postgres,
 }
 
-#[login_required]
-async fn index(context: Context) -> Html<String> {
-    Html(format!(
-        "<h1>Welcome {}</h1>",
-        escape_html(context.user.display_name())
-    ))
-}
-
 #[login_required(scopes = ["api.read"])]
 async fn read(context: Context) -> Json<Value> {
     Json(json!({"sub": context.user.subject(), "access_token": context.access_token}))
 }
 
-async fn public(context: Option<Context>) -> String {
-    match context {
-        Some(context) => format!("signed in as {}", context.user.subject()),
-        None => "anonymous".to_owned(),
-    }
-}
-
 fn routes() -> Router {
     Router::new()
-        .route("/", get(index))
+        .route("/", get(welcome))
         .route("/read", get(read))
         .route("/public", get(public))
 }

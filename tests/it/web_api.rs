@@ -21,10 +21,12 @@ use axum_identity::{
 use reqwest::StatusCode;
 use reqwest::header::WWW_AUTHENTICATE;
 use serde_json::{Value, json};
+use support::JsonAnswer;
 use support::app::launch;
-use support::bearer::{self, ENTRA_KID, Entra, Sign, now, v1_issuer};
+use support::bearer::{self, Sign, now};
 use support::browser::Browser;
 use support::hostile::{Hostile, Published, Scenario, TokenSpec, kid, public_key_pem};
+use support::microsoft::entra::{ENTRA_KID, Entra, v1_issuer};
 use support::provider::{TestProvider, requests};
 use tower_sessions::MemoryStore;
 
@@ -177,12 +179,8 @@ async fn client_credentials(provider: &TestProvider, scope: &str) -> String {
             ("scope", scope),
             ("resource", INDICATOR),
         ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     response["access_token"]
         .as_str()
         .unwrap_or_else(|| panic!("no access token: {response}"))
@@ -353,12 +351,8 @@ async fn requests_without_a_valid_bearer_token_get_rfc_6750_answers() {
         .post(provider.url("/token"))
         .basic_auth("daemon", Some("daemon-secret"))
         .form(&[("grant_type", "client_credentials")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .json_answer()
+        .await;
     if let Some(opaque) = opaque["access_token"].as_str() {
         assert_eq!(
             api.get("/resource", Some(opaque)).await.0,
