@@ -2,7 +2,8 @@
 //! (`authority`), discovery and the key cache (`provider`), this application's registration
 //! and its requests to the token endpoint (`client`, with its `credential`), JWS parsing and
 //! signature checks (`jws`), ID-token and access-token verification (`id_token`,
-//! `access_token`) and the checks of provider settings shared by both builders (`checks`). May
+//! `access_token`), the checks of provider settings shared by both builders (`checks`) and
+//! those settings with their builder methods (`provider_options`). May
 //! use `core` and `store`; holds no per-user state.
 
 pub(crate) mod access_token;
@@ -13,3 +14,4 @@ pub(crate) mod credential;
 pub(crate) mod id_token;
 pub(crate) mod jws;
 pub(crate) mod provider;
+pub(crate) mod provider_options;

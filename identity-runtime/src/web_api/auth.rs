@@ -10,10 +10,10 @@ use serde_json::{Map, Value};
 use crate::core::clock::Clock;
 use crate::core::error::{ConfigError, Error, Setting};
 use crate::oidc::access_token::{self, Policy, Rejected};
-use crate::oidc::checks::{check_authority, check_http_client};
 use crate::oidc::client::Client;
 use crate::oidc::credential::{Credential, KeySource};
 use crate::oidc::provider::Provider;
+use crate::oidc::provider_options::{ProviderOptions, provider_setters};
 use crate::web_api::introspection::{self, Introspector};
 use crate::web_api::verified::{self, VerifiedTokens};
 use crate::web_app::auth::Auth;
@@ -91,8 +91,7 @@ impl ApiAuth {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         ApiAuthBuilder {
             client_id: var("CLIENT_ID"),
-            authority: var("AUTHORITY"),
-            oidc_authority: var("OIDC_AUTHORITY"),
+            provider: ProviderOptions::from_env(&var),
             audiences: var("AUDIENCE")
                 .map(|a| crate::core::params::comma_list(&a))
                 .unwrap_or_default(),
@@ -179,15 +178,12 @@ impl ApiAuth {
 #[must_use]
 pub struct ApiAuthBuilder {
     client_id: Option<String>,
-    authority: Option<String>,
-    oidc_authority: Option<String>,
+    /// The authority, the HTTP client and the metadata lifetime.
+    provider: ProviderOptions,
     audiences: Vec<String>,
     tenants: Option<Vec<String>>,
     leeway: Option<Duration>,
     realm: Option<String>,
-    http_client: Option<reqwest::Client>,
-    http_timeout: Option<Duration>,
-    metadata_ttl: Option<Duration>,
     cache_bytes: Option<u64>,
     require_at_jwt: bool,
     clock: Option<Clock>,
@@ -201,32 +197,18 @@ impl std::fmt::Debug for ApiAuthBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiAuthBuilder")
             .field("client_id", &self.client_id)
-            .field("authority", &self.authority)
-            .field("oidc_authority", &self.oidc_authority)
+            .field("provider", &self.provider)
             .finish_non_exhaustive()
     }
 }
 
 impl ApiAuthBuilder {
+    provider_setters!();
+
     /// The API's application (client) id; tokens for it, or for `api://<client id>`, are
     /// accepted. Variable: `CLIENT_ID`.
     pub fn client_id(mut self, value: impl Into<String>) -> Self {
         self.client_id = Some(value.into());
-        self
-    }
-
-    /// A Microsoft authority (Entra ID, External ID, B2C), as for [`Auth`](crate::Auth).
-    /// Entra ID's v1 (`https://sts.windows.net/<tid>/`) and v2 tokens are both accepted; with
-    /// `organizations` or `common`, each token's issuer is checked against its own `tid`.
-    /// Variable: `AUTHORITY`.
-    pub fn authority(mut self, value: impl Into<String>) -> Self {
-        self.authority = Some(value.into());
-        self
-    }
-
-    /// Any OpenID provider by its issuer URL. Variable: `OIDC_AUTHORITY`.
-    pub fn oidc_authority(mut self, value: impl Into<String>) -> Self {
-        self.oidc_authority = Some(value.into());
         self
     }
 
@@ -308,27 +290,6 @@ impl ApiAuthBuilder {
         self
     }
 
-    /// The HTTP client for the provider's discovery document and keys (see
-    /// [`AuthBuilder::http_client`](crate::AuthBuilder::http_client)).
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
-        self
-    }
-
-    /// The timeout of every request to the provider. Default 10 seconds.
-    pub fn http_timeout(mut self, timeout: Duration) -> Self {
-        self.http_timeout = Some(timeout);
-        self
-    }
-
-    /// How long the discovery document and keys are cached. Default 24 hours; a token under
-    /// an unknown key, or failing under a known one, re-fetches the keys earlier (at most every
-    /// 30 seconds).
-    pub fn metadata_ttl(mut self, ttl: Duration) -> Self {
-        self.metadata_ttl = Some(ttl);
-        self
-    }
-
     /// How many bytes the cache of verified tokens may hold: each entry weighs its token and
     /// its parsed claims (a token with a thousand groups weighs about 70 KB, a plain one 2–4
     /// KB). Default 32 MiB; 0 verifies every request. When it is full, the tokens used least
@@ -360,7 +321,7 @@ impl ApiAuthBuilder {
     /// [`ApiContext::token_on_behalf_of`](crate::ApiContext::token_on_behalf_of): Entra ID's
     /// on-behalf-of grant, or RFC 8693 token exchange at other providers. Usually
     /// `Auth::from_env()?` with `CLIENT_SECRET` or `CLIENT_CERTIFICATE` set; no redirect URI
-    /// is needed.
+    /// is needed. The API takes its client id and authority from it unless they are set here.
     ///
     /// ```
     /// use axum_identity_runtime::{ApiAuth, Auth};
@@ -371,10 +332,10 @@ impl ApiAuthBuilder {
     ///     .authority("https://login.microsoftonline.com/organizations")
     ///     .build()?;
     /// let api = ApiAuth::builder()
-    ///     .client_id("my-api-client-id")
-    ///     .authority("https://login.microsoftonline.com/organizations")
     ///     .downstream_client(client)
+    ///     .allowed_tenants(["72f988bf-86f1-41af-91ab-2d7cd011db47"])
     ///     .build()?;
+    /// assert_eq!(api.client_id(), "my-api-client-id");
     /// # Ok::<(), axum_identity_runtime::ConfigError>(())
     /// ```
     pub fn downstream_client(mut self, client: Auth) -> Self {
@@ -384,13 +345,25 @@ impl ApiAuthBuilder {
 
     /// Checks the settings and builds the [`ApiAuth`]. Does not contact the provider (see
     /// [`ApiAuth::warm_up`]).
-    pub fn build(self) -> Result<ApiAuth, ConfigError> {
+    pub fn build(mut self) -> Result<ApiAuth, ConfigError> {
+        // With a downstream client and no settings of its own, the API is that client
+        // (an API and the client it calls downstream with share one registration).
         let client_id = self
             .client_id
             .map(|id| id.trim().to_owned())
             .filter(|id| !id.is_empty())
+            .or_else(|| {
+                self.downstream
+                    .as_ref()
+                    .map(|auth| auth.client().id().to_owned())
+            })
             .ok_or(ConfigError::missing(Setting::ClientId, None))?;
-        let authority = check_authority(self.authority, self.oidc_authority)?;
+        let authority = match &self.downstream {
+            Some(auth) if !self.provider.names_an_authority() => {
+                auth.provider().authority().clone()
+            }
+            _ => self.provider.checked_authority()?,
+        };
         let mut audiences = vec![client_id.clone(), format!("api://{client_id}")];
         for audience in self.audiences {
             // Exact values: only an empty one (`a,,b`) or control characters are mistakes.
@@ -423,8 +396,7 @@ impl ApiAuthBuilder {
                  `tenant_id()` in every handler"
             );
         }
-        let http = check_http_client(self.http_client, self.http_timeout)?;
-        let ttl = self.metadata_ttl.unwrap_or(Duration::from_secs(24 * 3600));
+        let (http, ttl) = self.provider.transport()?;
         let realm = self.realm.unwrap_or_else(|| client_id.clone());
         let credential = Credential::from_settings(
             self.client_secret.filter(|s| !s.is_empty()),
@@ -463,6 +435,33 @@ impl ApiAuthBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_api_takes_its_client_id_and_authority_from_its_downstream_client() {
+        let client = || {
+            Auth::builder()
+                .client_id("api-client")
+                .client_secret("secret")
+                .oidc_authority("https://idp.example")
+                .build()
+                .unwrap()
+        };
+        let api = ApiAuth::builder()
+            .downstream_client(client())
+            .build()
+            .unwrap();
+        assert_eq!(api.client_id(), "api-client");
+        assert_eq!(api.inner.provider.authority().url, "https://idp.example");
+        // Its own settings win.
+        let api = ApiAuth::builder()
+            .client_id("other")
+            .oidc_authority("https://other.example")
+            .downstream_client(client())
+            .build()
+            .unwrap();
+        assert_eq!(api.client_id(), "other");
+        assert_eq!(api.inner.provider.authority().url, "https://other.example");
+    }
 
     #[test]
     fn settings_are_checked_at_build_time() {

@@ -8,6 +8,7 @@ use crate::core::clock::Clock;
 use crate::core::error::ConfigError;
 use crate::core::params::{Prompt, TokenEndpointAuthMethod, comma_list};
 use crate::oidc::credential::KeySource;
+use crate::oidc::provider_options::{ProviderOptions, provider_setters};
 use crate::store::lock::RefreshLock;
 use crate::web_app::auth::Auth;
 use crate::web_app::pages::Pages;
@@ -47,8 +48,7 @@ impl Auth {
                 .map(|raw| comma_list(&raw))
                 .unwrap_or_default(),
             application_root: var("APPLICATION_ROOT"),
-            authority: var("AUTHORITY"),
-            oidc_authority: var("OIDC_AUTHORITY"),
+            provider: ProviderOptions::from_env(&var),
             b2c_tenant_name: var("B2C_TENANT_NAME"),
             b2c_signup_signin_user_flow: var("SIGNUPSIGNIN_USER_FLOW"),
             b2c_edit_profile_user_flow: var("EDITPROFILE_USER_FLOW"),
@@ -83,8 +83,8 @@ pub struct AuthBuilder {
     resources: Vec<String>,
     redirect_uri: Option<String>,
     application_root: Option<String>,
-    authority: Option<String>,
-    oidc_authority: Option<String>,
+    /// The authority, the HTTP client and the metadata lifetime.
+    provider: ProviderOptions,
     scopes: Vec<String>,
     post_logout_redirect: Option<String>,
     login_path: Option<String>,
@@ -94,11 +94,8 @@ pub struct AuthBuilder {
     login_timeout: Option<Duration>,
     idle_timeout: Option<Duration>,
     session_lifetime: Option<Duration>,
-    http_timeout: Option<Duration>,
-    metadata_ttl: Option<Duration>,
     prompt: Option<Prompt>,
     secure_cookies: Option<bool>,
-    http_client: Option<reqwest::Client>,
     refresh_lock: Option<Arc<dyn RefreshLock>>,
     backchannel: bool,
     clock: Option<Clock>,
@@ -120,13 +117,14 @@ impl std::fmt::Debug for AuthBuilder {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AuthBuilder")
             .field("client_id", &self.client_id)
-            .field("authority", &self.authority)
-            .field("oidc_authority", &self.oidc_authority)
+            .field("provider", &self.provider)
             .finish_non_exhaustive()
     }
 }
 
 impl AuthBuilder {
+    provider_setters!();
+
     /// The application (client) id registered at the provider. Variable: `CLIENT_ID`.
     pub fn client_id(mut self, value: impl Into<String>) -> Self {
         self.client_id = Some(value.into());
@@ -233,21 +231,6 @@ impl AuthBuilder {
         self
     }
 
-    /// A Microsoft authority: Entra ID `https://login.microsoftonline.com/<tenant>`, External
-    /// ID `https://<name>.ciamlogin.com/<name>.onmicrosoft.com`, or B2C
-    /// `https://<t>.b2clogin.com/<t>.onmicrosoft.com/<user_flow>`. Variable: `AUTHORITY`.
-    pub fn authority(mut self, value: impl Into<String>) -> Self {
-        self.authority = Some(value.into());
-        self
-    }
-
-    /// Any OpenID provider by its issuer URL (and External ID custom domains). Its discovery
-    /// document is `<url>/.well-known/openid-configuration`. Variable: `OIDC_AUTHORITY`.
-    pub fn oidc_authority(mut self, value: impl Into<String>) -> Self {
-        self.oidc_authority = Some(value.into());
-        self
-    }
-
     /// Azure AD B2C: the tenant name (`contoso` for `contoso.onmicrosoft.com`); with
     /// [`b2c_signup_signin_user_flow`](Self::b2c_signup_signin_user_flow) it makes the authority
     /// `https://<tenant>.b2clogin.com/<tenant>.onmicrosoft.com/<flow>`. Variable:
@@ -287,14 +270,6 @@ impl AuthBuilder {
     /// Whether the session cookie is `Secure`. Default: when the redirect URI is https.
     pub fn secure_cookies(mut self, secure: bool) -> Self {
         self.secure_cookies = Some(secure);
-        self
-    }
-
-    /// The HTTP client for requests to the provider, for proxies or extra root certificates.
-    /// It must not follow redirects (build it with `redirect::Policy::none()`), and should have
-    /// timeouts; the default client has both.
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.http_client = Some(client);
         self
     }
 
@@ -457,19 +432,6 @@ impl AuthBuilder {
     /// not extend it. Default 24 hours.
     pub fn session_lifetime(mut self, lifetime: Duration) -> Self {
         self.session_lifetime = Some(lifetime);
-        self
-    }
-
-    /// The timeout of every request to the provider. Default 10 seconds.
-    pub fn http_timeout(mut self, timeout: Duration) -> Self {
-        self.http_timeout = Some(timeout);
-        self
-    }
-
-    /// How long the discovery document and keys are cached. Default 24 hours; an unknown
-    /// signing key triggers an earlier (rate-limited) refresh of the keys.
-    pub fn metadata_ttl(mut self, ttl: Duration) -> Self {
-        self.metadata_ttl = Some(ttl);
         self
     }
 }

@@ -11,8 +11,8 @@ use crate::core::params::is_single_scope;
 use crate::core::return_path::safe_return_path;
 use crate::oidc::authority::{Authority, AuthorityKind};
 use crate::oidc::checks::{
-    B2c, check_auth_method, check_authority, check_cookie_name, check_http_client, check_path,
-    check_resources, check_root, check_token_keys, parse_redirect_uri,
+    B2c, check_auth_method, check_cookie_name, check_path, check_resources, check_root,
+    check_token_keys, parse_redirect_uri,
 };
 use crate::oidc::client::Client;
 use crate::oidc::credential::Credential;
@@ -76,9 +76,9 @@ impl AuthBuilder {
                 Some("a B2C user flow is set"),
             ));
         }
-        let mut authority = self.authority;
+        let mut provider = self.provider;
         if let Some(b2c) = b2c_authority {
-            let first = match (&authority, &self.oidc_authority) {
+            let first = match (&provider.authority, &provider.oidc_authority) {
                 (Some(_), _) => Some(Setting::Authority),
                 (None, Some(_)) => Some(Setting::OidcAuthority),
                 (None, None) => None,
@@ -90,9 +90,9 @@ impl AuthBuilder {
                     reason: "a B2C tenant and user flow make the authority; set one or the other",
                 });
             }
-            authority = Some(b2c);
+            provider.authority = Some(b2c);
         }
-        let authority = check_authority(authority, self.oidc_authority)?;
+        let authority = provider.checked_authority()?;
         // Every path below is public: with the root, as a browser asks for it.
         let root = check_root(self.application_root)?;
         let login_path = root.clone() + &check_path(Setting::LoginPath, self.login_path, "/login")?;
@@ -149,8 +149,7 @@ impl AuthBuilder {
                 format!("`{scope}` is not a single scope"),
             ));
         }
-        let http = check_http_client(self.http_client, self.http_timeout)?;
-        let ttl = self.metadata_ttl.unwrap_or(Duration::from_secs(24 * 3600));
+        let (http, ttl) = provider.transport()?;
         let flow_provider = |url: Option<String>| -> Result<Option<Provider>, ConfigError> {
             url.map(|url| {
                 let authority = Authority::microsoft(&url)
