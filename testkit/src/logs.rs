@@ -12,12 +12,14 @@ use tracing_subscriber::fmt::MakeWriter;
 static LINES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// Installs the process's log subscriber, once: `RUST_LOG` (default `warn`), and the error
-/// pages' lines (`axum_identity_runtime::pages`, at `info`) whatever it says. Every line is
+/// pages' lines (`axum_identity_runtime::web_app::pages`, at `info`) whatever it says. Every line is
 /// kept for [`under_reference`] and printed through the test harness, which shows a failing
 /// test's output.
 pub fn install() {
     let directives = std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".to_owned());
-    let filter = EnvFilter::new(format!("{directives},axum_identity_runtime::pages=info"));
+    let filter = EnvFilter::new(format!(
+        "{directives},axum_identity_runtime::web_app::pages=info"
+    ));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(false)

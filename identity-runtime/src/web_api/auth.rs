@@ -91,7 +91,7 @@ impl ApiAuth {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         ApiAuthBuilder {
             client_id: var("CLIENT_ID"),
-            provider: ProviderOptions::from_env(&var),
+            provider: ProviderOptions::from_env(var),
             audiences: var("AUDIENCE")
                 .map(|a| crate::core::params::comma_list(&a))
                 .unwrap_or_default(),

@@ -48,7 +48,7 @@ impl Auth {
                 .map(|raw| comma_list(&raw))
                 .unwrap_or_default(),
             application_root: var("APPLICATION_ROOT"),
-            provider: ProviderOptions::from_env(&var),
+            provider: ProviderOptions::from_env(var),
             b2c_tenant_name: var("B2C_TENANT_NAME"),
             b2c_signup_signin_user_flow: var("SIGNUPSIGNIN_USER_FLOW"),
             b2c_edit_profile_user_flow: var("EDITPROFILE_USER_FLOW"),

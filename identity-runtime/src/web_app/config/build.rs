@@ -1,4 +1,6 @@
-//! [`AuthBuilder::build`]: the settings checked and turned into an [`Auth`].
+//! [`AuthBuilder::build`]: the settings checked and turned into an [`Auth`], in named steps:
+//! the B2C user flows and the authority they make, the public paths, the cookie, the session
+//! policy, and the credential with what depends on it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,34 +26,117 @@ use crate::store::single_use::SingleUse;
 use crate::web_app::auth::{Auth, B2cFlows, Parts, Settings};
 use crate::web_app::pages::DefaultPages;
 
+/// The public paths of the library's routes, with the application root, as a browser asks.
+struct Paths {
+    root: String,
+    login: String,
+    logout: String,
+    signed_out: String,
+    post_logout: String,
+}
+
+/// The authorities of the B2C user flows a tenant and flow names make.
+#[derive(Default)]
+struct B2cUrls {
+    sign_in: Option<String>,
+    edit_profile: Option<String>,
+    reset_password: Option<String>,
+}
+
 impl AuthBuilder {
     /// Checks the settings and builds the [`Auth`]. Does not contact the provider (see
     /// [`Auth::warm_up`]).
-    pub fn build(self) -> Result<Auth, ConfigError> {
+    pub fn build(mut self) -> Result<Auth, ConfigError> {
         let client_id = self
             .client_id
+            .take()
             .filter(|v| !v.trim().is_empty())
             .ok_or(ConfigError::missing(Setting::ClientId, None))?;
         let redirect_uri = self
             .redirect_uri
+            .take()
             .as_deref()
             .map(parse_redirect_uri)
             .transpose()?;
+        let b2c = self.b2c_urls()?;
+        if let Some(sign_in) = b2c.sign_in {
+            self.b2c_is_the_authority(sign_in)?;
+        }
+        let authority = self.provider.checked_authority()?;
+        if redirect_uri.is_none() && authority.kind == AuthorityKind::B2c {
+            return Err(ConfigError::missing(
+                Setting::RedirectUri,
+                Some("Azure AD B2C has no Device Code flow"),
+            ));
+        }
+        let paths = self.paths(redirect_uri.as_ref())?;
+        if let Some(scope) = self.scopes.iter().find(|s| !is_single_scope(s)) {
+            return Err(ConfigError::invalid(
+                Setting::Scopes,
+                format!("`{scope}` is not a single scope"),
+            ));
+        }
+        let (http, ttl) = self.provider.transport()?;
+        let flow_provider = |url: Option<String>| -> Result<Option<Provider>, ConfigError> {
+            url.map(|url| {
+                let authority = Authority::microsoft(&url)
+                    .map_err(|reason| ConfigError::invalid(Setting::B2cTenantName, reason))?;
+                Ok(Provider::new(authority, http.clone(), ttl))
+            })
+            .transpose()
+        };
+        let b2c_flows = B2cFlows {
+            edit_profile: flow_provider(b2c.edit_profile)?,
+            reset_password: flow_provider(b2c.reset_password)?,
+        };
+        let settings = self.settings(paths, redirect_uri.as_ref())?;
+        let sealer = check_token_keys(
+            self.token_encryption_key.as_deref(),
+            &self.token_decryption_keys,
+        )?;
+        let markers = LogoutMarkers::from_settings(
+            self.backchannel,
+            self.backchannel_logout_key.as_deref(),
+            self.token_encryption_key.as_deref(),
+        )?;
+        let client = self.client(client_id, redirect_uri)?;
+        Ok(Auth::new(Parts {
+            settings,
+            client,
+            provider: Provider::new(authority, http, ttl),
+            b2c: b2c_flows,
+            tokens: TokenCache::new(self.refresh_lock.clone()),
+            once: SingleUse::new(self.refresh_lock),
+            markers,
+            sealer,
+            pages: self.pages.unwrap_or_else(|| Arc::new(DefaultPages)),
+            clock: self.clock.unwrap_or_default(),
+            app_token_cache_bytes: self
+                .app_token_cache_bytes
+                .unwrap_or(crate::services::app_tokens::DEFAULT_CACHE_BYTES),
+        }))
+    }
+
+    /// The B2C user flows' authorities; a tenant without a sign-in flow, or a flow without a
+    /// tenant, is a mistake that names the missing setting.
+    fn b2c_urls(&self) -> Result<B2cUrls, ConfigError> {
         let b2c = B2c {
             tenant: self.b2c_tenant_name.as_deref(),
         };
-        let b2c_authority = b2c.authority(
-            self.b2c_signup_signin_user_flow.as_deref(),
-            Setting::B2cSignupSigninUserFlow,
-        )?;
-        let b2c_edit = b2c.authority(
-            self.b2c_edit_profile_user_flow.as_deref(),
-            Setting::B2cEditProfileUserFlow,
-        )?;
-        let b2c_reset = b2c.authority(
-            self.b2c_reset_password_user_flow.as_deref(),
-            Setting::B2cResetPasswordUserFlow,
-        )?;
+        let urls = B2cUrls {
+            sign_in: b2c.authority(
+                self.b2c_signup_signin_user_flow.as_deref(),
+                Setting::B2cSignupSigninUserFlow,
+            )?,
+            edit_profile: b2c.authority(
+                self.b2c_edit_profile_user_flow.as_deref(),
+                Setting::B2cEditProfileUserFlow,
+            )?,
+            reset_password: b2c.authority(
+                self.b2c_reset_password_user_flow.as_deref(),
+                Setting::B2cResetPasswordUserFlow,
+            )?,
+        };
         match (&self.b2c_tenant_name, &self.b2c_signup_signin_user_flow) {
             (Some(_), None) => {
                 return Err(ConfigError::missing(
@@ -76,30 +161,38 @@ impl AuthBuilder {
                 Some("a B2C user flow is set"),
             ));
         }
-        let mut provider = self.provider;
-        if let Some(b2c) = b2c_authority {
-            let first = match (&provider.authority, &provider.oidc_authority) {
-                (Some(_), _) => Some(Setting::Authority),
-                (None, Some(_)) => Some(Setting::OidcAuthority),
-                (None, None) => None,
-            };
-            if let Some(first) = first {
-                return Err(ConfigError::Conflict {
-                    first,
-                    second: Setting::B2cTenantName,
-                    reason: "a B2C tenant and user flow make the authority; set one or the other",
-                });
-            }
-            provider.authority = Some(b2c);
+        Ok(urls)
+    }
+
+    /// A B2C tenant and sign-in flow make the authority: an authority set besides is a
+    /// contradiction.
+    fn b2c_is_the_authority(&mut self, sign_in: String) -> Result<(), ConfigError> {
+        let first = match (&self.provider.authority, &self.provider.oidc_authority) {
+            (Some(_), _) => Some(Setting::Authority),
+            (None, Some(_)) => Some(Setting::OidcAuthority),
+            (None, None) => None,
+        };
+        if let Some(first) = first {
+            return Err(ConfigError::Conflict {
+                first,
+                second: Setting::B2cTenantName,
+                reason: "a B2C tenant and user flow make the authority; set one or the other",
+            });
         }
-        let authority = provider.checked_authority()?;
-        // Every path below is public: with the root, as a browser asks for it.
-        let root = check_root(self.application_root)?;
-        let login_path = root.clone() + &check_path(Setting::LoginPath, self.login_path, "/login")?;
-        let logout_path =
-            root.clone() + &check_path(Setting::LogoutPath, self.logout_path, "/logout")?;
-        let signed_out_path = format!("{}/done", logout_path.trim_end_matches('/'));
-        let post_logout = match self.post_logout_redirect {
+        self.provider.authority = Some(sign_in);
+        Ok(())
+    }
+
+    /// The public paths (every one with the root, as a browser asks for it), checked against
+    /// each other and against the redirect URI's path.
+    fn paths(&mut self, redirect_uri: Option<&Url>) -> Result<Paths, ConfigError> {
+        let root = check_root(self.application_root.take())?;
+        let login =
+            root.clone() + &check_path(Setting::LoginPath, self.login_path.take(), "/login")?;
+        let logout =
+            root.clone() + &check_path(Setting::LogoutPath, self.logout_path.take(), "/logout")?;
+        let signed_out = format!("{}/done", logout.trim_end_matches('/'));
+        let post_logout = match self.post_logout_redirect.take() {
             Some(path) => {
                 if safe_return_path(&path) != path {
                     return Err(ConfigError::invalid(
@@ -109,9 +202,9 @@ impl AuthBuilder {
                 }
                 root.clone() + &path
             }
-            None => signed_out_path.clone(),
+            None => signed_out.clone(),
         };
-        if let Some(uri) = &redirect_uri
+        if let Some(uri) = redirect_uri
             && !root.is_empty()
             && !uri
                 .path()
@@ -125,17 +218,8 @@ impl AuthBuilder {
                 ),
             ));
         }
-        if redirect_uri.is_none() && authority.kind == AuthorityKind::B2c {
-            return Err(ConfigError::missing(
-                Setting::RedirectUri,
-                Some("Azure AD B2C has no Device Code flow"),
-            ));
-        }
-        let redirect_path = redirect_uri.as_ref().map(Url::path).unwrap_or_default();
-        for (setting, path) in [
-            (Setting::LoginPath, &login_path),
-            (Setting::LogoutPath, &logout_path),
-        ] {
+        let redirect_path = redirect_uri.map(Url::path).unwrap_or_default();
+        for (setting, path) in [(Setting::LoginPath, &login), (Setting::LogoutPath, &logout)] {
             if path == redirect_path {
                 return Err(ConfigError::invalid(
                     setting,
@@ -143,29 +227,25 @@ impl AuthBuilder {
                 ));
             }
         }
-        if let Some(scope) = self.scopes.iter().find(|s| !is_single_scope(s)) {
-            return Err(ConfigError::invalid(
-                Setting::Scopes,
-                format!("`{scope}` is not a single scope"),
-            ));
-        }
-        let (http, ttl) = provider.transport()?;
-        let flow_provider = |url: Option<String>| -> Result<Option<Provider>, ConfigError> {
-            url.map(|url| {
-                let authority = Authority::microsoft(&url)
-                    .map_err(|reason| ConfigError::invalid(Setting::B2cTenantName, reason))?;
-                Ok(Provider::new(authority, http.clone(), ttl))
-            })
-            .transpose()
-        };
-        let b2c = B2cFlows {
-            edit_profile: flow_provider(b2c_edit)?,
-            reset_password: flow_provider(b2c_reset)?,
-        };
+        Ok(Paths {
+            root,
+            login,
+            logout,
+            signed_out,
+            post_logout,
+        })
+    }
+
+    /// The settings every request reads: the paths, the cookie, the session policy.
+    fn settings(
+        &mut self,
+        paths: Paths,
+        redirect_uri: Option<&Url>,
+    ) -> Result<Settings, ConfigError> {
         let secure_cookies = self
             .secure_cookies
-            .unwrap_or_else(|| redirect_uri.as_ref().is_some_and(|u| u.scheme() == "https"));
-        let cookie_name = match self.cookie_name {
+            .unwrap_or_else(|| redirect_uri.is_some_and(|u| u.scheme() == "https"));
+        let cookie_name = match self.cookie_name.take() {
             Some(name) => check_cookie_name(name)?,
             // The `__Host-` prefix makes browsers accept the cookie only with `Secure`,
             // `Path=/` and no `Domain`, so neither a sibling subdomain nor a man in the middle
@@ -173,17 +253,17 @@ impl AuthBuilder {
             None if secure_cookies => "__Host-identity.sid".to_owned(),
             None => "identity.sid".to_owned(),
         };
-        let settings = Settings {
+        Ok(Settings {
             prompt: self.prompt,
             secure_cookies,
             cookie_name,
-            scopes: self.scopes,
-            root,
-            post_logout,
-            login_path,
-            logout_path: Arc::from(logout_path),
-            signed_out_path,
-            app_name: self.app_name.unwrap_or_default(),
+            scopes: std::mem::take(&mut self.scopes),
+            root: paths.root,
+            post_logout: paths.post_logout,
+            login_path: paths.login,
+            logout_path: Arc::from(paths.logout),
+            signed_out_path: paths.signed_out,
+            app_name: self.app_name.take().unwrap_or_default(),
             device_starts_per_minute: self.device_starts_per_minute.unwrap_or(60),
             clock_skew: self.clock_skew.unwrap_or(Duration::from_secs(60)),
             session: SessionPolicy {
@@ -194,28 +274,25 @@ impl AuthBuilder {
                 login_timeout: self.login_timeout.unwrap_or(Duration::from_secs(600)),
             },
             backchannel: self.backchannel,
-        };
-        let sealer = check_token_keys(
-            self.token_encryption_key.as_deref(),
-            &self.token_decryption_keys,
-        )?;
-        // The markers' ids are keyed with a secret every instance has, so that no cookie can
-        // name one.
-        let client_secret = self.client_secret.filter(|s| !s.is_empty());
+        })
+    }
+
+    /// This application's registration: its one credential, how it authenticates at the token
+    /// endpoint and the resources it asks for.
+    fn client(
+        &mut self,
+        client_id: String,
+        redirect_uri: Option<Url>,
+    ) -> Result<Client, ConfigError> {
         let credential = Credential::from_settings(
-            client_secret.clone(),
-            self.client_certificate,
-            self.client_key_id,
-            self.client_assertion_file,
+            self.client_secret.take().filter(|s| !s.is_empty()),
+            self.client_certificate.take(),
+            self.client_key_id.take(),
+            self.client_assertion_file.take(),
             self.allow_readable_key_file,
         )?;
-        let markers = LogoutMarkers::from_settings(
-            self.backchannel,
-            self.backchannel_logout_key.as_deref(),
-            self.token_encryption_key.as_deref(),
-        )?;
-        let auth_method = check_auth_method(self.token_endpoint_auth_method, &credential)?;
-        let resources = check_resources(self.resources)?;
+        let auth_method = check_auth_method(self.token_endpoint_auth_method.take(), &credential)?;
+        let resources = check_resources(std::mem::take(&mut self.resources))?;
         // A confidential client without a redirect URI is most often a web application whose
         // REDIRECT_URI went missing: the Device Code flow it gets instead is refused by most
         // providers for such a client, so say it at startup.
@@ -225,21 +302,6 @@ impl AuthBuilder {
                  application needs REDIRECT_URI, the redirect URI registered at the provider"
             );
         }
-        Ok(Auth::new(Parts {
-            settings,
-            client: Client::new(client_id, credential, redirect_uri)
-                .with_options(auth_method, resources),
-            provider: Provider::new(authority, http, ttl),
-            b2c,
-            tokens: TokenCache::new(self.refresh_lock.clone()),
-            once: SingleUse::new(self.refresh_lock),
-            markers,
-            sealer,
-            pages: self.pages.unwrap_or_else(|| Arc::new(DefaultPages)),
-            clock: self.clock.unwrap_or_default(),
-            app_token_cache_bytes: self
-                .app_token_cache_bytes
-                .unwrap_or(crate::services::app_tokens::DEFAULT_CACHE_BYTES),
-        }))
+        Ok(Client::new(client_id, credential, redirect_uri).with_options(auth_method, resources))
     }
 }
