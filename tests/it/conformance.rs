@@ -521,6 +521,10 @@ async fn rejects_a_discovery_document_for_another_issuer() {
         message.contains("another-issuer") && message.contains("issuer"),
         "unclear error: {message}"
     );
+    assert!(
+        message.contains("check OIDC_AUTHORITY"),
+        "no setting named: {message}"
+    );
 
     let browser = Browser::new();
     let page = rig.sign_in(&browser).await;
@@ -534,6 +538,13 @@ async fn rejects_a_discovery_document_for_another_issuer() {
     assert!(
         page.body.contains("Error code: 5"),
         "not the error page: {}",
+        page.body
+    );
+    // A configuration mistake: no "try again".
+    assert_eq!(page.status, 500, "{}", page.body);
+    assert!(
+        page.body.contains("not configured correctly"),
+        "{}",
         page.body
     );
     assert_eq!(

@@ -156,3 +156,73 @@ async fn an_untrusted_certificate_is_a_configuration_error_naming_ssl_cert_file(
     assert!(logged.contains("certificate is not trusted"), "{logged}");
     assert!(logged.contains("SSL_CERT_FILE"), "{logged}");
 }
+
+/// Runs example `name` with `env` (and no other provider setting) until it exits; its exit
+/// status and what it printed on stderr.
+async fn run_example(name: &str, env: &[(&str, String)]) -> (Option<i32>, String) {
+    let mut command = tokio::process::Command::new(support::example::binary(name));
+    command
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR")))
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    for variable in support::example::PROVIDER_SETTINGS {
+        command.env_remove(variable);
+    }
+    for (variable, value) in env {
+        command.env(variable, value);
+    }
+    let output = tokio::time::timeout(std::time::Duration::from_secs(60), command.output())
+        .await
+        .expect("the example stops by itself")
+        .expect("the example runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn an_example_prints_a_startup_error_in_its_display_form_and_fails() {
+    let (status, stderr) = run_example(
+        "protected_router",
+        &[
+            ("CLIENT_ID", "app".into()),
+            ("CLIENT_SECRET", "secret".into()),
+            ("AUTHORITY", "https://keycloak.example/realms/demo".into()),
+        ],
+    )
+    .await;
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: `authority` (environment variable AUTHORITY) is invalid:"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("set OIDC_AUTHORITY"), "{stderr}");
+    assert!(!stderr.contains("Invalid {"), "the Debug form: {stderr}");
+}
+
+#[tokio::test]
+async fn an_example_warms_up_and_stops_at_startup_on_an_authority_without_discovery() {
+    let slot = Slot::bind();
+    let provider = provider_for(&[&slot], json!({})).await;
+    let (status, stderr) = run_example(
+        "quickstart",
+        &[
+            ("CLIENT_ID", CLIENT_ID.into()),
+            ("CLIENT_SECRET", CLIENT_SECRET.into()),
+            ("REDIRECT_URI", slot.redirect_uri()),
+            ("OIDC_AUTHORITY", format!("{}/realms/demo", provider.issuer)),
+            ("SESSION_FILE", ":memory:".into()),
+            ("PORT", slot.port().to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(status, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: the identity provider's configuration is unusable"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("check OIDC_AUTHORITY"), "{stderr}");
+}

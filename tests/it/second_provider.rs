@@ -392,3 +392,40 @@ async fn resource_binds_the_users_token_to_the_api_that_accepts_only_its_audienc
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(challenge.contains("another audience"), "{challenge}");
 }
+
+#[tokio::test]
+async fn resource_binds_client_credentials_tokens_and_refreshed_tokens_keep_it() {
+    const ORDERS: &str = "https://orders.example/api";
+    let (slot, spa) = (Slot::bind(), Slot::bind());
+    let provider = provider(&slot, "client_secret_basic", &spa).await;
+    let daemon = Auth::builder()
+        .client_id(DAEMON_ID)
+        .client_secret(DAEMON_SECRET)
+        .oidc_authority(&provider.issuer)
+        .resource(ORDERS)
+        .build()
+        .unwrap();
+    let token = daemon.token_for_client(&["api.read"]).await.unwrap();
+    let info = provider
+        .introspect(API_ID, API_SECRET, &token.access_token)
+        .await;
+    assert_eq!(info["aud"], json!([ORDERS]), "{info}");
+
+    // A user's token refreshed with the resource stays bound to it.
+    let clock = Clock::manual_from_now();
+    let app = app(&provider, &slot, clock.clone(), |b| b.resource(ORDERS)).await;
+    let browser = Browser::new();
+    let first = browser
+        .sign_in(browser.get(app.url("/read")).await, "heidi")
+        .await
+        .json();
+    clock.advance(Duration::from_secs(TTL + 1));
+    let refreshed = browser.get(app.url("/read")).await.json();
+    let token = refreshed["access_token"].as_str().unwrap();
+    assert_ne!(
+        refreshed["access_token"], first["access_token"],
+        "not refreshed"
+    );
+    let info = provider.introspect(API_ID, API_SECRET, token).await;
+    assert_eq!(info["aud"], json!([ORDERS]), "{info}");
+}

@@ -252,3 +252,27 @@ fn a_providers_description_is_labelled_as_its_words() {
         "The identity provider could not sign you in. (The identity provider's error code: temporarily_unavailable.)"
     );
 }
+
+#[test]
+fn log_lines_name_the_flow_that_failed() {
+    let refresh = Error::Refresh(Arc::new(Error::token_endpoint(
+        "token refresh: server_error",
+    )));
+    assert_eq!(refresh.failure_label(), "token refresh failed");
+    let app = Error::ClientToken(Arc::new(Error::unavailable("down")));
+    assert_eq!(app.failure_label(), "app token request failed");
+    let refused = Error::Refresh(Arc::new(Error::Config(ConfigError::Refused {
+        flow: Flow::Refresh,
+        answer: "invalid_client".into(),
+        fix: "CLIENT_SECRET".into(),
+    })));
+    assert_eq!(
+        refused.failure_label(),
+        "token refresh refused: the configuration needs fixing"
+    );
+    assert_eq!(Error::Expired.failure_label(), "sign-in failed");
+    assert_eq!(
+        Error::Config(ConfigError::Provider("x".into())).failure_label(),
+        "sign-in is not configured correctly"
+    );
+}
