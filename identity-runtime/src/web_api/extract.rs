@@ -11,6 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
+use crate::core::claim_set::ClaimSet;
 use crate::core::error::Error;
 use crate::core::grants::{self, GroupsOverage};
 use crate::oidc::access_token::Rejected;
@@ -26,58 +27,55 @@ const MAX_TOKEN_BYTES: usize = 16 * 1024;
 /// `context["claims"]` — with accessors for the ones an API decides with.
 #[derive(Clone, Debug)]
 pub struct ApiClaims {
-    claims: Arc<Map<String, Value>>,
+    claims: ClaimSet,
 }
 
 impl ApiClaims {
     /// Wraps claims (for tests of your own handlers).
     pub fn from_claims(claims: Map<String, Value>) -> Self {
         ApiClaims {
-            claims: Arc::new(claims),
+            claims: claims.into(),
         }
-    }
-
-    fn str_claim(&self, name: &str) -> Option<&str> {
-        self.claims.get(name).and_then(Value::as_str)
     }
 
     /// `sub`: the caller (a user, or for app-only tokens the application).
     pub fn subject(&self) -> &str {
-        self.str_claim("sub").unwrap_or_default()
+        self.claims.subject()
     }
 
     /// `oid`: the Entra object id of the user or of the calling application's service principal.
     pub fn object_id(&self) -> Option<&str> {
-        self.str_claim("oid")
+        self.claims.object_id()
     }
 
     /// `tid`: the Entra tenant the token was issued in.
     pub fn tenant_id(&self) -> Option<&str> {
-        self.str_claim("tid")
+        self.claims.tenant_id()
     }
 
     /// The application that asked for the token: `azp` (Entra v2), `appid` (v1) or
     /// `client_id` (RFC 9068).
     pub fn client_id(&self) -> Option<&str> {
-        self.str_claim("azp")
-            .or_else(|| self.str_claim("appid"))
-            .or_else(|| self.str_claim("client_id"))
+        self.claims
+            .str_claim("azp")
+            .or_else(|| self.claims.str_claim("appid"))
+            .or_else(|| self.claims.str_claim("client_id"))
     }
 
     /// The delegated scopes (`scp`, or RFC 9068's `scope`): what the user let the client do.
     pub fn scopes(&self) -> Vec<&str> {
-        grants::scopes(&self.claims)
+        self.claims.scopes()
     }
 
     /// The app roles (`roles`): app permissions of a daemon, or app roles given to a user.
     pub fn roles(&self) -> Vec<&str> {
-        grants::roles(&self.claims)
+        self.claims.roles()
     }
 
     /// The `groups` claim, or [`GroupsOverage`] when the provider left them out for being too
     /// many (never an empty list in that case).
     pub fn groups(&self) -> Result<Vec<&str>, GroupsOverage> {
-        grants::groups(&self.claims)
+        self.claims.groups()
     }
 
     /// Whether the token was issued to an application acting as itself (client credentials),
@@ -85,11 +83,11 @@ impl ApiClaims {
     /// without `scp` whose `oid` is its `sub`, or an RFC 9068 token whose `sub` is its
     /// `client_id`.
     pub fn is_app_only(&self) -> bool {
-        if let Some(idtyp) = self.str_claim("idtyp") {
+        if let Some(idtyp) = self.claims.str_claim("idtyp") {
             return idtyp == "app";
         }
-        let sub = self.str_claim("sub");
-        if sub.is_some() && self.str_claim("client_id") == sub {
+        let sub = self.claims.str_claim("sub");
+        if sub.is_some() && self.claims.str_claim("client_id") == sub {
             return true;
         }
         self.scopes().is_empty() && sub.is_some() && self.object_id() == sub
@@ -97,17 +95,17 @@ impl ApiClaims {
 
     /// `exp`, in Unix seconds.
     pub fn expires_at(&self) -> i64 {
-        self.claims.get("exp").and_then(Value::as_i64).unwrap_or(0)
+        self.claim("exp").and_then(Value::as_i64).unwrap_or(0)
     }
 
     /// Any claim by name.
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.claims.get(name)
+        self.claims.claim(name)
     }
 
     /// Every claim.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
+        self.claims.claims()
     }
 }
 
@@ -443,7 +441,9 @@ pub async fn require_authorization(
     let realm = api.realm_arc();
     let token = bearer_token(parts, &realm)?;
     let claims = match api.authorize(token).await {
-        Ok(claims) => ApiClaims { claims },
+        Ok(claims) => ApiClaims {
+            claims: claims.into(),
+        },
         Err(Rejected::Invalid(reason)) => {
             tracing::debug!(?reason, "bearer token refused");
             return Err(ApiRejection::InvalidToken {

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value};
 
-use crate::core::grants::{self, GroupsOverage};
+use crate::core::claim_set::ClaimSet;
+use crate::core::grants::GroupsOverage;
 
 /// The signed-in user and, when the handler declared scopes, a fresh access token for them —
 /// what Python `identity` passes to a view as `context`.
@@ -142,39 +143,35 @@ impl Context {
 #[derive(Clone, Debug)]
 pub struct User {
     /// Shared with the session cache: a protected request copies no claim.
-    pub(crate) claims: Arc<Map<String, Value>>,
+    pub(crate) claims: ClaimSet,
 }
 
 impl User {
     /// Wraps claims (for tests of your own handlers).
     pub fn from_claims(claims: Map<String, Value>) -> Self {
         User {
-            claims: Arc::new(claims),
+            claims: claims.into(),
         }
-    }
-
-    fn str_claim(&self, name: &str) -> Option<&str> {
-        self.claims.get(name).and_then(Value::as_str)
     }
 
     /// `sub`: the user's stable identifier at the provider.
     pub fn subject(&self) -> &str {
-        self.str_claim("sub").unwrap_or_default()
+        self.claims.subject()
     }
 
     /// `name`.
     pub fn name(&self) -> Option<&str> {
-        self.str_claim("name")
+        self.claims.str_claim("name")
     }
 
     /// `preferred_username`.
     pub fn preferred_username(&self) -> Option<&str> {
-        self.str_claim("preferred_username")
+        self.claims.str_claim("preferred_username")
     }
 
     /// `email`.
     pub fn email(&self) -> Option<&str> {
-        self.str_claim("email")
+        self.claims.str_claim("email")
     }
 
     /// A user name to show: `preferred_username`, else `email`.
@@ -191,32 +188,32 @@ impl User {
 
     /// `tid`: the Entra tenant the user signed in from.
     pub fn tenant_id(&self) -> Option<&str> {
-        self.str_claim("tid")
+        self.claims.tenant_id()
     }
 
     /// `oid`: the user's object id in Entra.
     pub fn object_id(&self) -> Option<&str> {
-        self.str_claim("oid")
+        self.claims.object_id()
     }
 
     /// Any claim by name.
     pub fn claim(&self, name: &str) -> Option<&Value> {
-        self.claims.get(name)
+        self.claims.claim(name)
     }
 
     /// Every claim.
     pub fn claims(&self) -> &Map<String, Value> {
-        &self.claims
+        self.claims.claims()
     }
 
     /// The user's app roles (`roles`, as Entra ID puts them in the ID token).
     pub fn roles(&self) -> Vec<&str> {
-        grants::roles(&self.claims)
+        self.claims.roles()
     }
 
     /// The `groups` claim, or [`GroupsOverage`] when the provider left the groups out for
     /// being too many (never an empty list in that case).
     pub fn groups(&self) -> Result<Vec<&str>, GroupsOverage> {
-        grants::groups(&self.claims)
+        self.claims.groups()
     }
 }

@@ -399,7 +399,8 @@ async fn extract(parts: &Parts, scopes: &[&str]) -> Result<Option<Context>, Logi
                 .user
                 .take()
                 .map(|u| u.claims.shared())
-                .unwrap_or_default(),
+                .unwrap_or_default()
+                .into(),
         },
         access_token: String::new(),
         token_type: String::new(),
