@@ -1,11 +1,15 @@
-//! Verifying an ID token (signature, `iss`, `aud`, `azp`, `exp`, `iat`, `nonce`, `sub`) and
-//! completing a thin one's claims from userinfo.
+//! Verifying an ID token (signature, `iss`, `aud`, `azp`, `exp`, `iat`, `nonce`, `sub`),
+//! completing a thin one's claims from userinfo, and both for a sign-in's token response
+//! (`claims_from`).
 
 use std::sync::Arc;
 
 use axum::http::header;
-use openidconnect::core::CoreIdToken;
-use openidconnect::{ClaimsVerificationError, Nonce, NonceVerifier, SignatureVerificationError};
+use openidconnect::core::{CoreIdToken, CoreTokenResponse};
+use openidconnect::{
+    ClaimsVerificationError, Nonce, NonceVerifier, OAuth2TokenResponse, SignatureVerificationError,
+    TokenResponse,
+};
 use serde_json::{Map, Value};
 
 use crate::core::error::Error;
@@ -194,6 +198,34 @@ fn check_claims(
     }
 }
 
+/// The claims of a sign-in's token response (the authorization code's or the Device Code's):
+/// its ID token verified, and a thin one completed from userinfo with the access token of the
+/// same response. The one place a sign-in turns a token response into the user's claims, so the
+/// two flows cannot check differently.
+pub(crate) async fn claims_from(
+    client: &Client,
+    provider: &Provider,
+    meta: Arc<Metadata>,
+    response: &CoreTokenResponse,
+    nonce: &impl NonceCheck,
+    time: TimeRules,
+) -> Result<Map<String, Value>, Error> {
+    let id_token = response
+        .id_token()
+        .ok_or_else(|| Error::InvalidToken("the provider sent no ID token".into()))?;
+    let (meta, mut claims) = verify(client, provider, meta, id_token, nonce, time).await?;
+    if needs_userinfo(&claims) {
+        merge_userinfo(
+            provider,
+            &meta,
+            response.access_token().secret(),
+            &mut claims,
+        )
+        .await?;
+    }
+    Ok(claims)
+}
+
 /// A code-flow ID token may carry only `sub` (OpenID Connect Core §5.4); the profile then
 /// comes from userinfo.
 pub(crate) fn needs_userinfo(claims: &Map<String, Value>) -> bool {
@@ -204,7 +236,7 @@ pub(crate) fn needs_userinfo(claims: &Map<String, Value>) -> bool {
 
 /// Adds userinfo's claims to a thin ID token's. Userinfo failing is not fatal (the ID token
 /// alone signs the user in); userinfo about another subject is.
-pub(crate) async fn merge_userinfo(
+async fn merge_userinfo(
     provider: &Provider,
     meta: &Metadata,
     access_token: &str,

@@ -4,8 +4,6 @@
 
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
-use openidconnect::TokenResponse;
-use openidconnect::core::CoreIdToken;
 use serde::Deserialize;
 use tower_sessions::Session;
 
@@ -13,7 +11,7 @@ use crate::core::error::{ConfigError, Error, Flow};
 use crate::oidc::client::{
     device_authorization_refused, error_answer, parse_token_response, refusal_fix, with_answer,
 };
-use crate::oidc::id_token::{self, NoNonce, merge_userinfo, needs_userinfo};
+use crate::oidc::id_token::{self, NoNonce};
 use crate::store::session::{self, PendingDevice};
 use crate::web_app::auth::Auth;
 use crate::web_app::login::{complete_sign_in, redirect, sign_in_scopes};
@@ -211,29 +209,17 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
         return Ok(page(auth, &pending, wait));
     }
     let response = parse_token_response(&body, Flow::DeviceCode)?;
-    let id_token: &CoreIdToken = response
-        .id_token()
-        .ok_or_else(|| Error::InvalidToken("the provider sent no ID token".into()))?;
     // The Device Code flow has no nonce to compare: the device code itself, sent only from
     // this server to the token endpoint, binds the answer to this sign-in.
-    let (meta, mut claims) = id_token::verify(
+    let claims = id_token::claims_from(
         auth.client(),
         auth.provider(),
         meta,
-        id_token,
+        &response,
         &NoNonce,
         auth.time_rules(),
     )
     .await?;
-    if needs_userinfo(&claims) {
-        merge_userinfo(
-            auth.provider(),
-            &meta,
-            openidconnect::OAuth2TokenResponse::access_token(&response).secret(),
-            &mut claims,
-        )
-        .await?;
-    }
     complete_sign_in(
         auth,
         session,

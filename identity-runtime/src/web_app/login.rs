@@ -14,7 +14,7 @@ use tower_sessions::Session;
 use crate::core::error::{ConfigError, Error, Flow};
 use crate::oidc::authority::is_loopback;
 use crate::oidc::client::{cached_token, granted_scopes, refusal_fix, token_error};
-use crate::oidc::id_token::{self, merge_userinfo, needs_userinfo};
+use crate::oidc::id_token;
 use crate::oidc::provider::Metadata;
 use crate::services::tokens;
 use crate::store::session::{self, MAX_PENDING, PendingLogin, Record, SignedIn, UserFlow};
@@ -276,28 +276,16 @@ pub(crate) async fn callback(
         .request_async(&http)
         .await
         .map_err(|e| token_error(e, Flow::SignIn, http.answer()))?;
-    let id_token = response
-        .id_token()
-        .ok_or_else(|| Error::InvalidToken("the provider sent no ID token".into()))?;
     let nonce = Nonce::new(pending.nonce.clone());
-    let (meta, mut claims) = id_token::verify(
+    let claims = id_token::claims_from(
         auth.client(),
         provider,
         meta,
-        id_token,
+        &response,
         &nonce,
         auth.time_rules(),
     )
     .await?;
-    if needs_userinfo(&claims) {
-        merge_userinfo(
-            provider,
-            &meta,
-            response.access_token().secret(),
-            &mut claims,
-        )
-        .await?;
-    }
     if let Some(sub) = claims.get("sub").and_then(Value::as_str) {
         tracing::Span::current().record("sub", sub);
     }
