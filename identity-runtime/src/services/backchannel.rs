@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use sha2::Digest as _;
@@ -21,6 +21,7 @@ use tower_sessions::session_store::SessionStore;
 
 use crate::core::error::{ConfigError, Error, Setting};
 use crate::core::params::parse_params;
+use crate::core::response::NOT_CACHED;
 use crate::oidc::jws::{self, Unverified};
 use crate::oidc::provider::Provider;
 use crate::store::single_use::SingleUse;
@@ -187,24 +188,19 @@ impl LogoutMarkers {
         fields(flow = "backchannel")
     )]
     pub(crate) async fn receive(&self, to: Receiver<'_>, body: &[u8]) -> Response {
-        let answer = |status: StatusCode, error: Option<String>| {
-            let mut response = match error {
-                Some(error) => {
-                    tracing::info!(error = ?error, "back-channel logout refused");
-                    (
-                        status,
-                        axum::Json(
-                            serde_json::json!({"error": "invalid_request", "error_description": error}),
-                        ),
-                    )
-                        .into_response()
-                }
-                None => status.into_response(),
-            };
-            response
-                .headers_mut()
-                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            response
+        let answer = |status: StatusCode, error: Option<String>| match error {
+            Some(error) => {
+                tracing::info!(error = ?error, "back-channel logout refused");
+                (
+                    status,
+                    [NOT_CACHED],
+                    axum::Json(
+                        serde_json::json!({"error": "invalid_request", "error_description": error}),
+                    ),
+                )
+                    .into_response()
+            }
+            None => (status, [NOT_CACHED]).into_response(),
         };
         match self.handle(to, body).await {
             Ok(()) => answer(StatusCode::OK, None),

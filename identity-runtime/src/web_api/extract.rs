@@ -7,13 +7,14 @@ use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use crate::core::claim_set::ClaimSet;
 use crate::core::error::Error;
 use crate::core::grants::{self, GroupsOverage};
+use crate::core::response::{NOT_CACHED, Quoting, quoted, set_challenge};
 use crate::oidc::access_token::Rejected;
 use crate::services::app_tokens::ClientToken;
 use crate::web_api::auth::ApiAuth;
@@ -282,16 +283,6 @@ impl ApiRejection {
     }
 }
 
-/// A quoted-string parameter of a challenge: only the characters RFC 6750 §3 allows, and not
-/// too many (a reason may quote a claim of the token, which the caller chose).
-fn quoted(value: &str) -> String {
-    value
-        .chars()
-        .filter(|c| matches!(c, ' ' | '!' | '#'..='[' | ']'..='~'))
-        .take(300)
-        .collect()
-}
-
 /// The answer when a downstream token needs the user: the provider's challenge, as is.
 fn interaction_required(status: StatusCode, challenge: &str, error: &Error) -> Response {
     tracing::info!(error = %error.chain(), "a downstream token needs the user's interaction");
@@ -304,12 +295,8 @@ fn interaction_required(status: StatusCode, challenge: &str, error: &Error) -> R
         "error": code,
         "error_description": "the identity provider needs the user's interaction (multi-factor authentication or consent) before this API can act on their behalf",
     });
-    let mut response = (status, axum::Json(body)).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(value) = HeaderValue::from_str(challenge) {
-        headers.insert(header::WWW_AUTHENTICATE, value);
-    }
+    let mut response = (status, [NOT_CACHED], axum::Json(body)).into_response();
+    set_challenge(response.headers_mut(), challenge);
     response
 }
 
@@ -371,23 +358,19 @@ impl IntoResponse for ApiRejection {
         if let Some(scope) = &scope {
             body["scope"] = Value::from(scope.as_str());
         }
-        let mut response = (status, axum::Json(body)).into_response();
-        let headers = response.headers_mut();
-        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        let mut response = (status, [NOT_CACHED], axum::Json(body)).into_response();
         if let Some(realm) = realm {
-            let mut challenge = format!("Bearer realm=\"{}\"", quoted(&realm));
+            let mut challenge = format!("Bearer realm={}", quoted(&realm, Quoting::Bearer));
             if let Some(error) = error {
                 challenge.push_str(&format!(
-                    ", error=\"{error}\", error_description=\"{}\"",
-                    quoted(&description)
+                    ", error=\"{error}\", error_description={}",
+                    quoted(&description, Quoting::Bearer)
                 ));
             }
             if let Some(scope) = scope {
-                challenge.push_str(&format!(", scope=\"{}\"", quoted(&scope)));
+                challenge.push_str(&format!(", scope={}", quoted(&scope, Quoting::Bearer)));
             }
-            if let Ok(value) = HeaderValue::from_str(&challenge) {
-                headers.insert(header::WWW_AUTHENTICATE, value);
-            }
+            set_challenge(response.headers_mut(), &challenge);
         }
         response
     }

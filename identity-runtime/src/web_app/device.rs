@@ -8,13 +8,14 @@ use serde::Deserialize;
 use tower_sessions::Session;
 
 use crate::core::error::{ConfigError, Error, Flow};
+use crate::core::response::redirect;
 use crate::oidc::client::{
     device_authorization_refused, error_answer, parse_token_response, refusal_fix, with_answer,
 };
 use crate::oidc::id_token::{self, NoNonce};
 use crate::store::session::{self, PendingDevice};
 use crate::web_app::auth::Auth;
-use crate::web_app::login::{complete_sign_in, redirect, sign_in_scopes};
+use crate::web_app::login::{complete_sign_in, sign_in_scopes};
 use crate::web_app::pages::{DeviceCodePage, DeviceCodeStartPage, page as library_page};
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use axum::extract::{FromRequestParts, OptionalFromRequestParts, OriginalUri};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use tower_sessions::Session;
@@ -13,11 +13,11 @@ use tower_sessions::Session;
 use crate::core::error::Error;
 use crate::core::grants;
 use crate::core::params::api_scopes;
+use crate::core::response::{NO_STORE, Quoting, quoted, set_challenge};
 use crate::services::tokens::Failure;
 use crate::store::session::{self, Record};
 use crate::web_app::auth::Auth;
 use crate::web_app::context::{Context, User};
-use crate::web_app::pages::NO_STORE;
 
 /// The scopes (and app roles) a handler needs, as a type: what `#[login_required(scopes =
 /// [...])]` and `#[authorization_required(..)]` generate.
@@ -145,11 +145,7 @@ impl IntoResponse for LoginRejection {
                 });
                 let mut response =
                     (StatusCode::UNAUTHORIZED, NO_STORE, axum::Json(body)).into_response();
-                if let Ok(value) = HeaderValue::from_str(&challenge) {
-                    response
-                        .headers_mut()
-                        .insert(header::WWW_AUTHENTICATE, value);
-                }
+                set_challenge(response.headers_mut(), &challenge);
                 response
             }
             LoginRejection::ScopesNotGranted { scopes, auth } => {
@@ -198,27 +194,14 @@ impl<St: Send + Sync, S: Scopes> FromRequestParts<St> for LoginGuard<S> {
 /// `draft-broyer-http-cookie-auth` proposal): never `Basic`, which would make browsers prompt
 /// for a password, nor `Bearer`, which this endpoint does not accept.
 fn challenge(realm: &str, login_url: &str) -> String {
-    // A quoted-string of visible ASCII: anything else in the application's name is dropped.
-    let quoted = |value: &str| {
-        let mut out = String::with_capacity(value.len() + 2);
-        out.push('"');
-        for c in value.chars().filter(|c| c.is_ascii_graphic() || *c == ' ') {
-            if c == '"' || c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out.push('"');
-        out
-    };
     let mut challenge = String::from("Cookie ");
     if !realm.trim().is_empty() {
         challenge.push_str("realm=");
-        challenge.push_str(&quoted(realm));
+        challenge.push_str(&quoted(realm, Quoting::Escaped));
         challenge.push_str(", ");
     }
     challenge.push_str("form-action=");
-    challenge.push_str(&quoted(login_url));
+    challenge.push_str(&quoted(login_url, Quoting::Escaped));
     challenge
 }
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use openidconnect::core::{CoreAuthenticationFlow, CoreTokenResponse};
 use openidconnect::{
     AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 use tower_sessions::Session;
 
 use crate::core::error::{ConfigError, Error, Flow};
+use crate::core::response::redirect;
 use crate::oidc::authority::is_loopback;
 use crate::oidc::client::{cached_token, granted_scopes, refusal_fix, token_error};
 use crate::oidc::id_token;
@@ -19,12 +20,6 @@ use crate::oidc::provider::Metadata;
 use crate::services::tokens;
 use crate::store::session::{self, MAX_PENDING, PendingLogin, Record, SignedIn, UserFlow};
 use crate::web_app::auth::Auth;
-use crate::web_app::pages::NO_STORE;
-
-/// A redirect that must not be cached, nor leak its URL as a `Referer`.
-pub(crate) fn redirect(to: &str) -> Response {
-    (NO_STORE, Redirect::to(to)).into_response()
-}
 
 /// Starts a sign-in: remembers a pending login in the session (creating the session if this
 /// is the visitor's first request that needs one) and sends the browser to the provider.

@@ -9,10 +9,10 @@ use tower_sessions::Session;
 
 use crate::core::error::{Error, Flow};
 use crate::core::params::{encode, parse_params};
+use crate::core::response::redirect;
 use crate::oidc::client;
 use crate::store::session;
 use crate::web_app::auth::Auth;
-use crate::web_app::login::redirect;
 use crate::web_app::pages::{SignOutPage, page};
 
 /// What a request to the logout path asks for.

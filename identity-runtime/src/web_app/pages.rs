@@ -6,13 +6,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::core::error::Error;
-
-/// The headers of every response that carries or leads to sign-in state: never cached, and no
-/// `Referer` that could leak a code or a state to the next site.
-pub(crate) const NO_STORE: [(HeaderName, &str); 2] = [
-    (header::CACHE_CONTROL, "no-store"),
-    (header::REFERRER_POLICY, "no-referrer"),
-];
+use crate::core::response::NO_STORE;
 
 /// The headers of the library's own pages: never framed (clickjacking), never sniffed, never
 /// cached, no `Referer`, and nothing loaded from elsewhere (the pages are self-contained).

@@ -12,6 +12,7 @@ use tower_sessions::Session;
 
 use crate::core::error::Error;
 use crate::core::params::{parse_params, parse_scopes};
+use crate::core::response::redirect;
 use crate::services::backchannel::Receiver;
 use crate::store::session::UserFlow;
 use crate::web_app::auth::Auth;
@@ -131,7 +132,7 @@ async fn login(
             to = %target,
             "sign-in moved to the redirect URI's origin, where its cookie will be sent back"
         );
-        return login::redirect(&target);
+        return redirect(&target);
     }
     let result = async {
         let params = parse_params(query.unwrap_or_default().as_bytes())?;
