@@ -70,13 +70,14 @@ pub use web_app::auth::Auth;
 pub use web_app::config::AuthBuilder;
 pub use web_app::context::{Context, User};
 pub use web_app::extract::{
-    LoginGuard, LoginRejection, LoginRequired, NoScopes, Scopes, require_access, require_sign_in,
+    LoginGuard, LoginRequired, NoScopes, Scopes, require_access, require_sign_in,
 };
 pub use web_app::layer::AuthLayer;
 pub use web_app::pages::{
     DefaultPages, DeviceCodePage, DeviceCodeStartPage, ErrorPage, Pages, SignOutPage,
     SignedOutPage, escape_html, is_safe_link,
 };
+pub use web_app::rejection::LoginRejection;
 #[doc(hidden)]
 pub use web_app::routes::routes;
 

@@ -1,11 +1,16 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use axum::response::IntoResponse as _;
 use axum::routing::get;
 use tower::ServiceExt as _;
 use tower_sessions::MemoryStore;
 
 use super::*;
+use crate::core::error::Error;
+use crate::web_app::auth::Auth;
+use crate::web_app::context::User;
+use crate::web_app::rejection::is_page_load;
 
 fn parts(method: &str, headers: &[(&str, &str)]) -> Parts {
     let mut request = Request::builder().method(method).uri("/page?x=1");
