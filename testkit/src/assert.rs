@@ -92,3 +92,26 @@ pub async fn assert_rejected(app: &TestApp, browser: &Browser, page: &Page, reas
         "the log line of the error page does not mention `{reason}`: {logged}"
     );
 }
+
+/// Asserts that `page` is the page of a configuration mistake (500, "not configured
+/// correctly", no "try again", no `Retry-After`), and returns the log line behind it.
+pub fn configuration_page(page: &Page) -> String {
+    assert_eq!(
+        page.status,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("The application&#x27;s sign-in is not configured correctly.")
+            || page
+                .body
+                .contains("The application's sign-in is not configured correctly."),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains("try again"), "{}", page.body);
+    assert!(page.header("retry-after").is_none());
+    crate::logs::reason_of(&page.body)
+}

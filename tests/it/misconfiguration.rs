@@ -9,11 +9,10 @@ use axum_identity_testkit as support;
 use axum::Router;
 use axum::routing::get;
 use axum_identity::{Auth, Context, login_required};
-use reqwest::StatusCode;
 use serde_json::json;
 use support::app::{CLIENT_ID, CLIENT_SECRET, Slot, launch, provider_for};
-use support::browser::{Browser, Page};
-use support::logs::reason_of;
+use support::assert::configuration_page;
+use support::browser::Browser;
 
 #[login_required]
 async fn index(context: Context) -> String {
@@ -22,28 +21,6 @@ async fn index(context: Context) -> String {
 
 fn routes() -> Router {
     Router::new().route("/", get(index))
-}
-
-/// The page of a configuration mistake, and the log line behind it.
-fn assert_configuration_page(page: &Page) -> String {
-    assert_eq!(
-        page.status,
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "{}",
-        page.body
-    );
-    assert!(
-        page.body
-            .contains("The application&#x27;s sign-in is not configured correctly.")
-            || page
-                .body
-                .contains("The application's sign-in is not configured correctly."),
-        "{}",
-        page.body
-    );
-    assert!(!page.body.contains("try again"), "{}", page.body);
-    assert!(page.header("retry-after").is_none());
-    reason_of(&page.body)
 }
 
 #[tokio::test]
@@ -56,7 +33,7 @@ async fn a_wrong_client_secret_is_a_configuration_error_naming_client_secret() {
     let page = browser
         .sign_in(browser.get(app.url("/")).await, "alice")
         .await;
-    let logged = assert_configuration_page(&page);
+    let logged = configuration_page(&page);
     assert!(
         logged.contains("sign-in: the identity provider refused"),
         "{logged}"
@@ -94,7 +71,7 @@ async fn a_missing_redirect_uri_next_to_a_secret_is_a_configuration_error_naming
     let page = browser
         .start_device_code(browser.get(app.url("/")).await)
         .await;
-    let logged = assert_configuration_page(&page);
+    let logged = configuration_page(&page);
     assert!(logged.contains("device code sign-in"), "{logged}");
     assert!(logged.contains("REDIRECT_URI is not set"), "{logged}");
     assert!(
@@ -113,7 +90,7 @@ async fn a_discovery_url_that_answers_404_is_a_configuration_error_naming_oidc_a
         .start()
         .await;
     let page = Browser::new().get(app.url("/")).await;
-    let logged = assert_configuration_page(&page);
+    let logged = configuration_page(&page);
     assert!(logged.contains("404 Not Found"), "{logged}");
     assert!(logged.contains("check OIDC_AUTHORITY"), "{logged}");
     // The warm-up reports the same at startup, before the first user arrives.
@@ -152,7 +129,7 @@ async fn an_untrusted_certificate_is_a_configuration_error_naming_ssl_cert_file(
         .start()
         .await;
     let page = Browser::new().get(app.url("/")).await;
-    let logged = assert_configuration_page(&page);
+    let logged = configuration_page(&page);
     assert!(logged.contains("certificate is not trusted"), "{logged}");
     assert!(logged.contains("SSL_CERT_FILE"), "{logged}");
 }

@@ -14,6 +14,7 @@ use crate::oidc::client;
 use crate::store::session;
 use crate::web_app::auth::Auth;
 use crate::web_app::pages::{SignOutPage, page};
+use crate::web_app::rejection::is_prefetch;
 
 /// What a request to the logout path asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -36,10 +37,7 @@ pub(crate) fn intent(
     origin: Option<&str>,
 ) -> Intent {
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
-    let prefetch = header("sec-purpose")
-        .or(header("purpose"))
-        .is_some_and(|p| p.contains("prefetch"));
-    if *method == Method::HEAD || prefetch {
+    if *method == Method::HEAD || is_prefetch(headers) {
         return Intent::Confirm;
     }
     let from_user = matches!(header("sec-fetch-site"), Some("same-origin" | "none"));

@@ -4,7 +4,7 @@
 
 use axum::extract::OriginalUri;
 use axum::http::request::Parts;
-use axum::http::{Method, StatusCode, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::core::error::Error;
@@ -143,6 +143,18 @@ fn challenge(realm: &str, login_url: &str) -> String {
     challenge.push_str("form-action=");
     challenge.push_str(&quoted(login_url, Quoting::Escaped));
     challenge
+}
+
+/// Whether a browser fetches the page ahead of a user's click (`Sec-Purpose: prefetch`, or the
+/// older `Purpose: prefetch`): nobody asked for it yet, so it may neither sign out nor start a
+/// sign-in that costs the provider a request.
+pub(crate) fn is_prefetch(headers: &HeaderMap) -> bool {
+    ["sec-purpose", "purpose"].iter().any(|name| {
+        headers
+            .get(*name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.to_ascii_lowercase().contains("prefetch"))
+    })
 }
 
 /// A browser navigating to a page is sent into sign-in; anything else (fetch/XHR, htmx, a form

@@ -20,6 +20,7 @@ use crate::web_app::device;
 use crate::web_app::login;
 use crate::web_app::logout;
 use crate::web_app::pages::{SignedOutPage, escape_html, page};
+use crate::web_app::rejection::is_prefetch;
 
 impl Auth {
     /// The router of sign-in: `GET <login_path>` (with `?next=/page` and optionally
@@ -146,13 +147,7 @@ async fn login(
         };
         if auth.uses_device_code() {
             // A `HEAD` or a prefetch is nobody's sign-in: it starts none.
-            let prefetch = ["sec-purpose", "purpose"].iter().any(|name| {
-                headers
-                    .get(*name)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|v| v.to_ascii_lowercase().contains("prefetch"))
-            });
-            let can_keep = method != Method::HEAD && !prefetch;
+            let can_keep = method != Method::HEAD && !is_prefetch(&headers);
             return device::start(&auth, &session, &next, scopes, can_keep).await;
         }
         login::start(&auth, &session, &next, scopes, user_flow).await
