@@ -60,18 +60,8 @@ impl DjangoProvider {
             }
         });
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
-        let ready = tokio::time::timeout(READY_TIMEOUT, async {
-            while let Some(line) = stdout.next_line().await? {
-                if let Ok(Value::Object(ready)) = serde_json::from_str::<Value>(&line)
-                    && let Some(Value::String(issuer)) = ready.get("issuer")
-                {
-                    return Ok(Some(issuer.clone()));
-                }
-                eprintln!("[django-provider stdout] {line}");
-            }
-            Ok::<_, io::Error>(None)
-        })
-        .await;
+        let ready =
+            crate::provider::ready_issuer(&mut stdout, READY_TIMEOUT, "django-provider").await;
         let issuer = match ready {
             Ok(Ok(Some(issuer))) => issuer,
             other => {

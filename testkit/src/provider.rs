@@ -75,19 +75,7 @@ impl TestProvider {
             stderr.clone(),
         ));
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
-
-        let ready = tokio::time::timeout(READY_TIMEOUT, async {
-            while let Some(line) = stdout.next_line().await? {
-                if let Ok(Value::Object(ready)) = serde_json::from_str::<Value>(&line)
-                    && let Some(Value::String(issuer)) = ready.get("issuer")
-                {
-                    return Ok(Some(issuer.clone()));
-                }
-                eprintln!("[test-provider stdout] {line}");
-            }
-            Ok::<_, io::Error>(None)
-        })
-        .await;
+        let ready = ready_issuer(&mut stdout, READY_TIMEOUT, "test-provider").await;
 
         let issuer = match ready {
             Ok(Ok(Some(issuer))) => issuer,
@@ -328,6 +316,28 @@ async fn check_tool(tool: &str, dir: &Path) -> io::Result<()> {
 // created atomically, makes the others wait for the one installing.
 
 static INSTALLED: tokio::sync::OnceCell<Result<(), String>> = tokio::sync::OnceCell::const_new();
+
+/// The issuer a provider process announces on its standard output as a JSON line
+/// `{"issuer": ...}` once it listens; other lines are passed on to the test's output under
+/// `label`. `Ok(None)` when the process closed its output first, `Err(_)` on the timeout.
+pub(crate) async fn ready_issuer(
+    stdout: &mut tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+    timeout: Duration,
+    label: &str,
+) -> Result<io::Result<Option<String>>, tokio::time::error::Elapsed> {
+    tokio::time::timeout(timeout, async {
+        while let Some(line) = stdout.next_line().await? {
+            if let Ok(Value::Object(ready)) = serde_json::from_str::<Value>(&line)
+                && let Some(Value::String(issuer)) = ready.get("issuer")
+            {
+                return Ok(Some(issuer.clone()));
+            }
+            eprintln!("[{label} stdout] {line}");
+        }
+        Ok(None)
+    })
+    .await
+}
 
 const MARKER: &str = "node_modules/.axum-identity-installed";
 const LOCK_DIR: &str = ".install-lock";
