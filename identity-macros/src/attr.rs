@@ -4,7 +4,7 @@
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote};
 use syn::{
-    Ident, LitStr, Path, Token,
+    Ident, LitInt, LitStr, Path, Token,
     ext::IdentExt,
     parse::{Parse, ParseStream},
     token,
@@ -19,8 +19,22 @@ pub(crate) struct LoginRequiredArgs {
     pub(crate) scopes: Option<ScopeList>,
     /// `roles = ["Admin"]`, already validated.
     pub(crate) roles: Option<ScopeList>,
+    /// `max_age = 300` (`#[login_required]` only), already validated.
+    pub(crate) max_age: Option<LitInt>,
+    /// `acr = "..."` (`#[login_required]` only), already validated.
+    pub(crate) acr: Option<LitStr>,
     /// `crate = "path"` or `crate = path`.
     pub(crate) krate: Option<Path>,
+}
+
+impl LoginRequiredArgs {
+    /// Whether any option but `crate` is given: the handler needs a marker type.
+    pub(crate) fn has_requirements(&self) -> bool {
+        self.scopes.is_some()
+            || self.roles.is_some()
+            || self.max_age.is_some()
+            || self.acr.is_some()
+    }
 }
 
 /// A validated, non-empty list of distinct scope (or role) literals.
@@ -28,7 +42,11 @@ pub(crate) struct ScopeList {
     pub(crate) scopes: Vec<LitStr>,
 }
 
-const LOGIN_REQUIRED_OPTIONS: &[&str] = &["scopes", "roles", "crate"];
+const LOGIN_REQUIRED_OPTIONS: &[&str] = &["scopes", "roles", "max_age", "acr", "crate"];
+const AUTHORIZATION_REQUIRED_OPTIONS: &[&str] = &["scopes", "roles", "crate"];
+
+/// The longest `max_age` taken: a year. Longer is no step-up at all.
+const MAX_AGE_LIMIT: u64 = 365 * 24 * 3600;
 
 /// What a list option holds, for its messages.
 struct ListKind<'a> {
@@ -129,7 +147,20 @@ impl LoginRequiredArgs {
                     let path = parse_crate_path(input)?;
                     set_once(&mut args.krate, &key, path, "keep one")?;
                 }
-                _ => return Err(unknown_option(&key, LOGIN_REQUIRED_OPTIONS)),
+                "max_age" if spec.name == LOGIN_REQUIRED.name => {
+                    expect_eq(input, &key, "`max_age = 300` (seconds)")?;
+                    let max_age = parse_max_age(input)?;
+                    set_once(&mut args.max_age, &key, max_age, "keep one")?;
+                }
+                "acr" if spec.name == LOGIN_REQUIRED.name => {
+                    expect_eq(input, &key, "`acr = \"c1\"`")?;
+                    let acr = parse_acr(input)?;
+                    set_once(&mut args.acr, &key, acr, "keep one")?;
+                }
+                _ if spec.name == LOGIN_REQUIRED.name => {
+                    return Err(unknown_option(&key, LOGIN_REQUIRED_OPTIONS));
+                }
+                _ => return Err(unknown_option(&key, AUTHORIZATION_REQUIRED_OPTIONS)),
             }
             if input.is_empty() {
                 break;
@@ -327,6 +358,48 @@ fn check_scope(lit: &LitStr, before: &[LitStr], kind: &ListKind<'_>) -> syn::Res
         ));
     }
     Ok(())
+}
+
+/// `max_age = 300`: whole seconds since the user last authenticated, at most a year.
+fn parse_max_age(input: ParseStream<'_>) -> syn::Result<LitInt> {
+    const HELP: &str = "`max_age` takes the seconds since the user last signed in as an integer \
+                        literal, e.g. `max_age = 300` (`0`: sign in again on every visit)";
+    if !input.peek(LitInt) {
+        return Err(syn::Error::new_spanned(take_item(input), HELP));
+    }
+    let lit: LitInt = input.parse()?;
+    match lit.base10_parse::<u64>() {
+        Ok(seconds) if seconds <= MAX_AGE_LIMIT && lit.suffix().is_empty() => Ok(lit),
+        Ok(seconds) if seconds > MAX_AGE_LIMIT => Err(syn::Error::new(
+            lit.span(),
+            format!(
+                "`max_age = {seconds}` is over a year ({MAX_AGE_LIMIT} seconds): a page that old needs no step-up, remove `max_age`"
+            ),
+        )),
+        _ => Err(syn::Error::new(lit.span(), HELP)),
+    }
+}
+
+/// `acr = "c1"`: one authentication context class reference.
+fn parse_acr(input: ParseStream<'_>) -> syn::Result<LitStr> {
+    const HELP: &str = "`acr` takes one authentication context class reference as a string \
+                        literal, e.g. `acr = \"c1\"`";
+    if !input.peek(LitStr) {
+        return Err(syn::Error::new_spanned(take_item(input), HELP));
+    }
+    let lit: LitStr = input.parse()?;
+    let value = lit.value();
+    if value.is_empty()
+        || !value
+            .chars()
+            .all(|c| matches!(c, '\x21' | '\x23'..='\x5b' | '\x5d'..='\x7e'))
+    {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("{HELP}: one value of printable ASCII without spaces, `\"` or `\\`"),
+        ));
+    }
+    Ok(lit)
 }
 
 /// `crate = "path"` or `crate = path`.
@@ -527,7 +600,7 @@ mod tests {
         }
         assert_eq!(
             message("path = \"/x\""),
-            "unknown option `path`; the options are `scopes`, `roles`, `crate`"
+            "unknown option `path`; the options are `scopes`, `roles`, `max_age`, `acr`, `crate`"
         );
     }
 
@@ -626,6 +699,47 @@ mod tests {
     fn every_bad_scope_is_reported() {
         let all = messages(r#"scopes = ["", "a b", "c", "c", X]"#);
         assert_eq!(all.len(), 4, "{all:#?}");
+    }
+
+    #[test]
+    fn max_age_and_acr() {
+        let args = parse(r#"max_age = 300, acr = "c1""#).unwrap();
+        assert_eq!(args.max_age.unwrap().base10_parse::<u64>().unwrap(), 300);
+        assert_eq!(args.acr.unwrap().value(), "c1");
+        assert!(parse("max_age = 0").unwrap().has_requirements());
+        for (src, start) in [
+            ("max_age = \"300\"", "`max_age` takes the seconds"),
+            ("max_age = -1", "`max_age` takes the seconds"),
+            ("max_age = 3.5", "`max_age` takes the seconds"),
+            ("max_age = 300s", "`max_age` takes the seconds"),
+            (
+                "max_age = 99999999999",
+                "`max_age = 99999999999` is over a year",
+            ),
+            ("acr = c1", "`acr` takes one"),
+            ("acr = \"a b\"", "`acr` takes one"),
+            ("acr = \"\"", "`acr` takes one"),
+        ] {
+            let msg = message(src);
+            assert!(msg.starts_with(start), "{src}: {msg}");
+        }
+        assert_eq!(pointed("max_age = -1"), "-1");
+        assert_eq!(pointed("acr = \"a b\""), "\"a b\"");
+        assert_eq!(
+            message("max_age = 1, max_age = 2"),
+            "`max_age` specified more than once: keep one"
+        );
+        // Step-up is a sign-in's; an API's token says nothing about it.
+        let api = |input: ParseStream<'_>| {
+            LoginRequiredArgs::parse_for(input, &crate::spec::AUTHORIZATION_REQUIRED)
+        };
+        let err = syn::parse::Parser::parse_str(api, "max_age = 5")
+            .err()
+            .unwrap();
+        assert_eq!(
+            err.to_string(),
+            "unknown option `max_age`; the options are `scopes`, `roles`, `crate`"
+        );
     }
 
     #[test]

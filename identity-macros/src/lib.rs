@@ -78,6 +78,28 @@ mod spec;
 /// # let _: axum::Router = axum::Router::new().route("/admin", axum::routing::get(admin));
 /// ```
 ///
+/// # Step-up: `max_age` and `acr`
+///
+/// With `max_age = <seconds>`, the user must have authenticated at the provider at most that
+/// long ago (the ID token's `auth_time`); with `acr = "<class>"`, the ID token's `acr` must be
+/// that authentication context class. A session that does not satisfy them is sent through
+/// sign-in again with `max_age` / `acr_values`, and the handler runs once the new ID token
+/// does. A provider that answers without satisfying them gets a 403 page, not another round.
+/// `max_age = 0` means "authenticate again on every visit": the page is served only within 10
+/// seconds of a new authentication. Both are checked at compile time (a whole number of
+/// seconds up to a year; one class of printable ASCII).
+///
+/// ```
+/// use axum_identity::{Context, login_required};
+///
+/// /// Changing the payout account needs a sign-in of the last five minutes.
+/// #[login_required(max_age = 300)]
+/// async fn payout(context: Context) -> String {
+///     format!("{} may change the payout account", context.user.display_name())
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/payout", axum::routing::get(payout));
+/// ```
+///
 /// # The `Context` argument
 ///
 /// The argument of type `Context` may have any name or pattern (`context`, `ctx`, `mut c`, `_`)

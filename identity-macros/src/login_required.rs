@@ -62,41 +62,50 @@ pub(crate) fn expand_with(
     let args = args.expect("options parsed without error");
 
     let prefix = private_path(args.krate.as_ref());
-    let (marker, marker_items) = match (&args.scopes, &args.roles) {
-        (None, None) => (None, TokenStream::new()),
-        (scopes, roles) => {
-            let marker = format_ident!(
-                "__axum_identity_scopes_{}",
-                handler.sig.ident,
-                span = handler.sig.ident.span()
-            );
-            let vis = &handler.vis;
-            // The marker lives and dies with the handler under `#[cfg]`.
-            let cfgs: Vec<_> = handler
-                .attrs
-                .iter()
-                .filter(|a| a.path().is_ident("cfg"))
-                .collect();
-            let scopes = scopes.iter().flat_map(|list| &list.scopes);
-            // Only written when given: the trait's default is no role.
-            let roles = roles.as_ref().map(|list| {
-                let roles = &list.scopes;
-                quote!(const ROLES: &'static [&'static str] = &[#(#roles),*];)
-            });
-            let items = quote! {
-                #(#cfgs)*
-                #[doc(hidden)]
-                #[allow(non_camel_case_types, dead_code)]
-                #vis struct #marker;
+    let (marker, marker_items) = if args.has_requirements() {
+        let marker = format_ident!(
+            "__axum_identity_scopes_{}",
+            handler.sig.ident,
+            span = handler.sig.ident.span()
+        );
+        let vis = &handler.vis;
+        // The marker lives and dies with the handler under `#[cfg]`.
+        let cfgs: Vec<_> = handler
+            .attrs
+            .iter()
+            .filter(|a| a.path().is_ident("cfg"))
+            .collect();
+        let scopes = args.scopes.iter().flat_map(|list| &list.scopes);
+        // Only written when given: the trait's defaults are no role and no step-up.
+        let roles = args.roles.as_ref().map(|list| {
+            let roles = &list.scopes;
+            quote!(const ROLES: &'static [&'static str] = &[#(#roles),*];)
+        });
+        let max_age = args
+            .max_age
+            .as_ref()
+            .map(|seconds| quote!(const MAX_AGE: ::core::option::Option<u64> = ::core::option::Option::Some(#seconds);));
+        let acr = args
+            .acr
+            .as_ref()
+            .map(|acr| quote!(const ACR: ::core::option::Option<&'static str> = ::core::option::Option::Some(#acr);));
+        let items = quote! {
+            #(#cfgs)*
+            #[doc(hidden)]
+            #[allow(non_camel_case_types, dead_code)]
+            #vis struct #marker;
 
-                #(#cfgs)*
-                impl #prefix::Scopes for #marker {
-                    const SCOPES: &'static [&'static str] = &[#(#scopes),*];
-                    #roles
-                }
-            };
-            (Some(marker), items)
-        }
+            #(#cfgs)*
+            impl #prefix::Scopes for #marker {
+                const SCOPES: &'static [&'static str] = &[#(#scopes),*];
+                #roles
+                #max_age
+                #acr
+            }
+        };
+        (Some(marker), items)
+    } else {
+        (None, TokenStream::new())
     };
     let generics = marker.map(|m| quote!(<#m>));
 

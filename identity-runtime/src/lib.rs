@@ -49,6 +49,7 @@ mod store;
 mod web_api;
 mod web_app;
 
+pub use core::claim_set::ClaimsError;
 pub use core::clock::Clock;
 pub use core::error::{BoxError, Error};
 pub use core::grants::GroupsOverage;
@@ -66,7 +67,9 @@ pub use web_api::auth::{ApiAuth, ApiAuthBuilder};
 pub use web_api::extract::{
     ApiClaims, ApiContext, ApiRejection, AuthorizationRequired, require_authorization,
 };
+pub use web_app::admission::{SignInDecision, SignInEvent, SignInMethod};
 pub use web_app::auth::Auth;
+pub use web_app::challenge::ClaimsChallenge;
 pub use web_app::config::AuthBuilder;
 pub use web_app::context::{Context, User};
 pub use web_app::extract::{
@@ -80,6 +83,7 @@ pub use web_app::pages::{
 pub use web_app::rejection::LoginRejection;
 #[doc(hidden)]
 pub use web_app::routes::routes;
+pub use web_app::sign_in_params::LoginUrl;
 
 /// Entry points for the fuzz targets in `fuzz/`. Not a public API.
 #[doc(hidden)]

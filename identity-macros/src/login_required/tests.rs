@@ -519,3 +519,15 @@ fn scopes_and_roles() {
         }
     ));
 }
+
+#[test]
+fn step_up() {
+    insta::assert_snapshot!(pretty(
+        quote!(max_age = 300, acr = "c1"),
+        quote! {
+            async fn payout(context: Context) -> String {
+                context.user.subject().to_owned()
+            }
+        }
+    ));
+}

@@ -118,6 +118,19 @@ pub enum Error {
     /// The signed-in user lacks app roles a handler requires (`#[login_required(roles = [..])]`).
     #[error("you need the role {} for this page", quoted(.0))]
     RolesMissing(Vec<String>),
+    /// The application does not admit this user: an allow-list (tenants, email domains) or
+    /// its sign-in hook said no. The reason is the application's, shown to the user (403); no
+    /// session is signed in.
+    #[error("{0}")]
+    SignInDenied(String),
+    /// The application's sign-in hook failed (an error, a panic, or no answer in time): the
+    /// user is not signed in (500; the cause goes to the log only).
+    #[error("the application's sign-in hook failed: {0}")]
+    SignInHook(String),
+    /// The provider signed the user in without what the page requires (a recent enough
+    /// authentication for `max_age`, or the `acr` asked for): asking again would loop (403).
+    #[error("{0}")]
+    StepUpNotMet(String),
     /// A token refresh that this request waited for (together with others) failed.
     #[error("the token refresh failed: {0}")]
     Refresh(#[source] Arc<Error>),
@@ -204,6 +217,9 @@ impl Error {
                 "app token request refused: the configuration needs fixing"
             }
             Error::ClientToken(_) => "app token request failed",
+            Error::SignInDenied(_) => "sign-in refused by the application's rules",
+            Error::SignInHook(_) => "the application's sign-in hook failed",
+            Error::StepUpNotMet(_) => "the provider did not satisfy the page's sign-in requirement",
             _ => "sign-in failed",
         }
     }
@@ -239,15 +255,19 @@ impl Error {
             | Error::InvalidGrant(_) => StatusCode::BAD_REQUEST,
             Error::ScopesNotGranted(_)
             | Error::RolesMissing(_)
+            | Error::SignInDenied(_)
+            | Error::StepUpNotMet(_)
             | Error::InteractionRequired { .. } => StatusCode::FORBIDDEN,
             Error::TokenEndpoint { .. } => StatusCode::BAD_GATEWAY,
             Error::TooManySignIns => StatusCode::TOO_MANY_REQUESTS,
             Error::ProviderUnavailable { .. }
             | Error::SessionStore(_)
             | Error::SignOutIncomplete(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Config(_) | Error::Setup(_) | Error::Refresh(_) | Error::ClientToken(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            Error::Config(_)
+            | Error::Setup(_)
+            | Error::Refresh(_)
+            | Error::ClientToken(_)
+            | Error::SignInHook(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -267,7 +287,9 @@ impl Error {
             Error::ScopesNotGranted(_) | Error::InteractionRequired { .. } => {
                 "Permission not granted"
             }
-            Error::RolesMissing(_) => "Access denied",
+            Error::RolesMissing(_) | Error::SignInDenied(_) => "Access denied",
+            Error::StepUpNotMet(_) => "Stronger sign-in required",
+            Error::SignInHook(_) => "Sign-in could not complete",
             Error::TokenEndpoint { .. } | Error::ProviderUnavailable { .. } => {
                 "Identity provider unavailable"
             }
@@ -324,6 +346,13 @@ impl Error {
             }
             Error::MissingParameter(_) | Error::DuplicateParameter(_) => {
                 "The answer from the identity provider was incomplete or malformed, so you were not signed in. Please sign in again.".into()
+            }
+            Error::SignInHook(_) => {
+                "Sign-in could not complete: the application could not check your account. Please try again shortly.".into()
+            }
+            Error::SignInDenied(reason) => {
+                let reason: String = reason.chars().take(300).collect();
+                format!("You cannot sign in to this application: {}", reason.trim())
             }
             Error::InteractionRequired { .. } => {
                 "The identity provider needs you to do something first (multi-factor authentication or consent). Please sign in again.".into()

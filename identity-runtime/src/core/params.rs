@@ -86,6 +86,18 @@ pub enum Prompt {
 }
 
 impl Prompt {
+    /// The value of a `prompt` parameter; `None` for anything but the four values.
+    pub(crate) fn parse(value: &str) -> Option<Prompt> {
+        [
+            Prompt::SelectAccount,
+            Prompt::Login,
+            Prompt::Consent,
+            Prompt::None,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == value)
+    }
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Prompt::SelectAccount => "select_account",

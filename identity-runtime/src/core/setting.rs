@@ -57,8 +57,11 @@ pub enum Setting {
     TokenEncryptionKey,
     /// [`ApiAuthBuilder::audiences`](crate::ApiAuthBuilder::audiences), `AUDIENCE`.
     Audiences,
-    /// [`ApiAuthBuilder::allowed_tenants`](crate::ApiAuthBuilder::allowed_tenants).
+    /// `allowed_tenants` (of [`AuthBuilder`](crate::AuthBuilder) and
+    /// [`ApiAuthBuilder`](crate::ApiAuthBuilder)), `ALLOWED_TENANTS`.
     AllowedTenants,
+    /// `allowed_email_domains`, `ALLOWED_EMAIL_DOMAINS`.
+    AllowedEmailDomains,
     /// `application_root`, `APPLICATION_ROOT`.
     ApplicationRoot,
     /// `token_endpoint_auth_method`, `TOKEN_ENDPOINT_AUTH_METHOD`.
@@ -94,6 +97,7 @@ impl Setting {
             Setting::TokenEncryptionKey => "token_encryption_key",
             Setting::Audiences => "audiences",
             Setting::AllowedTenants => "allowed_tenants",
+            Setting::AllowedEmailDomains => "allowed_email_domains",
             Setting::ApplicationRoot => "application_root",
             Setting::TokenEndpointAuthMethod => "token_endpoint_auth_method",
             Setting::Resource => "resource",
@@ -122,13 +126,14 @@ impl Setting {
             Setting::TokenEndpointAuthMethod => Some("TOKEN_ENDPOINT_AUTH_METHOD"),
             Setting::Resource => Some("RESOURCE"),
             Setting::BackchannelLogoutKey => Some("BACKCHANNEL_LOGOUT_KEY"),
+            Setting::AllowedTenants => Some("ALLOWED_TENANTS"),
+            Setting::AllowedEmailDomains => Some("ALLOWED_EMAIL_DOMAINS"),
             Setting::Scopes
             | Setting::PostLogoutRedirect
             | Setting::LoginPath
             | Setting::LogoutPath
             | Setting::HttpTimeout
-            | Setting::CookieName
-            | Setting::AllowedTenants => None,
+            | Setting::CookieName => None,
         }
     }
 }

@@ -13,6 +13,7 @@ use url::Url;
 use crate::core::error::{ConfigError, Error, Flow};
 use crate::core::http::{AnswerSummary, MAX_RESPONSE_BYTES, read_limited, untrusted_certificate};
 use crate::core::params::{OIDC_SCOPES, TokenEndpointAuthMethod, encode};
+use crate::oidc::claims_request::claims_request;
 use crate::oidc::credential::{Credential, JWT_BEARER};
 use crate::oidc::jws;
 use crate::oidc::provider::{Metadata, Provider};
@@ -42,6 +43,9 @@ pub(crate) struct Client {
     auth_method: Option<TokenEndpointAuthMethod>,
     /// RFC 8707 resource indicators sent with every authorization and token request.
     resources: Vec<String>,
+    /// Client capabilities (`cp1`: the client handles claims challenges), sent as the
+    /// `xms_cc` claims request of every request, as MSAL does.
+    capabilities: Vec<String>,
 }
 
 impl Client {
@@ -52,6 +56,7 @@ impl Client {
             redirect_uri,
             auth_method: None,
             resources: Vec::new(),
+            capabilities: Vec::new(),
         }
     }
 
@@ -64,6 +69,28 @@ impl Client {
         self.auth_method = auth_method;
         self.resources = resources;
         self
+    }
+
+    /// The client capabilities announced to the provider (Entra's `cp1`: this client handles
+    /// claims challenges, so Entra may issue it long-lived CAE tokens it can revoke).
+    pub(crate) fn with_capabilities(mut self, capabilities: Vec<String>) -> Self {
+        self.capabilities = capabilities;
+        self
+    }
+
+    /// The `claims` parameter of a request: a claims challenge's claims request (for an
+    /// authorization request) merged with the client capabilities, `None` when there is
+    /// neither.
+    pub(crate) fn claims_param(&self, challenge: Option<&str>) -> Option<String> {
+        claims_request(challenge, &self.capabilities)
+    }
+
+    /// The parameters every token request carries: the `resource` indicators (RFC 8707) and,
+    /// with client capabilities, their `claims` request. (The authorization request adds its
+    /// `claims` itself, merged with a claims challenge's: see [`Client::claims_param`].)
+    pub(crate) fn token_params(&self) -> impl Iterator<Item = (&'static str, String)> + '_ {
+        self.resource_params()
+            .chain(self.claims_param(None).map(|claims| ("claims", claims)))
     }
 
     /// The `resource` parameters (RFC 8707) of an authorization or token request.

@@ -205,7 +205,7 @@ async fn request(
     for (name, value) in client
         .assertion_params(&meta)?
         .into_iter()
-        .chain(client.resource_params())
+        .chain(client.token_params())
     {
         request = request.add_extra_param(name, value);
     }

@@ -93,6 +93,9 @@ async fn exchange(
         ]
     };
     form.push(("scope".into(), scopes.join(" ")));
+    if let Some(claims) = client.claims_param(None) {
+        form.push(("claims".into(), claims));
+    }
     tracing::debug!("exchanging the incoming token");
     let (status, body, summary) = client
         .post_form(provider, &meta, &token_url, form, Flow::AppToken)

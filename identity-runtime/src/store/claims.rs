@@ -48,6 +48,10 @@ impl Claims {
         self.0.get(name)
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     pub(crate) fn map(&self) -> &Map<String, Value> {
         &self.0
     }
@@ -109,21 +113,7 @@ impl<'de> Deserialize<'de> for Claims {
 /// array item. A 12 KB token with 1,100 short `groups` values parses to about 70 KB, which
 /// this follows within a small factor.
 pub(crate) fn weigh(claims: &Map<String, Value>) -> u64 {
-    const SLOT: u64 = 24 + 32 + 16;
-    claims
-        .iter()
-        .map(|(key, value)| SLOT + key.len() as u64 + weigh_value(value))
-        .sum()
-}
-
-fn weigh_value(value: &Value) -> u64 {
-    match value {
-        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
-        // An allocation takes at least 32 bytes with its header (glibc's smallest chunk).
-        Value::String(s) => (s.len() as u64).max(24) + 8,
-        Value::Array(items) => items.iter().map(|item| 32 + weigh_value(item)).sum(),
-        Value::Object(map) => 48 + weigh(map),
-    }
+    crate::core::claim_set::weight_of(claims)
 }
 
 #[cfg(test)]

@@ -108,6 +108,26 @@ pub(crate) struct PendingLogin {
     /// Which user flow (B2C) the sign-in went through.
     #[serde(default)]
     pub(crate) flow: UserFlow,
+    /// What the page that started the sign-in requires of the authentication (`max_age`,
+    /// `acr`), checked on the new ID token so that a provider ignoring it cannot loop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) step_up: Option<StepUp>,
+    /// Sent with `prompt=none`: the provider's "interaction needed" answer means "not signed
+    /// in", not an error.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub(crate) silent: bool,
+}
+
+/// What a page requires of the user's authentication beyond being signed in:
+/// `#[login_required(max_age = .., acr = "..")]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct StepUp {
+    /// At most this many seconds since the user last authenticated (`auth_time`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) max_age: Option<u64>,
+    /// The authentication context class the ID token's `acr` must name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) acr: Option<String>,
 }
 
 /// The user flows a sign-in can go through; all but `SignIn` are Azure AD B2C's.
@@ -150,6 +170,14 @@ pub(crate) struct SignedIn {
     /// it was kept: those are decided when the tokens are read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) sealed_by: Option<String>,
+    /// What the application's sign-in hook added (a local user id, roles from its database),
+    /// kept like the claims: one JSON string, parsed once per distinct string.
+    #[serde(default, skip_serializing_if = "Claims::is_empty")]
+    pub(crate) data: Claims,
+    /// Unix seconds (this server's clock) of the user's last authentication at the provider,
+    /// from the ID token's `auth_time`; `None` when the provider did not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) authenticated: Option<i64>,
 }
 
 /// An access token and what it is good for.
@@ -236,6 +264,8 @@ impl SignedIn {
             tokens: Vec::new(),
             declined: Vec::new(),
             sealed_by: None,
+            data: Claims::default(),
+            authenticated: None,
         }
     }
 

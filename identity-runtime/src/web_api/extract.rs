@@ -11,7 +11,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
-use crate::core::claim_set::ClaimSet;
+use crate::core::claim_set::{ClaimSet, ClaimsError};
 use crate::core::error::Error;
 use crate::core::grants::{self, GroupsOverage};
 use crate::core::response::{NOT_CACHED, Quoting, quoted, set_challenge};
@@ -107,6 +107,35 @@ impl ApiClaims {
     /// Every claim.
     pub fn claims(&self) -> &Map<String, Value> {
         self.claims.claims()
+    }
+
+    /// The claims as your own type: any `T: Deserialize`, read once per token (a repeated
+    /// token's claims come from the cache of verified tokens, and so does each typed view of
+    /// them).
+    ///
+    /// ```
+    /// use axum_identity_runtime::ApiClaims;
+    /// use serde::Deserialize;
+    /// use serde_json::json;
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Caller {
+    ///     azp: String,
+    ///     #[serde(default)]
+    ///     roles: Vec<String>,
+    /// }
+    ///
+    /// let claims = ApiClaims::from_claims(json!({"azp": "app", "roles": ["Orders.Read"]})
+    ///     .as_object().unwrap().clone());
+    /// let caller = claims.claims_as::<Caller>()?;
+    /// assert_eq!((caller.azp.as_str(), caller.roles.len()), ("app", 1));
+    /// # Ok::<(), axum_identity_runtime::ClaimsError>(())
+    /// ```
+    pub fn claims_as<T>(&self) -> Result<Arc<T>, ClaimsError>
+    where
+        T: serde::de::DeserializeOwned + Send + Sync + 'static,
+    {
+        self.claims.typed()
     }
 }
 

@@ -24,7 +24,11 @@ use crate::services::tokens::{TokenCache, Upstream};
 use crate::store::seal::Sealer;
 use crate::store::session::{Expiring, SessionPolicy, UserFlow};
 use crate::store::single_use::SingleUse;
+use crate::web_app::admission::Admission;
+use crate::web_app::context::Links;
 use crate::web_app::pages::{Pages, render_error};
+use crate::web_app::sign_in_params::LoginUrl;
+use crate::web_app::step_up::Freshness;
 
 /// The configured identity of the application: who it is at the provider, where the provider
 /// is, and how sign-in behaves. Cheap to clone (one `Arc`), built once at startup, independent
@@ -93,8 +97,8 @@ pub(crate) struct Settings {
     /// Where the browser goes after signing out: a local path.
     pub(crate) post_logout: String,
     pub(crate) login_path: String,
-    /// Shared by every `Context` without a copy.
-    pub(crate) logout_path: Arc<str>,
+    /// The login and logout paths and the root, shared by every `Context` without a copy.
+    pub(crate) links: Arc<Links>,
     pub(crate) signed_out_path: String,
     pub(crate) app_name: String,
     /// How many Device Code sign-ins may start per minute.
@@ -104,6 +108,8 @@ pub(crate) struct Settings {
     pub(crate) session: SessionPolicy,
     /// Whether `<logout_path>/backchannel` receives the provider's logout tokens.
     pub(crate) backchannel: bool,
+    /// Who may sign in: the allow-lists and the application's hook.
+    pub(crate) admission: Admission,
 }
 
 /// The B2C user flows besides sign-up/sign-in, each an authority of its own.
@@ -191,7 +197,7 @@ impl Auth {
     /// The path that signs the user out (Python's `url_for("identity.logout")`), with the
     /// application root.
     pub fn logout_path(&self) -> &str {
-        &self.inner.settings.logout_path
+        &self.inner.settings.links.logout
     }
 
     /// The path of the redirect URI, where the provider sends the browser back (with the
@@ -299,14 +305,35 @@ impl Auth {
         format!("{}?next={}", self.login_path(), encode(&next))
     }
 
-    /// The login URL that returns to `next` and asks for `scopes` too.
-    pub(crate) fn login_url_with_scopes(&self, next: &str, scopes: &[&str]) -> String {
-        let login_url = self.login_url(next);
-        if scopes.is_empty() {
-            return login_url;
+    /// A login URL that returns to `next`, with sign-in parameters of its own (`login_hint`,
+    /// `domain_hint`, `prompt`, `ui_locales`): see [`LoginUrl`].
+    pub fn login_link(&self, next: &str) -> LoginUrl {
+        LoginUrl::new(self.login_url(next))
+    }
+
+    /// The login URL that returns to `next` and asks for `scopes` too, and for a fresh enough
+    /// authentication when the page requires one.
+    pub(crate) fn login_url_with_scopes(
+        &self,
+        next: &str,
+        scopes: &[&str],
+        freshness: Freshness,
+    ) -> String {
+        let mut login_url = self.login_url(next);
+        let mut add = |name: &str, value: &str| {
+            let separator = if login_url.contains('?') { '&' } else { '?' };
+            login_url.push_str(&format!("{separator}{name}={}", encode(value)));
+        };
+        if !scopes.is_empty() {
+            add("scope", &scopes.join(" "));
         }
-        let separator = if login_url.contains('?') { '&' } else { '?' };
-        format!("{login_url}{separator}scope={}", encode(&scopes.join(" ")))
+        if let Some(max_age) = freshness.max_age {
+            add("max_age", &max_age.to_string());
+        }
+        if let Some(acr) = freshness.acr {
+            add("acr", acr);
+        }
+        login_url
     }
 
     /// The name of the session cookie: by default `__Host-identity.sid` when the application is
@@ -387,6 +414,11 @@ impl Auth {
             &self.inner.settings.app_name,
             self.login_path(),
         )
+    }
+
+    /// Who may sign in.
+    pub(crate) fn admission(&self) -> &Admission {
+        &self.inner.settings.admission
     }
 
     pub(crate) fn settings(&self) -> &Settings {

@@ -5,11 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::core::clock::Clock;
+use crate::core::error::BoxError;
 use crate::core::error::ConfigError;
 use crate::core::params::{Prompt, TokenEndpointAuthMethod, comma_list};
 use crate::oidc::credential::KeySource;
 use crate::oidc::provider_options::{ProviderOptions, provider_setters};
 use crate::store::lock::RefreshLock;
+use crate::web_app::admission::{self, Hook, SignInDecision, SignInEvent};
 use crate::web_app::auth::Auth;
 use crate::web_app::pages::Pages;
 
@@ -55,6 +57,15 @@ impl Auth {
             b2c_reset_password_user_flow: var("RESETPASSWORD_USER_FLOW"),
             token_encryption_key: var("TOKEN_ENCRYPTION_KEY"),
             backchannel_logout_key: var("BACKCHANNEL_LOGOUT_KEY"),
+            allowed_tenants: var("ALLOWED_TENANTS")
+                .map(|raw| comma_list(&raw))
+                .unwrap_or_default(),
+            allowed_email_domains: var("ALLOWED_EMAIL_DOMAINS")
+                .map(|raw| comma_list(&raw))
+                .unwrap_or_default(),
+            client_capabilities: var("CLIENT_CAPABILITIES")
+                .map(|raw| comma_list(&raw))
+                .unwrap_or_default(),
             token_decryption_keys: var("TOKEN_DECRYPTION_KEYS")
                 .map(|keys| {
                     keys.split([',', ' '])
@@ -111,6 +122,11 @@ pub struct AuthBuilder {
     b2c_signup_signin_user_flow: Option<String>,
     b2c_edit_profile_user_flow: Option<String>,
     b2c_reset_password_user_flow: Option<String>,
+    allowed_tenants: Vec<String>,
+    allowed_email_domains: Vec<String>,
+    sign_in_hook: Option<Hook>,
+    sign_in_hook_timeout: Option<Duration>,
+    client_capabilities: Vec<String>,
 }
 
 impl std::fmt::Debug for AuthBuilder {
@@ -425,6 +441,108 @@ impl AuthBuilder {
     /// to the session store.
     pub fn idle_timeout(mut self, timeout: Duration) -> Self {
         self.idle_timeout = Some(timeout);
+        self
+    }
+
+    /// Admits only users of these Entra tenants (the ID token's `tid`), as
+    /// [`ApiAuthBuilder::allowed_tenants`](crate::ApiAuthBuilder::allowed_tenants) does for an
+    /// API: anyone else gets a 403 page and is not signed in. Variable: `ALLOWED_TENANTS`
+    /// (comma-separated). Without it a multi-tenant authority (`common`, `organizations`)
+    /// admits every organization's users, which `build` logs as a warning.
+    ///
+    /// ```
+    /// use axum_identity_runtime::Auth;
+    ///
+    /// let auth = Auth::builder()
+    ///     .client_id("id")
+    ///     .client_secret("secret")
+    ///     .redirect_uri("http://localhost:5000/redirect")
+    ///     .authority("https://login.microsoftonline.com/organizations")
+    ///     .allowed_tenants(["72f988bf-86f1-41af-91ab-2d7cd011db47"])
+    ///     .build()?;
+    /// # Ok::<(), axum_identity_runtime::ConfigError>(())
+    /// ```
+    pub fn allowed_tenants<I, S>(mut self, tenants: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_tenants = tenants.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Admits only users whose *verified* email address is in one of these domains (exactly:
+    /// `contoso.com` admits `ada@contoso.com`, not `ada@sales.contoso.com`). Verified means the
+    /// ID token's `email_verified` is true; Entra's ID tokens do not carry it, so for an Entra
+    /// authority the optional claim `xms_edov` (the email's domain is verified by the user's
+    /// tenant; add it to the app registration's token configuration) counts too. A user with no
+    /// verified email address is not admitted. Variable: `ALLOWED_EMAIL_DOMAINS`
+    /// (comma-separated).
+    pub fn allowed_email_domains<I, S>(mut self, domains: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.allowed_email_domains = domains.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// An async function called once per completed sign-in (the authorization code flow and
+    /// Device Code), after the library verified the ID token and the allow-lists let the user
+    /// through, before anything is stored. It decides: [`SignInDecision::allow`] (with data of
+    /// the application's, which every later request sees as
+    /// [`User::app_data`](crate::User::app_data), on every instance sharing the session
+    /// store), or [`SignInDecision::deny`] with a reason the user sees on a 403 page. An error,
+    /// a panic or no answer within [`sign_in_hook_timeout`](AuthBuilder::sign_in_hook_timeout)
+    /// fails the sign-in with a 500 page. Either way the user is not signed in.
+    ///
+    /// ```
+    /// use axum_identity_runtime::{Auth, BoxError, SignInDecision, SignInEvent};
+    ///
+    /// async fn admit(event: SignInEvent) -> Result<SignInDecision, BoxError> {
+    ///     // A lookup in the application's database would go here.
+    ///     let local_id = format!("{}-local", event.user.subject());
+    ///     Ok(SignInDecision::allow().with_data("app_user", local_id))
+    /// }
+    ///
+    /// let auth = Auth::builder()
+    ///     .client_id("id")
+    ///     .client_secret("secret")
+    ///     .redirect_uri("http://localhost:5000/redirect")
+    ///     .oidc_authority("http://127.0.0.1:3000")
+    ///     .on_sign_in(admit)
+    ///     .build()?;
+    /// # Ok::<(), axum_identity_runtime::ConfigError>(())
+    /// ```
+    pub fn on_sign_in<F, Fut, E>(mut self, hook: F) -> Self
+    where
+        F: Fn(SignInEvent) -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<SignInDecision, E>> + Send + 'static,
+        E: Into<BoxError>,
+    {
+        self.sign_in_hook = Some(admission::hook(hook));
+        self
+    }
+
+    /// How long the [sign-in hook](AuthBuilder::on_sign_in) may take before the sign-in fails
+    /// (and the user is not signed in). Default 10 seconds.
+    pub fn sign_in_hook_timeout(mut self, timeout: Duration) -> Self {
+        self.sign_in_hook_timeout = Some(timeout);
+        self
+    }
+
+    /// Client capabilities announced in every token request, as MSAL's
+    /// `client_capabilities`: `["cp1"]` says this application handles claims challenges (see
+    /// [`Context::challenge`](crate::Context::challenge)), so Entra issues it tokens of
+    /// continuous access evaluation (long-lived, revoked at once when the user's access is).
+    /// Sent as the `xms_cc` claims request. Variable: `CLIENT_CAPABILITIES`
+    /// (comma-separated).
+    pub fn client_capabilities<I, S>(mut self, capabilities: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.client_capabilities = capabilities.into_iter().map(Into::into).collect();
         self
     }
 

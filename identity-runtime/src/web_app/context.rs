@@ -3,9 +3,11 @@
 
 use std::sync::Arc;
 
+use axum::http::Uri;
+use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::core::claim_set::ClaimSet;
+use crate::core::claim_set::{ClaimSet, ClaimsError};
 use crate::core::grants::GroupsOverage;
 
 /// The signed-in user and, when the handler declared scopes, a fresh access token for them —
@@ -47,7 +49,30 @@ pub struct Context {
     pub expires_in: u64,
     /// The scopes the token was granted; empty without scopes.
     pub scopes: Vec<String>,
-    pub(crate) logout_path: Arc<str>,
+    pub(crate) links: Arc<Links>,
+    /// The page asked for, where a claims challenge returns to.
+    pub(crate) page: Option<Uri>,
+}
+
+/// The library's paths a handler's context links to: shared by every request's `Context`.
+#[derive(Debug)]
+pub(crate) struct Links {
+    /// The login path, with the application root.
+    pub(crate) login: String,
+    /// The logout path, with the application root.
+    pub(crate) logout: String,
+    /// The application root, `""` for none.
+    pub(crate) root: String,
+}
+
+impl Default for Links {
+    fn default() -> Self {
+        Links {
+            login: "/login".into(),
+            logout: "/logout".into(),
+            root: String::new(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Context {
@@ -97,7 +122,8 @@ impl Context {
             token_type: String::new(),
             expires_in: 0,
             scopes: Vec::new(),
-            logout_path: Arc::from("/logout"),
+            links: Arc::default(),
+            page: None,
         }
     }
 
@@ -134,7 +160,7 @@ impl Context {
 
     /// The URL that signs the user out, for templates (Python's `url_for("identity.logout")`).
     pub fn logout_url(&self) -> &str {
-        &self.logout_path
+        &self.links.logout
     }
 }
 
@@ -144,6 +170,8 @@ impl Context {
 pub struct User {
     /// Shared with the session cache: a protected request copies no claim.
     pub(crate) claims: ClaimSet,
+    /// What the application's sign-in hook added to the session (empty without a hook).
+    pub(crate) data: ClaimSet,
 }
 
 impl User {
@@ -151,7 +179,62 @@ impl User {
     pub fn from_claims(claims: Map<String, Value>) -> Self {
         User {
             claims: claims.into(),
+            data: ClaimSet::default(),
         }
+    }
+
+    /// The same user with the data a sign-in hook would have added (for tests of your own
+    /// handlers).
+    pub fn with_app_data(mut self, data: Map<String, Value>) -> Self {
+        self.data = data.into();
+        self
+    }
+
+    /// The claims as your own type: any `T: Deserialize`, read once per session (the claims
+    /// of a session are parsed once and shared by its requests, and so is each typed view of
+    /// them), so reading it on every request costs a lookup.
+    ///
+    /// ```
+    /// use axum_identity_runtime::{Context, User};
+    /// use serde::Deserialize;
+    ///
+    /// #[derive(Deserialize)]
+    /// struct Claims {
+    ///     sub: String,
+    ///     #[serde(default)]
+    ///     department: Option<String>,
+    /// }
+    ///
+    /// async fn page(context: Context) -> String {
+    ///     match context.user.claims_as::<Claims>() {
+    ///         Ok(claims) => format!("{} in {:?}", claims.sub, claims.department),
+    ///         Err(error) => format!("unexpected claims: {error}"),
+    ///     }
+    /// }
+    /// # let _: axum::Router = axum::Router::new().route("/", axum::routing::get(page));
+    /// ```
+    pub fn claims_as<T>(&self) -> Result<Arc<T>, ClaimsError>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        self.claims.typed()
+    }
+
+    /// What the application's [sign-in hook](crate::AuthBuilder::on_sign_in) added to the
+    /// session at sign-in (a local user id, roles from the application's database); empty
+    /// without a hook. It is kept with the session, so every instance sharing the store sees
+    /// it.
+    pub fn app_data(&self) -> &Map<String, Value> {
+        self.data.claims()
+    }
+
+    /// The hook's data as your own type, read once per session like
+    /// [`claims_as`](User::claims_as).
+    pub fn app_data_as<T>(&self) -> Result<Arc<T>, ClaimsError>
+    where
+        T: DeserializeOwned + Send + Sync + 'static,
+    {
+        self.data.typed()
     }
 
     /// `sub`: the user's stable identifier at the provider.

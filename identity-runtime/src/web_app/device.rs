@@ -14,9 +14,12 @@ use crate::oidc::client::{
 };
 use crate::oidc::id_token::{self, NoNonce};
 use crate::store::session::{self, PendingDevice};
+use crate::web_app::admission::SignInMethod;
 use crate::web_app::auth::Auth;
-use crate::web_app::login::{complete_sign_in, sign_in_scopes};
+use crate::web_app::complete::{Completed, complete_sign_in};
+use crate::web_app::login::sign_in_scopes;
 use crate::web_app::pages::{DeviceCodePage, DeviceCodeStartPage, page as library_page};
+use crate::web_app::step_up;
 
 const DEVICE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
 
@@ -167,10 +170,13 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
     };
     let meta = auth.provider().metadata().await?;
     let token_url = meta.token_endpoint()?.as_str().to_owned();
-    let form = vec![
+    let mut form = vec![
         ("grant_type".to_owned(), DEVICE_GRANT.to_owned()),
         ("device_code".to_owned(), device_code),
     ];
+    if let Some(claims) = auth.client().claims_param(None) {
+        form.push(("claims".to_owned(), claims));
+    }
     let (status, body, summary) = auth
         .client()
         .post_form(auth.provider(), &meta, &token_url, form, Flow::DeviceCode)
@@ -221,14 +227,20 @@ pub(crate) async fn poll(auth: &Auth, session: &Session) -> Result<Response, Err
         auth.time_rules(),
     )
     .await?;
+    let authenticated =
+        step_up::check_new_token(None, &claims, auth.clock().now(), 0).unwrap_or_default();
     complete_sign_in(
         auth,
         session,
         record,
-        &response,
-        claims,
-        &device.scopes,
-        &device.next,
+        Completed {
+            response: &response,
+            claims,
+            asked: &device.scopes,
+            next: &device.next,
+            method: SignInMethod::DeviceCode,
+            authenticated,
+        },
     )
     .await
 }

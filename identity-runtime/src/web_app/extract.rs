@@ -11,6 +11,7 @@ use crate::core::grants;
 use crate::web_app::context::Context;
 use crate::web_app::rejection::{LoginRejection, auth_of, sign_in_needed};
 use crate::web_app::sign_in::current_context;
+use crate::web_app::step_up::Freshness;
 
 /// The scopes (and app roles) a handler needs, as a type: what `#[login_required(scopes =
 /// [...])]` and `#[authorization_required(..)]` generate.
@@ -19,6 +20,20 @@ pub trait Scopes: Send + Sync + 'static {
     const SCOPES: &'static [&'static str];
     /// The app roles the user (or, for a web API, the token) must have: all of them.
     const ROLES: &'static [&'static str] = &[];
+    /// At most this many seconds since the user last authenticated
+    /// (`#[login_required(max_age = ..)]`); `0`: re-authenticate on every visit.
+    const MAX_AGE: Option<u64> = None;
+    /// The authentication context class the user's ID token must name
+    /// (`#[login_required(acr = "..")]`).
+    const ACR: Option<&'static str> = None;
+}
+
+/// What `S` requires of the authentication.
+fn freshness<S: Scopes>() -> Freshness {
+    Freshness {
+        max_age: S::MAX_AGE,
+        acr: S::ACR,
+    }
 }
 
 /// No scopes: sign-in only.
@@ -58,7 +73,7 @@ impl<St: Send + Sync, S: Scopes> FromRequestParts<St> for LoginGuard<S> {
     type Rejection = LoginRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
-        let context = require_access(parts, S::SCOPES, S::ROLES).await?;
+        let context = require(parts, S::SCOPES, S::ROLES, freshness::<S>()).await?;
         parts.extensions.insert(Guarded(context));
         Ok(LoginGuard(PhantomData))
     }
@@ -68,7 +83,7 @@ impl<St: Send + Sync, S: Scopes> FromRequestParts<St> for LoginRequired<S> {
     type Rejection = LoginRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
-        let context = require_access(parts, S::SCOPES, S::ROLES).await?;
+        let context = require(parts, S::SCOPES, S::ROLES, freshness::<S>()).await?;
         Ok(LoginRequired(context, PhantomData))
     }
 }
@@ -95,7 +110,7 @@ impl<St: Send + Sync> OptionalFromRequestParts<St> for Context {
         if let Some(Guarded(context)) = parts.extensions.remove::<Guarded>() {
             return Ok(Some(context));
         }
-        current_context(parts, &[]).await
+        current_context(parts, &[], Freshness::default()).await
     }
 }
 
@@ -153,8 +168,18 @@ pub async fn require_access(
     scopes: &[&str],
     roles: &[&str],
 ) -> Result<Context, LoginRejection> {
-    let Some(context) = current_context(parts, scopes).await? else {
-        return Err(sign_in_needed(parts, scopes));
+    require(parts, scopes, roles, Freshness::default()).await
+}
+
+/// [`require_access`], and the authentication's freshness the attribute may require.
+async fn require(
+    parts: &Parts,
+    scopes: &[&str],
+    roles: &[&str],
+    freshness: Freshness,
+) -> Result<Context, LoginRejection> {
+    let Some(context) = current_context(parts, scopes, freshness).await? else {
+        return Err(sign_in_needed(parts, scopes, freshness));
     };
     // Most handlers require no role: they read no roles claim (a protected hit allocates
     // nothing it does not hand on).

@@ -3,23 +3,26 @@
 use std::collections::HashMap;
 
 use axum::response::Response;
-use openidconnect::core::{CoreAuthenticationFlow, CoreTokenResponse};
+use openidconnect::core::CoreAuthenticationFlow;
 use openidconnect::{
-    AuthorizationCode, CsrfToken, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    Scope, TokenResponse,
+    AuthorizationCode, CsrfToken, Nonce, PkceCodeChallenge, PkceCodeVerifier, Scope,
 };
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tower_sessions::Session;
 
 use crate::core::error::{ConfigError, Error, Flow};
+use crate::core::params::Prompt;
 use crate::core::response::redirect;
 use crate::oidc::authority::is_loopback;
-use crate::oidc::client::{cached_token, granted_scopes, refusal_fix, token_error};
+use crate::oidc::client::{refusal_fix, token_error};
 use crate::oidc::id_token;
 use crate::oidc::provider::Metadata;
-use crate::services::tokens;
-use crate::store::session::{self, MAX_PENDING, PendingLogin, Record, SignedIn, UserFlow};
+use crate::store::session::{self, MAX_PENDING, PendingLogin, UserFlow};
+use crate::web_app::admission::SignInMethod;
 use crate::web_app::auth::Auth;
+use crate::web_app::complete::{Completed, complete_sign_in};
+use crate::web_app::sign_in_params::SignInParams;
+use crate::web_app::step_up;
 
 /// Starts a sign-in: remembers a pending login in the session (creating the session if this
 /// is the visitor's first request that needs one) and sends the browser to the provider.
@@ -30,8 +33,20 @@ pub(crate) async fn start(
     next: &str,
     scopes: Vec<String>,
     user_flow: UserFlow,
+    mut params: SignInParams,
 ) -> Result<Response, Error> {
     let meta = auth.provider_for(user_flow)?.metadata().await?;
+    params.keep_locales(
+        meta.provider
+            .ui_locales_supported()
+            .map(|l| {
+                // openidconnect's `LanguageTag`s, as the strings they are.
+                l.iter()
+                    .map(|tag| tag.as_str().to_owned())
+                    .collect::<Vec<_>>()
+            })
+            .as_deref(),
+    );
     let client = auth.client().oidc(&meta)?;
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
     let state = CsrfToken::new_random_len(32);
@@ -50,8 +65,30 @@ pub(crate) async fn start(
             },
         )
         .set_pkce_challenge(challenge);
-    if let Some(prompt) = auth.settings().prompt {
+    // The request's own `prompt` wins over the configured one.
+    let prompt = params.prompt.or(auth.settings().prompt);
+    if let Some(prompt) = prompt {
         request = request.add_extra_param("prompt", prompt.as_str());
+    }
+    for (name, value) in [
+        ("login_hint", params.login_hint.take()),
+        ("domain_hint", params.domain_hint.take()),
+        ("ui_locales", params.ui_locales.take()),
+    ] {
+        if let Some(value) = value {
+            request = request.add_extra_param(name, value);
+        }
+    }
+    if let Some(step_up) = &params.step_up {
+        if let Some(max_age) = step_up.max_age {
+            request = request.add_extra_param("max_age", max_age.to_string());
+        }
+        if let Some(acr) = &step_up.acr {
+            request = request.add_extra_param("acr_values", acr.clone());
+        }
+    }
+    if let Some(claims) = auth.client().claims_param(params.claims.as_deref()) {
+        request = request.add_extra_param("claims", claims);
     }
     for (name, value) in auth.client().resource_params() {
         request = request.add_extra_param(name, value);
@@ -79,6 +116,8 @@ pub(crate) async fn start(
         next: auth.return_path(next),
         created: now,
         flow: user_flow,
+        step_up: params.step_up,
+        silent: prompt == Some(Prompt::None),
     });
     session::store(session, &record, auth.expiring()).await?;
     Ok(redirect(url.as_str()))
@@ -227,6 +266,7 @@ pub(crate) async fn callback(
                 &pending.next,
                 pending.scopes,
                 UserFlow::ResetPassword,
+                SignInParams::default(),
             )
             .await;
         }
@@ -235,6 +275,21 @@ pub(crate) async fn callback(
             && pending.flow != UserFlow::SignIn
             && record.user.is_some()
         {
+            return Ok(redirect(&pending.next));
+        }
+        // `prompt=none` asked the provider not to show anything: "the user would have to
+        // interact" means "not signed in there", and the browser goes back to its page signed
+        // out (a protected page then starts an ordinary sign-in), not to an error page.
+        if pending.silent
+            && matches!(
+                error.as_str(),
+                "login_required"
+                    | "interaction_required"
+                    | "consent_required"
+                    | "account_selection_required"
+            )
+        {
+            tracing::info!(error = %clip(error), "silent sign-in: the provider needs the user");
             return Ok(redirect(&pending.next));
         }
         // The state matched a sign-in of this browser, so the answer is the provider's own: a
@@ -262,7 +317,7 @@ pub(crate) async fn callback(
         .client()
         .assertion_params(&meta)?
         .into_iter()
-        .chain(auth.client().resource_params())
+        .chain(auth.client().token_params())
     {
         request = request.add_extra_param(name, value);
     }
@@ -284,6 +339,14 @@ pub(crate) async fn callback(
     if let Some(sub) = claims.get("sub").and_then(Value::as_str) {
         tracing::Span::current().record("sub", sub);
     }
+    // What the page that sent the user here requires of the authentication, on the new token:
+    // a provider that ignored `max_age` or `acr_values` gets a 403 page, not another round.
+    let authenticated = step_up::check_new_token(
+        pending.step_up.as_ref(),
+        &claims,
+        auth.clock().now(),
+        auth.settings().clock_skew.as_secs() as i64,
+    )?;
 
     if pending.flow == UserFlow::EditProfile {
         // The edit-profile return trip refreshes the claims of the user who is signed in.
@@ -304,64 +367,16 @@ pub(crate) async fn callback(
         auth,
         session,
         record,
-        &response,
-        claims,
-        &pending.scopes,
-        &pending.next,
+        Completed {
+            response: &response,
+            claims,
+            asked: &pending.scopes,
+            next: &pending.next,
+            method: SignInMethod::AuthorizationCode,
+            authenticated,
+        },
     )
     .await
-}
-
-/// Stores a freshly signed-in user (after the callback or a Device Code sign-in) under a new
-/// session id, and sends the browser on to `next` (303).
-pub(crate) async fn complete_sign_in(
-    auth: &Auth,
-    session: &Session,
-    mut record: Record,
-    response: &CoreTokenResponse,
-    claims: Map<String, Value>,
-    asked: &[String],
-    next: &str,
-) -> Result<Response, Error> {
-    let now = auth.clock().now();
-    let keep_oidc = !auth.provider().authority().is_microsoft();
-    let granted = granted_scopes(response, asked, &auth.settings().scopes, keep_oidc);
-    let declined: Vec<String> = asked
-        .iter()
-        .filter(|s| !granted.contains(s))
-        .cloned()
-        .collect();
-    let mut signed_in = match record.user.take() {
-        // An incremental-consent sign-in of the same user keeps the tokens already cached.
-        Some(previous) if previous.claims.get("sub") == claims.get("sub") => previous,
-        _ => SignedIn::new(Map::new(), now),
-    };
-    signed_in.claims = claims.into();
-    // The user just authenticated: the session's lifetime (and any back-channel logout before
-    // this moment) counts from now.
-    signed_in.since = now;
-    signed_in.seen = now;
-    signed_in.id_token = response
-        .id_token()
-        .map(|t| t.to_string())
-        .unwrap_or_default();
-    if let Some(refresh) = response.refresh_token() {
-        signed_in.refresh_token = Some(refresh.secret().clone());
-    }
-    signed_in.declined.retain(|s| !granted.contains(s));
-    signed_in.declined.extend(declined);
-    if let Some(token) = cached_token(response, granted, now) {
-        tokens::keep(&mut signed_in, token, now);
-    }
-    record.user = Some(signed_in);
-    record.device = None;
-    // A new session id at the moment of sign-in defeats session fixation: whatever id an
-    // attacker planted before is dead from now on. The record and the cookie now expire with
-    // the signed-in session (idle timeout, at most the absolute lifetime).
-    session.cycle_id().await?;
-    session::store_with_tokens(session, &record, auth.sealer(), auth.expiring()).await?;
-    tracing::info!("signed in");
-    Ok(redirect(next))
 }
 
 /// Text from an unauthenticated request, clipped to what a page or a log line needs.

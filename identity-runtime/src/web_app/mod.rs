@@ -1,9 +1,14 @@
 //! The web app: `Auth`, the composition root that owns the services (`auth`), its builder
 //! (`config`), the sign-in, sign-out and Device Code flows (`login`, `logout`, `device`), the
 //! extractors handlers take (`extract`), the tower layer (`layer`), the routes (`routes`) and
-//! the pages (`pages`). May use every folder but `web_api`.
+//! the pages (`pages`); who may sign in (`admission`: allow-lists and the sign-in hook), a
+//! sign-in's own parameters (`sign_in_params`), step-up (`step_up`) and claims challenges
+//! (`challenge`). May use every folder but `web_api`.
 
+pub(crate) mod admission;
 pub(crate) mod auth;
+pub(crate) mod challenge;
+pub(crate) mod complete;
 pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod device;
@@ -15,3 +20,5 @@ pub(crate) mod pages;
 pub(crate) mod rejection;
 pub(crate) mod routes;
 pub(crate) mod sign_in;
+pub(crate) mod sign_in_params;
+pub(crate) mod step_up;

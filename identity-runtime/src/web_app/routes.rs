@@ -21,10 +21,12 @@ use crate::web_app::login;
 use crate::web_app::logout;
 use crate::web_app::pages::{SignedOutPage, escape_html, page};
 use crate::web_app::rejection::is_prefetch;
+use crate::web_app::sign_in_params::SignInParams;
 
 impl Auth {
     /// The router of sign-in: `GET <login_path>` (with `?next=/page` and optionally
-    /// `&scope=a b`), `GET|POST <redirect path>` (the callback, query or `form_post`),
+    /// `&scope=a b`, and the sign-in parameters of [`LoginUrl`](crate::LoginUrl):
+    /// `login_hint`, `domain_hint`, `prompt`, `ui_locales`), `GET|POST <redirect path>` (the callback, query or `form_post`),
     /// `GET|POST <logout_path>`, and `GET <logout_path>/done` (the signed-out page). Without a
     /// redirect URI, `GET <login_path>/device` shows the Device Code page instead of a callback;
     /// with back-channel logout, `POST <logout_path>/backchannel` receives logout tokens.
@@ -150,7 +152,8 @@ async fn login(
             let can_keep = method != Method::HEAD && !is_prefetch(&headers);
             return device::start(&auth, &session, &next, scopes, can_keep).await;
         }
-        login::start(&auth, &session, &next, scopes, user_flow).await
+        let sign_in = SignInParams::from_query(&params);
+        login::start(&auth, &session, &next, scopes, user_flow, sign_in).await
     }
     .await;
     result.unwrap_or_else(|e| auth.render_error(&e))

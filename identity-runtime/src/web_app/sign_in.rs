@@ -3,6 +3,7 @@
 //! still configured, not ended by back-channel logout), activity recorded coarsely, and the
 //! scopes' token from the cache or one refresh.
 
+use axum::extract::OriginalUri;
 use axum::http::request::Parts;
 use tower_sessions::Session;
 
@@ -13,11 +14,13 @@ use crate::store::session::{self, Record};
 use crate::web_app::auth::Auth;
 use crate::web_app::context::{Context, User};
 use crate::web_app::rejection::{LoginRejection, sign_in_needed};
+use crate::web_app::step_up::Freshness;
 
 /// The context of a signed-in request, `None` for a signed-out one; a rejection for failures.
 pub(crate) async fn current_context(
     parts: &Parts,
     scopes: &[&str],
+    freshness: Freshness,
 ) -> Result<Option<Context>, LoginRejection> {
     // Borrowed, not cloned: a protected hit copies nothing it does not hand to the handler.
     let auth = parts
@@ -63,6 +66,11 @@ pub(crate) async fn current_context(
             return Ok(None);
         }
     }
+    // A page that requires a recent (or a stronger) authentication than this session's sends
+    // the user through sign-in again, asking the provider for it.
+    if !freshness.is_none() && !freshness.met_by(user, now) {
+        return Err(sign_in_needed(parts, scopes, freshness));
+    }
     let dirty = user.touch(now, &settings.session);
     // Microsoft's authorities: the OpenID scopes need no access token. Elsewhere the scopes a
     // handler asks for are the scopes its token is asked, cached and refreshed for.
@@ -71,22 +79,30 @@ pub(crate) async fn current_context(
     } else {
         scopes.to_vec()
     };
-    let logout_path = settings.logout_path.clone();
+    let links = settings.links.clone();
+    // The page, for a claims challenge the handler may raise (`Context::challenge`): as the
+    // browser named it, like the return path of a sign-in.
+    let page = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map(|o| &o.0)
+        .unwrap_or(&parts.uri)
+        .clone();
     // The record is ours: move the claims into the context instead of copying them.
     let context = |record: &mut Record| Context {
-        user: User {
-            claims: record
-                .user
-                .take()
-                .map(|u| u.claims.shared())
-                .unwrap_or_default()
-                .into(),
+        user: match record.user.take() {
+            Some(user) => User {
+                claims: user.claims.shared().into(),
+                data: user.data.shared().into(),
+            },
+            None => User::from_claims(Default::default()),
         },
         access_token: String::new(),
         token_type: String::new(),
         expires_in: 0,
         scopes: Vec::new(),
-        logout_path,
+        links,
+        page: Some(page),
     };
     if api_scopes.is_empty() {
         if dirty {
@@ -124,7 +140,7 @@ pub(crate) async fn current_context(
             context.scopes = acquired.token.scopes;
             Ok(Some(context))
         }
-        Err(Failure::SignIn) => Err(sign_in_needed(parts, scopes)),
+        Err(Failure::SignIn) => Err(sign_in_needed(parts, scopes, freshness)),
         Err(Failure::Declined(missing)) => Err(LoginRejection::ScopesNotGranted {
             scopes: missing,
             auth: auth.clone(),

@@ -23,7 +23,9 @@ use crate::services::backchannel::LogoutMarkers;
 use crate::services::tokens::TokenCache;
 use crate::store::session::SessionPolicy;
 use crate::store::single_use::SingleUse;
+use crate::web_app::admission::{Admission, AllowList, DEFAULT_HOOK_TIMEOUT};
 use crate::web_app::auth::{Auth, B2cFlows, Parts, Settings};
+use crate::web_app::context::Links;
 use crate::web_app::pages::DefaultPages;
 
 /// The public paths of the library's routes, with the application root, as a browser asks.
@@ -89,7 +91,8 @@ impl AuthBuilder {
             edit_profile: flow_provider(b2c.edit_profile)?,
             reset_password: flow_provider(b2c.reset_password)?,
         };
-        let settings = self.settings(paths, redirect_uri.as_ref())?;
+        let mut settings = self.settings(paths, redirect_uri.as_ref())?;
+        settings.admission = self.admission(&authority)?;
         let sealer = check_token_keys(
             self.token_encryption_key.as_deref(),
             &self.token_decryption_keys,
@@ -253,6 +256,11 @@ impl AuthBuilder {
             None if secure_cookies => "__Host-identity.sid".to_owned(),
             None => "identity.sid".to_owned(),
         };
+        let links = Arc::new(Links {
+            login: paths.login.clone(),
+            logout: paths.logout,
+            root: paths.root.clone(),
+        });
         Ok(Settings {
             prompt: self.prompt,
             secure_cookies,
@@ -261,7 +269,7 @@ impl AuthBuilder {
             root: paths.root,
             post_logout: paths.post_logout,
             login_path: paths.login,
-            logout_path: Arc::from(paths.logout),
+            links,
             signed_out_path: paths.signed_out,
             app_name: self.app_name.take().unwrap_or_default(),
             device_starts_per_minute: self.device_starts_per_minute.unwrap_or(60),
@@ -274,6 +282,7 @@ impl AuthBuilder {
                 login_timeout: self.login_timeout.unwrap_or(Duration::from_secs(600)),
             },
             backchannel: self.backchannel,
+            admission: Admission::default(),
         })
     }
 
@@ -302,6 +311,31 @@ impl AuthBuilder {
                  application needs REDIRECT_URI, the redirect URI registered at the provider"
             );
         }
-        Ok(Client::new(client_id, credential, redirect_uri).with_options(auth_method, resources))
+        Ok(Client::new(client_id, credential, redirect_uri)
+            .with_options(auth_method, resources)
+            .with_capabilities(std::mem::take(&mut self.client_capabilities)))
+    }
+
+    /// Who may sign in: the allow-lists, checked, and the hook with its time bound. A
+    /// multi-tenant authority without a tenant list admits every organization's users, which
+    /// is said at startup.
+    fn admission(&mut self, authority: &Authority) -> Result<Admission, ConfigError> {
+        let allow = AllowList::new(
+            std::mem::take(&mut self.allowed_tenants),
+            std::mem::take(&mut self.allowed_email_domains),
+            authority.is_microsoft(),
+        )?;
+        if authority.is_multi_tenant() && !allow.has_tenants() {
+            tracing::warn!(
+                authority = %authority.url,
+                "this application signs in users of every Entra tenant: set `allowed_tenants` \
+                 (ALLOWED_TENANTS) to the tenants you serve, or decide in a sign-in hook"
+            );
+        }
+        Ok(Admission {
+            allow,
+            hook: self.sign_in_hook.take(),
+            timeout: self.sign_in_hook_timeout.unwrap_or(DEFAULT_HOOK_TIMEOUT),
+        })
     }
 }
