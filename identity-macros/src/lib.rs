@@ -85,8 +85,9 @@ mod spec;
 /// that authentication context class. A session that does not satisfy them is sent through
 /// sign-in again with `max_age` / `acr_values`, and the handler runs once the new ID token
 /// does. A provider that answers without satisfying them gets a 403 page, not another round.
-/// `max_age = 0` means "authenticate again on every visit": the page is served only within 10
-/// seconds of a new authentication. Both are checked at compile time (a whole number of
+/// `max_age = 0` means "authenticate again on every visit": the page is served only within 3
+/// seconds of a new authentication (a `max_age` under 3 counts as 3), the time the redirect
+/// back from the provider takes. Both are checked at compile time (a whole number of
 /// seconds up to a year; one class of printable ASCII).
 ///
 /// ```

@@ -24,6 +24,7 @@ mod secrets_stay_secret;
 mod session_expiry;
 mod session_security;
 mod sign_in;
+mod sign_in_rules;
 mod stores;
 mod tokens;
 mod two_instances;

@@ -476,8 +476,8 @@ impl AuthBuilder {
     /// ID token's `email_verified` is true; Entra's ID tokens do not carry it, so for an Entra
     /// authority the optional claim `xms_edov` (the email's domain is verified by the user's
     /// tenant; add it to the app registration's token configuration) counts too. A user with no
-    /// verified email address is not admitted. Variable: `ALLOWED_EMAIL_DOMAINS`
-    /// (comma-separated).
+    /// verified email address is not admitted. Sign-ins ask for the `email` scope when a list is
+    /// set. Variable: `ALLOWED_EMAIL_DOMAINS` (comma-separated).
     pub fn allowed_email_domains<I, S>(mut self, domains: I) -> Self
     where
         I: IntoIterator<Item = S>,

@@ -8,9 +8,10 @@ use serde_json::{Map, Value};
 use crate::core::error::Error;
 use crate::store::session::{SignedIn, StepUp};
 
-/// How long after a re-authentication a page with `max_age = 0` (or any shorter `max_age`) is
-/// still served: the redirect back from the provider has to reach it.
-pub(crate) const GRACE_SECONDS: i64 = 10;
+/// How long after a re-authentication a page with `max_age = 0` (or another `max_age` under
+/// it) is still served: the redirect back from the provider has to reach it. Short, so that
+/// "authenticate again on every visit" means every visit.
+pub(crate) const GRACE_SECONDS: i64 = 3;
 
 /// What a handler requires of the authentication, from `#[login_required(max_age = ..,
 /// acr = "..")]`.

@@ -92,6 +92,10 @@ impl AuthBuilder {
             reset_password: flow_provider(b2c.reset_password)?,
         };
         let mut settings = self.settings(paths, redirect_uri.as_ref())?;
+        // An email allow-list needs the email address: ask for it at every sign-in.
+        if !self.allowed_email_domains.is_empty() && !settings.scopes.iter().any(|s| s == "email") {
+            settings.scopes.push("email".to_owned());
+        }
         settings.admission = self.admission(&authority)?;
         let sealer = check_token_keys(
             self.token_encryption_key.as_deref(),
