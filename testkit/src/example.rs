@@ -48,6 +48,8 @@ pub const PROVIDER_SETTINGS: &[&str] = &[
     "APPLICATION_ROOT",
     "SCOPE",
     "ENDPOINT",
+    "ALLOWED_EMAIL_DOMAINS",
+    "ALLOWED_TENANTS",
 ];
 
 /// Starts example `name` as a user does — from the repository root, with none of the provider

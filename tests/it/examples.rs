@@ -11,12 +11,18 @@ use tokio::process::Child;
 /// Starts the example with no provider configured on a free port; waits until it listens and
 /// returns what it printed (the registration lines included).
 async fn start(name: &str) -> (Child, String, String) {
+    start_with(name, &[]).await
+}
+
+/// [`start`] with more of the environment.
+async fn start_with(name: &str, more: &[(&str, &str)]) -> (Child, String, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap()
         .port();
-    let env = [("PORT", port.to_string()), ("RUST_LOG", "info".to_owned())];
+    let mut env = vec![("PORT", port.to_string()), ("RUST_LOG", "info".to_owned())];
+    env.extend(more.iter().map(|(k, v)| (*k, (*v).to_owned())));
     let (child, said) = support::example::start(name, &env).await;
     (child, said, format!("http://127.0.0.1:{port}"))
 }
@@ -100,4 +106,31 @@ async fn the_protected_router_example_guards_every_admin_route_and_only_those() 
     // An unknown path stays a 404 rather than a sign-in.
     let missing = browser.get(format!("{base}/admin/nothing-here")).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_sign_in_rules_example_admits_its_domain_keeps_the_hooks_data_and_refuses_others() {
+    let (_child, _, base) =
+        start_with("sign_in_rules", &[("ALLOWED_EMAIL_DOMAINS", "example.test")]).await;
+    let browser = Browser::new();
+    let page = browser.get(format!("{base}/")).await;
+    let page = browser.sign_in(page, "alice").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Hello Alice"), "{}", page.body);
+    assert!(page.body.contains("email: alice@example.test"), "{}", page.body);
+    assert!(
+        page.body.contains("app_user: <code>alice-local</code>"),
+        "{}",
+        page.body
+    );
+    let recent = browser.get(format!("{base}/recent")).await;
+    assert_eq!(recent.status, StatusCode::OK, "{}", recent.body);
+    assert!(recent.body.contains("Recently signed in"), "{}", recent.body);
+
+    let (_child, _, base) =
+        start_with("sign_in_rules", &[("ALLOWED_EMAIL_DOMAINS", "contoso.test")]).await;
+    let browser = Browser::new();
+    let page = browser.get(format!("{base}/")).await;
+    let page = browser.sign_in(page, "alice").await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
 }
