@@ -59,7 +59,10 @@ async fn index(context: Context) -> Html<String> {
             escape_html(claims.email.as_deref().unwrap_or("-")),
             escape_html(claims.tid.as_deref().unwrap_or("-")),
         ),
-        Err(error) => format!("<p>Unexpected claims: {}</p>", escape_html(&error.to_string())),
+        Err(error) => format!(
+            "<p>Unexpected claims: {}</p>",
+            escape_html(&error.to_string())
+        ),
     };
     let app_user = context
         .user

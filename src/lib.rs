@@ -48,6 +48,8 @@
 //!   `tower-sessions-sqlx-store` 0.15 (SQLite, PostgreSQL, MySQL).
 //! - Web APIs: [`ApiAuth`] validates bearer access tokens locally; [`authorization_required`]
 //!   protects a handler with scopes and app roles, handing it an [`ApiContext`].
+//! - Who may sign in and how (a sign-in hook, allow-lists, typed claims, per-request sign-in
+//!   parameters, step-up, claims challenges): [`guide::sign_in_rules`].
 //! - Every handler shape the attributes accept (scopes, roles, other extractors, generics,
 //!   `#[axum::debug_handler]`, a re-exporting crate) has an example in [`login_required`] and
 //!   [`authorization_required`].
@@ -59,6 +61,12 @@
 //! - `postgres`: `PostgresRefreshLock`, the same through PostgreSQL.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
+
+/// Guides to what the crate does, each with compiled examples.
+pub mod guide {
+    #[doc = include_str!("../docs/guide/sign_in_rules.md")]
+    pub mod sign_in_rules {}
+}
 
 // The attributes' documentation, with an example of every handler shape, is the macro crate's
 // (its examples are that crate's doctests); `#[doc(inline)]` shows it here in full.

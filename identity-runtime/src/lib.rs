@@ -49,7 +49,6 @@ mod store;
 mod web_api;
 mod web_app;
 
-pub use core::claim_set::ClaimsError;
 pub use core::clock::Clock;
 pub use core::error::{BoxError, Error};
 pub use core::grants::GroupsOverage;
@@ -57,6 +56,7 @@ pub use core::params::{Prompt, TokenEndpointAuthMethod};
 pub use core::return_path::safe_return_path;
 pub use core::setting::{ConfigError, Flow, Setting};
 pub use services::app_tokens::ClientToken;
+pub use store::claims::ClaimsError;
 #[cfg(feature = "postgres")]
 pub use store::lock::PostgresRefreshLock;
 #[cfg(feature = "redis")]

@@ -110,14 +110,21 @@ async fn the_protected_router_example_guards_every_admin_route_and_only_those() 
 
 #[tokio::test]
 async fn the_sign_in_rules_example_admits_its_domain_keeps_the_hooks_data_and_refuses_others() {
-    let (_child, _, base) =
-        start_with("sign_in_rules", &[("ALLOWED_EMAIL_DOMAINS", "example.test")]).await;
+    let (_child, _, base) = start_with(
+        "sign_in_rules",
+        &[("ALLOWED_EMAIL_DOMAINS", "example.test")],
+    )
+    .await;
     let browser = Browser::new();
     let page = browser.get(format!("{base}/")).await;
     let page = browser.sign_in(page, "alice").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert!(page.body.contains("Hello Alice"), "{}", page.body);
-    assert!(page.body.contains("email: alice@example.test"), "{}", page.body);
+    assert!(
+        page.body.contains("email: alice@example.test"),
+        "{}",
+        page.body
+    );
     assert!(
         page.body.contains("app_user: <code>alice-local</code>"),
         "{}",
@@ -125,10 +132,17 @@ async fn the_sign_in_rules_example_admits_its_domain_keeps_the_hooks_data_and_re
     );
     let recent = browser.get(format!("{base}/recent")).await;
     assert_eq!(recent.status, StatusCode::OK, "{}", recent.body);
-    assert!(recent.body.contains("Recently signed in"), "{}", recent.body);
+    assert!(
+        recent.body.contains("Recently signed in"),
+        "{}",
+        recent.body
+    );
 
-    let (_child, _, base) =
-        start_with("sign_in_rules", &[("ALLOWED_EMAIL_DOMAINS", "contoso.test")]).await;
+    let (_child, _, base) = start_with(
+        "sign_in_rules",
+        &[("ALLOWED_EMAIL_DOMAINS", "contoso.test")],
+    )
+    .await;
     let browser = Browser::new();
     let page = browser.get(format!("{base}/")).await;
     let page = browser.sign_in(page, "alice").await;

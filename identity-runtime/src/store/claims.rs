@@ -6,8 +6,10 @@
 //! as a string, the store copies one buffer, and the parsed map comes from a small
 //! content-addressed cache (an equal string is the same claims, so a hit needs no trust).
 
-use std::sync::{Arc, LazyLock};
+use std::any::{Any, TypeId};
+use std::sync::{Arc, LazyLock, Weak};
 
+use serde::de::DeserializeOwned;
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -113,8 +115,111 @@ impl<'de> Deserialize<'de> for Claims {
 /// array item. A 12 KB token with 1,100 short `groups` values parses to about 70 KB, which
 /// this follows within a small factor.
 pub(crate) fn weigh(claims: &Map<String, Value>) -> u64 {
-    crate::core::claim_set::weight_of(claims)
+    const SLOT: u64 = 24 + 32 + 16;
+    claims
+        .iter()
+        .map(|(key, value)| SLOT + key.len() as u64 + weigh_value(value))
+        .sum()
 }
+
+fn weigh_value(value: &Value) -> u64 {
+    match value {
+        Value::Null | Value::Bool(_) | Value::Number(_) => 0,
+        // An allocation takes at least 32 bytes with its header (glibc's smallest chunk).
+        Value::String(s) => (s.len() as u64).max(24) + 8,
+        Value::Array(items) => items.iter().map(|item| 32 + weigh_value(item)).sum(),
+        Value::Object(map) => 48 + weigh(map),
+    }
+}
+
+/// The claims as a `T`, deserialized once per parsed claim set and type: the session's
+/// claims are parsed once per distinct session string (and a web API's once per token), so
+/// a handler reading `claims_as::<T>()` on every request deserializes nothing after the
+/// first.
+pub(crate) fn typed<T>(claims: &Arc<Map<String, Value>>) -> Result<Arc<T>, ClaimsError>
+where
+    T: DeserializeOwned + Send + Sync + 'static,
+{
+    let key = (TypeId::of::<T>(), Arc::as_ptr(claims) as usize);
+    if let Some(entry) = TYPED.get(&key)
+        && let Some(of) = entry.of.upgrade()
+        && Arc::ptr_eq(&of, claims)
+        && let Ok(value) = entry.value.downcast::<T>()
+    {
+        return Ok(value);
+    }
+    let value = Arc::new(T::deserialize(&**claims).map_err(|source| ClaimsError {
+        type_name: std::any::type_name::<T>(),
+        source: Arc::new(source),
+    })?);
+    TYPED.insert(
+        key,
+        Typed {
+            of: Arc::downgrade(claims),
+            weight: weigh(claims),
+            value: value.clone(),
+        },
+    );
+    Ok(value)
+}
+
+/// Claims that do not fit the type a handler asked for (`claims_as::<T>()`): a missing claim, or
+/// one of another type. Which claim and why is in the message.
+///
+/// ```
+/// use axum_identity_runtime::User;
+/// use serde::Deserialize;
+/// use serde_json::json;
+///
+/// #[derive(Debug, Deserialize)]
+/// struct Staff {
+///     employee_id: String,
+/// }
+///
+/// let user = User::from_claims(json!({"sub": "1"}).as_object().unwrap().clone());
+/// let error = user.claims_as::<Staff>().unwrap_err();
+/// assert!(error.to_string().contains("missing field `employee_id`"), "{error}");
+/// ```
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("the claims do not fit `{type_name}`: {source}")]
+pub struct ClaimsError {
+    type_name: &'static str,
+    #[source]
+    source: Arc<serde_json::Error>,
+}
+
+impl ClaimsError {
+    /// The Rust type the claims were read as.
+    pub fn type_name(&self) -> &'static str {
+        self.type_name
+    }
+}
+
+/// A typed copy of a claim set. The key is the claim set's address; the entry holds a weak
+/// reference to it, which keeps that address from being reused while the entry lives, so an
+/// entry whose claims are gone can only miss, never answer for other claims.
+#[derive(Clone)]
+struct Typed {
+    of: Weak<Map<String, Value>>,
+    weight: u64,
+    value: Arc<dyn Any + Send + Sync>,
+}
+
+#[derive(Clone)]
+struct ByWeight;
+
+impl quick_cache::Weighter<(TypeId, usize), Typed> for ByWeight {
+    fn weight(&self, _: &(TypeId, usize), typed: &Typed) -> u64 {
+        typed.weight
+    }
+}
+
+/// The bytes of typed claims kept, for the process: a typed copy is about the size of the
+/// claims it was read from (which is what an entry is weighed as).
+const TYPED_MAX_BYTES: u64 = 16 << 20;
+
+static TYPED: LazyLock<quick_cache::sync::Cache<(TypeId, usize), Typed, ByWeight>> =
+    LazyLock::new(|| quick_cache::sync::Cache::with_weighter(1024, TYPED_MAX_BYTES, ByWeight));
 
 #[cfg(test)]
 mod tests {
@@ -167,5 +272,45 @@ mod tests {
         assert!(serde_json::from_value::<Claims>(json!({"sub": "u"})).is_err());
         assert!(serde_json::from_value::<Claims>(json!("[1, 2]")).is_err());
         assert!(serde_json::from_value::<Claims>(json!("not json")).is_err());
+    }
+
+    fn set_of(value: Value) -> Arc<Map<String, Value>> {
+        Arc::new(value.as_object().unwrap().clone())
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    struct Typed {
+        sub: String,
+        #[serde(default)]
+        roles: Vec<String>,
+    }
+
+    #[test]
+    fn typed_claims_are_read_once_per_claim_set_and_type() {
+        let claims = set_of(json!({"sub": "s", "roles": ["r"]}));
+        let first = typed::<Typed>(&claims).unwrap();
+        assert_eq!(
+            (first.sub.as_str(), first.roles.as_slice()),
+            ("s", &["r".to_owned()][..])
+        );
+        let again = typed::<Typed>(&claims.clone()).unwrap();
+        assert!(
+            Arc::ptr_eq(&first, &again),
+            "the second read is the first one's value"
+        );
+        // Equal claims parsed apart are another set: read on their own.
+        let other = set_of(json!({"sub": "t"}));
+        assert_eq!(typed::<Typed>(&other).unwrap().sub, "t");
+        let error = typed::<Typed>(&set_of(json!({"roles": 1}))).unwrap_err();
+        assert!(error.to_string().contains("Typed"), "{error}");
+        assert!(error.type_name().ends_with("Typed"));
+    }
+
+    #[test]
+    fn a_dropped_claim_set_never_answers_for_another() {
+        for i in 0..200 {
+            let claims = set_of(json!({"sub": format!("user{i}")}));
+            assert_eq!(typed::<Typed>(&claims).unwrap().sub, format!("user{i}"));
+        }
     }
 }

@@ -11,12 +11,13 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
-use crate::core::claim_set::{ClaimSet, ClaimsError};
+use crate::core::claim_set::ClaimSet;
 use crate::core::error::Error;
 use crate::core::grants::{self, GroupsOverage};
 use crate::core::response::{NOT_CACHED, Quoting, quoted, set_challenge};
 use crate::oidc::access_token::Rejected;
 use crate::services::app_tokens::ClientToken;
+use crate::store::claims::{ClaimsError, typed};
 use crate::web_api::auth::ApiAuth;
 use crate::web_app::auth::Auth;
 use crate::web_app::extract::{NoScopes, Scopes};
@@ -135,7 +136,7 @@ impl ApiClaims {
     where
         T: serde::de::DeserializeOwned + Send + Sync + 'static,
     {
-        self.claims.typed()
+        typed(self.claims.shared())
     }
 }
 

@@ -7,8 +7,9 @@ use axum::http::Uri;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::core::claim_set::{ClaimSet, ClaimsError};
+use crate::core::claim_set::ClaimSet;
 use crate::core::grants::GroupsOverage;
+use crate::store::claims::{ClaimsError, typed};
 
 /// The signed-in user and, when the handler declared scopes, a fresh access token for them —
 /// what Python `identity` passes to a view as `context`.
@@ -217,7 +218,7 @@ impl User {
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
-        self.claims.typed()
+        typed(self.claims.shared())
     }
 
     /// What the application's [sign-in hook](crate::AuthBuilder::on_sign_in) added to the
@@ -234,7 +235,7 @@ impl User {
     where
         T: DeserializeOwned + Send + Sync + 'static,
     {
-        self.data.typed()
+        typed(self.data.shared())
     }
 
     /// `sub`: the user's stable identifier at the provider.
