@@ -477,3 +477,44 @@ async fn a_claims_challenge_round_trip() {
     assert_eq!(seen.len(), 2, "{seen:?}");
     assert_ne!(seen[0], seen[1], "the page came back with a new token");
 }
+
+#[tokio::test]
+async fn a_provider_that_ignores_max_age_gets_a_403_page_not_a_loop() {
+    use support::hostile::{Hostile, Scenario, TokenSpec};
+    let now = support::bearer::now();
+    for (auth_time, status) in [
+        (None, StatusCode::FORBIDDEN),
+        (Some(now - 3600), StatusCode::FORBIDDEN),
+        (Some(now), StatusCode::OK),
+    ] {
+        let claims = match auth_time {
+            Some(at) => json!({"auth_time": at}),
+            None => json!({}),
+        };
+        let hostile = Hostile::start(
+            app::CLIENT_ID,
+            Scenario {
+                id_token: TokenSpec::claims(claims),
+                ..Scenario::default()
+            },
+        )
+        .await;
+        let app = launch(routes())
+            .issuer(&hostile.issuer)
+            .client(app::CLIENT_ID, app::CLIENT_SECRET)
+            .start()
+            .await;
+        let browser = Browser::new();
+        let page = browser.get(app.url("/recent")).await;
+        assert_eq!(page.status, status, "{auth_time:?}: {}", page.body);
+        let asked = hostile.authorizations();
+        assert_eq!(asked.len(), 1, "one round, no loop: {:?}", page.chain);
+        assert_eq!(asked[0].params["max_age"], "5");
+        if status == StatusCode::FORBIDDEN {
+            assert!(page.body.contains("requires a recent sign-in"), "{}", page.body);
+            assert_eq!(browser.get(app.url("/")).await.body, "anonymous");
+        } else {
+            assert_eq!(page.body, "recent alice");
+        }
+    }
+}
