@@ -23,6 +23,8 @@ pub(crate) struct LoginRequiredArgs {
     pub(crate) max_age: Option<LitInt>,
     /// `acr = "..."` (`#[login_required]` only), already validated.
     pub(crate) acr: Option<LitStr>,
+    /// `provider = "work"` (`#[login_required]` only), already validated.
+    pub(crate) provider: Option<LitStr>,
     /// `crate = "path"` or `crate = path`.
     pub(crate) krate: Option<Path>,
 }
@@ -34,6 +36,7 @@ impl LoginRequiredArgs {
             || self.roles.is_some()
             || self.max_age.is_some()
             || self.acr.is_some()
+            || self.provider.is_some()
     }
 }
 
@@ -42,7 +45,7 @@ pub(crate) struct ScopeList {
     pub(crate) scopes: Vec<LitStr>,
 }
 
-const LOGIN_REQUIRED_OPTIONS: &[&str] = &["scopes", "roles", "max_age", "acr", "crate"];
+const LOGIN_REQUIRED_OPTIONS: &[&str] = &["scopes", "roles", "max_age", "acr", "provider", "crate"];
 const AUTHORIZATION_REQUIRED_OPTIONS: &[&str] = &["scopes", "roles", "crate"];
 
 /// The longest `max_age` taken: a year. Longer is no step-up at all.
@@ -156,6 +159,11 @@ impl LoginRequiredArgs {
                     expect_eq(input, &key, "`acr = \"c1\"`")?;
                     let acr = parse_acr(input)?;
                     set_once(&mut args.acr, &key, acr, "keep one")?;
+                }
+                "provider" if spec.name == LOGIN_REQUIRED.name => {
+                    expect_eq(input, &key, "`provider = \"work\"`")?;
+                    let provider = parse_provider(input)?;
+                    set_once(&mut args.provider, &key, provider, "keep one")?;
                 }
                 _ if spec.name == LOGIN_REQUIRED.name => {
                     return Err(unknown_option(&key, LOGIN_REQUIRED_OPTIONS));
@@ -402,6 +410,29 @@ fn parse_acr(input: ParseStream<'_>) -> syn::Result<LitStr> {
     Ok(lit)
 }
 
+/// `provider = "work"`: the name of one of the application's providers.
+fn parse_provider(input: ParseStream<'_>) -> syn::Result<LitStr> {
+    const HELP: &str = "`provider` takes the name of one of the application's providers as a \
+                        string literal, e.g. `provider = \"work\"`";
+    if !input.peek(LitStr) {
+        return Err(syn::Error::new_spanned(take_item(input), HELP));
+    }
+    let lit: LitStr = input.parse()?;
+    let value = lit.value();
+    if value.is_empty()
+        || value.len() > 32
+        || !value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(syn::Error::new(
+            lit.span(),
+            format!("{HELP}: up to 32 letters, digits, `-` and `_`"),
+        ));
+    }
+    Ok(lit)
+}
+
 /// `crate = "path"` or `crate = path`.
 fn parse_crate_path(input: ParseStream<'_>) -> syn::Result<Path> {
     const HELP: &str = "`crate` takes the path of the crate that re-exports axum-identity: \
@@ -600,7 +631,7 @@ mod tests {
         }
         assert_eq!(
             message("path = \"/x\""),
-            "unknown option `path`; the options are `scopes`, `roles`, `max_age`, `acr`, `crate`"
+            "unknown option `path`; the options are `scopes`, `roles`, `max_age`, `acr`, `provider`, `crate`"
         );
     }
 
@@ -724,6 +755,21 @@ mod tests {
             assert!(msg.starts_with(start), "{src}: {msg}");
         }
         assert_eq!(pointed("max_age = -1"), "-1");
+        assert_eq!(
+            parse(r#"provider = "work""#)
+                .unwrap()
+                .provider
+                .unwrap()
+                .value(),
+            "work"
+        );
+        for bad in [
+            r#"provider = work"#,
+            r#"provider = "a b""#,
+            r#"provider = """#,
+        ] {
+            assert!(message(bad).starts_with("`provider` takes"), "{bad}");
+        }
         assert_eq!(pointed("acr = \"a b\""), "\"a b\"");
         assert_eq!(
             message("max_age = 1, max_age = 2"),

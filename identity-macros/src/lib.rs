@@ -101,6 +101,22 @@ mod spec;
 /// # let _: axum::Router = axum::Router::new().route("/payout", axum::routing::get(payout));
 /// ```
 ///
+/// # `provider`
+///
+/// In an application with several providers (`AuthBuilder::provider`), `provider = "work"`
+/// admits only users who signed in with that one: a visitor who is not signed in goes straight
+/// to its sign-in, and a user of another provider gets a 403 page, not a sign-in loop.
+///
+/// ```
+/// use axum_identity::{Context, login_required};
+///
+/// #[login_required(provider = "work")]
+/// async fn staff(context: Context) -> String {
+///     format!("{} works here", context.user.display_name())
+/// }
+/// # let _: axum::Router = axum::Router::new().route("/staff", axum::routing::get(staff));
+/// ```
+///
 /// # The `Context` argument
 ///
 /// The argument of type `Context` may have any name or pattern (`context`, `ctx`, `mut c`, `_`)

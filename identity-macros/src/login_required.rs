@@ -89,6 +89,9 @@ pub(crate) fn expand_with(
             .acr
             .as_ref()
             .map(|acr| quote!(const ACR: ::core::option::Option<&'static str> = ::core::option::Option::Some(#acr);));
+        let provider = args.provider.as_ref().map(|provider| {
+            quote!(const PROVIDER: ::core::option::Option<&'static str> = ::core::option::Option::Some(#provider);)
+        });
         let items = quote! {
             #(#cfgs)*
             #[doc(hidden)]
@@ -101,6 +104,7 @@ pub(crate) fn expand_with(
                 #roles
                 #max_age
                 #acr
+                #provider
             }
         };
         (Some(marker), items)

@@ -77,8 +77,8 @@ pub use web_app::extract::{
 };
 pub use web_app::layer::AuthLayer;
 pub use web_app::pages::{
-    DefaultPages, DeviceCodePage, DeviceCodeStartPage, ErrorPage, Pages, SignOutPage,
-    SignedOutPage, escape_html, is_safe_link,
+    DefaultPages, DeviceCodePage, DeviceCodeStartPage, ErrorPage, Pages, ProviderChoicePage,
+    SignOutPage, SignedOutPage, escape_html, is_safe_link,
 };
 pub use web_app::rejection::LoginRejection;
 #[doc(hidden)]

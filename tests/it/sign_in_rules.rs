@@ -511,7 +511,11 @@ async fn a_provider_that_ignores_max_age_gets_a_403_page_not_a_loop() {
         assert_eq!(asked.len(), 1, "one round, no loop: {:?}", page.chain);
         assert_eq!(asked[0].params["max_age"], "5");
         if status == StatusCode::FORBIDDEN {
-            assert!(page.body.contains("requires a recent sign-in"), "{}", page.body);
+            assert!(
+                page.body.contains("requires a recent sign-in"),
+                "{}",
+                page.body
+            );
             assert_eq!(browser.get(app.url("/")).await.body, "anonymous");
         } else {
             assert_eq!(page.body, "recent alice");

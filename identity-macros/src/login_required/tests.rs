@@ -531,3 +531,15 @@ fn step_up() {
         }
     ));
 }
+
+#[test]
+fn provider() {
+    insta::assert_snapshot!(pretty(
+        quote!(provider = "work"),
+        quote! {
+            async fn staff(context: Context) -> String {
+                context.provider().to_owned()
+            }
+        }
+    ));
+}

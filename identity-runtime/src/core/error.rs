@@ -127,6 +127,13 @@ pub enum Error {
     /// user is not signed in (500; the cause goes to the log only).
     #[error("the application's sign-in hook failed: {0}")]
     SignInHook(String),
+    /// The page is for users of another of the application's providers
+    /// (`#[login_required(provider = "..")]`): a 403, not a sign-in loop.
+    #[error("this page is for users who sign in with `{0}`")]
+    OtherProvider(String),
+    /// A sign-in was asked of a provider the application does not have (404).
+    #[error("there is no sign-in provider called `{0}`")]
+    UnknownProvider(String),
     /// The provider signed the user in without what the page requires (a recent enough
     /// authentication for `max_age`, or the `acr` asked for): asking again would loop (403).
     #[error("{0}")]
@@ -257,7 +264,9 @@ impl Error {
             | Error::RolesMissing(_)
             | Error::SignInDenied(_)
             | Error::StepUpNotMet(_)
+            | Error::OtherProvider(_)
             | Error::InteractionRequired { .. } => StatusCode::FORBIDDEN,
+            Error::UnknownProvider(_) => StatusCode::NOT_FOUND,
             Error::TokenEndpoint { .. } => StatusCode::BAD_GATEWAY,
             Error::TooManySignIns => StatusCode::TOO_MANY_REQUESTS,
             Error::ProviderUnavailable { .. }
@@ -287,7 +296,10 @@ impl Error {
             Error::ScopesNotGranted(_) | Error::InteractionRequired { .. } => {
                 "Permission not granted"
             }
-            Error::RolesMissing(_) | Error::SignInDenied(_) => "Access denied",
+            Error::RolesMissing(_) | Error::SignInDenied(_) | Error::OtherProvider(_) => {
+                "Access denied"
+            }
+            Error::UnknownProvider(_) => "Not found",
             Error::StepUpNotMet(_) => "Stronger sign-in required",
             Error::SignInHook(_) => "Sign-in could not complete",
             Error::TokenEndpoint { .. } | Error::ProviderUnavailable { .. } => {

@@ -62,6 +62,8 @@ pub enum Setting {
     AllowedTenants,
     /// `allowed_email_domains`, `ALLOWED_EMAIL_DOMAINS`.
     AllowedEmailDomains,
+    /// `provider` (named providers), `IDENTITY_PROVIDERS`.
+    Providers,
     /// `application_root`, `APPLICATION_ROOT`.
     ApplicationRoot,
     /// `token_endpoint_auth_method`, `TOKEN_ENDPOINT_AUTH_METHOD`.
@@ -98,6 +100,7 @@ impl Setting {
             Setting::Audiences => "audiences",
             Setting::AllowedTenants => "allowed_tenants",
             Setting::AllowedEmailDomains => "allowed_email_domains",
+            Setting::Providers => "provider",
             Setting::ApplicationRoot => "application_root",
             Setting::TokenEndpointAuthMethod => "token_endpoint_auth_method",
             Setting::Resource => "resource",
@@ -128,6 +131,7 @@ impl Setting {
             Setting::BackchannelLogoutKey => Some("BACKCHANNEL_LOGOUT_KEY"),
             Setting::AllowedTenants => Some("ALLOWED_TENANTS"),
             Setting::AllowedEmailDomains => Some("ALLOWED_EMAIL_DOMAINS"),
+            Setting::Providers => Some("IDENTITY_PROVIDERS"),
             Setting::Scopes
             | Setting::PostLogoutRedirect
             | Setting::LoginPath
@@ -188,6 +192,15 @@ pub enum ConfigError {
         second: Setting,
         /// Why.
         reason: &'static str,
+    },
+    /// A setting of one of several named providers: which provider, and what is wrong (its
+    /// environment variables carry the provider's name as a prefix, `WORK_CLIENT_ID`).
+    #[error("provider `{provider}` (its variables are prefixed {}_): {error}", provider.to_uppercase().replace('-', "_"))]
+    Named {
+        /// The provider's name.
+        provider: String,
+        /// What is wrong with its settings.
+        error: Box<ConfigError>,
     },
     /// The provider's discovery document does not fit the configured authority.
     #[error("the identity provider's configuration is unusable: {0}")]

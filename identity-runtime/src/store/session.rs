@@ -116,6 +116,10 @@ pub(crate) struct PendingLogin {
     /// in", not an error.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub(crate) silent: bool,
+    /// The provider it went to, in an application with several: the callback completes it
+    /// there, whatever the answer says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) provider: Option<String>,
 }
 
 /// What a page requires of the user's authentication beyond being signed in:
@@ -178,6 +182,9 @@ pub(crate) struct SignedIn {
     /// from the ID token's `auth_time`; `None` when the provider did not say.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) authenticated: Option<i64>,
+    /// The name of the provider the user signed in with, in an application with several.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) provider: Option<String>,
 }
 
 /// An access token and what it is good for.
@@ -266,6 +273,7 @@ impl SignedIn {
             sealed_by: None,
             data: Claims::default(),
             authenticated: None,
+            provider: None,
         }
     }
 

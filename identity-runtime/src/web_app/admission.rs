@@ -50,6 +50,9 @@ pub struct SignInEvent {
     pub scopes: Vec<String>,
     /// How the user signed in.
     pub method: SignInMethod,
+    /// The provider the user signed in with, as the application named it (`""` for the one
+    /// provider of an application that names none).
+    pub provider: String,
 }
 
 impl std::fmt::Debug for SignInEvent {
@@ -63,6 +66,7 @@ impl std::fmt::Debug for SignInEvent {
             )
             .field("scopes", &self.scopes)
             .field("method", &self.method)
+            .field("provider", &self.provider)
             .finish()
     }
 }

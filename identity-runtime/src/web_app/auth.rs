@@ -28,7 +28,7 @@ use crate::web_app::admission::Admission;
 use crate::web_app::context::Links;
 use crate::web_app::pages::{Pages, render_error};
 use crate::web_app::sign_in_params::LoginUrl;
-use crate::web_app::step_up::Freshness;
+use crate::web_app::step_up::Needs;
 
 /// The configured identity of the application: who it is at the provider, where the provider
 /// is, and how sign-in behaves. Cheap to clone (one `Arc`), built once at startup, independent
@@ -81,6 +81,9 @@ struct Inner {
     sealer: Sealer,
     pages: Arc<dyn Pages>,
     clock: Clock,
+    /// The application's other providers, each a complete `Auth` with the same application
+    /// settings (see `web_app/providers.rs`); empty with one provider.
+    others: Vec<Auth>,
     /// Device Code sign-ins started in the last minute.
     device_starts: StartLimit,
 }
@@ -150,7 +153,7 @@ impl std::fmt::Debug for Auth {
 }
 
 impl Auth {
-    pub(crate) fn new(parts: Parts) -> Self {
+    pub(crate) fn new(parts: Parts, others: Vec<Auth>) -> Self {
         let device_starts = StartLimit::new(parts.settings.device_starts_per_minute);
         Auth {
             inner: Arc::new(Inner {
@@ -166,6 +169,7 @@ impl Auth {
                 sealer: parts.sealer,
                 pages: parts.pages,
                 clock: parts.clock,
+                others,
             }),
             store: None,
         }
@@ -317,7 +321,7 @@ impl Auth {
         &self,
         next: &str,
         scopes: &[&str],
-        freshness: Freshness,
+        needs: Needs,
     ) -> String {
         let mut login_url = self.login_url(next);
         let mut add = |name: &str, value: &str| {
@@ -327,11 +331,14 @@ impl Auth {
         if !scopes.is_empty() {
             add("scope", &scopes.join(" "));
         }
-        if let Some(max_age) = freshness.max_age {
+        if let Some(max_age) = needs.max_age {
             add("max_age", &max_age.to_string());
         }
-        if let Some(acr) = freshness.acr {
+        if let Some(acr) = needs.acr {
             add("acr", acr);
+        }
+        if let Some(provider) = needs.provider {
+            add("provider", provider);
         }
         login_url
     }
@@ -511,5 +518,18 @@ impl Auth {
     /// The session store, once this `Auth` was installed with [`Auth::layer`].
     pub(crate) fn store(&self) -> Option<&dyn SessionStore> {
         self.store.as_deref()
+    }
+
+    /// The application's other providers, without the store this one is in front of.
+    pub(crate) fn others(&self) -> &[Auth] {
+        &self.inner.others
+    }
+
+    /// `other` in front of the store this `Auth` is in front of.
+    pub(crate) fn beside(&self, other: &Auth) -> Auth {
+        Auth {
+            inner: other.inner.clone(),
+            store: self.store.clone(),
+        }
     }
 }

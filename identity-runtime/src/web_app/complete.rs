@@ -54,6 +54,7 @@ pub(crate) async fn complete_sign_in(
         access_token: Some(response.access_token().secret().clone()).filter(|t| !t.is_empty()),
         scopes: granted.clone(),
         method,
+        provider: auth.provider_name().to_owned(),
     };
     let data = match auth.admission().admit(event).await {
         Ok(data) => data,
@@ -71,14 +72,21 @@ pub(crate) async fn complete_sign_in(
         .filter(|s| !granted.contains(s))
         .cloned()
         .collect();
+    let provider = auth.provider_key();
     let mut signed_in = match record.user.take() {
-        // An incremental-consent sign-in of the same user keeps the tokens already cached.
-        Some(previous) if previous.claims.get("sub") == claims.get("sub") => previous,
+        // An incremental-consent sign-in of the same user (at the same provider: `sub` is
+        // unique per provider only) keeps the tokens already cached.
+        Some(previous)
+            if previous.claims.get("sub") == claims.get("sub") && previous.provider == provider =>
+        {
+            previous
+        }
         _ => SignedIn::new(Map::new(), now),
     };
     signed_in.claims = claims.into();
     signed_in.data = data.into();
     signed_in.authenticated = authenticated;
+    signed_in.provider = provider;
     // The user just authenticated: the session's lifetime (and any back-channel logout before
     // this moment) counts from now.
     signed_in.since = now;

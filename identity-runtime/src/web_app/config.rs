@@ -37,6 +37,25 @@ impl Auth {
     /// does not say (pages, paths, the application name).
     pub fn builder_from_env() -> AuthBuilder {
         let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
+        let mut builder = AuthBuilder::from_vars(&var);
+        // `IDENTITY_PROVIDERS=work,customer`: each provider's settings under its name,
+        // upper-cased, as a prefix (`WORK_CLIENT_ID`, `WORK_OIDC_AUTHORITY`...).
+        for name in var("IDENTITY_PROVIDERS")
+            .map(|raw| comma_list(&raw))
+            .unwrap_or_default()
+        {
+            let prefix = name.to_uppercase().replace('-', "_");
+            let provider =
+                AuthBuilder::from_vars(&|setting: &str| var(&format!("{prefix}_{setting}")));
+            builder = builder.provider(name, provider);
+        }
+        builder
+    }
+}
+
+impl AuthBuilder {
+    /// The settings `var` reads, by their variable names.
+    fn from_vars(var: &dyn Fn(&str) -> Option<String>) -> AuthBuilder {
         AuthBuilder {
             client_id: var("CLIENT_ID").or_else(|| var("AZURE_CLIENT_ID")),
             client_secret: var("CLIENT_SECRET"),
@@ -127,6 +146,8 @@ pub struct AuthBuilder {
     sign_in_hook: Option<Hook>,
     sign_in_hook_timeout: Option<Duration>,
     client_capabilities: Vec<String>,
+    /// Named providers ([`AuthBuilder::provider`]), in order: the first is the default.
+    named: Vec<(String, AuthBuilder)>,
 }
 
 impl std::fmt::Debug for AuthBuilder {
@@ -555,6 +576,7 @@ impl AuthBuilder {
 }
 
 mod build;
+mod several;
 
 #[cfg(test)]
 mod tests {

@@ -56,7 +56,7 @@ pub struct Context {
 }
 
 /// The library's paths a handler's context links to: shared by every request's `Context`.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct Links {
     /// The login path, with the application root.
     pub(crate) login: String,
@@ -64,6 +64,8 @@ pub(crate) struct Links {
     pub(crate) logout: String,
     /// The application root, `""` for none.
     pub(crate) root: String,
+    /// The name of the provider the user signed in with (`""`: the one unnamed provider).
+    pub(crate) provider: String,
 }
 
 impl Default for Links {
@@ -72,6 +74,7 @@ impl Default for Links {
             login: "/login".into(),
             logout: "/logout".into(),
             root: String::new(),
+            provider: String::new(),
         }
     }
 }
@@ -157,6 +160,13 @@ impl Context {
             scopes,
             ..Context::new(user)
         }
+    }
+
+    /// The name of the provider the user signed in with, as the application named it
+    /// ([`AuthBuilder::provider`](crate::AuthBuilder::provider), `IDENTITY_PROVIDERS`); `""`
+    /// for an application with one provider it did not name.
+    pub fn provider(&self) -> &str {
+        &self.links.provider
     }
 
     /// The URL that signs the user out, for templates (Python's `url_for("identity.logout")`).

@@ -11,7 +11,7 @@ use crate::core::grants;
 use crate::web_app::context::Context;
 use crate::web_app::rejection::{LoginRejection, auth_of, sign_in_needed};
 use crate::web_app::sign_in::current_context;
-use crate::web_app::step_up::Freshness;
+use crate::web_app::step_up::Needs;
 
 /// The scopes (and app roles) a handler needs, as a type: what `#[login_required(scopes =
 /// [...])]` and `#[authorization_required(..)]` generate.
@@ -26,13 +26,17 @@ pub trait Scopes: Send + Sync + 'static {
     /// The authentication context class the user's ID token must name
     /// (`#[login_required(acr = "..")]`).
     const ACR: Option<&'static str> = None;
+    /// The provider the user must have signed in with (`#[login_required(provider = "..")]`),
+    /// in an application with several.
+    const PROVIDER: Option<&'static str> = None;
 }
 
 /// What `S` requires of the authentication.
-fn freshness<S: Scopes>() -> Freshness {
-    Freshness {
+fn needs<S: Scopes>() -> Needs {
+    Needs {
         max_age: S::MAX_AGE,
         acr: S::ACR,
+        provider: S::PROVIDER,
     }
 }
 
@@ -73,7 +77,7 @@ impl<St: Send + Sync, S: Scopes> FromRequestParts<St> for LoginGuard<S> {
     type Rejection = LoginRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
-        let context = require(parts, S::SCOPES, S::ROLES, freshness::<S>()).await?;
+        let context = require(parts, S::SCOPES, S::ROLES, needs::<S>()).await?;
         parts.extensions.insert(Guarded(context));
         Ok(LoginGuard(PhantomData))
     }
@@ -83,7 +87,7 @@ impl<St: Send + Sync, S: Scopes> FromRequestParts<St> for LoginRequired<S> {
     type Rejection = LoginRejection;
 
     async fn from_request_parts(parts: &mut Parts, _: &St) -> Result<Self, Self::Rejection> {
-        let context = require(parts, S::SCOPES, S::ROLES, freshness::<S>()).await?;
+        let context = require(parts, S::SCOPES, S::ROLES, needs::<S>()).await?;
         Ok(LoginRequired(context, PhantomData))
     }
 }
@@ -110,7 +114,7 @@ impl<St: Send + Sync> OptionalFromRequestParts<St> for Context {
         if let Some(Guarded(context)) = parts.extensions.remove::<Guarded>() {
             return Ok(Some(context));
         }
-        current_context(parts, &[], Freshness::default()).await
+        current_context(parts, &[], Needs::default()).await
     }
 }
 
@@ -168,18 +172,18 @@ pub async fn require_access(
     scopes: &[&str],
     roles: &[&str],
 ) -> Result<Context, LoginRejection> {
-    require(parts, scopes, roles, Freshness::default()).await
+    require(parts, scopes, roles, Needs::default()).await
 }
 
-/// [`require_access`], and the authentication's freshness the attribute may require.
+/// [`require_access`], and the authentication's needs the attribute may require.
 async fn require(
     parts: &Parts,
     scopes: &[&str],
     roles: &[&str],
-    freshness: Freshness,
+    needs: Needs,
 ) -> Result<Context, LoginRejection> {
-    let Some(context) = current_context(parts, scopes, freshness).await? else {
-        return Err(sign_in_needed(parts, scopes, freshness));
+    let Some(context) = current_context(parts, scopes, needs).await? else {
+        return Err(sign_in_needed(parts, scopes, needs));
     };
     // Most handlers require no role: they read no roles claim (a protected hit allocates
     // nothing it does not hand on).

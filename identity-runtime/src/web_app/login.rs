@@ -118,6 +118,7 @@ pub(crate) async fn start(
         flow: user_flow,
         step_up: params.step_up,
         silent: prompt == Some(Prompt::None),
+        provider: auth.provider_key(),
     });
     session::store(session, &record, auth.expiring()).await?;
     Ok(redirect(url.as_str()))
@@ -232,6 +233,12 @@ pub(crate) async fn callback(
     // And gone from the store before the code is redeemed, so a replay can never redeem it.
     let pending = record.pending.remove(position);
     session::store(session, &record, auth.expiring()).await?;
+    // The sign-in completes at the provider it went to: its issuer, its token endpoint, its
+    // keys, whatever the answer claims to come from.
+    let Some(auth) = auth.for_provider(pending.provider.as_deref()) else {
+        return Err(Error::UnknownState);
+    };
+    let auth = &*auth;
 
     if auth.clock().now() - pending.created > auth.settings().session.login_timeout.as_secs() as i64
     {

@@ -120,6 +120,12 @@ pub(crate) async fn logout(auth: &Auth, session: &Session) -> Result<Response, E
     let Some(user) = record.user else {
         return Ok(redirect(post_logout));
     };
+    // The user's own provider revokes the token and ends its session (with several providers;
+    // one the application no longer has is left alone).
+    let Some(auth) = auth.for_provider(user.provider.as_deref()) else {
+        return Ok(redirect(post_logout));
+    };
+    let auth = &*auth;
     if let Some(refresh_token) = user.refresh_token.clone() {
         revoke(auth.clone(), refresh_token);
     }

@@ -17,6 +17,7 @@ pub(crate) mod layer;
 pub(crate) mod login;
 pub(crate) mod logout;
 pub(crate) mod pages;
+pub(crate) mod providers;
 pub(crate) mod rejection;
 pub(crate) mod routes;
 pub(crate) mod sign_in;

@@ -105,6 +105,18 @@ pub struct SignedOutPage<'a> {
     pub login_url: &'a str,
 }
 
+/// What the page that lets the user choose a provider shows, in an application with several
+/// (a sign-in without `?provider=`).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ProviderChoicePage<'a> {
+    /// The application's name, as configured (may be empty).
+    pub app_name: &'a str,
+    /// Each provider's name, as the application named it, and the login URL that signs in
+    /// there (and returns to the page that asked).
+    pub providers: &'a [(&'a str, String)],
+}
+
 /// What the sign-out confirmation page shows: the page a sign-out request gets when it may not
 /// come from the user (a link on another site, a prefetch).
 #[derive(Debug, Clone)]
@@ -247,6 +259,27 @@ pub trait Pages: Send + Sync + 'static {
                 r#"<h1>Sign in on another device</h1><p>You will get a code to enter at the identity provider, on this or any other device.</p><form method="get" action="{}">{fields}<p><button class="button" type="submit">Get a sign-in code</button></p></form>"#,
                 escape_html(page.action),
             ),
+        )
+    }
+
+    /// The choice of provider, in an application with several: a link to each provider's
+    /// sign-in.
+    fn choose_provider(&self, page: &ProviderChoicePage<'_>) -> String {
+        let links: String = page
+            .providers
+            .iter()
+            .map(|(name, url)| {
+                format!(
+                    r#"<p><a class="button" href="{}">Sign in with {}</a></p>"#,
+                    escape_html(url),
+                    escape_html(name)
+                )
+            })
+            .collect();
+        layout(
+            page.app_name,
+            "Sign in",
+            &format!("<h1>How do you sign in?</h1>{links}"),
         )
     }
 

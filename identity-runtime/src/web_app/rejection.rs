@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use crate::core::error::Error;
 use crate::core::response::{NO_STORE, Quoting, quoted, set_challenge};
 use crate::web_app::auth::Auth;
-use crate::web_app::step_up::Freshness;
+use crate::web_app::step_up::Needs;
 
 /// Why a protected request did not reach its handler. Match on it in a custom extractor, or
 /// return it: as a response it is a redirect into sign-in for a page load, `401` with JSON for
@@ -197,11 +197,7 @@ pub(crate) fn is_page_load(parts: &Parts) -> bool {
     accept.is_empty() || accept.contains("text/html") || !accept.contains("json")
 }
 
-pub(crate) fn sign_in_needed(
-    parts: &Parts,
-    scopes: &[&str],
-    freshness: Freshness,
-) -> LoginRejection {
+pub(crate) fn sign_in_needed(parts: &Parts, scopes: &[&str], needs: Needs) -> LoginRejection {
     let auth = match auth_of(parts) {
         Ok(auth) => auth,
         Err(rejection) => return rejection,
@@ -215,7 +211,7 @@ pub(crate) fn sign_in_needed(
         .unwrap_or(&parts.uri);
     let next = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
     LoginRejection::SignInRequired {
-        login_url: auth.login_url_with_scopes(next, scopes, freshness),
+        login_url: auth.login_url_with_scopes(next, scopes, needs),
         page_load: is_page_load(parts),
         realm: auth.settings().app_name.clone(),
     }

@@ -1,6 +1,9 @@
 //! The routes [`Auth::routes`] (and `identity_routes!`) add: login, the redirect URI, logout,
 //! the signed-out page, and the Device Code and back-channel logout endpoints when enabled.
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{FromRequestParts, RawQuery};
@@ -11,15 +14,16 @@ use axum::routing::{get, post};
 use tower_sessions::Session;
 
 use crate::core::error::Error;
-use crate::core::params::{parse_params, parse_scopes};
+use crate::core::params::{encode, parse_params, parse_scopes};
 use crate::core::response::redirect;
+use crate::oidc::jws;
 use crate::services::backchannel::Receiver;
 use crate::store::session::UserFlow;
 use crate::web_app::auth::Auth;
 use crate::web_app::device;
 use crate::web_app::login;
 use crate::web_app::logout;
-use crate::web_app::pages::{SignedOutPage, escape_html, page};
+use crate::web_app::pages::{ProviderChoicePage, SignedOutPage, escape_html, page};
 use crate::web_app::rejection::is_prefetch;
 use crate::web_app::sign_in_params::SignInParams;
 
@@ -94,6 +98,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Installed {
 }
 
 async fn backchannel(Installed(auth): Installed, body: Bytes) -> Response {
+    // With several providers, the logout token is checked by the provider its `iss` names
+    // (its keys, its client id); an issuer none of them has is checked, and refused, by the
+    // default one.
+    let named = match logout_token_issuer(&body) {
+        Some(issuer) if auth.has_several_providers() => {
+            auth.by_issuer(&issuer).await.map(Cow::into_owned)
+        }
+        _ => None,
+    };
+    let auth = named.unwrap_or(auth);
     let Some(store) = auth.store() else {
         return auth.render_error(&Error::Setup(
             "back-channel logout needs the session store: add `.layer(auth.layer(store))`",
@@ -108,6 +122,13 @@ async fn backchannel(Installed(auth): Installed, body: Bytes) -> Response {
         now: auth.clock().now(),
     };
     auth.markers().receive(receiver, &body).await
+}
+
+/// The `iss` a logout token says it has, unverified: only to pick whose keys verify it.
+fn logout_token_issuer(body: &[u8]) -> Option<String> {
+    let params = parse_params(body).ok()?;
+    let claims = jws::payload(params.get("logout_token")?).ok()?;
+    claims.get("iss")?.as_str().map(str::to_owned)
 }
 
 async fn device_page(Installed(auth): Installed, session: Session) -> Response {
@@ -139,6 +160,17 @@ async fn login(
     }
     let result = async {
         let params = parse_params(query.unwrap_or_default().as_bytes())?;
+        // With several providers: the one asked for, or a page to choose one.
+        let auth = match params.get("provider") {
+            Some(name) => auth
+                .named(name)
+                .ok_or_else(|| Error::UnknownProvider(name.chars().take(40).collect()))?,
+            None if auth.has_several_providers() => {
+                return Ok(choose_provider(&auth, query_text(&params)));
+            }
+            None => Cow::Borrowed(&auth),
+        };
+        let auth = &*auth;
         let next = auth.return_path(params.get("next").map(String::as_str).unwrap_or("/"));
         let scopes = parse_scopes(params.get("scope").map(String::as_str))?;
         let user_flow = match params.get("flow").map(String::as_str) {
@@ -150,13 +182,43 @@ async fn login(
         if auth.uses_device_code() {
             // A `HEAD` or a prefetch is nobody's sign-in: it starts none.
             let can_keep = method != Method::HEAD && !is_prefetch(&headers);
-            return device::start(&auth, &session, &next, scopes, can_keep).await;
+            return device::start(auth, &session, &next, scopes, can_keep).await;
         }
         let sign_in = SignInParams::from_query(&params);
-        login::start(&auth, &session, &next, scopes, user_flow, sign_in).await
+        login::start(auth, &session, &next, scopes, user_flow, sign_in).await
     }
     .await;
     result.unwrap_or_else(|e| auth.render_error(&e))
+}
+
+/// The query of a login request, for the chooser's links (each adds its `provider`).
+fn query_text(params: &HashMap<String, String>) -> String {
+    form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(params.iter().filter(|(name, _)| *name != "provider"))
+        .finish()
+}
+
+/// The page that lets the user choose a provider: a link to each one's sign-in, with the
+/// rest of the request's query (where to return, the scopes, the sign-in parameters).
+fn choose_provider(auth: &Auth, query: String) -> Response {
+    let separator = if query.is_empty() { "" } else { "&" };
+    let providers: Vec<(&str, String)> = auth
+        .provider_names()
+        .into_iter()
+        .map(|name| {
+            let url = format!(
+                "{}?{query}{separator}provider={}",
+                auth.login_path(),
+                encode(name)
+            );
+            (name, url)
+        })
+        .collect();
+    let choice = ProviderChoicePage {
+        app_name: &auth.settings().app_name,
+        providers: &providers,
+    };
+    page(StatusCode::OK, auth.pages().choose_provider(&choice))
 }
 
 async fn callback_query(

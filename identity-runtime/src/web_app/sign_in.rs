@@ -14,13 +14,13 @@ use crate::store::session::{self, Record};
 use crate::web_app::auth::Auth;
 use crate::web_app::context::{Context, User};
 use crate::web_app::rejection::{LoginRejection, sign_in_needed};
-use crate::web_app::step_up::Freshness;
+use crate::web_app::step_up::Needs;
 
 /// The context of a signed-in request, `None` for a signed-out one; a rejection for failures.
 pub(crate) async fn current_context(
     parts: &Parts,
     scopes: &[&str],
-    freshness: Freshness,
+    needs: Needs,
 ) -> Result<Option<Context>, LoginRejection> {
     // Borrowed, not cloned: a protected hit copies nothing it does not hand to the handler.
     let auth = parts
@@ -45,6 +45,20 @@ pub(crate) async fn current_context(
     let Some(user) = record.user.as_mut() else {
         return Ok(None);
     };
+    // With several providers, the user's own: its token endpoint, its rules. (A provider the
+    // application no longer has signs the user out.) With one, `auth` itself, not a copy.
+    let Some(auth) = auth.for_provider(user.provider.as_deref()) else {
+        return Ok(None);
+    };
+    let auth = &*auth;
+    if let Some(required) = needs.provider
+        && required != auth.provider_name()
+    {
+        return Err(LoginRejection::Failed {
+            error: Error::OtherProvider(required.to_owned()),
+            auth: Some(auth.clone()),
+        });
+    }
     let now = auth.clock().now();
     let settings = auth.settings();
     if !user.is_current(now, &settings.session) {
@@ -68,8 +82,8 @@ pub(crate) async fn current_context(
     }
     // A page that requires a recent (or a stronger) authentication than this session's sends
     // the user through sign-in again, asking the provider for it.
-    if !freshness.is_none() && !freshness.met_by(user, now) {
-        return Err(sign_in_needed(parts, scopes, freshness));
+    if !needs.is_none() && !needs.met_by(user, now) {
+        return Err(sign_in_needed(parts, scopes, needs));
     }
     let dirty = user.touch(now, &settings.session);
     // Microsoft's authorities: the OpenID scopes need no access token. Elsewhere the scopes a
@@ -140,7 +154,7 @@ pub(crate) async fn current_context(
             context.scopes = acquired.token.scopes;
             Ok(Some(context))
         }
-        Err(Failure::SignIn) => Err(sign_in_needed(parts, scopes, freshness)),
+        Err(Failure::SignIn) => Err(sign_in_needed(parts, scopes, needs)),
         Err(Failure::Declined(missing)) => Err(LoginRejection::ScopesNotGranted {
             scopes: missing,
             auth: auth.clone(),

@@ -13,15 +13,18 @@ use crate::store::session::{SignedIn, StepUp};
 /// "authenticate again on every visit" means every visit.
 pub(crate) const GRACE_SECONDS: i64 = 3;
 
-/// What a handler requires of the authentication, from `#[login_required(max_age = ..,
-/// acr = "..")]`.
+/// What a handler requires of the sign-in beyond scopes and roles, from
+/// `#[login_required(max_age = .., acr = "..", provider = "..")]`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct Freshness {
+pub(crate) struct Needs {
     pub(crate) max_age: Option<u64>,
     pub(crate) acr: Option<&'static str>,
+    /// The provider the user must have signed in with.
+    pub(crate) provider: Option<&'static str>,
 }
 
-impl Freshness {
+impl Needs {
+    /// Whether it asks nothing of the authentication itself (no step-up).
     pub(crate) fn is_none(&self) -> bool {
         self.max_age.is_none() && self.acr.is_none()
     }
@@ -92,9 +95,9 @@ mod tests {
 
     #[test]
     fn a_recent_enough_authentication_serves_the_page() {
-        let max_age = |s| Freshness {
+        let max_age = |s| Needs {
             max_age: Some(s),
-            acr: None,
+            ..Needs::default()
         };
         let signed_in = user(Some(1_000), json!({}));
         assert!(max_age(300).met_by(&signed_in, 1_300));
@@ -104,14 +107,14 @@ mod tests {
         assert!(!max_age(0).met_by(&signed_in, 1_001 + GRACE_SECONDS));
         // Unknown: the provider never said when the user authenticated.
         assert!(!max_age(3600).met_by(&user(None, json!({})), 1_000));
-        assert!(Freshness::default().met_by(&user(None, json!({})), 1_000));
+        assert!(Needs::default().met_by(&user(None, json!({})), 1_000));
     }
 
     #[test]
     fn the_acr_must_be_the_one_asked_for() {
-        let mfa = Freshness {
-            max_age: None,
+        let mfa = Needs {
             acr: Some("mfa"),
+            ..Needs::default()
         };
         assert!(mfa.met_by(&user(None, json!({"acr": "mfa"})), 0));
         assert!(!mfa.met_by(&user(None, json!({"acr": "pwd"})), 0));

@@ -14,6 +14,7 @@ fn event(value: Value) -> SignInEvent {
         access_token: None,
         scopes: Vec::new(),
         method: SignInMethod::AuthorizationCode,
+        provider: String::new(),
     }
 }
 

@@ -48,7 +48,15 @@ struct B2cUrls {
 impl AuthBuilder {
     /// Checks the settings and builds the [`Auth`]. Does not contact the provider (see
     /// [`Auth::warm_up`]).
-    pub fn build(mut self) -> Result<Auth, ConfigError> {
+    pub fn build(self) -> Result<Auth, ConfigError> {
+        if self.has_named_providers() {
+            return self.build_several();
+        }
+        Ok(Auth::new(self.parts("")?, Vec::new()))
+    }
+
+    /// The services of one provider's `Auth`, `name` being the provider's.
+    pub(super) fn parts(mut self, name: &str) -> Result<Parts, ConfigError> {
         let client_id = self
             .client_id
             .take()
@@ -107,7 +115,11 @@ impl AuthBuilder {
             self.token_encryption_key.as_deref(),
         )?;
         let client = self.client(client_id, redirect_uri)?;
-        Ok(Auth::new(Parts {
+        settings.links = Arc::new(Links {
+            provider: name.to_owned(),
+            ..Links::clone(&settings.links)
+        });
+        Ok(Parts {
             settings,
             client,
             provider: Provider::new(authority, http, ttl),
@@ -121,7 +133,7 @@ impl AuthBuilder {
             app_token_cache_bytes: self
                 .app_token_cache_bytes
                 .unwrap_or(crate::services::app_tokens::DEFAULT_CACHE_BYTES),
-        }))
+        })
     }
 
     /// The B2C user flows' authorities; a tenant without a sign-in flow, or a flow without a
@@ -264,6 +276,7 @@ impl AuthBuilder {
             login: paths.login.clone(),
             logout: paths.logout,
             root: paths.root.clone(),
+            provider: String::new(),
         });
         Ok(Settings {
             prompt: self.prompt,
