@@ -28,4 +28,5 @@ mod sign_in_rules;
 mod stores;
 mod tokens;
 mod two_instances;
+mod two_providers;
 mod web_api;

@@ -8,7 +8,7 @@ use axum::http::request::Parts;
 use tower_sessions::Session;
 
 use crate::core::error::Error;
-use crate::core::params::api_scopes;
+use crate::core::params::{api_scopes, encode};
 use crate::services::tokens::Failure;
 use crate::store::session::{self, Record};
 use crate::web_app::auth::Auth;
@@ -59,6 +59,17 @@ pub(crate) async fn current_context(
             auth: Some(auth.clone()),
         });
     }
+    // Signing in again (a step-up, a grant gone) goes back to the user's own provider.
+    let again = |needs: Needs| {
+        let mut rejection = sign_in_needed(parts, scopes, needs);
+        if let (None, Some(name), LoginRejection::SignInRequired { login_url, .. }) =
+            (needs.provider, auth.provider_key(), &mut rejection)
+        {
+            let separator = if login_url.contains('?') { '&' } else { '?' };
+            login_url.push_str(&format!("{separator}provider={}", encode(&name)));
+        }
+        rejection
+    };
     let now = auth.clock().now();
     let settings = auth.settings();
     if !user.is_current(now, &settings.session) {
@@ -83,7 +94,7 @@ pub(crate) async fn current_context(
     // A page that requires a recent (or a stronger) authentication than this session's sends
     // the user through sign-in again, asking the provider for it.
     if !needs.is_none() && !needs.met_by(user, now) {
-        return Err(sign_in_needed(parts, scopes, needs));
+        return Err(again(needs));
     }
     let dirty = user.touch(now, &settings.session);
     // Microsoft's authorities: the OpenID scopes need no access token. Elsewhere the scopes a
@@ -154,7 +165,7 @@ pub(crate) async fn current_context(
             context.scopes = acquired.token.scopes;
             Ok(Some(context))
         }
-        Err(Failure::SignIn) => Err(sign_in_needed(parts, scopes, needs)),
+        Err(Failure::SignIn) => Err(again(needs)),
         Err(Failure::Declined(missing)) => Err(LoginRejection::ScopesNotGranted {
             scopes: missing,
             auth: auth.clone(),

@@ -230,7 +230,10 @@ mod tests {
         let auth = app()
             .app_name("Shop")
             .provider("work", oidc("staff", "https://work.example"))
-            .provider("customer", oidc("shop", "https://id.example").scopes(["api.read"]))
+            .provider(
+                "customer",
+                oidc("shop", "https://id.example").scopes(["api.read"]),
+            )
             .build()
             .unwrap();
         assert_eq!(auth.provider_names(), ["work", "customer"]);
@@ -251,7 +254,10 @@ mod tests {
             .provider("b", oidc("same", "https://id.example"))
             .build()
             .unwrap_err();
-        assert!(twins.to_string().contains("same authority and client id"), "{twins}");
+        assert!(
+            twins.to_string().contains("same authority and client id"),
+            "{twins}"
+        );
         let err = app()
             .oidc_authority("https://id.example")
             .provider("a", oidc("x", "https://a.example"))
@@ -259,8 +265,14 @@ mod tests {
             .unwrap_err();
         assert!(err.to_string().contains("IDENTITY_PROVIDERS"), "{err}");
         for bad in ["", "a b", "x/y", &"n".repeat(33)] {
-            let err = app().provider(bad, oidc("x", "https://a.example")).build().unwrap_err();
-            assert!(err.to_string().contains("not a provider name"), "{bad:?}: {err}");
+            let err = app()
+                .provider(bad, oidc("x", "https://a.example"))
+                .build()
+                .unwrap_err();
+            assert!(
+                err.to_string().contains("not a provider name"),
+                "{bad:?}: {err}"
+            );
         }
         let err = app()
             .provider("a", oidc("x", "https://a.example"))

@@ -1,0 +1,260 @@
+//! Several providers in one application, against two real provider processes with different
+//! issuers ("work" and "customer"): each user signs in, gets tokens and signs out at their own
+//! provider, a callback cannot be completed at the other one, and a handler can require one.
+
+use axum_identity_testkit as support;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use axum_identity::{Auth, Clock, Context, login_required};
+use reqwest::StatusCode;
+use serde_json::json;
+use support::app::{CLIENT_ID, CLIENT_SECRET, Slot, TestApp, launch};
+use support::browser::Browser;
+use support::provider::{TestProvider, requests, token_requests};
+
+/// `/` says who is signed in and where.
+async fn home(context: Option<Context>) -> String {
+    match context {
+        Some(context) => format!("{} at {}", context.user.subject(), context.provider()),
+        None => "anonymous".to_owned(),
+    }
+}
+
+#[login_required]
+async fn welcome(context: Context) -> String {
+    format!(
+        "welcome {} at {}",
+        context.user.subject(),
+        context.provider()
+    )
+}
+
+#[login_required(provider = "work")]
+async fn staff(context: Context) -> String {
+    format!("staff {}", context.user.subject())
+}
+
+#[login_required(scopes = ["api.read"])]
+async fn read(context: Context) -> String {
+    format!(
+        "token from {} ({} chars)",
+        context.provider(),
+        context.access_token.len()
+    )
+}
+
+fn routes() -> Router {
+    Router::new()
+        .route("/", get(home))
+        .route("/welcome", get(welcome))
+        .route("/staff", get(staff))
+        .route("/read", get(read))
+}
+
+struct Rig {
+    app: TestApp,
+    work: TestProvider,
+    customer: TestProvider,
+    clock: Clock,
+    _slot: Slot,
+}
+
+async fn provider_for(slot: &Slot) -> TestProvider {
+    let client = TestProvider::web_client(
+        CLIENT_ID,
+        CLIENT_SECRET,
+        &[&slot.redirect_uri()],
+        &[&slot.post_logout_uri()],
+    );
+    TestProvider::start(json!({"clients": [client], "accessTokenTtl": 60, "autoConsent": true}))
+        .await
+        .expect("a test provider starts")
+}
+
+async fn rig() -> Rig {
+    let slot = Slot::bind();
+    let (work, customer) = (provider_for(&slot).await, provider_for(&slot).await);
+    assert_ne!(work.issuer, customer.issuer);
+    let clock = Clock::manual_from_now();
+    let (work_issuer, customer_issuer, app_clock) =
+        (work.issuer.clone(), customer.issuer.clone(), clock.clone());
+    // The application's client id, secret and redirect URI (from the launcher) serve both.
+    let app = launch(routes())
+        .configured_provider()
+        .on(&slot)
+        .auth(move |b| {
+            b.clock(app_clock)
+                .provider("work", Auth::builder().oidc_authority(work_issuer))
+                .provider("customer", Auth::builder().oidc_authority(customer_issuer))
+        })
+        .start()
+        .await;
+    Rig {
+        app,
+        work,
+        customer,
+        clock,
+        _slot: slot,
+    }
+}
+
+/// Signs `login` in at the provider called `name`, through the chooser's link.
+async fn sign_in_via_chooser(rig: &Rig, browser: &Browser, name: &str, login: &str) {
+    let chooser = browser.get(rig.app.url("/welcome")).await;
+    assert_eq!(chooser.status, StatusCode::OK, "{}", chooser.body);
+    let link = chooser
+        .body
+        .split("href=\"")
+        .skip(1)
+        .map(|rest| rest.split('"').next().unwrap().replace("&amp;", "&"))
+        .find(|href| href.ends_with(&format!("provider={name}")))
+        .unwrap_or_else(|| panic!("a link to {name} on the chooser: {}", chooser.body));
+    let page = browser.get(rig.app.url(&link)).await;
+    let page = browser.sign_in(page, login).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.body, format!("welcome {login} at {name}"));
+}
+
+#[tokio::test]
+async fn user_a_signs_in_through_provider_1_and_user_b_through_provider_2_in_one_router() {
+    let rig = rig().await;
+    let (alice, bob) = (Browser::new(), Browser::new());
+    sign_in_via_chooser(&rig, &alice, "work", "alice").await;
+    sign_in_via_chooser(&rig, &bob, "customer", "bob").await;
+    assert_eq!(alice.get(rig.app.url("/")).await.body, "alice at work");
+    assert_eq!(bob.get(rig.app.url("/")).await.body, "bob at customer");
+    let (work, customer) = (rig.work.stats().await, rig.customer.stats().await);
+    assert_eq!(token_requests(&work, "authorization_code"), 1, "{work}");
+    assert_eq!(
+        token_requests(&customer, "authorization_code"),
+        1,
+        "{customer}"
+    );
+}
+
+#[tokio::test]
+async fn a_scoped_token_comes_from_and_is_refreshed_at_the_users_own_provider() {
+    let rig = rig().await;
+    let bob = Browser::new();
+    sign_in_via_chooser(&rig, &bob, "customer", "bob").await;
+    // More consent at bob's provider (no chooser: the session names it).
+    let page = bob.get(rig.app.url("/read")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.starts_with("token from customer"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.chain
+            .iter()
+            .all(|(_, url)| !url.as_str().starts_with(&rig.work.issuer)),
+        "nothing at work: {:?}",
+        page.chain
+    );
+    rig.clock.advance(Duration::from_secs(61));
+    let page = bob.get(rig.app.url("/read")).await;
+    assert!(
+        page.body.starts_with("token from customer"),
+        "{}",
+        page.body
+    );
+    let (work, customer) = (rig.work.stats().await, rig.customer.stats().await);
+    assert_eq!(
+        token_requests(&customer, "authorization_code"),
+        2,
+        "{customer}"
+    );
+    // One refused (the first refresh asked for a scope the grant lacked, which sent bob to
+    // consent) and one that renewed the expired token.
+    assert_eq!(token_requests(&customer, "refresh_token"), 2, "{customer}");
+    assert_eq!(token_requests(&work, "authorization_code"), 0, "{work}");
+    assert_eq!(token_requests(&work, "refresh_token"), 0, "{work}");
+}
+
+#[tokio::test]
+async fn logout_ends_the_session_at_the_users_provider() {
+    let rig = rig().await;
+    let bob = Browser::new();
+    sign_in_via_chooser(&rig, &bob, "customer", "bob").await;
+    let page = bob
+        .get_until(rig.app.url("/logout"), |url| {
+            url.as_str().starts_with(&rig.customer.issuer)
+                || url.as_str().starts_with(&rig.work.issuer)
+        })
+        .await;
+    let to = page.stopped_at.expect("sent to a provider");
+    assert!(to.as_str().starts_with(&rig.customer.issuer), "{to}");
+    assert_eq!(bob.get(rig.app.url("/")).await.body, "anonymous");
+    assert_eq!(requests(&rig.work.stats().await, "end_session"), 0);
+}
+
+#[tokio::test]
+async fn a_callback_with_one_providers_state_and_another_providers_iss_is_refused() {
+    let rig = rig().await;
+    let browser = Browser::new();
+    let page = browser
+        .get_until(rig.app.url("/login?provider=work&next=%2Fwelcome"), |url| {
+            url.as_str().starts_with(&rig.work.issuer)
+        })
+        .await;
+    let authorize = page.stopped_at.expect("sent to work");
+    let state = authorize
+        .query_pairs()
+        .find(|(k, _)| k == "state")
+        .map(|(_, v)| v.into_owned())
+        .expect("a state");
+    let forged = format!(
+        "/redirect?code=anything&state={state}&iss={}",
+        url::form_urlencoded::byte_serialize(rig.customer.issuer.as_bytes()).collect::<String>()
+    );
+    let page = browser.get(rig.app.url(&forged)).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert_eq!(browser.get(rig.app.url("/")).await.body, "anonymous");
+    let (work, customer) = (rig.work.stats().await, rig.customer.stats().await);
+    assert_eq!(
+        token_requests(&work, "authorization_code"),
+        0,
+        "no code redeemed"
+    );
+    assert_eq!(
+        token_requests(&customer, "authorization_code"),
+        0,
+        "no code redeemed"
+    );
+}
+
+#[tokio::test]
+async fn a_page_for_one_provider_turns_the_others_users_away_without_a_loop() {
+    let rig = rig().await;
+    // Not signed in: straight to that provider, no chooser.
+    let visitor = Browser::new();
+    let page = visitor.get(rig.app.url("/staff")).await;
+    assert!(
+        page.url.as_str().starts_with(&rig.work.issuer),
+        "{}",
+        page.url
+    );
+    let page = visitor.sign_in(page, "alice").await;
+    assert_eq!(page.body, "staff alice");
+
+    let bob = Browser::new();
+    sign_in_via_chooser(&rig, &bob, "customer", "bob").await;
+    let page = bob.get(rig.app.url("/staff")).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
+    assert_eq!(page.chain.len(), 1, "no sign-in round: {:?}", page.chain);
+    assert!(page.body.contains("sign in with `work`"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn an_unknown_provider_is_a_404_naming_nothing_else() {
+    let rig = rig().await;
+    let page = Browser::new()
+        .get(rig.app.url("/login?provider=admin"))
+        .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.body);
+    assert!(!page.body.contains(&rig.work.issuer) && !page.body.contains("customer"));
+}
