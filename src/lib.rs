@@ -50,6 +50,8 @@
 //!   protects a handler with scopes and app roles, handing it an [`ApiContext`].
 //! - Who may sign in and how (a sign-in hook, allow-lists, typed claims, per-request sign-in
 //!   parameters, step-up, claims challenges): [`guide::sign_in_rules`].
+//! - Several providers in one application (staff and customers, "sign in with X or Y"):
+//!   [`guide::several_providers`].
 //! - Every handler shape the attributes accept (scopes, roles, other extractors, generics,
 //!   `#[axum::debug_handler]`, a re-exporting crate) has an example in [`login_required`] and
 //!   [`authorization_required`].
@@ -66,6 +68,9 @@
 pub mod guide {
     #[doc = include_str!("../docs/guide/sign_in_rules.md")]
     pub mod sign_in_rules {}
+
+    #[doc = include_str!("../docs/guide/several_providers.md")]
+    pub mod several_providers {}
 }
 
 // The attributes' documentation, with an example of every handler shape, is the macro crate's

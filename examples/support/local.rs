@@ -53,6 +53,7 @@ pub fn configured() -> bool {
         "AUTHORITY",
         "OIDC_AUTHORITY",
         "B2C_TENANT_NAME",
+        "IDENTITY_PROVIDERS",
     ]
     .iter()
     .any(|name| std::env::var(name).is_ok_and(|v| !v.trim().is_empty()))

@@ -50,6 +50,7 @@ pub const PROVIDER_SETTINGS: &[&str] = &[
     "ENDPOINT",
     "ALLOWED_EMAIL_DOMAINS",
     "ALLOWED_TENANTS",
+    "IDENTITY_PROVIDERS",
 ];
 
 /// Starts example `name` as a user does — from the repository root, with none of the provider

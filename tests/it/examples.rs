@@ -148,3 +148,97 @@ async fn the_sign_in_rules_example_admits_its_domain_keeps_the_hooks_data_and_re
     let page = browser.sign_in(page, "alice").await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.body);
 }
+
+#[tokio::test]
+async fn the_two_providers_example_signs_staff_and_customers_in_at_their_own_provider() {
+    let (_child, said, base) = start("two_providers").await;
+    assert!(said.contains("Providers: work, customer"), "{said}");
+    let staff = Browser::new();
+    let chooser = staff.get(format!("{base}/")).await;
+    assert!(
+        chooser.body.contains("Sign in with customer"),
+        "{}",
+        chooser.body
+    );
+    let page = staff
+        .get(format!("{base}/login?provider=work&next=%2F"))
+        .await;
+    let page = staff.sign_in(page, "alice").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body
+            .contains("You signed in with <strong>work</strong>"),
+        "{}",
+        page.body
+    );
+    assert_eq!(
+        staff.get(format!("{base}/staff")).await.status,
+        StatusCode::OK
+    );
+
+    let customer = Browser::new();
+    let page = customer
+        .get(format!("{base}/login?provider=customer"))
+        .await;
+    let page = customer.sign_in(page, "bob").await;
+    assert!(
+        page.body
+            .contains("You signed in with <strong>customer</strong>"),
+        "{}",
+        page.body
+    );
+    let refused = customer.get(format!("{base}/staff")).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
+}
+
+#[tokio::test]
+async fn the_two_providers_example_reads_its_providers_from_the_environment() {
+    use support::provider::TestProvider;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let redirect = format!("{base}/redirect");
+    let signed_out = format!("{base}/logout/done");
+    let mut providers = Vec::new();
+    for (client, secret) in [
+        ("env-work", "work-secret"),
+        ("env-customer", "customer-secret"),
+    ] {
+        let metadata = TestProvider::web_client(client, secret, &[&redirect], &[&signed_out]);
+        providers.push(
+            TestProvider::start(serde_json::json!({"clients": [metadata]}))
+                .await
+                .expect("a provider"),
+        );
+    }
+    let env = [
+        ("PORT", port.to_string()),
+        ("REDIRECT_URI", redirect.clone()),
+        ("IDENTITY_PROVIDERS", "work,customer".to_owned()),
+        ("WORK_CLIENT_ID", "env-work".to_owned()),
+        ("WORK_CLIENT_SECRET", "work-secret".to_owned()),
+        ("WORK_OIDC_AUTHORITY", providers[0].issuer.clone()),
+        ("CUSTOMER_CLIENT_ID", "env-customer".to_owned()),
+        ("CUSTOMER_CLIENT_SECRET", "customer-secret".to_owned()),
+        ("CUSTOMER_OIDC_AUTHORITY", providers[1].issuer.clone()),
+    ];
+    let (_child, said) = support::example::start("two_providers", &env).await;
+    assert!(said.contains("Providers: work, customer"), "{said}");
+    let browser = Browser::new();
+    let page = browser.get(format!("{base}/login?provider=customer")).await;
+    assert!(
+        page.url.as_str().starts_with(&providers[1].issuer),
+        "at the customer provider: {}",
+        page.url
+    );
+    let page = browser.sign_in(page, "carol").await;
+    assert!(
+        page.body
+            .contains("You signed in with <strong>customer</strong>"),
+        "{}",
+        page.body
+    );
+}

@@ -258,3 +258,41 @@ async fn an_unknown_provider_is_a_404_naming_nothing_else() {
     assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.body);
     assert!(!page.body.contains(&rig.work.issuer) && !page.body.contains("customer"));
 }
+
+#[tokio::test]
+async fn a_provider_that_is_down_does_not_stop_sign_in_at_the_others() {
+    let slot = Slot::bind();
+    let work = provider_for(&slot).await;
+    let dead = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://{}", listener.local_addr().unwrap())
+    };
+    let (work_issuer, dead_issuer) = (work.issuer.clone(), dead.clone());
+    let app = launch(routes())
+        .configured_provider()
+        .on(&slot)
+        .auth(move |b| {
+            b.provider("legacy", Auth::builder().oidc_authority(dead_issuer))
+                .provider("work", Auth::builder().oidc_authority(work_issuer))
+        })
+        .start()
+        .await;
+    let browser = Browser::new();
+    let page = browser.get(app.url("/login?provider=legacy")).await;
+    assert_eq!(
+        page.status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "{}",
+        page.body
+    );
+    assert!(
+        !page.body.contains(&work.issuer) && !page.body.contains("work"),
+        "nothing of the other provider: {}",
+        page.body
+    );
+    let page = browser
+        .get(app.url("/login?provider=work&next=%2Fwelcome"))
+        .await;
+    let page = browser.sign_in(page, "alice").await;
+    assert_eq!(page.body, "welcome alice at work");
+}

@@ -356,10 +356,15 @@ impl Auth {
     }
 
     /// Fetches the provider's discovery document and keys now, instead of at the first sign-in,
-    /// so a misconfigured provider is reported at startup. The application works without
-    /// calling it (and keeps working when the provider is down at startup).
+    /// so a misconfigured provider is reported at startup; with several providers, of each
+    /// (the first failure is returned). The application works without calling it (and keeps
+    /// working when a provider is down at startup: sign-in at the others goes on).
     pub async fn warm_up(&self) -> Result<(), Error> {
-        self.inner.provider.metadata().await.map(|_| ())
+        self.inner.provider.metadata().await?;
+        for other in &self.inner.others {
+            other.inner.provider.metadata().await?;
+        }
+        Ok(())
     }
 
     /// An access token of the application itself for `scopes` (Python's
