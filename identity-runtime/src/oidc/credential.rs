@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use base64::Engine as _;
 use openidconnect::CsrfToken;
+use openidconnect::core::CoreJwsSigningAlgorithm;
 use serde_json::json;
 use sha2::Digest as _;
 
@@ -163,15 +164,19 @@ impl Credential {
     }
 
     /// The `client_assertion` for a request to `audience` (the token endpoint), when the
-    /// credential is an assertion.
+    /// credential is an assertion; `accepted`: the signing algorithms the provider lists for
+    /// client authentication (empty when it lists none).
     pub(crate) fn assertion(
         &self,
         client_id: &str,
         audience: &str,
+        accepted: &[CoreJwsSigningAlgorithm],
     ) -> Result<Option<String>, Error> {
         match self {
             Credential::None | Credential::Secret(_) => Ok(None),
-            Credential::Key(key) => key.assertion(client_id, audience, now()).map(Some),
+            Credential::Key(key) => key
+                .assertion(client_id, audience, now(), accepted)
+                .map(Some),
             Credential::AssertionFile(path) => read_assertion(path, now()).map(Some),
         }
     }
@@ -268,14 +273,17 @@ impl SigningKey {
         })
     }
 
-    /// A client assertion (RFC 7523 §3) for `audience`, valid from `now` for a few minutes.
+    /// A client assertion (RFC 7523 §3) for `audience`, valid from `now` for a few minutes,
+    /// signed with an algorithm of `accepted` when the key has one (see `Key::alg`).
     pub(crate) fn assertion(
         &self,
         client_id: &str,
         audience: &str,
         now: i64,
+        accepted: &[CoreJwsSigningAlgorithm],
     ) -> Result<String, Error> {
-        let mut header = json!({ "alg": self.key.alg(), "typ": "JWT", "kid": self.kid });
+        let alg = self.key.alg(accepted);
+        let mut header = json!({ "alg": alg, "typ": "JWT", "kid": self.kid });
         if let Some((sha1, sha256)) = &self.thumbprints {
             header["x5t"] = json!(sha1);
             header["x5t#S256"] = json!(sha256);
@@ -294,7 +302,7 @@ impl SigningKey {
             B64.encode(header.to_string()),
             B64.encode(claims.to_string())
         );
-        let signature = self.key.sign(input.as_bytes()).map_err(|e| {
+        let signature = self.key.sign(&alg, input.as_bytes()).map_err(|e| {
             Error::Config(ConfigError::invalid(
                 Setting::ClientCertificate,
                 format!("the client assertion could not be signed: {e}"),

@@ -3,22 +3,33 @@
 //! RustCrypto's parsers or ring's own; no private-key operation happens outside ring.
 
 use base64::Engine as _;
+use openidconnect::core::CoreJwsSigningAlgorithm as Alg;
 use ring::rand::SystemRandom;
 use ring::signature::{self, EcdsaKeyPair, KeyPair as _, RsaKeyPair};
 
 /// The key itself, which decides the `alg`. Both sign with ring.
 pub(super) enum Key {
-    /// RS256 (RSASSA-PKCS1-v1_5 with SHA-256), what every provider accepts.
+    /// RS256 (RSASSA-PKCS1-v1_5 with SHA-256), what every provider accepts, or PS256 for a
+    /// provider that accepts only that.
     Rsa(RsaKeyPair),
     /// ES256 (P-256), signatures in JWS's fixed-size `r || s`.
     Es256(EcdsaKeyPair),
 }
 
 impl Key {
-    pub(super) fn alg(&self) -> &'static str {
+    /// The algorithm to sign with, given what the provider says it accepts (its
+    /// `token_endpoint_auth_signing_alg_values_supported`; empty when it says nothing): RS256
+    /// for an RSA key unless the provider lists PS256 and not RS256.
+    pub(super) fn alg(&self, accepted: &[Alg]) -> Alg {
         match self {
-            Key::Rsa(_) => "RS256",
-            Key::Es256(_) => "ES256",
+            Key::Rsa(_)
+                if !accepted.contains(&Alg::RsaSsaPkcs1V15Sha256)
+                    && accepted.contains(&Alg::RsaSsaPssSha256) =>
+            {
+                Alg::RsaSsaPssSha256
+            }
+            Key::Rsa(_) => Alg::RsaSsaPkcs1V15Sha256,
+            Key::Es256(_) => Alg::EcdsaP256Sha256,
         }
     }
 
@@ -31,12 +42,21 @@ impl Key {
         }
     }
 
-    pub(super) fn sign(&self, input: &[u8]) -> Result<Vec<u8>, ring::error::Unspecified> {
+    /// `alg`'s signature of `input` (an `alg` that `Key::alg` chose for this key).
+    pub(super) fn sign(
+        &self,
+        alg: &Alg,
+        input: &[u8],
+    ) -> Result<Vec<u8>, ring::error::Unspecified> {
         let rng = SystemRandom::new();
         match self {
             Key::Rsa(key) => {
+                let padding: &'static dyn signature::RsaEncoding = match alg {
+                    Alg::RsaSsaPssSha256 => &signature::RSA_PSS_SHA256,
+                    _ => &signature::RSA_PKCS1_SHA256,
+                };
                 let mut signature = vec![0; key.public().modulus_len()];
-                key.sign(&signature::RSA_PKCS1_SHA256, &rng, input, &mut signature)?;
+                key.sign(padding, &rng, input, &mut signature)?;
                 Ok(signature)
             }
             Key::Es256(key) => Ok(key.sign(&rng, input)?.as_ref().to_vec()),

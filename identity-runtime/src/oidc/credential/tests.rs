@@ -35,7 +35,7 @@ fn decode(part: &str) -> serde_json::Value {
 fn a_plain_key_signs_an_rs256_assertion_with_its_configured_kid() {
     let key = SigningKey::from_pem(KEY.as_bytes(), Some("key-1".into()), "test").unwrap();
     let jwt = key
-        .assertion("my-app", "https://idp.example/token", 1_000)
+        .assertion("my-app", "https://idp.example/token", 1_000, &[])
         .unwrap();
     let parts: Vec<&str> = jwt.split('.').collect();
     let header = decode(parts[0]);
@@ -48,7 +48,7 @@ fn a_plain_key_signs_an_rs256_assertion_with_its_configured_kid() {
     assert_eq!(claims["aud"], "https://idp.example/token");
     assert_eq!(claims["exp"], 1_300);
     let other = key
-        .assertion("my-app", "https://idp.example/token", 1_000)
+        .assertion("my-app", "https://idp.example/token", 1_000, &[])
         .unwrap();
     assert_ne!(
         claims["jti"],
@@ -70,7 +70,7 @@ fn a_certificate_key_signs_rs256_naming_the_certificate_by_its_thumbprints() {
     let pem = format!("{RSA_CERTIFICATE}\n{KEY}");
     let key = SigningKey::from_pem(pem.as_bytes(), None, "test").unwrap();
     let jwt = key
-        .assertion("my-app", "https://idp.example/token", 1_000)
+        .assertion("my-app", "https://idp.example/token", 1_000, &[])
         .unwrap();
     let header = decode(jwt.split('.').next().unwrap());
     let der = pem_body(pem_blocks(RSA_CERTIFICATE)[0].1).unwrap();
@@ -91,7 +91,7 @@ fn p256_keys_sign_es256_as_sec1_and_as_pkcs8() {
         let pem = format!("{key}\n{EC_CERTIFICATE}");
         let key = SigningKey::from_pem(pem.as_bytes(), None, "test").unwrap();
         let jwt = key
-            .assertion("my-app", "https://idp.example/token", 1_000)
+            .assertion("my-app", "https://idp.example/token", 1_000, &[])
             .unwrap();
         assert_eq!(decode(jwt.split('.').next().unwrap())["alg"], "ES256");
         assert!(verifies(
@@ -232,4 +232,28 @@ fn an_assertion_file_is_read_on_each_use_and_an_expired_one_is_refused() {
     std::fs::remove_file(&path).unwrap();
     let err = read_assertion(&path, 0).unwrap_err().to_string();
     assert!(err.contains("cannot be read"), "{err}");
+}
+
+#[test]
+fn an_rsa_key_signs_ps256_for_a_provider_that_lists_only_that() {
+    use CoreJwsSigningAlgorithm as Alg;
+    let pem = format!("{RSA_CERTIFICATE}\n{KEY}");
+    let key = SigningKey::from_pem(pem.as_bytes(), None, "test").unwrap();
+    let audience = "https://idp.example/token";
+    let pss_only = [Alg::RsaSsaPssSha256, Alg::EcdsaP256Sha256];
+    let jwt = key.assertion("my-app", audience, 1_000, &pss_only).unwrap();
+    assert_eq!(decode(jwt.split('.').next().unwrap())["alg"], "PS256");
+    assert!(verifies(
+        &jwt,
+        &ring::signature::RSA_PSS_2048_8192_SHA256,
+        RSA_CERTIFICATE
+    ));
+    assert!(!verifies(
+        &jwt,
+        &ring::signature::RSA_PKCS1_2048_8192_SHA256,
+        RSA_CERTIFICATE
+    ));
+    let both = [Alg::RsaSsaPssSha256, Alg::RsaSsaPkcs1V15Sha256];
+    let jwt = key.assertion("my-app", audience, 1_000, &both).unwrap();
+    assert_eq!(decode(jwt.split('.').next().unwrap())["alg"], "RS256");
 }
