@@ -34,6 +34,64 @@ pub struct Point {
     pub rps: f64,
     pub p50: Duration,
     pub p99: Duration,
+    /// Requests per second in each slice, in the order they ran: the spread of the point.
+    pub slices: Vec<f64>,
+}
+
+/// At most this many rounds for one connection count in [`measure_stable`].
+pub const MAX_ROUNDS: u32 = 4;
+
+/// A point is stable when its ratio to the baseline varies by at most this many percentage
+/// points between slices.
+pub const STABLE_SPREAD: f64 = 15.0;
+
+/// `point`'s requests per second as a percentage of `baseline`'s, slice by slice (each slice of
+/// a target ran right after the baseline's, so both saw the same machine): the median, the
+/// lowest and the highest.
+pub fn ratio(point: &Point, baseline: &Point) -> (f64, f64, f64) {
+    let mut ratios: Vec<f64> = point
+        .slices
+        .iter()
+        .zip(&baseline.slices)
+        .map(|(rps, base)| 100.0 * rps / base)
+        .collect();
+    if ratios.is_empty() {
+        return (f64::NAN, f64::NAN, f64::NAN);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let median = if ratios.len() % 2 == 0 {
+        (ratios[ratios.len() / 2 - 1] + ratios[ratios.len() / 2]) / 2.0
+    } else {
+        ratios[ratios.len() / 2]
+    };
+    (median, ratios[0], ratios[ratios.len() - 1])
+}
+
+/// [`measure`], again (up to [`MAX_ROUNDS`] rounds) while some target's ratio to the target
+/// named `baseline` spreads by more than [`STABLE_SPREAD`] points across slices: a busy
+/// machine shows as spread, and a point is reported only once it is stable or the rounds run
+/// out. Returns the last round's points and how many rounds ran.
+pub async fn measure_stable(
+    targets: &[Target],
+    connections: usize,
+    per_point: Duration,
+    baseline: &str,
+) -> (Vec<Point>, u32) {
+    let mut round = 0;
+    loop {
+        round += 1;
+        let points = measure(targets, connections, per_point).await;
+        let base = points.iter().find(|p| p.name == baseline).cloned();
+        let stable = base.is_none_or(|base| {
+            points.iter().all(|point| {
+                let (_, low, high) = ratio(point, &base);
+                high - low <= STABLE_SPREAD
+            })
+        });
+        if stable || round >= MAX_ROUNDS {
+            return (points, round);
+        }
+    }
 }
 
 /// `connections` keep-alive clients for `target`, each checked with one request before any
@@ -118,11 +176,14 @@ pub async fn measure(targets: &[Target], connections: usize, per_point: Duration
         clients.push(connect(target, connections).await);
     }
     let slice = per_point / SLICES;
-    let mut totals: Vec<(Vec<Duration>, usize, Duration)> =
-        vec![(Vec::new(), 0, Duration::ZERO); targets.len()];
+    let mut totals: Vec<(Vec<Duration>, usize, Duration, Vec<f64>)> =
+        vec![(Vec::new(), 0, Duration::ZERO, Vec::new()); targets.len()];
     for _ in 0..SLICES {
         for (i, target) in targets.iter().enumerate() {
             let (latencies, errors, elapsed) = drive(&clients[i], target, slice).await;
+            totals[i]
+                .3
+                .push(latencies.len() as f64 / elapsed.as_secs_f64());
             totals[i].0.extend(latencies);
             totals[i].1 += errors;
             totals[i].2 += elapsed;
@@ -131,7 +192,7 @@ pub async fn measure(targets: &[Target], connections: usize, per_point: Duration
     targets
         .iter()
         .zip(totals)
-        .map(|(target, (mut latencies, errors, elapsed))| {
+        .map(|(target, (mut latencies, errors, elapsed, slices))| {
             latencies.sort_unstable();
             let pct = |p: f64| {
                 latencies
@@ -145,6 +206,7 @@ pub async fn measure(targets: &[Target], connections: usize, per_point: Duration
                 rps: latencies.len() as f64 / elapsed.as_secs_f64(),
                 p50: pct(0.50),
                 p99: pct(0.99),
+                slices,
             }
         })
         .collect()

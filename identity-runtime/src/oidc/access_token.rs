@@ -69,13 +69,13 @@ pub(crate) async fn verify(
 ) -> Result<Verified, Rejected> {
     check_header(token, policy.require_at_jwt)?;
     let meta = provider.metadata().await.map_err(Rejected::Unavailable)?;
-    let claims = match jws::verify(&meta.jwks, ALGORITHMS, token) {
+    let claims = match jws::verify(&meta.keys, ALGORITHMS, token) {
         // The provider may have rotated its keys (a new `kid`, or new material under an old
         // one): fetch them again, at most every so often, and try once more.
         Err(first @ (Unverified::NoKey | Unverified::BadSignature)) => {
             match provider.refetch_keys(&meta).await {
                 Ok(Some(fresh)) => {
-                    jws::verify(&fresh.jwks, ALGORITHMS, token).map_err(unverified)?
+                    jws::verify(&fresh.keys, ALGORITHMS, token).map_err(unverified)?
                 }
                 Ok(None) => return Err(unverified(first)),
                 Err(error) => {

@@ -115,8 +115,15 @@ impl Client {
         meta: &Metadata,
     ) -> Result<Vec<(&'static str, String)>, Error> {
         let audience = meta.token_endpoint()?;
+        let accepted = meta
+            .provider
+            .token_endpoint_auth_signing_alg_values_supported()
+            .map_or(&[][..], Vec::as_slice);
         Ok(
-            match self.credential.assertion(&self.id, audience.as_str())? {
+            match self
+                .credential
+                .assertion(&self.id, audience.as_str(), accepted)?
+            {
                 Some(assertion) => vec![
                     ("client_assertion_type", JWT_BEARER.to_owned()),
                     ("client_assertion", assertion),

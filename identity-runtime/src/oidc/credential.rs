@@ -7,14 +7,16 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use base64::Engine as _;
-use openidconnect::core::{CoreJwsSigningAlgorithm, CoreRsaPrivateSigningKey};
-use openidconnect::{CsrfToken, PrivateSigningKey};
-use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey};
-use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey, LineEnding};
+use openidconnect::CsrfToken;
+use openidconnect::core::CoreJwsSigningAlgorithm;
 use serde_json::json;
 use sha2::Digest as _;
 
 use crate::core::error::{ConfigError, Error, Setting};
+
+mod material;
+
+use material::{Key, pem_blocks, pem_body, read_certificate, read_key};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -162,15 +164,19 @@ impl Credential {
     }
 
     /// The `client_assertion` for a request to `audience` (the token endpoint), when the
-    /// credential is an assertion.
+    /// credential is an assertion; `accepted`: the signing algorithms the provider lists for
+    /// client authentication (empty when it lists none).
     pub(crate) fn assertion(
         &self,
         client_id: &str,
         audience: &str,
+        accepted: &[CoreJwsSigningAlgorithm],
     ) -> Result<Option<String>, Error> {
         match self {
             Credential::None | Credential::Secret(_) => Ok(None),
-            Credential::Key(key) => key.assertion(client_id, audience, now()).map(Some),
+            Credential::Key(key) => key
+                .assertion(client_id, audience, now(), accepted)
+                .map(Some),
             Credential::AssertionFile(path) => read_assertion(path, now()).map(Some),
         }
     }
@@ -195,83 +201,6 @@ pub(crate) struct SigningKey {
     thumbprints: Option<(String, String)>,
 }
 
-/// The key itself, which decides the `alg`.
-enum Key {
-    /// RS256, signed by openidconnect.
-    Rsa(Box<CoreRsaPrivateSigningKey>),
-    /// ES256 (P-256).
-    Es256(p256::ecdsa::SigningKey),
-}
-
-impl Key {
-    fn alg(&self) -> &'static str {
-        match self {
-            Key::Rsa(_) => "RS256",
-            Key::Es256(_) => "ES256",
-        }
-    }
-
-    fn sign(&self, input: &[u8]) -> Result<Vec<u8>, String> {
-        match self {
-            Key::Rsa(key) => key
-                .sign(&CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256, input)
-                .map_err(|e| e.to_string()),
-            Key::Es256(key) => {
-                use p256::ecdsa::signature::Signer as _;
-                // JWS wants the fixed-size r || s (RFC 7518 §3.4), which this encoding is.
-                let signature: p256::ecdsa::Signature = key.sign(input);
-                Ok(signature.to_bytes().to_vec())
-            }
-        }
-    }
-}
-
-/// Reads an RSA key (PKCS#8 or PKCS#1) or a P-256 key (PKCS#8 or SEC1), with the DER of its
-/// public key.
-fn read_key(label: &str, block: &str) -> Option<Result<(Key, Vec<u8>), String>> {
-    use p256::pkcs8::{DecodePrivateKey as _, EncodePublicKey as _};
-    let rsa = |key: rsa::RsaPrivateKey| -> Result<(Key, Vec<u8>), String> {
-        let public = key
-            .to_public_key()
-            .to_public_key_der()
-            .map_err(|e| e.to_string())?;
-        let pkcs1 = key
-            .to_pkcs1_pem(LineEnding::LF)
-            .map_err(|e| e.to_string())?;
-        let key = CoreRsaPrivateSigningKey::from_pem(&pkcs1, None)?;
-        Ok((Key::Rsa(Box::new(key)), public.as_bytes().to_vec()))
-    };
-    let ec = |key: p256::ecdsa::SigningKey| -> Result<(Key, Vec<u8>), String> {
-        let public = key
-            .verifying_key()
-            .to_public_key_der()
-            .map_err(|e| e.to_string())?;
-        Ok((Key::Es256(key), public.as_bytes().to_vec()))
-    };
-    Some(match label {
-        "PRIVATE KEY" => match rsa::RsaPrivateKey::from_pkcs8_pem(block) {
-            Ok(key) => rsa(key),
-            Err(rsa_error) => match p256::ecdsa::SigningKey::from_pkcs8_pem(block) {
-                Ok(key) => ec(key),
-                Err(_) => Err(format!(
-                    "the private key is neither an RSA nor a P-256 key ({rsa_error}); those are supported"
-                )),
-            },
-        },
-        "RSA PRIVATE KEY" => rsa::RsaPrivateKey::from_pkcs1_pem(block)
-            .map_err(|e| format!("the RSA private key is unreadable: {e}"))
-            .and_then(rsa),
-        "EC PRIVATE KEY" => p256::SecretKey::from_sec1_pem(block)
-            .map_err(|e| format!("the EC private key is not a P-256 key ({e}); P-256 is supported"))
-            .and_then(|secret| ec(secret.into())),
-        "ENCRYPTED PRIVATE KEY" => Err(
-            "the private key is encrypted; export it without a password (`openssl pkcs8 -nocrypt`)"
-                .into(),
-        ),
-        _ => return None,
-    })
-}
-
 impl SigningKey {
     /// Reads a PEM holding a private key (RSA or P-256) and, unless `kid` names a
     /// registered key, the certificate for it. `source` names where the PEM came from, for
@@ -292,28 +221,39 @@ impl SigningKey {
                 "no PEM block in it (expected `-----BEGIN PRIVATE KEY-----` and `-----BEGIN CERTIFICATE-----`)".into(),
             ));
         }
-        let (key, public) = blocks
+        let key = blocks
             .iter()
-            .find_map(|(label, block)| read_key(label, block))
+            .find_map(|(label, block)| {
+                let der = match pem_body(block) {
+                    Ok(der) => der,
+                    Err(e) => return Some(Err(format!("the {label} block is not base64: {e}"))),
+                };
+                read_key(label, &der)
+            })
             .ok_or_else(|| invalid("it holds no private key".into()))?
             .map_err(invalid)?;
         let certificate = blocks
             .iter()
             .find(|(label, _)| *label == "CERTIFICATE")
-            .map(|(_, block)| pem_body(block))
+            .map(|(_, block)| {
+                pem_body(block)
+                    .map_err(|e| format!("the certificate is not valid base64: {e}"))
+                    .and_then(read_certificate)
+            })
             .transpose()
-            .map_err(|e| invalid(format!("the certificate is not valid base64: {e}")))?;
+            .map_err(invalid)?;
         let (kid, thumbprints) = match (certificate, kid) {
-            (Some(der), kid) => {
-                // The certificate's subjectPublicKeyInfo is the DER of the public key, byte for
-                // byte (DER is canonical): a certificate for another key does not contain it.
-                if !contains(&der, &public) {
+            (Some(certificate), kid) => {
+                if certificate.public_key != key.public() {
                     return Err(invalid(
                         "the certificate is not the one of this private key".into(),
                     ));
                 }
-                let sha256 = B64.encode(sha2::Sha256::digest(&der));
-                let sha1 = B64.encode(sha1::Sha1::digest(&der));
+                if let Some(problem) = certificate.validity_problem(now().max(0) as u64) {
+                    tracing::warn!(source, not_after = %certificate.not_after, "{problem}");
+                }
+                let sha256 = B64.encode(sha2::Sha256::digest(&certificate.der));
+                let sha1 = B64.encode(sha1::Sha1::digest(&certificate.der));
                 (kid.unwrap_or_else(|| sha256.clone()), Some((sha1, sha256)))
             }
             (None, Some(kid)) => (kid, None),
@@ -333,14 +273,17 @@ impl SigningKey {
         })
     }
 
-    /// A client assertion (RFC 7523 §3) for `audience`, valid from `now` for a few minutes.
+    /// A client assertion (RFC 7523 §3) for `audience`, valid from `now` for a few minutes,
+    /// signed with an algorithm of `accepted` when the key has one (see `Key::alg`).
     pub(crate) fn assertion(
         &self,
         client_id: &str,
         audience: &str,
         now: i64,
+        accepted: &[CoreJwsSigningAlgorithm],
     ) -> Result<String, Error> {
-        let mut header = json!({ "alg": self.key.alg(), "typ": "JWT", "kid": self.kid });
+        let alg = self.key.alg(accepted);
+        let mut header = json!({ "alg": alg, "typ": "JWT", "kid": self.kid });
         if let Some((sha1, sha256)) = &self.thumbprints {
             header["x5t"] = json!(sha1);
             header["x5t#S256"] = json!(sha256);
@@ -359,7 +302,7 @@ impl SigningKey {
             B64.encode(header.to_string()),
             B64.encode(claims.to_string())
         );
-        let signature = self.key.sign(input.as_bytes()).map_err(|e| {
+        let signature = self.key.sign(&alg, input.as_bytes()).map_err(|e| {
             Error::Config(ConfigError::invalid(
                 Setting::ClientCertificate,
                 format!("the client assertion could not be signed: {e}"),
@@ -399,41 +342,6 @@ fn read_assertion(path: &std::path::Path, now: i64) -> Result<String, Error> {
         )));
     }
     Ok(assertion.to_owned())
-}
-
-/// The PEM blocks of `text`: each label and the whole block, armor included.
-fn pem_blocks(text: &str) -> Vec<(&str, &str)> {
-    let mut blocks = Vec::new();
-    let mut rest = text;
-    while let Some(start) = rest.find("-----BEGIN ") {
-        let after = &rest[start + "-----BEGIN ".len()..];
-        let Some(label_end) = after.find("-----") else {
-            break;
-        };
-        let label = &after[..label_end];
-        let end_marker = format!("-----END {label}-----");
-        let Some(end) = rest[start..].find(&end_marker) else {
-            break;
-        };
-        let end = start + end + end_marker.len();
-        blocks.push((label, &rest[start..end]));
-        rest = &rest[end..];
-    }
-    blocks
-}
-
-/// The bytes inside a PEM block.
-fn pem_body(block: &str) -> Result<Vec<u8>, base64::DecodeError> {
-    let body: String = block
-        .lines()
-        .filter(|line| !line.starts_with("-----"))
-        .flat_map(|line| line.trim().chars())
-        .collect();
-    base64::engine::general_purpose::STANDARD.decode(body)
-}
-
-fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
 #[cfg(test)]

@@ -7,8 +7,7 @@ use std::sync::Arc;
 use axum::http::header;
 use openidconnect::core::{CoreIdToken, CoreTokenResponse};
 use openidconnect::{
-    ClaimsVerificationError, Nonce, NonceVerifier, OAuth2TokenResponse, SignatureVerificationError,
-    TokenResponse,
+    ClaimsVerificationError, Nonce, NonceVerifier, OAuth2TokenResponse, TokenResponse,
 };
 use serde_json::{Map, Value};
 
@@ -16,7 +15,7 @@ use crate::core::error::Error;
 use crate::core::http::{MAX_RESPONSE_BYTES, read_limited};
 use crate::oidc::authority::IssuerRule;
 use crate::oidc::client::Client;
-use crate::oidc::jws;
+use crate::oidc::jws::{self, Unverified};
 use crate::oidc::provider::{Metadata, Provider};
 
 /// How a flow checks the nonce: the sign-in compares it, a refresh has none to compare.
@@ -84,6 +83,10 @@ impl TimeRules {
 /// An unknown signing key, or a signature that fails under a known one (the provider replaced
 /// its key but kept the `kid`, or serves one key without any), makes one (rate-limited) attempt
 /// with freshly fetched keys.
+///
+/// The signature is checked here, with ring (`jws::verify`, the same check as every other token
+/// of the library); openidconnect then checks the claims of the very same token
+/// (`verify_claims`).
 pub(crate) async fn verify(
     client: &Client,
     provider: &Provider,
@@ -92,51 +95,46 @@ pub(crate) async fn verify(
     nonce: &impl NonceCheck,
     time: TimeRules,
 ) -> Result<(Arc<Metadata>, Map<String, Value>), Error> {
-    match verify_with(client, &meta, id_token, nonce, time) {
-        Err(
-            error @ ClaimsVerificationError::SignatureVerification(
-                SignatureVerificationError::NoMatchingKey
-                | SignatureVerificationError::CryptoError(_),
-            ),
-        ) => match provider.refetch_keys(&meta).await? {
-            Some(fresh) => {
-                verify_with(client, &fresh, id_token, nonce, time).map_err(rejected)?;
-                let claims = checked_claims(&fresh, client.id(), id_token, time)?;
-                Ok((fresh, claims))
+    // The compact form as received: openidconnect keeps the token's own bytes.
+    let token = id_token.to_string();
+    let (meta, claims) = match jws::verify(&meta.keys, &meta.allowed_algs(), &token) {
+        Ok(claims) => (meta, claims),
+        // The provider may have rotated its keys, under a new `kid` or the same one.
+        Err(first @ (Unverified::NoKey | Unverified::BadSignature)) => {
+            match provider.refetch_keys(&meta).await? {
+                Some(fresh) => {
+                    let claims = jws::verify(&fresh.keys, &fresh.allowed_algs(), &token)
+                        .map_err(unaccepted)?;
+                    (fresh, claims)
+                }
+                None => return Err(unaccepted(first)),
             }
-            None if matches!(
-                error,
-                ClaimsVerificationError::SignatureVerification(
-                    SignatureVerificationError::NoMatchingKey
-                )
-            ) =>
-            {
-                Err(Error::InvalidToken(
-                    "the ID token is signed with an unknown key".into(),
-                ))
-            }
-            None => Err(rejected(error)),
-        },
-        Err(e) => Err(rejected(e)),
-        Ok(()) => {
-            let claims = checked_claims(&meta, client.id(), id_token, time)?;
-            Ok((meta, claims))
         }
-    }
+        Err(other) => return Err(unaccepted(other)),
+    };
+    verify_claims(client, &meta, id_token, nonce, time)
+        .map_err(|e| Error::InvalidToken(e.to_string()))?;
+    time.check(&claims)?;
+    let claims = check_claims(&meta.issuer_rule, client.id(), claims)?;
+    Ok((meta, claims))
 }
 
-/// Keeps the cause of a signature failure ("disallowed algorithm", "no matching key"), which the
-/// error's own message drops, so logs can tell the cases apart.
-fn rejected(error: ClaimsVerificationError) -> Error {
-    match &error {
-        ClaimsVerificationError::SignatureVerification(cause) => {
-            Error::InvalidToken(format!("{error}: {cause}"))
-        }
-        _ => Error::InvalidToken(error.to_string()),
-    }
+/// Keeps the cause of a signature failure ("not allowed", "unknown key") for the log.
+fn unaccepted(error: Unverified) -> Error {
+    Error::InvalidToken(format!(
+        "the ID token's signature was not accepted: {error}"
+    ))
 }
 
-fn verify_with(
+/// openidconnect's claim checks (`iss`, `aud`, `exp`, `iat`, `nonce`) on a token whose
+/// signature `verify` has just checked.
+///
+/// Its signature check is switched off here, and only here, because it would repeat the one
+/// made a moment before on the same bytes (`id_token.to_string()` is the token as received,
+/// and the claims checked are parsed from it), through the `rsa` crate at several times the
+/// cost. Nothing reaches this function without that check: it is private and `verify` calls it
+/// only after `jws::verify` succeeded.
+fn verify_claims(
     client: &Client,
     meta: &Metadata,
     id_token: &CoreIdToken,
@@ -148,7 +146,7 @@ fn verify_with(
         .map_err(|e| ClaimsVerificationError::Other(e.to_string()))?;
     let verifier = oidc
         .id_token_verifier()
-        .set_allowed_algs(meta.allowed_algs())
+        .insecure_disable_signature_check()
         .require_issuer_match(meta.issuer_rule.exact().is_some())
         // `exp` is compared with this time: an ID token stays acceptable for the leeway.
         .set_time_fn(move || TimeRules::at(time.now - time.leeway))
@@ -165,18 +163,6 @@ fn verify_with(
 }
 
 /// The claim rules openidconnect leaves to us: the issuer rule of the authority, `azp`, `sub`.
-fn checked_claims(
-    meta: &Metadata,
-    client_id: &str,
-    id_token: &CoreIdToken,
-    time: TimeRules,
-) -> Result<Map<String, Value>, Error> {
-    let claims = jws::payload(&id_token.to_string())
-        .map_err(|e| Error::InvalidToken(format!("the ID token is malformed: {e}")))?;
-    time.check(&claims)?;
-    check_claims(&meta.issuer_rule, client_id, claims)
-}
-
 fn check_claims(
     issuer_rule: &IssuerRule,
     client_id: &str,

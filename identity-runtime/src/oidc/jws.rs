@@ -1,14 +1,15 @@
 //! Compact JWS (RFC 7515): splitting a token, reading its payload, and verifying its signature
-//! against the provider's key set with openidconnect's own key and algorithm types.
+//! against the provider's keys with ring (`keys::KeySet`, decoded once per key-set fetch).
 //!
-//! openidconnect verifies ID tokens itself, but keeps its generic JWT verifier private; the
-//! back-channel logout token (and, later, access tokens) need the same checks, so they live
-//! here once.
+//! Every signature this library checks goes through `verify`: ID tokens at sign-in, access
+//! tokens of the web API and back-channel logout tokens, so the header rules (no `crit`, an
+//! allowed asymmetric `alg`, the key the `kid` names) are written once.
 
 use base64::Engine as _;
-use openidconnect::JsonWebKey;
-use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+use openidconnect::core::CoreJwsSigningAlgorithm;
 use serde_json::{Map, Value};
+
+use crate::oidc::keys::{KeySet, supported};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
@@ -55,7 +56,7 @@ fn decode_json(part: &str) -> Result<Map<String, Value>, Unverified> {
 /// names (or the only key, without a `kid`), and returns the claims. The claims themselves are
 /// the caller's to check.
 pub(crate) fn verify(
-    jwks: &CoreJsonWebKeySet,
+    keys: &KeySet,
     allowed: &[CoreJwsSigningAlgorithm],
     token: &str,
 ) -> Result<Map<String, Value>, Unverified> {
@@ -68,7 +69,7 @@ pub(crate) fn verify(
     let header_fields = decode_json(header)?;
     if header_fields.contains_key("crit") {
         return Err(Unverified::Invalid(
-            "it has critical header parameters we do not understand",
+            "it has critical header parameters (`crit`) we do not understand",
         ));
     }
     let alg: CoreJwsSigningAlgorithm = header_fields
@@ -76,33 +77,29 @@ pub(crate) fn verify(
         .cloned()
         .and_then(|alg| serde_json::from_value(alg).ok())
         .ok_or(Unverified::Invalid("it has no usable `alg`"))?;
-    if !allowed.contains(&alg) {
+    // `none` and HMAC are refused even when a caller's list names them.
+    if !allowed.contains(&alg) || !supported(&alg) {
         return Err(Unverified::Invalid("its algorithm is not allowed"));
     }
     let signature = B64
         .decode(signature)
         .map_err(|_| Unverified::Invalid("its signature is not base64url"))?;
     let kid = header_fields.get("kid").and_then(Value::as_str);
-    let candidates: Vec<&CoreJsonWebKey> = jwks
-        .keys()
-        .iter()
-        .filter(|key| match kid {
-            Some(kid) => key.key_id().is_some_and(|id| id.as_str() == kid),
-            None => true,
-        })
-        .collect();
-    let key = match candidates.as_slice() {
-        [] => return Err(Unverified::NoKey),
-        [key] => key,
-        _ => {
+    let mut candidates = keys.named(kid);
+    let key = match (candidates.next(), candidates.next()) {
+        (None, _) => return Err(Unverified::NoKey),
+        (Some(key), None) => key,
+        (Some(_), Some(_)) => {
             return Err(Unverified::Invalid(
                 "it names no key and the provider has several",
             ));
         }
     };
-    let message = format!("{header}.{payload}");
-    key.verify_signature(&alg, message.as_bytes(), &signature)
-        .map_err(|_| Unverified::BadSignature)?;
+    // The signing input is the token up to its second dot, as sent: no copy.
+    let message = &token[..header.len() + 1 + payload.len()];
+    if !key.verify(&alg, message.as_bytes(), &signature) {
+        return Err(Unverified::BadSignature);
+    }
     decode_json(payload)
 }
 

@@ -12,6 +12,7 @@ use crate::core::http::{
     AnswerSummary, BoundedClient, MAX_RESPONSE_BYTES, read_limited, untrusted_certificate,
 };
 use crate::oidc::authority::{Authority, IssuerRule};
+use crate::oidc::keys::KeySet;
 
 /// After a failed fetch, callers fail fast for this long instead of queueing on a dead provider.
 const FAILURE_BACKOFF: Duration = Duration::from_secs(5);
@@ -37,6 +38,8 @@ pub(crate) struct Metadata {
     pub(crate) provider: CoreProviderMetadata,
     pub(crate) extra: ExtraMetadata,
     pub(crate) jwks: CoreJsonWebKeySet,
+    /// The same keys, decoded for verification once per fetch (`jws::verify` takes them).
+    pub(crate) keys: KeySet,
     pub(crate) issuer: String,
     pub(crate) issuer_rule: IssuerRule,
     fetched_at: Instant,
@@ -212,6 +215,7 @@ impl Provider {
         let fresh = Arc::new(Metadata {
             provider: seen.provider.clone(),
             extra: seen.extra.clone(),
+            keys: KeySet::new(&jwks),
             jwks,
             issuer: seen.issuer.clone(),
             issuer_rule: seen.issuer_rule.clone(),
@@ -265,6 +269,7 @@ impl Provider {
         Ok(Metadata {
             provider,
             extra,
+            keys: KeySet::new(&jwks),
             jwks,
             issuer,
             issuer_rule,

@@ -228,12 +228,12 @@ impl LogoutMarkers {
             .get("logout_token")
             .ok_or(Error::MissingParameter("logout_token"))?;
         let meta = provider.metadata().await?;
-        let claims = match jws::verify(&meta.jwks, &meta.allowed_algs(), token) {
+        let claims = match jws::verify(&meta.keys, &meta.allowed_algs(), token) {
             // The provider may have rotated its keys, under a new `kid` or the same one.
             Err(unverified @ (Unverified::NoKey | Unverified::BadSignature)) => {
                 match provider.refetch_keys(&meta).await? {
                     Some(fresh) => {
-                        jws::verify(&fresh.jwks, &fresh.allowed_algs(), token).map_err(rejected)?
+                        jws::verify(&fresh.keys, &fresh.allowed_algs(), token).map_err(rejected)?
                     }
                     None => return Err(rejected(unverified)),
                 }

@@ -4,6 +4,7 @@ use openidconnect::{JsonWebKeyId, PrivateSigningKey};
 use serde_json::json;
 
 use super::*;
+use crate::oidc::keys::KeySet;
 
 const RS256: CoreJwsSigningAlgorithm = CoreJwsSigningAlgorithm::RsaSsaPkcs1V15Sha256;
 
@@ -29,8 +30,33 @@ fn sign(signer: &CoreRsaPrivateSigningKey, header: serde_json::Value) -> String 
     format!("{message}.{}", B64.encode(signature))
 }
 
-fn jwks(keys: &[&CoreRsaPrivateSigningKey]) -> CoreJsonWebKeySet {
-    CoreJsonWebKeySet::new(keys.iter().map(|k| k.as_verification_key()).collect())
+fn jwks(keys: &[&CoreRsaPrivateSigningKey]) -> KeySet {
+    KeySet::new(&CoreJsonWebKeySet::new(
+        keys.iter().map(|k| k.as_verification_key()).collect(),
+    ))
+}
+
+fn key_set(value: serde_json::Value) -> KeySet {
+    KeySet::new(&serde_json::from_value(value).unwrap())
+}
+
+/// The public JWK of `key0()` with `extra` fields.
+fn jwk0(extra: serde_json::Value) -> serde_json::Value {
+    let mut jwk = serde_json::to_value(key0().as_verification_key()).unwrap();
+    for (name, value) in extra.as_object().unwrap() {
+        jwk[name] = value.clone();
+    }
+    jwk
+}
+
+fn sign_with(
+    signer: &CoreRsaPrivateSigningKey,
+    alg: &CoreJwsSigningAlgorithm,
+    header: serde_json::Value,
+) -> String {
+    let message = format!("{}.{}", encode(&header), encode(&json!({"sub": "u"})));
+    let signature = signer.sign(alg, message.as_bytes()).unwrap();
+    format!("{message}.{}", B64.encode(signature))
 }
 
 #[test]
@@ -133,13 +159,12 @@ fn ps256_verifies_under_an_rsa_key_and_is_refused_when_not_allowed() {
 #[test]
 fn es256_verifies_with_the_rfc_7515_example() {
     let es256 = CoreJwsSigningAlgorithm::EcdsaP256Sha256;
-    let jwks: CoreJsonWebKeySet = serde_json::from_value(json!({"keys": [{
+    let jwks = key_set(json!({"keys": [{
         "kty": "EC",
         "crv": "P-256",
         "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU",
         "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0",
-    }]}))
-    .unwrap();
+    }]}));
     let token = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ.DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q";
     assert_eq!(
         verify(&jwks, std::slice::from_ref(&es256), token).unwrap()["iss"],
@@ -154,4 +179,135 @@ fn es256_verifies_with_the_rfc_7515_example() {
         verify(&jwks, &[es256], &tampered),
         Err(Unverified::BadSignature)
     );
+}
+
+#[test]
+fn every_rsa_algorithm_verifies_under_its_own_name_only() {
+    use CoreJwsSigningAlgorithm::*;
+    let all = [
+        RsaSsaPkcs1V15Sha256,
+        RsaSsaPkcs1V15Sha384,
+        RsaSsaPkcs1V15Sha512,
+        RsaSsaPssSha256,
+        RsaSsaPssSha384,
+        RsaSsaPssSha512,
+    ];
+    for alg in &all {
+        let name = serde_json::to_value(alg).unwrap();
+        let token = sign_with(&key0(), alg, json!({"alg": name, "kid": "k0"}));
+        assert_eq!(
+            verify(&jwks(&[&key0()]), &all, &token).unwrap()["sub"],
+            "u",
+            "{name}"
+        );
+        // The same signature presented as another algorithm of the family does not verify.
+        for other in all.iter().filter(|other| *other != alg) {
+            let other_name = serde_json::to_value(other).unwrap();
+            let (_, rest) = token.split_once('.').unwrap();
+            let relabelled = format!(
+                "{}.{rest}",
+                encode(&json!({"alg": other_name, "kid": "k0"}))
+            );
+            assert_eq!(
+                verify(&jwks(&[&key0()]), &all, &relabelled),
+                Err(Unverified::BadSignature),
+                "{name} as {other_name}"
+            );
+        }
+    }
+}
+
+/// ES384 and EdDSA with keys ring makes, published as JWKs.
+#[test]
+fn es384_and_eddsa_verify_under_their_keys() {
+    use ring::signature::{ECDSA_P384_SHA384_FIXED_SIGNING, EcdsaKeyPair, Ed25519KeyPair, KeyPair};
+    let rng = ring::rand::SystemRandom::new();
+    let message = format!(
+        "{}.{}",
+        encode(&json!({"alg": "ES384", "kid": "ec"})),
+        encode(&json!({"sub": "u"}))
+    );
+    let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, &rng).unwrap();
+    let ec =
+        EcdsaKeyPair::from_pkcs8(&ECDSA_P384_SHA384_FIXED_SIGNING, pkcs8.as_ref(), &rng).unwrap();
+    let point = ec.public_key().as_ref();
+    let es384 = format!(
+        "{message}.{}",
+        B64.encode(ec.sign(&rng, message.as_bytes()).unwrap())
+    );
+    let eddsa_message = format!(
+        "{}.{}",
+        encode(&json!({"alg": "EdDSA", "kid": "ed"})),
+        encode(&json!({"sub": "u"}))
+    );
+    let ed =
+        Ed25519KeyPair::from_pkcs8(Ed25519KeyPair::generate_pkcs8(&rng).unwrap().as_ref()).unwrap();
+    let eddsa = format!(
+        "{eddsa_message}.{}",
+        B64.encode(ed.sign(eddsa_message.as_bytes()))
+    );
+    let keys = key_set(json!({"keys": [
+        {"kty": "EC", "crv": "P-384", "kid": "ec",
+         "x": B64.encode(&point[1..49]), "y": B64.encode(&point[49..])},
+        {"kty": "OKP", "crv": "Ed25519", "kid": "ed", "x": B64.encode(ed.public_key().as_ref())},
+    ]}));
+    let allowed = [
+        CoreJwsSigningAlgorithm::EcdsaP384Sha384,
+        CoreJwsSigningAlgorithm::EdDsa,
+    ];
+    assert_eq!(verify(&keys, &allowed, &es384).unwrap()["sub"], "u");
+    assert_eq!(verify(&keys, &allowed, &eddsa).unwrap()["sub"], "u");
+    // An ES384 token naming the Ed25519 key: the key decides the algorithm, not the token.
+    let (_, rest) = es384.split_once('.').unwrap();
+    let confused = format!("{}.{rest}", encode(&json!({"alg": "ES384", "kid": "ed"})));
+    assert_eq!(
+        verify(&keys, &allowed, &confused),
+        Err(Unverified::BadSignature)
+    );
+}
+
+#[test]
+fn a_key_restricted_to_another_alg_or_to_encryption_is_not_used() {
+    let ps256 = CoreJwsSigningAlgorithm::RsaSsaPssSha256;
+    let token = sign_with(&key0(), &ps256, json!({"alg": "PS256", "kid": "k0"}));
+    let allowed = [RS256, ps256.clone()];
+    let restricted = key_set(json!({"keys": [jwk0(json!({"alg": "RS256"}))]}));
+    assert_eq!(
+        verify(&restricted, &allowed, &token),
+        Err(Unverified::BadSignature)
+    );
+    let for_encryption = key_set(json!({"keys": [jwk0(json!({"use": "enc"}))]}));
+    assert_eq!(
+        verify(&for_encryption, &allowed, &token),
+        Err(Unverified::NoKey)
+    );
+    let for_signatures = key_set(json!({"keys": [jwk0(json!({"use": "sig", "alg": "PS256"}))]}));
+    assert!(verify(&for_signatures, &allowed, &token).is_ok());
+}
+
+/// HS256 MACed with the bytes of the published key (the classic key confusion), even when a
+/// caller's list were to allow HS256: refused before any key is looked at.
+#[test]
+fn hmac_is_refused_even_when_allowed() {
+    let hs = sign(&key0(), json!({"alg": "HS256", "kid": "k0"}));
+    assert_eq!(
+        verify(
+            &jwks(&[&key0()]),
+            &[CoreJwsSigningAlgorithm::HmacSha256],
+            &hs
+        ),
+        Err(Unverified::Invalid("its algorithm is not allowed"))
+    );
+}
+
+#[test]
+fn unusable_keys_are_left_out_of_the_set() {
+    let keys = key_set(json!({"keys": [
+        {"kty": "oct", "kid": "k0", "k": "c2VjcmV0"},
+        {"kty": "EC", "crv": "P-256", "kid": "k0", "x": "AA", "y": "AA"},
+        {"kty": "EC", "crv": "secp256k1", "kid": "k0", "x": "AA", "y": "AA"},
+        jwk0(json!({})),
+    ]}));
+    let token = sign(&key0(), json!({"alg": "RS256", "kid": "k0"}));
+    assert_eq!(verify(&keys, &[RS256], &token).unwrap()["sub"], "u");
 }
