@@ -146,10 +146,11 @@ pub use axum_identity_runtime::RedisRefreshLock;
 #[doc(inline)]
 pub use axum_identity_runtime::{
     ApiAuth, ApiAuthBuilder, ApiClaims, ApiContext, ApiRejection, Auth, AuthBuilder, AuthLayer,
-    BoxError, ClientToken, Clock, ConfigError, Context, DefaultPages, DeviceCodePage,
-    DeviceCodeStartPage, Error, ErrorPage, Flow, GroupsOverage, LoginRejection, Pages, Prompt,
-    RefreshLock, Setting, SignOutPage, SignedOutPage, TokenEndpointAuthMethod, User, escape_html,
-    is_safe_link, require_access, require_authorization, require_sign_in, safe_return_path,
+    Bearer, BearerBody, BearerLayer, BoxError, ClientToken, Clock, ConfigError, Context,
+    DefaultPages, DeviceCodePage, DeviceCodeStartPage, Error, ErrorPage, Flow, GroupsOverage,
+    LoginRejection, Pages, Prompt, Realm, RefreshLock, Setting, SignOutPage, SignedOutPage,
+    TokenEndpointAuthMethod, User, escape_html, is_safe_link, require_access,
+    require_authorization, require_sign_in, safe_return_path,
 };
 
 /// The session layer this crate builds on (tower-sessions 0.14), re-exported so an application

@@ -17,6 +17,7 @@ mod misconfiguration;
 mod oidc_scopes;
 mod provider_selftest;
 mod provider_shapes;
+mod resource_metadata;
 mod resources;
 mod roles;
 mod second_provider;
