@@ -9,6 +9,7 @@ mod credentials;
 mod device_code;
 mod examples;
 mod faults;
+mod grpc;
 mod handler_shapes;
 mod hardening;
 mod http_conventions;
