@@ -48,6 +48,8 @@
 //!   `tower-sessions-sqlx-store` 0.15 (SQLite, PostgreSQL, MySQL).
 //! - Web APIs: [`ApiAuth`] validates bearer access tokens locally; [`authorization_required`]
 //!   protects a handler with scopes and app roles, handing it an [`ApiContext`].
+//!   [`ApiAuth::bearer_layer`] protects any tower service (a `tonic` gRPC server, an MCP
+//!   server), and with a resource URI the API publishes its RFC 9728 metadata.
 //! - Every handler shape the attributes accept (scopes, roles, other extractors, generics,
 //!   `#[axum::debug_handler]`, a re-exporting crate) has an example in [`login_required`] and
 //!   [`authorization_required`].
@@ -57,6 +59,9 @@
 //! - `redis`: `RedisRefreshLock`, so several instances sharing a Redis session store refresh
 //!   a user's token one at a time.
 //! - `postgres`: `PostgresRefreshLock`, the same through PostgreSQL.
+//! - `openapi`: `BearerSecurity` and `ApiAuth` as `utoipa::Modify`, the API's security scheme
+//!   in a `utoipa` OpenAPI document; `#[authorization_required]` above `#[utoipa::path]` adds
+//!   the handler's scopes and roles to the operation's `security`.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -142,6 +147,10 @@ pub use axum_identity_runtime::PostgresRefreshLock;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[doc(inline)]
 pub use axum_identity_runtime::RedisRefreshLock;
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+#[doc(inline)]
+pub use axum_identity_runtime::{BearerSecurity, OPENAPI_SECURITY_SCHEME};
 
 #[doc(inline)]
 pub use axum_identity_runtime::{

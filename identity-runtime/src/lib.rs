@@ -68,6 +68,9 @@ pub use web_api::extract::{
     ApiClaims, ApiContext, ApiRejection, AuthorizationRequired, require_authorization,
 };
 pub use web_api::layer::{Bearer, BearerBody, BearerLayer};
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub use web_api::openapi::{BearerSecurity, OPENAPI_SECURITY_SCHEME};
 pub use web_app::auth::Auth;
 pub use web_app::config::AuthBuilder;
 pub use web_app::context::{Context, User};

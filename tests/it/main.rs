@@ -13,6 +13,7 @@ mod grpc;
 mod handler_shapes;
 mod hardening;
 mod http_conventions;
+mod mcp_server;
 mod microsoft;
 mod misconfiguration;
 mod oidc_scopes;

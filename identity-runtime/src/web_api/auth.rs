@@ -208,13 +208,21 @@ impl ApiAuth {
         }
     }
 
+    /// Where the provider's discovery document is.
+    #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
+    pub(crate) fn discovery_url(&self) -> String {
+        self.inner.provider.authority().discovery_url()
+    }
+
     /// Whether `path` is where the metadata document is served.
     pub(crate) fn serves_metadata(&self, path: &str) -> bool {
         self.inner.metadata.as_ref().is_some_and(|m| m.serves(path))
     }
 
     /// The layer that makes this `ApiAuth` reachable from the extractors. No sessions: an API
-    /// is stateless.
+    /// is stateless. It protects nothing by itself (the extractors do, per handler); to
+    /// protect every request of a service, axum's or any other tower service (gRPC, MCP), use
+    /// [`bearer_layer`](Self::bearer_layer).
     pub fn layer(&self) -> axum::Extension<ApiAuth> {
         axum::Extension(self.clone())
     }

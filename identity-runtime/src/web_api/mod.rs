@@ -2,7 +2,8 @@
 //! requests (`extract`) and the answers they become (`answer`, with the challenge's `Realm` in
 //! `challenge`), the RFC 9728 protected-resource metadata (`metadata`), the tower layer that
 //! protects any `http::Request` service, gRPC included (`layer`), the byte-bounded cache of
-//! verified tokens (`verified`) and RFC 7662 introspection of opaque tokens (`introspection`).
+//! verified tokens (`verified`), RFC 7662 introspection of opaque tokens (`introspection`) and the
+//! OpenAPI security scheme (`openapi`, feature `openapi`).
 //! The top floor: it may use every other folder (an API may hold the web app's `Auth` as its
 //! downstream client), and nothing uses it.
 
@@ -13,4 +14,6 @@ pub(crate) mod extract;
 pub(crate) mod introspection;
 pub(crate) mod layer;
 pub(crate) mod metadata;
+#[cfg(feature = "openapi")]
+pub(crate) mod openapi;
 pub(crate) mod verified;
