@@ -52,7 +52,7 @@ impl Said {
 impl ApiRejection {
     /// What the answer says; the provider's own challenge of `InteractionRequired` is its own
     /// answer, as is.
-    pub(crate) fn said(self) -> Result<Said, Response> {
+    pub(crate) fn said(self) -> Result<Said, Box<Response>> {
         let status = self.status();
         let (realm, error, description, scope) = match self {
             ApiRejection::MissingToken { realm } => (
@@ -90,7 +90,7 @@ impl ApiRejection {
                 None,
             ),
             ApiRejection::InteractionRequired { challenge, error } => {
-                return Err(interaction_required(status, &challenge, &error));
+                return Err(Box::new(interaction_required(status, &challenge, &error)));
             }
             ApiRejection::Failed(error) => {
                 tracing::warn!(error = %error.chain(), "a web-API request failed");
@@ -116,7 +116,7 @@ impl IntoResponse for ApiRejection {
     fn into_response(self) -> Response {
         let said = match self.said() {
             Ok(said) => said,
-            Err(response) => return response,
+            Err(response) => return *response,
         };
         let mut body = serde_json::json!({
             "error": said.error.unwrap_or("unauthorized"),

@@ -209,7 +209,7 @@ fn refused(rejection: ApiRejection, grpc: bool) -> Response<Body> {
     }
     match rejection.said() {
         Ok(said) => grpc_status(&said),
-        Err(response) => response,
+        Err(response) => *response,
     }
 }
 
