@@ -8,7 +8,9 @@
 //! ```
 //!
 //! PORT (default 5000), CLIENT_ID, AUTHORITY or OIDC_AUTHORITY, AUDIENCE (more accepted
-//! audiences, comma-separated, optional) and SCOPE (required delegated scopes, space separated, default
+//! audiences, comma-separated, optional), RESOURCE (the API's https URL, optional: with it the
+//! API serves its RFC 9728 metadata at `/.well-known/oauth-protected-resource` and accepts
+//! tokens for that resource) and SCOPE (required delegated scopes, space separated, default
 //! `api.read`) come from the environment or a `.env` file. With no provider configured, it
 //! starts the local OpenID provider the tests use, with this API as a resource server
 //! (`api://web-api`), and prints how to get a token for it: an app-only one with curl, or a
@@ -101,11 +103,15 @@ async fn run() -> Result<(), Box<dyn Error>> {
         "Protecting /resource for {} with the scopes {scopes:?}",
         api.audiences().join(", ")
     );
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/", get(index))
         .route("/resource", get(resource))
         .with_state(Required(Arc::new(scopes)))
         .layer(api.layer());
+    if let Some(url) = api.resource_metadata_url() {
+        println!("Serving the protected-resource metadata at {url}");
+        app = app.merge(api.metadata_routes());
+    }
     local::serve(app, port).await
 }
 

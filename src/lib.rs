@@ -48,6 +48,8 @@
 //!   `tower-sessions-sqlx-store` 0.15 (SQLite, PostgreSQL, MySQL).
 //! - Web APIs: [`ApiAuth`] validates bearer access tokens locally; [`authorization_required`]
 //!   protects a handler with scopes and app roles, handing it an [`ApiContext`].
+//!   [`ApiAuth::bearer_layer`] protects any tower service (a `tonic` gRPC server, an MCP
+//!   server), and with a resource URI the API publishes its RFC 9728 metadata.
 //! - Who may sign in and how (a sign-in hook, allow-lists, typed claims, per-request sign-in
 //!   parameters, step-up, claims challenges): [`guide::sign_in_rules`].
 //! - Several providers in one application (staff and customers, "sign in with X or Y"):
@@ -61,6 +63,9 @@
 //! - `redis`: `RedisRefreshLock`, so several instances sharing a Redis session store refresh
 //!   a user's token one at a time.
 //! - `postgres`: `PostgresRefreshLock`, the same through PostgreSQL.
+//! - `openapi`: `BearerSecurity` and `ApiAuth` as `utoipa::Modify`, the API's security scheme
+//!   in a `utoipa` OpenAPI document; `#[authorization_required]` above `#[utoipa::path]` adds
+//!   the handler's scopes and roles to the operation's `security`.
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -155,15 +160,20 @@ pub use axum_identity_runtime::PostgresRefreshLock;
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 #[doc(inline)]
 pub use axum_identity_runtime::RedisRefreshLock;
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+#[doc(inline)]
+pub use axum_identity_runtime::{BearerSecurity, OPENAPI_SECURITY_SCHEME};
 
 #[doc(inline)]
 pub use axum_identity_runtime::{
     ApiAuth, ApiAuthBuilder, ApiClaims, ApiContext, ApiRejection, Auth, AuthBuilder, AuthLayer,
-    BoxError, ClaimsChallenge, ClaimsError, ClientToken, Clock, ConfigError, Context, DefaultPages,
-    DeviceCodePage, DeviceCodeStartPage, Error, ErrorPage, Flow, GroupsOverage, LoginRejection,
-    LoginUrl, Pages, Prompt, RefreshLock, Setting, SignInDecision, SignInEvent, SignInMethod,
-    SignOutPage, SignedOutPage, TokenEndpointAuthMethod, User, escape_html, is_safe_link,
-    require_access, require_authorization, require_sign_in, safe_return_path,
+    Bearer, BearerBody, BearerLayer, BoxError, ClaimsChallenge, ClaimsError, ClientToken, Clock,
+    ConfigError, Context, DefaultPages, DeviceCodePage, DeviceCodeStartPage, Error, ErrorPage,
+    Flow, GroupsOverage, LoginRejection, LoginUrl, Pages, Prompt, ProviderChoicePage, Realm,
+    RefreshLock, Setting, SignInDecision, SignInEvent, SignInMethod, SignOutPage, SignedOutPage,
+    TokenEndpointAuthMethod, User, escape_html, is_safe_link, require_access,
+    require_authorization, require_sign_in, safe_return_path,
 };
 
 /// The session layer this crate builds on (tower-sessions 0.14), re-exported so an application

@@ -16,6 +16,7 @@ use proc_macro2::TokenStream as TokenStream2;
 mod attr;
 mod authorization_required;
 mod login_required;
+mod openapi;
 mod spec;
 
 /// Signs the visitor in before an `async fn` handler runs, and hands it the signed-in user.
@@ -355,6 +356,22 @@ pub fn login_required(attr: TokenStream, item: TokenStream) -> TokenStream {
 ///     context.claims.subject().to_owned()
 /// }
 /// # let _: axum::Router = axum::Router::new().route("/", axum::routing::get(resource));
+/// ```
+///
+/// # OpenAPI
+///
+/// Above a `#[utoipa::path(..)]`, it adds the handler's scopes and roles to that operation's
+/// `security`, under the scheme `"bearerAuth"` (`axum_identity::OPENAPI_SECURITY_SCHEME`,
+/// which the facade's feature `openapi` describes with `BearerSecurity`, or with the API's own
+/// provider through `ApiAuth`'s `utoipa::Modify`): the document then says what the handler
+/// requires, from the one list. A `security(..)` written by hand is kept as it is.
+///
+/// ```text
+/// #[authorization_required(scopes = ["notes.read"])]
+/// #[utoipa::path(get, path = "/notes", responses((status = 200)))]
+/// async fn notes(context: ApiContext) -> String { .. }
+///
+/// // the operation:  "security": [{ "bearerAuth": ["notes.read"] }]
 /// ```
 #[proc_macro_attribute]
 pub fn authorization_required(attr: TokenStream, item: TokenStream) -> TokenStream {

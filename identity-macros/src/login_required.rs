@@ -16,7 +16,7 @@ use syn::{
 };
 
 use crate::attr::{Errors, LoginRequiredArgs, private_path};
-use crate::spec::{LOGIN_REQUIRED, Spec};
+use crate::spec::{AUTHORIZATION_REQUIRED, LOGIN_REQUIRED, Spec};
 
 /// axum implements `Handler` for functions of at most this many extractors.
 const AXUM_MAX_ARGS: usize = 16;
@@ -60,6 +60,12 @@ pub(crate) fn expand_with(
     }
     errors.finish()?;
     let args = args.expect("options parsed without error");
+    if spec.name == AUTHORIZATION_REQUIRED.name {
+        let list = |list: &Option<crate::attr::ScopeList>| {
+            list.as_ref().map(|l| l.scopes.clone()).unwrap_or_default()
+        };
+        crate::openapi::add_security(&mut handler, &list(&args.scopes), &list(&args.roles));
+    }
 
     let prefix = private_path(args.krate.as_ref());
     let (marker, marker_items) = if args.has_requirements() {

@@ -64,9 +64,14 @@ pub use store::lock::PostgresRefreshLock;
 pub use store::lock::RedisRefreshLock;
 pub use store::lock::{LockFuture, RefreshLock};
 pub use web_api::auth::{ApiAuth, ApiAuthBuilder};
+pub use web_api::challenge::Realm;
 pub use web_api::extract::{
     ApiClaims, ApiContext, ApiRejection, AuthorizationRequired, require_authorization,
 };
+pub use web_api::layer::{Bearer, BearerBody, BearerLayer};
+#[cfg(feature = "openapi")]
+#[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+pub use web_api::openapi::{BearerSecurity, OPENAPI_SECURITY_SCHEME};
 pub use web_app::admission::{SignInDecision, SignInEvent, SignInMethod};
 pub use web_app::auth::Auth;
 pub use web_app::challenge::ClaimsChallenge;
@@ -121,8 +126,7 @@ pub mod __fuzz {
     /// JOSE header and payload and the checks of both (type, issuer, audience, times, kind),
     /// for the input as a token too. Bearer tokens are unauthenticated input on every request.
     pub fn bearer_token(input: &[u8]) {
-        use std::sync::Arc;
-        let realm: Arc<str> = Arc::from("fuzz");
+        let realm = crate::web_api::challenge::Realm::from("fuzz");
         let mut tokens = Vec::new();
         if let Ok(value) = axum::http::HeaderValue::from_bytes(input) {
             let (mut parts, ()) = axum::http::Request::new(()).into_parts();

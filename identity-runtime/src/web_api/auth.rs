@@ -14,7 +14,9 @@ use crate::oidc::client::Client;
 use crate::oidc::credential::{Credential, KeySource};
 use crate::oidc::provider::Provider;
 use crate::oidc::provider_options::{ProviderOptions, provider_setters};
+use crate::web_api::challenge::Realm;
 use crate::web_api::introspection::{self, Introspector};
+use crate::web_api::metadata::{self, ResourceMetadata};
 use crate::web_api::verified::{self, VerifiedTokens};
 use crate::web_app::auth::Auth;
 
@@ -53,7 +55,9 @@ pub struct ApiAuth {
 
 struct Inner {
     client_id: String,
-    realm: Arc<str>,
+    realm: Realm,
+    /// RFC 9728: the resource URI and its metadata document, when configured.
+    metadata: Option<ResourceMetadata>,
     provider: Provider,
     policy: Policy,
     verified: VerifiedTokens<Map<String, Value>>,
@@ -69,6 +73,7 @@ impl std::fmt::Debug for ApiAuth {
             .field("client_id", &self.inner.client_id)
             .field("authority", &self.inner.provider.authority().url)
             .field("audiences", &self.inner.policy.audiences)
+            .field("resource", &self.resource())
             .field("downstream", &self.inner.downstream.is_some())
             .finish_non_exhaustive()
     }
@@ -80,8 +85,9 @@ impl ApiAuth {
         ApiAuthBuilder::default()
     }
 
-    /// Reads `CLIENT_ID`, `AUTHORITY` or `OIDC_AUTHORITY`, and `AUDIENCE` (optional: more
-    /// accepted audiences, comma-separated, each an exact value) from the environment.
+    /// Reads `CLIENT_ID`, `AUTHORITY` or `OIDC_AUTHORITY`, `AUDIENCE` (optional: more
+    /// accepted audiences, comma-separated, each an exact value) and `RESOURCE` (optional: the
+    /// API's resource URI, see [`ApiAuthBuilder::resource`]) from the environment.
     pub fn from_env() -> Result<ApiAuth, ConfigError> {
         Self::builder_from_env().build()
     }
@@ -95,6 +101,7 @@ impl ApiAuth {
             audiences: var("AUDIENCE")
                 .map(|a| crate::core::params::comma_list(&a))
                 .unwrap_or_default(),
+            resource: var("RESOURCE"),
             client_secret: var("CLIENT_SECRET"),
             client_certificate: var("CLIENT_CERTIFICATE").map(|p| KeySource::File(p.into())),
             ..ApiAuthBuilder::default()
@@ -106,19 +113,116 @@ impl ApiAuth {
         &self.inner.client_id
     }
 
-    /// The audiences a token may be for: the client id, `api://<client id>`, and any
-    /// configured with [`ApiAuthBuilder::audiences`].
+    /// The audiences a token may be for: the client id and `api://<client id>` (with a
+    /// [resource URI](ApiAuthBuilder::resource), the resource URI in their place at an OpenID
+    /// provider, next to them at Microsoft's authorities), and any configured with
+    /// [`ApiAuthBuilder::audiences`].
     pub fn audiences(&self) -> &[String] {
         &self.inner.policy.audiences
     }
 
     /// The `realm` of the `WWW-Authenticate` challenges.
     pub fn realm(&self) -> &str {
-        &self.inner.realm
+        self.inner.realm.name()
+    }
+
+    /// The resource URI ([`ApiAuthBuilder::resource`]), when configured.
+    pub fn resource(&self) -> Option<&str> {
+        self.inner.metadata.as_ref().map(|m| m.resource.as_str())
+    }
+
+    /// The URL of the protected-resource metadata document (RFC 9728) that every challenge
+    /// names in `resource_metadata`, when a resource URI is configured: its path-insertion
+    /// form, `https://mcp.example.com/.well-known/oauth-protected-resource/mcp` for the
+    /// resource `https://mcp.example.com/mcp`.
+    pub fn resource_metadata_url(&self) -> Option<&str> {
+        self.inner.metadata.as_ref().map(|m| m.url.as_str())
+    }
+
+    /// The protected-resource metadata document (RFC 9728 §2), when a resource URI is
+    /// configured: `resource`, `authorization_servers`, `bearer_methods_supported`, and
+    /// `scopes_supported` and `resource_name` when set.
+    pub fn resource_metadata(&self) -> Option<&serde_json::Value> {
+        self.inner.metadata.as_ref().map(|m| &m.document)
+    }
+
+    /// The routes that serve the [protected-resource metadata](Self::resource_metadata)
+    /// (RFC 9728 §3) at `/.well-known/oauth-protected-resource` and, for a resource under a
+    /// path, at its path-insertion form too (`/.well-known/oauth-protected-resource/mcp`),
+    /// with `Cache-Control`; merge them into the app's router, outside of any protection.
+    /// Without a resource URI they serve nothing (and log a warning). The tower layer
+    /// ([`bearer_layer`](Self::bearer_layer)) serves the same document by itself.
+    ///
+    /// ```
+    /// use axum::Router;
+    /// use axum_identity_runtime::ApiAuth;
+    ///
+    /// let api = ApiAuth::builder()
+    ///     .client_id("notes-api")
+    ///     .oidc_authority("https://idp.example")
+    ///     .resource("https://notes.example/mcp")
+    ///     .build()?;
+    /// let app: Router = Router::new()
+    ///     // .route("/mcp", ..) and the other protected routes
+    ///     .layer(api.layer())
+    ///     .merge(api.metadata_routes());
+    /// assert_eq!(
+    ///     api.resource_metadata_url(),
+    ///     Some("https://notes.example/.well-known/oauth-protected-resource/mcp")
+    /// );
+    /// # Ok::<(), axum_identity_runtime::ConfigError>(())
+    /// ```
+    pub fn metadata_routes<S: Clone + Send + Sync + 'static>(&self) -> axum::Router<S> {
+        let mut router = axum::Router::new();
+        let Some(metadata) = &self.inner.metadata else {
+            tracing::warn!(
+                "`metadata_routes` without a resource URI serves nothing: set `resource` \
+                 (environment variable RESOURCE) on the `ApiAuth` builder"
+            );
+            return router;
+        };
+        for path in &metadata.paths {
+            let api = self.clone();
+            router = router.route(
+                path,
+                axum::routing::any(move |method: axum::http::Method| async move {
+                    api.metadata_answer(&method)
+                }),
+            );
+        }
+        router
+    }
+
+    /// The metadata document's answer, for the routes and the layer.
+    pub(crate) fn metadata_answer(
+        &self,
+        method: &axum::http::Method,
+    ) -> axum::http::Response<axum::body::Body> {
+        match &self.inner.metadata {
+            Some(metadata) => metadata.answer(method),
+            None => {
+                let mut response = axum::http::Response::new(axum::body::Body::empty());
+                *response.status_mut() = axum::http::StatusCode::NOT_FOUND;
+                response
+            }
+        }
+    }
+
+    /// Where the provider's discovery document is.
+    #[cfg_attr(not(feature = "openapi"), allow(dead_code))]
+    pub(crate) fn discovery_url(&self) -> String {
+        self.inner.provider.authority().discovery_url()
+    }
+
+    /// Whether `path` is where the metadata document is served.
+    pub(crate) fn serves_metadata(&self, path: &str) -> bool {
+        self.inner.metadata.as_ref().is_some_and(|m| m.serves(path))
     }
 
     /// The layer that makes this `ApiAuth` reachable from the extractors. No sessions: an API
-    /// is stateless.
+    /// is stateless. It protects nothing by itself (the extractors do, per handler); to
+    /// protect every request of a service, axum's or any other tower service (gRPC, MCP), use
+    /// [`bearer_layer`](Self::bearer_layer).
     pub fn layer(&self) -> axum::Extension<ApiAuth> {
         axum::Extension(self.clone())
     }
@@ -129,7 +233,8 @@ impl ApiAuth {
         self.inner.provider.metadata().await.map(|_| ())
     }
 
-    pub(crate) fn realm_arc(&self) -> Arc<str> {
+    /// The realm of the challenges, with the metadata URL when there is one.
+    pub(crate) fn challenge_realm(&self) -> Realm {
         self.inner.realm.clone()
     }
 
@@ -181,6 +286,9 @@ pub struct ApiAuthBuilder {
     /// The authority, the HTTP client and the metadata lifetime.
     provider: ProviderOptions,
     audiences: Vec<String>,
+    resource: Option<String>,
+    resource_name: Option<String>,
+    scopes_supported: Vec<String>,
     tenants: Option<Vec<String>>,
     leeway: Option<Duration>,
     realm: Option<String>,
@@ -244,6 +352,68 @@ impl ApiAuthBuilder {
         S: Into<String>,
     {
         self.audiences = audiences.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// The API's resource URI (RFC 8707 and RFC 9728; variable `RESOURCE`): the https URL
+    /// clients call it at, such as an MCP server's `https://mcp.example.com/mcp`. With it:
+    ///
+    /// - the protected-resource metadata document (RFC 9728) is served
+    ///   ([`ApiAuth::metadata_routes`], or the [tower layer](ApiAuth::bearer_layer)) and every
+    ///   `WWW-Authenticate` challenge names it in `resource_metadata`, so a client that gets a
+    ///   `401` finds the provider that issues tokens for this API, as the MCP authorization
+    ///   specification requires;
+    /// - tokens must be for it: at an OpenID provider, their `aud` must be the resource URI
+    ///   (or one of [`audiences`](Self::audiences)), no longer the client id — the provider
+    ///   puts the `resource` the client asked for in `aud` (RFC 8707). Microsoft's
+    ///   authorities put the API's client id or Application ID URI (`api://<client id>`) in
+    ///   `aud` whatever the client asked for, so there the client id and `api://<client id>`
+    ///   stay accepted, next to the resource URI (which Entra issues only when it is the
+    ///   API's Application ID URI, on a verified domain).
+    ///
+    /// It must be an absolute https URL (plain http on loopback only, for development),
+    /// without a query or a fragment: anything else is a [`ConfigError`] at `build`.
+    ///
+    /// ```
+    /// use axum_identity_runtime::ApiAuth;
+    ///
+    /// let api = ApiAuth::builder()
+    ///     .client_id("notes-mcp")
+    ///     .oidc_authority("https://idp.example")
+    ///     .resource("https://notes.example/mcp")
+    ///     .scopes_supported(["notes.read"])
+    ///     .build()?;
+    /// assert_eq!(api.audiences(), ["https://notes.example/mcp"]);
+    ///
+    /// let err = ApiAuth::builder()
+    ///     .client_id("notes-mcp")
+    ///     .oidc_authority("https://idp.example")
+    ///     .resource("http://notes.example/mcp")
+    ///     .build()
+    ///     .unwrap_err();
+    /// assert!(err.to_string().contains("RESOURCE"));
+    /// # Ok::<(), axum_identity_runtime::ConfigError>(())
+    /// ```
+    pub fn resource(mut self, uri: impl Into<String>) -> Self {
+        self.resource = Some(uri.into());
+        self
+    }
+
+    /// The `resource_name` of the protected-resource metadata: a name for people, shown by
+    /// clients that ask for consent.
+    pub fn resource_name(mut self, name: impl Into<String>) -> Self {
+        self.resource_name = Some(name.into());
+        self
+    }
+
+    /// The `scopes_supported` of the protected-resource metadata: the scopes a client may ask
+    /// for to call this API (MCP clients ask for these when the challenge names none).
+    pub fn scopes_supported<I, S>(mut self, scopes: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.scopes_supported = scopes.into_iter().map(Into::into).collect();
         self
     }
 
@@ -364,7 +534,26 @@ impl ApiAuthBuilder {
             }
             _ => self.provider.checked_authority()?,
         };
-        let mut audiences = vec![client_id.clone(), format!("api://{client_id}")];
+        let resource = match self.resource.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(raw) => Some(metadata::check_resource(raw)?),
+        };
+        let mut audiences = match &resource {
+            // RFC 8707: the token is bound to the resource the client asked for.
+            Some((uri, _)) if !authority.is_microsoft() => vec![uri.clone()],
+            // Microsoft's tokens carry the client id or the Application ID URI.
+            Some((uri, _)) => vec![client_id.clone(), format!("api://{client_id}"), uri.clone()],
+            None => vec![client_id.clone(), format!("api://{client_id}")],
+        };
+        let resource_metadata = resource.map(|(uri, url)| {
+            ResourceMetadata::new(
+                uri,
+                &url,
+                &authority,
+                self.resource_name.as_deref(),
+                &self.scopes_supported,
+            )
+        });
         for audience in self.audiences {
             // Exact values: only an empty one (`a,,b`) or control characters are mistakes.
             if audience.trim().is_empty() || audience.contains(char::is_control) {
@@ -414,7 +603,8 @@ impl ApiAuthBuilder {
         });
         Ok(ApiAuth {
             inner: Arc::new(Inner {
-                realm: Arc::from(realm.replace(['"', '\\'], "")),
+                realm: Realm::new(&realm, resource_metadata.as_ref().map(|m| m.url.as_str())),
+                metadata: resource_metadata,
                 client_id,
                 provider: Provider::new(authority, http, ttl),
                 policy: Policy {

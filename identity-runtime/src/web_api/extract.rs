@@ -8,17 +8,16 @@ use std::sync::Arc;
 use axum::extract::{FromRequestParts, OptionalFromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use crate::core::claim_set::ClaimSet;
 use crate::core::error::Error;
 use crate::core::grants::{self, GroupsOverage};
-use crate::core::response::{NOT_CACHED, Quoting, quoted, set_challenge};
 use crate::oidc::access_token::Rejected;
 use crate::services::app_tokens::ClientToken;
 use crate::store::claims::{ClaimsError, typed};
 use crate::web_api::auth::ApiAuth;
+use crate::web_api::challenge::Realm;
 use crate::web_app::auth::Auth;
 use crate::web_app::extract::{NoScopes, Scopes};
 
@@ -151,7 +150,7 @@ impl ApiClaims {
 pub struct ApiContext {
     /// The token's verified claims.
     pub claims: ApiClaims,
-    realm: Arc<str>,
+    realm: Realm,
     /// The incoming token and the client that exchanges it, when the API has a
     /// [downstream client](crate::ApiAuthBuilder::downstream_client); kept only then, so an
     /// API without one copies nothing per request.
@@ -173,7 +172,7 @@ impl ApiContext {
     pub fn new(claims: ApiClaims) -> Self {
         ApiContext {
             claims,
-            realm: Arc::from(""),
+            realm: Realm::from(""),
             downstream: None,
         }
     }
@@ -252,26 +251,26 @@ pub enum ApiRejection {
     /// No bearer token.
     MissingToken {
         /// The challenge's realm.
-        realm: Arc<str>,
+        realm: Realm,
     },
     /// The `Authorization` header is malformed.
     InvalidRequest {
         /// The challenge's realm.
-        realm: Arc<str>,
+        realm: Realm,
         /// What is wrong.
         reason: &'static str,
     },
     /// The token is not acceptable: bad signature, expired, for another audience or issuer...
     InvalidToken {
         /// The challenge's realm.
-        realm: Arc<str>,
+        realm: Realm,
         /// Why.
         reason: String,
     },
     /// The token lacks delegated scopes the handler requires.
     InsufficientScope {
         /// The challenge's realm.
-        realm: Arc<str>,
+        realm: Realm,
         /// Every scope the handler requires.
         required: Vec<String>,
         /// Those the token lacks.
@@ -280,7 +279,7 @@ pub enum ApiRejection {
     /// The token lacks app roles the handler requires.
     MissingRoles {
         /// The challenge's realm.
-        realm: Arc<str>,
+        realm: Realm,
         /// Those the token lacks.
         missing: Vec<String>,
     },
@@ -310,99 +309,6 @@ impl ApiRejection {
             | ApiRejection::InteractionRequired { .. } => StatusCode::FORBIDDEN,
             ApiRejection::Failed(error) => error.status(),
         }
-    }
-}
-
-/// The answer when a downstream token needs the user: the provider's challenge, as is.
-fn interaction_required(status: StatusCode, challenge: &str, error: &Error) -> Response {
-    tracing::info!(error = %error.chain(), "a downstream token needs the user's interaction");
-    let code = if challenge.contains("insufficient_claims") {
-        "insufficient_claims"
-    } else {
-        "interaction_required"
-    };
-    let body = serde_json::json!({
-        "error": code,
-        "error_description": "the identity provider needs the user's interaction (multi-factor authentication or consent) before this API can act on their behalf",
-    });
-    let mut response = (status, [NOT_CACHED], axum::Json(body)).into_response();
-    set_challenge(response.headers_mut(), challenge);
-    response
-}
-
-impl IntoResponse for ApiRejection {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let (realm, error, description, scope) = match self {
-            ApiRejection::MissingToken { realm } => (
-                Some(realm),
-                None,
-                "a bearer access token is required".to_owned(),
-                None,
-            ),
-            ApiRejection::InvalidRequest { realm, reason } => (
-                Some(realm),
-                Some("invalid_request"),
-                reason.to_owned(),
-                None,
-            ),
-            ApiRejection::InvalidToken { realm, reason } => (
-                Some(realm),
-                Some("invalid_token"),
-                format!("the access token is not acceptable: {reason}"),
-                None,
-            ),
-            ApiRejection::InsufficientScope {
-                realm,
-                required,
-                missing,
-            } => (
-                Some(realm),
-                Some("insufficient_scope"),
-                format!("the access token lacks the scope {}", missing.join(", ")),
-                Some(required.join(" ")),
-            ),
-            ApiRejection::MissingRoles { realm, missing } => (
-                Some(realm),
-                Some("insufficient_scope"),
-                format!("the access token lacks the role {}", missing.join(", ")),
-                None,
-            ),
-            ApiRejection::InteractionRequired { challenge, error } => {
-                return interaction_required(status, &challenge, &error);
-            }
-            ApiRejection::Failed(error) => {
-                tracing::warn!(error = %error.chain(), "a web-API request failed");
-                (
-                    None,
-                    Some("temporarily_unavailable"),
-                    error.public_message(),
-                    None,
-                )
-            }
-        };
-        let mut body = serde_json::json!({
-            "error": error.unwrap_or("unauthorized"),
-            "error_description": description,
-        });
-        if let Some(scope) = &scope {
-            body["scope"] = Value::from(scope.as_str());
-        }
-        let mut response = (status, [NOT_CACHED], axum::Json(body)).into_response();
-        if let Some(realm) = realm {
-            let mut challenge = format!("Bearer realm={}", quoted(&realm, Quoting::Bearer));
-            if let Some(error) = error {
-                challenge.push_str(&format!(
-                    ", error=\"{error}\", error_description={}",
-                    quoted(&description, Quoting::Bearer)
-                ));
-            }
-            if let Some(scope) = scope {
-                challenge.push_str(&format!(", scope={}", quoted(&scope, Quoting::Bearer)));
-            }
-            set_challenge(response.headers_mut(), &challenge);
-        }
-        response
     }
 }
 
@@ -445,13 +351,28 @@ pub async fn require_authorization(
     scopes: &[&str],
     roles: &[&str],
 ) -> Result<ApiContext, ApiRejection> {
+    // Behind `ApiAuth`'s tower layer the token was verified once already, by the layer.
+    if let Some(context) = parts.extensions.get::<ApiContext>() {
+        check(&context.claims, &context.realm, scopes, roles)?;
+        return Ok(context.clone());
+    }
     let api = parts
         .extensions
         .get::<ApiAuth>()
         .ok_or(ApiRejection::Failed(Error::Setup(
             "no `ApiAuth` on the request: add `.layer(api.layer())` to the router",
         )))?;
-    let realm = api.realm_arc();
+    verify(api, parts, scopes, roles).await
+}
+
+/// The context of the request's bearer token, verified by `api`, with `scopes` and `roles`.
+pub(crate) async fn verify(
+    api: &ApiAuth,
+    parts: &Parts,
+    scopes: &[&str],
+    roles: &[&str],
+) -> Result<ApiContext, ApiRejection> {
+    let realm = api.challenge_realm();
     let token = bearer_token(parts, &realm)?;
     let claims = match api.authorize(token).await {
         Ok(claims) => ApiClaims {
@@ -479,7 +400,7 @@ pub async fn require_authorization(
 
 fn check(
     claims: &ApiClaims,
-    realm: &Arc<str>,
+    realm: &Realm,
     scopes: &[&str],
     roles: &[&str],
 ) -> Result<(), ApiRejection> {
@@ -506,10 +427,7 @@ fn check(
 }
 
 /// The token of `Authorization: Bearer <token>` (RFC 6750 §2.1).
-pub(crate) fn bearer_token<'a>(
-    parts: &'a Parts,
-    realm: &Arc<str>,
-) -> Result<&'a str, ApiRejection> {
+pub(crate) fn bearer_token<'a>(parts: &'a Parts, realm: &Realm) -> Result<&'a str, ApiRejection> {
     let malformed = |reason| ApiRejection::InvalidRequest {
         realm: realm.clone(),
         reason,

@@ -1,4 +1,5 @@
 use axum::http::Request;
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 use super::*;
@@ -11,8 +12,8 @@ fn parts(authorization: &[&str]) -> Parts {
     request.body(()).unwrap().into_parts().0
 }
 
-fn realm() -> Arc<str> {
-    Arc::from("api")
+fn realm() -> Realm {
+    Realm::from("api")
 }
 
 #[test]
