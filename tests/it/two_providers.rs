@@ -296,3 +296,112 @@ async fn a_provider_that_is_down_does_not_stop_sign_in_at_the_others() {
     let page = browser.sign_in(page, "alice").await;
     assert_eq!(page.body, "welcome alice at work");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A web API that accepts tokens from two authorities.
+
+const INDICATOR: &str = "api://orders";
+
+async fn api_provider() -> TestProvider {
+    TestProvider::start(json!({
+        "clients": [{
+            "client_id": "daemon",
+            "client_secret": "daemon-secret",
+            "grant_types": ["client_credentials"],
+            "response_types": [],
+            "redirect_uris": [],
+        }],
+        "apiResource": {"indicator": INDICATOR, "scopes": ["api.read"]},
+    }))
+    .await
+    .expect("a test provider starts")
+}
+
+async fn app_token(provider: &TestProvider) -> String {
+    let answer: serde_json::Value = reqwest::Client::new()
+        .post(provider.url("/token"))
+        .basic_auth("daemon", Some("daemon-secret"))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("scope", "api.read"),
+            ("resource", INDICATOR),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    answer["access_token"].as_str().expect("a token").to_owned()
+}
+
+#[axum_identity::authorization_required(scopes = ["api.read"])]
+async fn orders(context: axum_identity::ApiContext) -> String {
+    format!(
+        "{} from {}",
+        context.claims.subject(),
+        context.claims.authority()
+    )
+}
+
+#[tokio::test]
+async fn an_api_with_two_authorities_accepts_each_and_refuses_a_third_issuer_without_a_key_fetch() {
+    use axum_identity::ApiAuth;
+    let (work, customer, stranger) = (
+        api_provider().await,
+        api_provider().await,
+        api_provider().await,
+    );
+    let api = ApiAuth::builder()
+        .provider(
+            "work",
+            ApiAuth::builder()
+                .client_id(INDICATOR)
+                .oidc_authority(&work.issuer),
+        )
+        .provider(
+            "customer",
+            ApiAuth::builder()
+                .client_id(INDICATOR)
+                .oidc_authority(&customer.issuer),
+        )
+        .build()
+        .unwrap();
+    api.warm_up().await.unwrap();
+    let app = Router::new()
+        .route("/orders", get(orders))
+        .layer(api.layer());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let call = |token: String| {
+        let url = format!("{base}/orders");
+        async move {
+            let answer = reqwest::Client::new()
+                .get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            (answer.status(), answer.text().await.unwrap())
+        }
+    };
+    for provider in [&work, &customer, &stranger] {
+        provider.reset_stats().await;
+    }
+    assert_eq!(
+        call(app_token(&work).await).await,
+        (StatusCode::OK, "daemon from work".to_owned())
+    );
+    assert_eq!(
+        call(app_token(&customer).await).await,
+        (StatusCode::OK, "daemon from customer".to_owned())
+    );
+    let (status, _) = call(app_token(&stranger).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    for provider in [&work, &customer, &stranger] {
+        let stats = provider.stats().await;
+        assert_eq!(requests(&stats, "jwks"), 0, "no key fetch: {stats}");
+        assert_eq!(requests(&stats, "discovery"), 0, "no discovery: {stats}");
+    }
+}

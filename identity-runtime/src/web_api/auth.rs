@@ -54,6 +54,10 @@ pub struct ApiAuth {
 }
 
 struct Inner {
+    /// The name of this authority in an API that accepts several (`""` with one).
+    name: Arc<str>,
+    /// The API's other authorities, each a complete `ApiAuth` (see `web_api/issuers.rs`).
+    others: Vec<ApiAuth>,
     client_id: String,
     realm: Realm,
     /// RFC 9728: the resource URI and its metadata document, when configured.
@@ -227,10 +231,15 @@ impl ApiAuth {
         axum::Extension(self.clone())
     }
 
-    /// Fetches the provider's discovery document and keys now, so that a misconfiguration is
-    /// reported at startup rather than at the first request.
+    /// Fetches the provider's discovery document and keys now (of every authority, with
+    /// several), so that a misconfiguration is reported at startup rather than at the first
+    /// request.
     pub async fn warm_up(&self) -> Result<(), Error> {
-        self.inner.provider.metadata().await.map(|_| ())
+        self.inner.provider.metadata().await?;
+        for other in &self.inner.others {
+            other.inner.provider.metadata().await?;
+        }
+        Ok(())
     }
 
     /// The realm of the challenges, with the metadata URL when there is one.
@@ -243,8 +252,34 @@ impl ApiAuth {
         self.inner.downstream.as_ref()
     }
 
-    /// The claims of a valid token: from the cache of verified tokens, or verified now.
-    pub(crate) async fn authorize(&self, token: &str) -> Result<Arc<Map<String, Value>>, Rejected> {
+    /// The claims of a valid token and the name of the authority that issued it: with
+    /// several authorities, checked by the one its `iss` names (see `web_api/issuers.rs`).
+    pub(crate) async fn authorize(
+        &self,
+        token: &str,
+    ) -> Result<(Arc<Map<String, Value>>, &ApiAuth), Rejected> {
+        let api = self.for_token(token).await?;
+        Ok((api.authorize_here(token).await?, api))
+    }
+
+    /// The name of this authority (`""` in an API with one).
+    pub(crate) fn name(&self) -> &Arc<str> {
+        &self.inner.name
+    }
+
+    /// The API's other authorities.
+    pub(crate) fn others(&self) -> &[ApiAuth] {
+        &self.inner.others
+    }
+
+    /// The authority's provider.
+    pub(crate) fn provider(&self) -> &Provider {
+        &self.inner.provider
+    }
+
+    /// The claims of a valid token of this authority: from the cache of verified tokens, or
+    /// verified now.
+    async fn authorize_here(&self, token: &str) -> Result<Arc<Map<String, Value>>, Rejected> {
         let inner = &*self.inner;
         let now = inner.clock.now();
         // An opaque token (RFC 7662): introspected, with a cache of its own.
@@ -299,6 +334,8 @@ pub struct ApiAuthBuilder {
     client_secret: Option<String>,
     client_certificate: Option<KeySource>,
     introspection_ttl: Option<Duration>,
+    /// Named authorities ([`ApiAuthBuilder::provider`]), the first the default.
+    pub(crate) named: Vec<(String, ApiAuthBuilder)>,
 }
 
 impl std::fmt::Debug for ApiAuthBuilder {
@@ -515,7 +552,19 @@ impl ApiAuthBuilder {
 
     /// Checks the settings and builds the [`ApiAuth`]. Does not contact the provider (see
     /// [`ApiAuth::warm_up`]).
-    pub fn build(mut self) -> Result<ApiAuth, ConfigError> {
+    pub fn build(self) -> Result<ApiAuth, ConfigError> {
+        if !self.named.is_empty() {
+            return self.build_several();
+        }
+        self.build_one("", Vec::new())
+    }
+
+    /// One authority's `ApiAuth`, called `name`, holding `others`.
+    pub(crate) fn build_one(
+        mut self,
+        name: &str,
+        others: Vec<ApiAuth>,
+    ) -> Result<ApiAuth, ConfigError> {
         // With a downstream client and no settings of its own, the API is that client
         // (an API and the client it calls downstream with share one registration).
         let client_id = self
@@ -553,6 +602,7 @@ impl ApiAuthBuilder {
                 self.resource_name.as_deref(),
                 &self.scopes_supported,
             )
+            .with_servers(others.iter().map(|other| other.inner.provider.authority()))
         });
         for audience in self.audiences {
             // Exact values: only an empty one (`a,,b`) or control characters are mistakes.
@@ -603,6 +653,8 @@ impl ApiAuthBuilder {
         });
         Ok(ApiAuth {
             inner: Arc::new(Inner {
+                name: Arc::from(name),
+                others,
                 realm: Realm::new(&realm, resource_metadata.as_ref().map(|m| m.url.as_str())),
                 metadata: resource_metadata,
                 client_id,
@@ -621,6 +673,8 @@ impl ApiAuthBuilder {
         })
     }
 }
+
+mod issuers;
 
 #[cfg(test)]
 mod tests {

@@ -29,6 +29,8 @@ const MAX_TOKEN_BYTES: usize = 16 * 1024;
 #[derive(Clone, Debug)]
 pub struct ApiClaims {
     claims: ClaimSet,
+    /// The name of the authority that issued the token (`""` with one).
+    authority: Arc<str>,
 }
 
 impl ApiClaims {
@@ -36,7 +38,15 @@ impl ApiClaims {
     pub fn from_claims(claims: Map<String, Value>) -> Self {
         ApiClaims {
             claims: claims.into(),
+            authority: Arc::from(""),
         }
+    }
+
+    /// The name of the authority that issued the token, in an API that accepts several
+    /// ([`ApiAuthBuilder::provider`](crate::ApiAuthBuilder::provider)); `""` in an API with
+    /// one it did not name.
+    pub fn authority(&self) -> &str {
+        &self.authority
     }
 
     /// `sub`: the caller (a user, or for app-only tokens the application).
@@ -374,10 +384,14 @@ pub(crate) async fn verify(
 ) -> Result<ApiContext, ApiRejection> {
     let realm = api.challenge_realm();
     let token = bearer_token(parts, &realm)?;
-    let claims = match api.authorize(token).await {
-        Ok(claims) => ApiClaims {
-            claims: claims.into(),
-        },
+    let (claims, api) = match api.authorize(token).await {
+        Ok((claims, issuer)) => (
+            ApiClaims {
+                claims: claims.into(),
+                authority: issuer.name().clone(),
+            },
+            issuer,
+        ),
         Err(Rejected::Invalid(reason)) => {
             tracing::debug!(?reason, "bearer token refused");
             return Err(ApiRejection::InvalidToken {

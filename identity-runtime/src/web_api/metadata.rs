@@ -113,6 +113,24 @@ impl ResourceMetadata {
         }
     }
 
+    /// The document with the authorization servers of further authorities the API accepts
+    /// (an API with several providers lists every one).
+    pub(crate) fn with_servers<'a>(
+        mut self,
+        more: impl IntoIterator<Item = &'a Authority>,
+    ) -> Self {
+        if let Some(servers) = self.document["authorization_servers"].as_array_mut() {
+            for authority in more {
+                let server = json!(authorization_server(authority));
+                if !servers.contains(&server) {
+                    servers.push(server);
+                }
+            }
+        }
+        self.body = Bytes::from(self.document.to_string());
+        self
+    }
+
     /// Whether `path` is where the document is served.
     pub(crate) fn serves(&self, path: &str) -> bool {
         path.starts_with(WELL_KNOWN) && self.paths.iter().any(|p| p == path)
