@@ -59,7 +59,7 @@ pub fn ratio(point: &Point, baseline: &Point) -> (f64, f64, f64) {
         return (f64::NAN, f64::NAN, f64::NAN);
     }
     ratios.sort_by(f64::total_cmp);
-    let median = if ratios.len() % 2 == 0 {
+    let median = if ratios.len().is_multiple_of(2) {
         (ratios[ratios.len() / 2 - 1] + ratios[ratios.len() / 2]) / 2.0
     } else {
         ratios[ratios.len() / 2]
