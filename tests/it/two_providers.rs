@@ -63,12 +63,13 @@ struct Rig {
 }
 
 async fn provider_for(slot: &Slot) -> TestProvider {
-    let client = TestProvider::web_client(
+    let mut client = TestProvider::web_client(
         CLIENT_ID,
         CLIENT_SECRET,
         &[&slot.redirect_uri()],
         &[&slot.post_logout_uri()],
     );
+    client["backchannel_logout_uri"] = json!(slot.url("/logout/backchannel"));
     TestProvider::start(json!({"clients": [client], "accessTokenTtl": 60, "autoConsent": true}))
         .await
         .expect("a test provider starts")
@@ -404,4 +405,51 @@ async fn an_api_with_two_authorities_accepts_each_and_refuses_a_third_issuer_wit
         assert_eq!(requests(&stats, "jwks"), 0, "no key fetch: {stats}");
         assert_eq!(requests(&stats, "discovery"), 0, "no discovery: {stats}");
     }
+}
+
+#[tokio::test]
+async fn a_back_channel_logout_token_is_checked_by_the_provider_its_issuer_names() {
+    let slot = Slot::bind();
+    let (work, customer) = (provider_for(&slot).await, provider_for(&slot).await);
+    let clock = Clock::manual_from_now();
+    let (work_issuer, customer_issuer, app_clock) =
+        (work.issuer.clone(), customer.issuer.clone(), clock.clone());
+    let app = launch(routes())
+        .configured_provider()
+        .on(&slot)
+        .auth(move |b| {
+            b.clock(app_clock)
+                .backchannel_logout(true)
+                .backchannel_logout_key("two-providers-marker-key-0123456789abcdef")
+                .provider("work", Auth::builder().oidc_authority(work_issuer))
+                .provider("customer", Auth::builder().oidc_authority(customer_issuer))
+        })
+        .start()
+        .await;
+    let rig = Rig {
+        app,
+        work,
+        customer,
+        clock,
+        _slot: slot,
+    };
+    let (alice, bob) = (Browser::new(), Browser::new());
+    sign_in_via_chooser(&rig, &alice, "work", "alice").await;
+    sign_in_via_chooser(&rig, &bob, "customer", "bob").await;
+    rig.clock.advance(Duration::from_secs(2));
+
+    // Bob signs out at the customer provider itself, which tells the app server to server.
+    let page = bob.get(rig.customer.url("/session/end")).await;
+    let page = bob.confirm_logout(page).await;
+    assert!(page.body.contains("Signed out"), "{}", page.body);
+    let mut seen = String::new();
+    for _ in 0..30 {
+        seen = bob.get(rig.app.url("/")).await.body;
+        if seen == "anonymous" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(seen, "anonymous", "bob is signed out here too");
+    assert_eq!(alice.get(rig.app.url("/")).await.body, "alice at work");
 }
