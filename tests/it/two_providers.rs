@@ -76,6 +76,13 @@ async fn provider_for(slot: &Slot) -> TestProvider {
 }
 
 async fn rig() -> Rig {
+    rig_with(|b| b).await
+}
+
+/// The rig with more application settings.
+async fn rig_with(
+    more: impl FnOnce(axum_identity::AuthBuilder) -> axum_identity::AuthBuilder + Send + 'static,
+) -> Rig {
     let slot = Slot::bind();
     let (work, customer) = (provider_for(&slot).await, provider_for(&slot).await);
     assert_ne!(work.issuer, customer.issuer);
@@ -87,7 +94,7 @@ async fn rig() -> Rig {
         .configured_provider()
         .on(&slot)
         .auth(move |b| {
-            b.clock(app_clock)
+            more(b.clock(app_clock))
                 .provider("work", Auth::builder().oidc_authority(work_issuer))
                 .provider("customer", Auth::builder().oidc_authority(customer_issuer))
         })
@@ -409,30 +416,11 @@ async fn an_api_with_two_authorities_accepts_each_and_refuses_a_third_issuer_wit
 
 #[tokio::test]
 async fn a_back_channel_logout_token_is_checked_by_the_provider_its_issuer_names() {
-    let slot = Slot::bind();
-    let (work, customer) = (provider_for(&slot).await, provider_for(&slot).await);
-    let clock = Clock::manual_from_now();
-    let (work_issuer, customer_issuer, app_clock) =
-        (work.issuer.clone(), customer.issuer.clone(), clock.clone());
-    let app = launch(routes())
-        .configured_provider()
-        .on(&slot)
-        .auth(move |b| {
-            b.clock(app_clock)
-                .backchannel_logout(true)
-                .backchannel_logout_key("two-providers-marker-key-0123456789abcdef")
-                .provider("work", Auth::builder().oidc_authority(work_issuer))
-                .provider("customer", Auth::builder().oidc_authority(customer_issuer))
-        })
-        .start()
-        .await;
-    let rig = Rig {
-        app,
-        work,
-        customer,
-        clock,
-        _slot: slot,
-    };
+    let rig = rig_with(|b| {
+        b.backchannel_logout(true)
+            .backchannel_logout_key("two-providers-marker-key-0123456789abcdef")
+    })
+    .await;
     let (alice, bob) = (Browser::new(), Browser::new());
     sign_in_via_chooser(&rig, &alice, "work", "alice").await;
     sign_in_via_chooser(&rig, &bob, "customer", "bob").await;

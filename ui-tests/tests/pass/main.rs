@@ -20,4 +20,5 @@ mod optional_context_without_attribute;
 mod patterns;
 mod scopes;
 mod state;
+mod step_up_and_provider;
 mod visibility;
