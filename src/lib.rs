@@ -63,6 +63,8 @@
 //! - `redis`: `RedisRefreshLock`, so several instances sharing a Redis session store refresh
 //!   a user's token one at a time.
 //! - `postgres`: `PostgresRefreshLock`, the same through PostgreSQL.
+//! - `test-util`: [`test_util::signed_in`], a signed-in session for your own tests of protected
+//!   routes (`tower::ServiceExt::oneshot`, no provider).
 //! - `openapi`: `BearerSecurity` and `ApiAuth` as `utoipa::Modify`, the API's security scheme
 //!   in a `utoipa` OpenAPI document; `#[authorization_required]` above `#[utoipa::path]` adds
 //!   the handler's scopes and roles to the operation's `security`.
@@ -162,6 +164,11 @@ pub use axum_identity_runtime::PostgresRefreshLock;
 pub use axum_identity_runtime::RedisRefreshLock;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+#[doc(inline)]
+pub use axum_identity_runtime::test_util;
+
 #[doc(inline)]
 pub use axum_identity_runtime::{BearerSecurity, OPENAPI_SECURITY_SCHEME};
 

@@ -90,6 +90,14 @@ pub use web_app::rejection::LoginRejection;
 pub use web_app::routes::routes;
 pub use web_app::sign_in_params::LoginUrl;
 
+/// Signed-in sessions for an application's own tests (feature `test-util`): call its protected
+/// routes with `tower::ServiceExt::oneshot`, no provider needed. See [`test_util::signed_in`].
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test_util {
+    pub use crate::web_app::test_util::{TestUser, signed_in};
+}
+
 /// Entry points for the fuzz targets in `fuzz/`. Not a public API.
 #[doc(hidden)]
 pub mod __fuzz {

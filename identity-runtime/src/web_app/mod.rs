@@ -23,3 +23,5 @@ pub(crate) mod routes;
 pub(crate) mod sign_in;
 pub(crate) mod sign_in_params;
 pub(crate) mod step_up;
+#[cfg(feature = "test-util")]
+pub(crate) mod test_util;
