@@ -155,9 +155,9 @@ pub use axum_identity_runtime::{BearerSecurity, OPENAPI_SECURITY_SCHEME};
 #[doc(inline)]
 pub use axum_identity_runtime::{
     ApiAuth, ApiAuthBuilder, ApiClaims, ApiContext, ApiRejection, Auth, AuthBuilder, AuthLayer,
-    Bearer, BearerBody, BearerLayer, BoxError, ClientToken, Clock, ConfigError, Context,
-    DefaultPages, DeviceCodePage, DeviceCodeStartPage, Error, ErrorPage, Flow, GroupsOverage,
-    LoginRejection, Pages, Prompt, Realm, RefreshLock, Setting, SignOutPage, SignedOutPage,
+    Bearer, BearerLayer, BoxError, ClientToken, Clock, ConfigError, Context, DefaultPages,
+    DeviceCodePage, DeviceCodeStartPage, Error, ErrorPage, Flow, GroupsOverage, LoginRejection,
+    Pages, Prompt, Realm, RefreshLock, Setting, SignOutPage, SignedOutPage,
     TokenEndpointAuthMethod, User, escape_html, is_safe_link, require_access,
     require_authorization, require_sign_in, safe_return_path,
 };
