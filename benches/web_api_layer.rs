@@ -12,6 +12,10 @@
 //! Set up as `benches/web_api.rs`: the hostile provider's keys on loopback (fetched once), an
 //! RS256 token signed here, keep-alive HTTP/1.1 connections driving the app as fast as they can
 //! from the same process. Under `cargo test --all-targets` it only says how to run it.
+//!
+//! Measured on 2 shared CPUs (load average about 5 from other work, `BENCH_SECS=3`): the tower
+//! layer served 93–102% of the extractor path's requests per second at 1, 10 and 50
+//! connections (33k/23k/18k against 34k/25k/18k), both at 78–91% of the unprotected route.
 
 use axum_identity_testkit as support;
 

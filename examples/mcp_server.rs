@@ -90,16 +90,15 @@ async fn run() -> Result<(), Box<dyn Error>> {
 
     let mut _local_provider = None;
     let api = if local::configured() {
-        let api = ApiAuth::builder_from_env()
-            .scopes_supported(scopes.clone())
-            .resource_name("axum-identity MCP example")
-            .build()?;
-        if api.resource().is_none() {
+        if var("RESOURCE").is_none() {
             return Err("set RESOURCE to the URL MCP clients call this server at \
                         (https://<host>/mcp): they find the provider through it"
                 .into());
         }
-        api
+        ApiAuth::builder_from_env()
+            .scopes_supported(scopes.clone())
+            .resource_name("axum-identity MCP example")
+            .build()?
     } else {
         let (provider, api) = local_provider(port, &scopes).await?;
         _local_provider = Some(provider);

@@ -175,10 +175,10 @@ pub use axum_identity_runtime::{BearerSecurity, OPENAPI_SECURITY_SCHEME};
 #[doc(inline)]
 pub use axum_identity_runtime::{
     ApiAuth, ApiAuthBuilder, ApiClaims, ApiContext, ApiRejection, Auth, AuthBuilder, AuthLayer,
-    Bearer, BearerBody, BearerLayer, BoxError, ClaimsChallenge, ClaimsError, ClientToken, Clock,
-    ConfigError, Context, DefaultPages, DeviceCodePage, DeviceCodeStartPage, Error, ErrorPage,
-    Flow, GroupsOverage, LoginRejection, LoginUrl, Pages, Prompt, ProviderChoicePage, Realm,
-    RefreshLock, Setting, SignInDecision, SignInEvent, SignInMethod, SignOutPage, SignedOutPage,
+    Bearer, BearerLayer, BoxError, ClaimsChallenge, ClaimsError, ClientToken, Clock, ConfigError,
+    Context, DefaultPages, DeviceCodePage, DeviceCodeStartPage, Error, ErrorPage, Flow,
+    GroupsOverage, LoginRejection, LoginUrl, Pages, Prompt, ProviderChoicePage, Realm, RefreshLock,
+    Setting, SignInDecision, SignInEvent, SignInMethod, SignOutPage, SignedOutPage,
     TokenEndpointAuthMethod, User, escape_html, is_safe_link, require_access,
     require_authorization, require_sign_in, safe_return_path,
 };

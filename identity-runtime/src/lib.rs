@@ -68,7 +68,7 @@ pub use web_api::challenge::Realm;
 pub use web_api::extract::{
     ApiClaims, ApiContext, ApiRejection, AuthorizationRequired, require_authorization,
 };
-pub use web_api::layer::{Bearer, BearerBody, BearerLayer};
+pub use web_api::layer::{Bearer, BearerLayer};
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
 pub use web_api::openapi::{BearerSecurity, OPENAPI_SECURITY_SCHEME};

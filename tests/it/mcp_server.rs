@@ -9,6 +9,7 @@ use rmcp::ServiceExt as _;
 use rmcp::model::{CallToolRequestParams, ClientCapabilities, ClientConfig, Implementation};
 use rmcp::service::ClientInitializeError;
 use rmcp::transport::StreamableHttpClientTransport;
+use rmcp::transport::auth::AuthorizationManager;
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use serde_json::{Value, json};
 use support::JsonAnswer;
@@ -67,6 +68,13 @@ async fn the_mcp_example_serves_rmcps_client_with_a_token_and_points_it_to_the_p
         error.contains(&format!("resource_metadata=\"{metadata_url}\"")),
         "{error}"
     );
+    // rmcp's own discovery, as strict as MCP clients are about RFC 9728 (the challenge's
+    // metadata URL on the server's origin, the document's `resource` matching the server's
+    // URL): from the server's URL alone to the provider's authorization server metadata.
+    let manager = AuthorizationManager::new(resource.as_str()).await.unwrap();
+    let found = manager.resolve_metadata().await.unwrap();
+    assert_eq!(found.metadata.token_endpoint, format!("{issuer}/token"));
+
     let document: Value = reqwest::get(&metadata_url)
         .await
         .unwrap()

@@ -525,6 +525,15 @@ impl ApiAuthBuilder {
             None | Some("") => None,
             Some(raw) => Some(metadata::check_resource(raw)?),
         };
+        if resource.is_none() && (self.resource_name.is_some() || !self.scopes_supported.is_empty())
+        {
+            return Err(ConfigError::missing(
+                Setting::Resource,
+                Some(
+                    "`resource_name` and `scopes_supported` describe the resource in its metadata",
+                ),
+            ));
+        }
         let mut audiences = match &resource {
             // RFC 8707: the token is bound to the resource the client asked for.
             Some((uri, _)) if !authority.is_microsoft() => vec![uri.clone()],
@@ -666,6 +675,13 @@ mod tests {
             .build()
             .unwrap_err();
         assert!(err.to_string().contains("allowed_tenants"), "{err}");
+        let err = ApiAuth::builder()
+            .client_id("api")
+            .oidc_authority("https://idp.example")
+            .scopes_supported(["api.read"])
+            .build()
+            .unwrap_err();
+        assert!(err.to_string().contains("RESOURCE"), "{err}");
     }
 
     #[test]

@@ -10,10 +10,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use axum::body::Body;
+use axum::BoxError;
+use axum::body::{Body, Bytes};
 use axum::http::{HeaderValue, Request, Response, StatusCode, header};
 use axum::response::IntoResponse;
-use http_body_util::Either;
 use percent_encoding::{AsciiSet, CONTROLS, utf8_percent_encode};
 use tower_layer::Layer;
 use tower_service::Service;
@@ -148,16 +148,17 @@ pub struct Bearer<S> {
     rules: Arc<Rules>,
 }
 
-/// The body of [`Bearer`]'s responses: the wrapped service's, or the layer's own answer.
-pub type BearerBody<B> = Either<B, Body>;
-
+/// The wrapped service's responses and the layer's own answers share axum's `Body`: an axum
+/// service's body passes through as it is (no second box), another's is boxed once.
 impl<S, B, ResBody> Service<Request<B>> for Bearer<S>
 where
     S: Service<Request<B>, Response = Response<ResBody>> + Clone + Send + 'static,
     S::Future: Send + 'static,
     B: Send + 'static,
+    ResBody: http_body::Body<Data = Bytes> + Send + 'static,
+    ResBody::Error: Into<BoxError>,
 {
-    type Response = Response<BearerBody<ResBody>>;
+    type Response = Response<Body>;
     type Error = S::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self::Response, S::Error>> + Send>>;
 
@@ -173,7 +174,7 @@ where
         Box::pin(async move {
             let api = &rules.api;
             if api.serves_metadata(request.uri().path()) {
-                return Ok(api.metadata_answer(request.method()).map(Either::Right));
+                return Ok(api.metadata_answer(request.method()));
             }
             let (mut parts, body) = request.into_parts();
             let scopes: Vec<&str> = rules.scopes.iter().map(String::as_str).collect();
@@ -183,11 +184,11 @@ where
                     parts.extensions.insert(api.clone());
                     parts.extensions.insert::<ApiContext>(context);
                     let response = inner.call(Request::from_parts(parts, body)).await?;
-                    Ok(response.map(Either::Left))
+                    Ok(response.map(Body::new))
                 }
                 Err(rejection) => {
                     let grpc = is_grpc(&parts.headers);
-                    Ok(refused(rejection, grpc).map(Either::Right))
+                    Ok(refused(rejection, grpc))
                 }
             }
         })

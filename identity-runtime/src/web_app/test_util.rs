@@ -163,9 +163,9 @@ where
     let session = Session::new(None, Arc::new(store.clone()), None);
     session::store_with_tokens(&session, &record, auth.sealer(), auth.expiring()).await?;
     session.save().await?;
-    let id = session
-        .id()
-        .ok_or(Error::Setup("the session store gave the test session no id"))?;
+    let id = session.id().ok_or(Error::Setup(
+        "the session store gave the test session no id",
+    ))?;
     HeaderValue::from_str(&format!("{}={id}", auth.cookie_name()))
         .map_err(|_| Error::Setup("the cookie name is not a valid header value"))
 }
