@@ -164,13 +164,16 @@ pub use axum_identity_runtime::PostgresRefreshLock;
 pub use axum_identity_runtime::RedisRefreshLock;
 #[cfg(feature = "openapi")]
 #[cfg_attr(docsrs, doc(cfg(feature = "openapi")))]
-#[cfg(feature = "test-util")]
-#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
-#[doc(inline)]
-pub use axum_identity_runtime::test_util;
-
 #[doc(inline)]
 pub use axum_identity_runtime::{BearerSecurity, OPENAPI_SECURITY_SCHEME};
+/// Signed-in sessions for an application's own tests (feature `test-util`): call its protected
+/// routes with `tower::ServiceExt::oneshot`, no provider needed. See [`test_util::signed_in`].
+#[cfg(feature = "test-util")]
+#[cfg_attr(docsrs, doc(cfg(feature = "test-util")))]
+pub mod test_util {
+    #[doc(inline)]
+    pub use axum_identity_runtime::test_util::{TestUser, signed_in};
+}
 
 #[doc(inline)]
 pub use axum_identity_runtime::{

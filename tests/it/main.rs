@@ -29,6 +29,7 @@ mod session_security;
 mod sign_in;
 mod sign_in_rules;
 mod stores;
+mod test_util;
 mod tokens;
 mod two_instances;
 mod two_providers;
