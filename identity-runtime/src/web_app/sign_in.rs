@@ -51,14 +51,6 @@ pub(crate) async fn current_context(
         return Ok(None);
     };
     let auth = &*auth;
-    if let Some(required) = needs.provider
-        && required != auth.provider_name()
-    {
-        return Err(LoginRejection::Failed {
-            error: Error::OtherProvider(required.to_owned()),
-            auth: Some(auth.clone()),
-        });
-    }
     // Signing in again (a step-up, a grant gone) goes back to the user's own provider.
     let again = |needs: Needs| {
         let mut rejection = sign_in_needed(parts, scopes, needs);
@@ -90,6 +82,15 @@ pub(crate) async fn current_context(
         if signed_out.is_some_and(|at| user.since <= at) {
             return Ok(None);
         }
+    }
+    // A page for another provider's users: 403, not a sign-in that would land here again.
+    if let Some(required) = needs.provider
+        && required != auth.provider_name()
+    {
+        return Err(LoginRejection::Failed {
+            error: Error::OtherProvider(required.to_owned()),
+            auth: Some(auth.clone()),
+        });
     }
     // A page that requires a recent (or a stronger) authentication than this session's sends
     // the user through sign-in again, asking the provider for it.
