@@ -71,14 +71,54 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-/// Guides to what the crate does, each with compiled examples.
+/// Guides to what the crate does, each with compiled examples: the crate's manual.
+///
+/// Start with [`configuration`](guide::configuration) (what to register at the provider and
+/// every setting), then [`security`](guide::security) (what the library does for you). The
+/// others each cover one concern.
 pub mod guide {
+    #[doc = include_str!("../docs/guide/configuration.md")]
+    pub mod configuration {}
+
+    #[doc = include_str!("../docs/guide/security.md")]
+    pub mod security {}
+
+    #[doc = include_str!("../docs/guide/credentials.md")]
+    pub mod credentials {}
+
+    #[doc = include_str!("../docs/guide/sessions.md")]
+    pub mod sessions {}
+
     #[doc = include_str!("../docs/guide/sign_in_rules.md")]
     pub mod sign_in_rules {}
 
     #[doc = include_str!("../docs/guide/several_providers.md")]
     pub mod several_providers {}
+
+    #[doc = include_str!("../docs/guide/web_api.md")]
+    pub mod web_api {}
+
+    #[doc = include_str!("../docs/guide/http.md")]
+    pub mod http {}
+
+    #[doc = include_str!("../docs/guide/proxies.md")]
+    pub mod proxies {}
+
+    #[doc = include_str!("../docs/guide/pages.md")]
+    pub mod pages {}
+
+    #[doc = include_str!("../docs/guide/performance.md")]
+    pub mod performance {}
+
+    #[doc = include_str!("../docs/guide/python.md")]
+    pub mod python {}
 }
+
+// The README's snippets are compiled with the doctests, so the first code a reader copies
+// builds.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeSnippets;
 
 // The attributes' documentation, with an example of every handler shape, is the macro crate's
 // (its examples are that crate's doctests); `#[doc(inline)]` shows it here in full.
