@@ -89,6 +89,9 @@ pub use web_app::rejection::LoginRejection;
 #[doc(hidden)]
 pub use web_app::routes::routes;
 pub use web_app::sign_in_params::LoginUrl;
+pub use oidc::managed_identity::{
+    ManagedIdentity, ManagedIdentityBuilder, ManagedIdentityId, ManagedIdentitySource,
+};
 
 /// Signed-in sessions for an application's own tests (feature `test-util`): call its protected
 /// routes with `tower::ServiceExt::oneshot`, no provider needed. See [`test_util::signed_in`].
