@@ -34,3 +34,4 @@ mod tokens;
 mod two_instances;
 mod two_providers;
 mod web_api;
+mod managed_identity;
