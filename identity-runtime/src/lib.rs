@@ -55,6 +55,9 @@ pub use core::grants::GroupsOverage;
 pub use core::params::{Prompt, TokenEndpointAuthMethod};
 pub use core::return_path::safe_return_path;
 pub use core::setting::{ConfigError, Flow, Setting};
+pub use oidc::managed_identity::{
+    ManagedIdentity, ManagedIdentityBuilder, ManagedIdentityId, ManagedIdentitySource,
+};
 pub use services::app_tokens::ClientToken;
 pub use store::claims::ClaimsError;
 #[cfg(feature = "postgres")]
@@ -89,9 +92,6 @@ pub use web_app::rejection::LoginRejection;
 #[doc(hidden)]
 pub use web_app::routes::routes;
 pub use web_app::sign_in_params::LoginUrl;
-pub use oidc::managed_identity::{
-    ManagedIdentity, ManagedIdentityBuilder, ManagedIdentityId, ManagedIdentitySource,
-};
 
 /// Signed-in sessions for an application's own tests (feature `test-util`): call its protected
 /// routes with `tower::ServiceExt::oneshot`, no provider needed. See [`test_util::signed_in`].

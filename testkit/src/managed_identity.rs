@@ -184,9 +184,15 @@ async fn app_service(
     Query(query): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Response {
-    let refusal = match headers.get("x-identity-header").and_then(|v| v.to_str().ok()) {
+    let refusal = match headers
+        .get("x-identity-header")
+        .and_then(|v| v.to_str().ok())
+    {
         Some(IDENTITY_HEADER) => None,
-        _ => Some((StatusCode::UNAUTHORIZED, "X-IDENTITY-HEADER is missing or wrong")),
+        _ => Some((
+            StatusCode::UNAUTHORIZED,
+            "X-IDENTITY-HEADER is missing or wrong",
+        )),
     };
     let refusal = refusal.or_else(|| protocol_refusal(&query, "2019-08-01"));
     let params = ["client_id", "mi_res_id", "principal_id"];
@@ -199,9 +205,15 @@ async fn imds(
     headers: HeaderMap,
 ) -> Response {
     let refusal = if headers.get("metadata").and_then(|v| v.to_str().ok()) != Some("true") {
-        Some((StatusCode::BAD_REQUEST, "Required metadata header not specified"))
+        Some((
+            StatusCode::BAD_REQUEST,
+            "Required metadata header not specified",
+        ))
     } else if headers.contains_key("x-forwarded-for") {
-        Some((StatusCode::BAD_REQUEST, "Request rejected: it carries X-Forwarded-For"))
+        Some((
+            StatusCode::BAD_REQUEST,
+            "Request rejected: it carries X-Forwarded-For",
+        ))
     } else {
         protocol_refusal(&query, "2018-02-01")
     };
@@ -215,7 +227,10 @@ fn protocol_refusal(
     version: &str,
 ) -> Option<(StatusCode, &'static str)> {
     if query.get("api-version").map(String::as_str) != Some(version) {
-        return Some((StatusCode::BAD_REQUEST, "api-version is missing or not supported"));
+        return Some((
+            StatusCode::BAD_REQUEST,
+            "api-version is missing or not supported",
+        ));
     }
     if query.get("resource").is_none_or(|r| r.is_empty()) {
         return Some((StatusCode::BAD_REQUEST, "resource is required"));
@@ -263,8 +278,11 @@ async fn answer(
     let mut empty = false;
     match failure {
         Some(Failure::TooManyRequests(retry_after)) => {
-            let mut response =
-                oauth_error(StatusCode::TOO_MANY_REQUESTS, "throttled", "Too many requests");
+            let mut response = oauth_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "throttled",
+                "Too many requests",
+            );
             if let Some(seconds) = retry_after {
                 response
                     .headers_mut()
@@ -277,7 +295,11 @@ async fn answer(
             return oauth_error(status, "unavailable", "the identity service is updating");
         }
         Some(Failure::Html) => {
-            return (StatusCode::OK, Html("<html><body>Bad gateway</body></html>")).into_response();
+            return (
+                StatusCode::OK,
+                Html("<html><body>Bad gateway</body></html>"),
+            )
+                .into_response();
         }
         Some(Failure::EmptyToken) => empty = true,
         Some(Failure::Expired) => expires_on = now - 120,
@@ -290,7 +312,10 @@ async fn answer(
         query.get(object_id),
     ) {
         (Some(id), _, _) => (id.clone(), format!("oid-of-{id}")),
-        (_, Some(mirid), _) => (format!("client-of-{}", mirid.rsplit('/').next().unwrap_or("")), format!("oid-of-{}", mirid.rsplit('/').next().unwrap_or(""))),
+        (_, Some(mirid), _) => (
+            format!("client-of-{}", mirid.rsplit('/').next().unwrap_or("")),
+            format!("oid-of-{}", mirid.rsplit('/').next().unwrap_or("")),
+        ),
         (_, _, Some(oid)) => (format!("client-of-{oid}"), oid.clone()),
         _ => (MI_CLIENT_ID.to_owned(), MI_OBJECT_ID.to_owned()),
     };
@@ -348,8 +373,10 @@ fn jwt(resource: &str, client: &str, object: &str, now: i64, exp: i64) -> String
         "xms_mirid": format!("/subscriptions/0000/resourcegroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/{client}"),
         "uti": format!("mi-{now}-{}", rand_part()),
     });
-    let header: Map<String, Value> =
-        json!({"typ": "JWT", "alg": "RS256", "kid": "mi-key"}).as_object().unwrap().clone();
+    let header: Map<String, Value> = json!({"typ": "JWT", "alg": "RS256", "kid": "mi-key"})
+        .as_object()
+        .unwrap()
+        .clone();
     sign(&header, claims.as_object().unwrap(), &Signing::Rsa(MI_KEY))
 }
 

@@ -55,7 +55,7 @@ async fn the_app_service_shape_gives_a_token() {
 
     assert_eq!(token.token_type, "Bearer");
     assert_eq!(token.scopes, [VAULT]);
-    assert_eq!(endpoint.issued(), [token.access_token.clone()]);
+    assert_eq!(endpoint.issued(), std::slice::from_ref(&token.access_token));
     let claims = jwt_claims(&token.access_token);
     assert_eq!(claims["aud"], "https://vault.azure.net");
     assert_eq!(claims["sub"], MI_OBJECT_ID);
@@ -69,13 +69,26 @@ async fn the_app_service_shape_gives_a_token() {
     assert_eq!(request.query["api-version"], "2019-08-01");
     assert_eq!(request.query["resource"], "https://vault.azure.net");
     assert_eq!(request.headers["x-identity-header"], IDENTITY_HEADER);
-    assert_eq!(request.query.len(), 2, "no identity named: {:?}", request.query);
+    assert_eq!(
+        request.query.len(),
+        2,
+        "no identity named: {:?}",
+        request.query
+    );
 
     // A user-assigned identity, each way App Service names one.
     for (id, param, value) in [
         (ManagedIdentityId::ClientId("c1".into()), "client_id", "c1"),
-        (ManagedIdentityId::ResourceId("/subscriptions/s/rg/ua".into()), "mi_res_id", "/subscriptions/s/rg/ua"),
-        (ManagedIdentityId::ObjectId("o1".into()), "principal_id", "o1"),
+        (
+            ManagedIdentityId::ResourceId("/subscriptions/s/rg/ua".into()),
+            "mi_res_id",
+            "/subscriptions/s/rg/ua",
+        ),
+        (
+            ManagedIdentityId::ObjectId("o1".into()),
+            "principal_id",
+            "o1",
+        ),
     ] {
         app_service(&endpoint, id)
             .token_for_client(&[VAULT])
@@ -96,7 +109,10 @@ async fn the_imds_shape_gives_a_token_system_and_user_assigned() {
         .token_for_client(&["https://management.azure.com/.default"])
         .await
         .expect("a token");
-    assert_eq!(jwt_claims(&token.access_token)["aud"], "https://management.azure.com");
+    assert_eq!(
+        jwt_claims(&token.access_token)["aud"],
+        "https://management.azure.com"
+    );
     let request = &endpoint.requests()[0];
     assert_eq!(request.shape, Shape::Imds);
     assert_eq!(request.headers["metadata"], "true");
@@ -108,7 +124,11 @@ async fn the_imds_shape_gives_a_token_system_and_user_assigned() {
 
     for (id, param, value) in [
         (ManagedIdentityId::ClientId("c2".into()), "client_id", "c2"),
-        (ManagedIdentityId::ResourceId("/subscriptions/s/rg/ua2".into()), "msi_res_id", "/subscriptions/s/rg/ua2"),
+        (
+            ManagedIdentityId::ResourceId("/subscriptions/s/rg/ua2".into()),
+            "msi_res_id",
+            "/subscriptions/s/rg/ua2",
+        ),
         (ManagedIdentityId::ObjectId("o2".into()), "object_id", "o2"),
     ] {
         let token = imds(&endpoint, id)
@@ -157,7 +177,11 @@ async fn a_429_is_retried_and_then_succeeds() {
         .await
         .expect("a token after two retries");
     assert_eq!(endpoint.request_count(), 3);
-    assert!(started.elapsed() < Duration::from_millis(900), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
 
     // IMDS's 404 and 410 while it starts or updates are retried too.
     let other = imds(&endpoint, ManagedIdentityId::ClientId("c3".into()));
@@ -173,11 +197,13 @@ async fn a_429_is_retried_and_then_succeeds() {
     assert!(error.to_string().contains("500"), "{error}");
 }
 
+/// How a test makes an identity at the stand-in, in one shape or the other.
+type MakeIdentity = fn(&ManagedIdentityEndpoint, ManagedIdentityId) -> ManagedIdentity;
+
 #[tokio::test]
 async fn html_empty_or_expired_answers_are_errors_and_not_cached() {
     let endpoint = ManagedIdentityEndpoint::start().await;
-    let shapes: [(&str, fn(&ManagedIdentityEndpoint, ManagedIdentityId) -> ManagedIdentity); 2] =
-        [("App Service", app_service), ("IMDS", imds)];
+    let shapes: [(&str, MakeIdentity); 2] = [("App Service", app_service), ("IMDS", imds)];
     for (shape, make) in shapes {
         for (failure, reason) in [
             (Failure::Html, "not JSON"),
@@ -212,7 +238,13 @@ async fn app_service_asked_for_without_its_variables_is_a_startup_error() {
         .build()
         .unwrap_err();
     assert!(
-        matches!(error, ConfigError::Missing { setting: Setting::IdentityEndpoint, .. }),
+        matches!(
+            error,
+            ConfigError::Missing {
+                setting: Setting::IdentityEndpoint,
+                ..
+            }
+        ),
         "{error:?}"
     );
     let text = error.to_string();
@@ -228,7 +260,10 @@ async fn app_service_asked_for_without_its_variables_is_a_startup_error() {
         .unwrap_err();
     assert!(matches!(
         error,
-        axum_identity::Error::Config(ConfigError::Invalid { setting: Setting::Scopes, .. })
+        axum_identity::Error::Config(ConfigError::Invalid {
+            setting: Setting::Scopes,
+            ..
+        })
     ));
     assert_eq!(endpoint.request_count(), 0);
 
@@ -252,7 +287,12 @@ async fn app_service_asked_for_without_its_variables_is_a_startup_error() {
         ),
         "{error}"
     );
-    assert!(error.to_string().contains("CLIENT_ASSERTION_MANAGED_IDENTITY"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("CLIENT_ASSERTION_MANAGED_IDENTITY"),
+        "{error}"
+    );
 }
 
 /// Every line the runtime logs, at every level, while `f` runs on this thread.
@@ -315,13 +355,21 @@ fn the_identity_header_never_appears_in_debug_output_or_logs() {
                 .unwrap();
             outputs.push(format!("{auth:?}"));
             assert_eq!(endpoint.request_count(), 3);
-            assert!(endpoint.requests().iter().all(|r| r.headers["x-identity-header"] == IDENTITY_HEADER));
+            assert!(
+                endpoint
+                    .requests()
+                    .iter()
+                    .all(|r| r.headers["x-identity-header"] == IDENTITY_HEADER)
+            );
         });
     });
     assert!(log.contains("trying again"), "the retry was logged: {log}");
     assert!(log.contains("/msi/token"), "{log}");
     for output in outputs.iter().chain([&log]) {
-        assert!(!output.contains(IDENTITY_HEADER), "the header leaked: {output}");
+        assert!(
+            !output.contains(IDENTITY_HEADER),
+            "the header leaked: {output}"
+        );
     }
 }
 
@@ -343,7 +391,11 @@ async fn federated_app(
 
 fn registered() -> FederatedCredential {
     let (issuer, subject, key) = federated_credential();
-    FederatedCredential { issuer, subject, key }
+    FederatedCredential {
+        issuer,
+        subject,
+        key,
+    }
 }
 
 #[tokio::test]
@@ -391,8 +443,20 @@ async fn a_federated_assertion_that_matches_no_credential_is_refused() {
     let endpoint = ManagedIdentityEndpoint::start().await;
     // Registered for another identity (subject), then for the right one signed by another key.
     for (credential, code) in [
-        (FederatedCredential { subject: "another-identity".into(), ..registered() }, "AADSTS700213"),
-        (FederatedCredential { key: 0, ..registered() }, "AADSTS50013"),
+        (
+            FederatedCredential {
+                subject: "another-identity".into(),
+                ..registered()
+            },
+            "AADSTS700213",
+        ),
+        (
+            FederatedCredential {
+                key: 0,
+                ..registered()
+            },
+            "AADSTS50013",
+        ),
     ] {
         let microsoft = Microsoft::start().await;
         let app = federated_app(&microsoft, &endpoint, credential).await;
@@ -405,6 +469,38 @@ async fn a_federated_assertion_that_matches_no_credential_is_refused() {
         assert!(text.contains("invalid_client"), "{text}");
         assert!(text.contains(code), "{text}");
     }
+}
+
+/// Runs `examples/daemon.rs` to its end as a user does, from the repository root, with none of
+/// the provider or managed-identity settings but `env`; its exit status, stdout and stderr.
+async fn run_daemon(env: &[(&str, String)]) -> (bool, String, String) {
+    let mut command = tokio::process::Command::new(support::example::binary("daemon"));
+    command
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("RUST_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .kill_on_drop(true);
+    let platform = [
+        "IDENTITY_ENDPOINT",
+        "IDENTITY_HEADER",
+        "MANAGED_IDENTITY_CLIENT_ID",
+        "AZURE_POD_IDENTITY_AUTHORITY_HOST",
+    ];
+    for variable in support::example::PROVIDER_SETTINGS.iter().chain(&platform) {
+        command.env_remove(variable);
+    }
+    for (variable, value) in env {
+        command.env(variable, value);
+    }
+    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
+        .await
+        .expect("the daemon finishes")
+        .expect("the daemon runs");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// `examples/daemon.rs` on a managed identity: App Service's variables point it at the
@@ -429,34 +525,45 @@ async fn the_daemon_example_runs_on_a_managed_identity() {
     let api_url = format!("http://{}/api", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, api).await.unwrap() });
 
-    let mut command = tokio::process::Command::new(support::example::binary("daemon"));
-    command
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR")))
-        .env("RUST_LOG", "warn")
-        .env("NO_COLOR", "1")
-        .kill_on_drop(true);
-    for variable in support::example::PROVIDER_SETTINGS {
-        command.env_remove(variable);
-    }
-    command
-        .env_remove("MANAGED_IDENTITY_CLIENT_ID")
-        .env_remove("AZURE_POD_IDENTITY_AUTHORITY_HOST")
-        .env("IDENTITY_ENDPOINT", endpoint.app_service_url())
-        .env("IDENTITY_HEADER", IDENTITY_HEADER)
-        .env("SCOPE", VAULT)
-        .env("ENDPOINT", &api_url);
-    let output = tokio::time::timeout(Duration::from_secs(60), command.output())
-        .await
-        .expect("the daemon finishes")
-        .expect("the daemon runs");
-    let said = String::from_utf8_lossy(&output.stdout);
-    let complained = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{said}\n{complained}");
+    let (success, said, complained) = run_daemon(&[
+        ("IDENTITY_ENDPOINT", endpoint.app_service_url()),
+        ("IDENTITY_HEADER", IDENTITY_HEADER.to_owned()),
+        ("SCOPE", VAULT.to_owned()),
+        ("ENDPOINT", api_url),
+    ])
+    .await;
+    assert!(success, "{said}\n{complained}");
     assert!(said.contains("call 1: 200 OK"), "{said}");
-    assert!(said.contains(MI_OBJECT_ID), "the API got the identity's token: {said}");
-    assert!(said.contains("\"aud\":\"https://vault.azure.net\""), "{said}");
-    assert!(said.contains("call 2: the token comes from the cache"), "{said}");
+    assert!(
+        said.contains(MI_OBJECT_ID),
+        "the API got the identity's token: {said}"
+    );
+    assert!(
+        said.contains("\"aud\":\"https://vault.azure.net\""),
+        "{said}"
+    );
+    assert!(
+        said.contains("call 2: the token comes from the cache"),
+        "{said}"
+    );
     assert!(!said.contains(IDENTITY_HEADER) && !complained.contains(IDENTITY_HEADER));
     assert_eq!(endpoint.request_count(), 1);
-    assert_eq!(endpoint.requests()[0].query["resource"], "https://vault.azure.net");
+    assert_eq!(
+        endpoint.requests()[0].query["resource"],
+        "https://vault.azure.net"
+    );
+}
+
+/// With nothing configured, the daemon still starts the local provider and authenticates with
+/// a test certificate, as before.
+#[tokio::test]
+async fn the_daemon_example_without_configuration_uses_the_local_provider() {
+    let (success, said, complained) = run_daemon(&[]).await;
+    assert!(success, "{said}\n{complained}");
+    assert!(said.contains("using the local OpenID provider"), "{said}");
+    assert!(said.contains("call 1: 200 OK"), "{said}");
+    assert!(
+        said.contains("call 2: the token comes from the cache"),
+        "{said}"
+    );
 }

@@ -394,9 +394,9 @@ impl ManagedIdentityBuilder {
         var: &dyn Fn(&str) -> Option<String>,
     ) -> Result<ManagedIdentity, ConfigError> {
         let id = self.id?;
-        let app_service = self.app_service.or_else(|| {
-            Some((var("IDENTITY_ENDPOINT")?, Secret(var("IDENTITY_HEADER")?)))
-        });
+        let app_service = self
+            .app_service
+            .or_else(|| Some((var("IDENTITY_ENDPOINT")?, Secret(var("IDENTITY_HEADER")?))));
         let source = match (self.source, &app_service) {
             (Some(source), _) => source,
             (None, Some(_)) => ManagedIdentitySource::AppService,
@@ -431,7 +431,10 @@ impl ManagedIdentityBuilder {
                     .or_else(|| var("AZURE_POD_IDENTITY_AUTHORITY_HOST"))
                     .unwrap_or_else(|| IMDS_BASE.to_owned());
                 let url = http_url(
-                    &format!("{}/metadata/identity/oauth2/token", base.trim_end_matches('/')),
+                    &format!(
+                        "{}/metadata/identity/oauth2/token",
+                        base.trim_end_matches('/')
+                    ),
                     Setting::ImdsEndpoint,
                 )?;
                 Endpoint::Imds { url }

@@ -611,7 +611,10 @@ mod several;
 /// The managed identity `CLIENT_ASSERTION_MANAGED_IDENTITY` names (`system` or a client id).
 fn managed_identity_from_var(raw: &str) -> Result<ManagedIdentity, ConfigError> {
     let id: ManagedIdentityId = raw.parse().map_err(|reason| {
-        ConfigError::invalid(crate::core::error::Setting::ClientAssertionManagedIdentity, reason)
+        ConfigError::invalid(
+            crate::core::error::Setting::ClientAssertionManagedIdentity,
+            reason,
+        )
     })?;
     ManagedIdentity::builder(id).build()
 }

@@ -78,7 +78,8 @@ pub(super) fn check(assertion: &str, registered: &[FederatedCredential]) -> Resu
     let signature = URL_SAFE_NO_PAD
         .decode(signature)
         .map_err(|_| "AADSTS50027: JWT token is invalid or malformed.")?;
-    let digest = Sha256::digest(format!("{header_b64}.{payload}", header_b64 = parts[0]).as_bytes());
+    let digest =
+        Sha256::digest(format!("{header_b64}.{payload}", header_b64 = parts[0]).as_bytes());
     keys()[credential.key]
         .to_public_key()
         .verify(Pkcs1v15Sign::new::<Sha256>(), &digest, &signature)

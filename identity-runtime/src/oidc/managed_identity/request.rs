@@ -27,9 +27,12 @@ pub(super) async fn fetch(inner: &Inner, resource: &str) -> Result<CachedToken, 
             .header(reqwest::header::ACCEPT, "application/json");
         request = match &inner.endpoint {
             Endpoint::AppService { header, .. } => {
-                let mut value = reqwest::header::HeaderValue::from_str(&header.0).map_err(|_| {
-                    Error::unavailable("managed identity: IDENTITY_HEADER is not a header value")
-                })?;
+                let mut value =
+                    reqwest::header::HeaderValue::from_str(&header.0).map_err(|_| {
+                        Error::unavailable(
+                            "managed identity: IDENTITY_HEADER is not a header value",
+                        )
+                    })?;
                 // Kept out of any debug output of the request.
                 value.set_sensitive(true);
                 request.header("X-IDENTITY-HEADER", value)

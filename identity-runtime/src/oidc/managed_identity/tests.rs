@@ -29,12 +29,21 @@ fn other_scope_shapes_are_a_configuration_error_naming_scopes() {
         &["/.default"],
         &["openid"],
         &[],
-        &["https://vault.azure.net/.default", "https://storage.azure.com/.default"],
+        &[
+            "https://vault.azure.net/.default",
+            "https://storage.azure.com/.default",
+        ],
         &["https://a b/.default"],
     ] {
         let error = resource(scopes).unwrap_err();
         assert!(
-            matches!(error, ConfigError::Invalid { setting: Setting::Scopes, .. }),
+            matches!(
+                error,
+                ConfigError::Invalid {
+                    setting: Setting::Scopes,
+                    ..
+                }
+            ),
             "{scopes:?}: {error}"
         );
         assert!(error.to_string().contains("/.default"), "{error}");
@@ -47,7 +56,9 @@ fn the_environment_names_the_system_identity_or_a_client_id() {
     assert_eq!("SYSTEM".parse(), Ok(ManagedIdentityId::SystemAssigned));
     assert_eq!(
         "1b0e6a4c-4f1b-4d67-9d2a-7c3b2f1e0a9d".parse(),
-        Ok(ManagedIdentityId::ClientId("1b0e6a4c-4f1b-4d67-9d2a-7c3b2f1e0a9d".into()))
+        Ok(ManagedIdentityId::ClientId(
+            "1b0e6a4c-4f1b-4d67-9d2a-7c3b2f1e0a9d".into()
+        ))
     );
     assert!("my identity".parse::<ManagedIdentityId>().is_err());
     assert!("".parse::<ManagedIdentityId>().is_err());
@@ -56,7 +67,10 @@ fn the_environment_names_the_system_identity_or_a_client_id() {
 #[test]
 fn an_answer_is_checked_before_it_is_cached() {
     let now = 1_700_000_000;
-    let good = format!(r#"{{"access_token":"eyJ.a.b","expires_on":"{}","token_type":"Bearer","resource":"r"}}"#, now + 3600);
+    let good = format!(
+        r#"{{"access_token":"eyJ.a.b","expires_on":"{}","token_type":"Bearer","resource":"r"}}"#,
+        now + 3600
+    );
     let token = token(good.as_bytes(), "r", now).unwrap();
     assert_eq!(token.access_token, "eyJ.a.b");
     assert_eq!(token.expires_at, now + 3600);
@@ -87,11 +101,20 @@ fn app_service_asked_for_without_its_variables_names_them() {
         .build_with(&no_vars)
         .unwrap_err();
     assert!(
-        matches!(error, ConfigError::Missing { setting: Setting::IdentityEndpoint, .. }),
+        matches!(
+            error,
+            ConfigError::Missing {
+                setting: Setting::IdentityEndpoint,
+                ..
+            }
+        ),
         "{error}"
     );
     let text = error.to_string();
-    assert!(text.contains("IDENTITY_ENDPOINT") && text.contains("IDENTITY_HEADER"), "{text}");
+    assert!(
+        text.contains("IDENTITY_ENDPOINT") && text.contains("IDENTITY_HEADER"),
+        "{text}"
+    );
 }
 
 #[test]
