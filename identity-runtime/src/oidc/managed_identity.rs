@@ -374,7 +374,7 @@ impl ManagedIdentityBuilder {
     /// How many times a refused request (IMDS's 404, 408, 410, 429 and 5xx; App Service's 429
     /// and 5xx) is tried again, and the first wait, doubled at each retry; a `Retry-After` is
     /// honoured up to the longest of those waits. Default: 3 retries, from 1 second (1, 2,
-    /// 4 s, as Microsoft advises).
+    /// 4 s, as Microsoft advises); at most 10 retries.
     pub fn retries(mut self, max_retries: u32, first_delay: Duration) -> Self {
         self.retry = Retry {
             max_retries: max_retries.min(10),

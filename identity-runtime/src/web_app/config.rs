@@ -912,4 +912,70 @@ mod tests {
         );
         assert!(err.to_string().contains("APPLICATION_ROOT"), "{err}");
     }
+
+    #[test]
+    fn the_managed_identity_variable_is_a_credential_of_its_own() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let common = [
+            ("CLIENT_ID", "id"),
+            ("OIDC_AUTHORITY", "https://idp.example"),
+            ("REDIRECT_URI", "http://localhost:5000/redirect"),
+        ];
+        let with =
+            |more: &[(&'static str, &'static str)]| -> &'static [(&'static str, &'static str)] {
+                Box::leak([&common[..], more].concat().into_boxed_slice())
+            };
+        // `system` (or a client id) makes the managed identity the client's credential: an
+        // assertion, so `private_key_jwt` fits it.
+        AuthBuilder::from_vars(&vars(with(&[
+            ("CLIENT_ASSERTION_MANAGED_IDENTITY", "system"),
+            ("TOKEN_ENDPOINT_AUTH_METHOD", "private_key_jwt"),
+        ])))
+        .build()
+        .unwrap();
+        // Next to a secret: one credential, and the error names both variables.
+        let err = AuthBuilder::from_vars(&vars(with(&[
+            ("CLIENT_ASSERTION_MANAGED_IDENTITY", "system"),
+            ("CLIENT_SECRET", "s"),
+        ])))
+        .build()
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("CLIENT_SECRET") && text.contains("CLIENT_ASSERTION_MANAGED_IDENTITY"),
+            "{text}"
+        );
+        // Neither `system` nor a client id.
+        let err = AuthBuilder::from_vars(&vars(with(&[(
+            "CLIENT_ASSERTION_MANAGED_IDENTITY",
+            "my identity",
+        )])))
+        .build()
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    setting: Setting::ClientAssertionManagedIdentity,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // MANAGED_IDENTITY_CLIENT_ID alone does not make the identity the app's credential.
+        let err = AuthBuilder::from_vars(&vars(with(&[
+            ("MANAGED_IDENTITY_CLIENT_ID", "system"),
+            ("TOKEN_ENDPOINT_AUTH_METHOD", "private_key_jwt"),
+        ])))
+        .build()
+        .unwrap_err();
+        assert!(err.to_string().contains("CLIENT_CERTIFICATE"), "{err}");
+    }
 }

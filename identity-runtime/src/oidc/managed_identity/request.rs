@@ -127,7 +127,7 @@ fn retried(endpoint: &Endpoint, status: reqwest::StatusCode) -> bool {
 /// The wait before retry `attempt` (from 0): the first delay doubled each time, or the
 /// answer's `Retry-After` when it asks for longer, never past the longest back-off step, so
 /// the total wait stays bounded.
-fn delay(retry: Retry, attempt: u32, retry_after: Option<Duration>) -> Duration {
+pub(super) fn delay(retry: Retry, attempt: u32, retry_after: Option<Duration>) -> Duration {
     let backoff = retry.first_delay.saturating_mul(1 << attempt.min(16));
     let longest = retry
         .first_delay

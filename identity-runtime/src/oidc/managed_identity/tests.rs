@@ -1,4 +1,4 @@
-use super::request::token;
+use super::request::{delay, token};
 use super::*;
 
 fn resource(scopes: &[&str]) -> Result<String, ConfigError> {
@@ -144,4 +144,27 @@ fn the_source_follows_the_platform_variables() {
         .build_with(&pod)
         .unwrap();
     assert!(format!("{pod:?}").contains("http://127.0.0.1:2020/metadata/identity/oauth2/token"));
+}
+
+#[test]
+fn retries_back_off_exponentially_and_retry_after_stays_bounded() {
+    let retry = Retry {
+        max_retries: 3,
+        first_delay: Duration::from_secs(1),
+    };
+    let waits: Vec<u64> = (0..3).map(|a| delay(retry, a, None).as_secs()).collect();
+    assert_eq!(waits, [1, 2, 4], "Microsoft's 1 s, 2 s, 4 s");
+    // A longer Retry-After is honoured up to the longest step, a shorter one never shortens.
+    assert_eq!(
+        delay(retry, 0, Some(Duration::from_secs(3))),
+        Duration::from_secs(3)
+    );
+    assert_eq!(
+        delay(retry, 0, Some(Duration::from_secs(3600))),
+        Duration::from_secs(4)
+    );
+    assert_eq!(
+        delay(retry, 2, Some(Duration::ZERO)),
+        Duration::from_secs(4)
+    );
 }
