@@ -98,6 +98,16 @@ async fn the_app_service_shape_gives_a_token() {
         assert_eq!(last.query[param], value, "{:?}", last.query);
         assert_eq!(last.query.len(), 3, "{:?}", last.query);
     }
+
+    // A wrong header is refused (401), which no retry fixes: one request, and an error.
+    let wrong = fast(ManagedIdentity::builder(ManagedIdentityId::SystemAssigned))
+        .app_service_endpoint(endpoint.app_service_url(), "not-the-header")
+        .build()
+        .unwrap();
+    let before = endpoint.request_count();
+    let error = wrong.token_for_client(&[VAULT]).await.unwrap_err();
+    assert!(error.to_string().contains("401"), "{error}");
+    assert_eq!(endpoint.request_count(), before + 1);
 }
 
 #[tokio::test]
@@ -140,6 +150,24 @@ async fn the_imds_shape_gives_a_token_system_and_user_assigned() {
         assert_eq!(last.query.len(), 3, "{:?}", last.query);
         assert_ne!(jwt_claims(&token.access_token)["sub"], MI_OBJECT_ID);
     }
+
+    // The stand-in holds requests to IMDS's rules, so the ones above passed a strict check: no
+    // `Metadata: true`, or a request that went through a proxy, is refused.
+    let url = format!(
+        "{}/metadata/identity/oauth2/token?api-version=2018-02-01&resource=r",
+        endpoint.imds_base()
+    );
+    let http = reqwest::Client::new();
+    let bare = http.get(&url).send().await.unwrap();
+    assert_eq!(bare.status(), 400);
+    let proxied = http
+        .get(&url)
+        .header("Metadata", "true")
+        .header("X-Forwarded-For", "10.0.0.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(proxied.status(), 400);
 }
 
 #[tokio::test]
