@@ -8,6 +8,12 @@
 //! file. With none of them set, it starts the local OpenID provider the tests use, registers
 //! itself there with a certificate made on the spot, and calls a small local API.
 //!
+//! On Azure it needs no secret at all: where the platform gives it a managed identity
+//! (`IDENTITY_ENDPOINT` and `IDENTITY_HEADER` on App Service, Functions and Container Apps; or
+//! `MANAGED_IDENTITY_CLIENT_ID` set to `system` or a user-assigned identity's client id, which
+//! also reaches IMDS on a VM or AKS node), it asks that identity for its token, with SCOPE
+//! `<resource>/.default` (such as `https://vault.azure.net/.default`) and ENDPOINT.
+//!
 //! Prints the API's answers and exits 0, or exits 1 with the provider's error.
 
 #[path = "support/local.rs"]
@@ -19,7 +25,7 @@ use std::process::ExitCode;
 use axum::Json;
 use axum::http::HeaderMap;
 use axum::routing::get;
-use axum_identity::Auth;
+use axum_identity::{Auth, ClientToken, ManagedIdentity, ManagedIdentityId};
 use axum_identity_testkit::credentials::{
     certificate, certificate_pem, jwks, private_key_jwt_client, thumbprint,
 };
@@ -38,23 +44,57 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Where the daemon's tokens come from.
+enum Credential {
+    /// An app registration: the client credentials grant.
+    App(Auth),
+    /// The platform's managed identity: no app registration, no secret.
+    Managed(ManagedIdentity),
+}
+
+impl Credential {
+    async fn token(&self, scopes: &[&str]) -> Result<ClientToken, axum_identity::Error> {
+        match self {
+            Credential::App(auth) => auth.token_for_client(scopes).await,
+            Credential::Managed(identity) => identity.token_for_client(scopes).await,
+        }
+    }
+}
+
+/// Whether the platform offers a managed identity (or the environment names one).
+fn managed_identity_configured() -> bool {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    (set("IDENTITY_ENDPOINT") && set("IDENTITY_HEADER")) || set("MANAGED_IDENTITY_CLIENT_ID")
+}
+
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
     // Keep the local provider and API alive while the daemon runs.
     let mut _local = None;
-    let (auth, scope, endpoint) = if local::configured() {
+    let (credential, scope, endpoint) = if managed_identity_configured() {
         let scope = std::env::var("SCOPE").map_err(|_| "SCOPE is not set")?;
         let endpoint = std::env::var("ENDPOINT").map_err(|_| "ENDPOINT is not set")?;
-        (Auth::from_env()?, scope, endpoint)
+        // MANAGED_IDENTITY_CLIENT_ID names a user-assigned identity; without it, the
+        // system-assigned one.
+        let identity = match std::env::var("MANAGED_IDENTITY_CLIENT_ID") {
+            Ok(_) => ManagedIdentity::from_env()?,
+            Err(_) => ManagedIdentity::builder(ManagedIdentityId::SystemAssigned).build()?,
+        };
+        println!("Using the managed identity {identity:?}.");
+        (Credential::Managed(identity), scope, endpoint)
+    } else if local::configured() {
+        let scope = std::env::var("SCOPE").map_err(|_| "SCOPE is not set")?;
+        let endpoint = std::env::var("ENDPOINT").map_err(|_| "ENDPOINT is not set")?;
+        (Credential::App(Auth::from_env()?), scope, endpoint)
     } else {
         let (provider, auth, endpoint) = local_setup().await?;
         _local = Some(provider);
-        (auth, "api.read".to_owned(), endpoint)
+        (Credential::App(auth), "api.read".to_owned(), endpoint)
     };
     let scopes: Vec<&str> = scope.split_whitespace().collect();
     let http = reqwest::Client::new();
     let mut previous = None;
     for call in 1..=2 {
-        let token = auth.token_for_client(&scopes).await?;
+        let token = credential.token(&scopes).await?;
         if previous.as_ref() == Some(&token.access_token) {
             println!("call {call}: the token comes from the cache");
         }

@@ -54,6 +54,8 @@
 //!   parameters, step-up, claims challenges): [`guide::sign_in_rules`].
 //! - Several providers in one application (staff and customers, "sign in with X or Y"):
 //!   [`guide::several_providers`].
+//! - No secret stored anywhere (a certificate, a federated token file, an Azure managed
+//!   identity): [`guide::no_secrets`].
 //! - Every handler shape the attributes accept (scopes, roles, other extractors, generics,
 //!   `#[axum::debug_handler]`, a re-exporting crate) has an example in [`login_required`] and
 //!   [`authorization_required`].
@@ -85,6 +87,9 @@ pub mod guide {
 
     #[doc = include_str!("../docs/guide/credentials.md")]
     pub mod credentials {}
+
+    #[doc = include_str!("../docs/guide/no_secrets.md")]
+    pub mod no_secrets {}
 
     #[doc = include_str!("../docs/guide/sessions.md")]
     pub mod sessions {}
@@ -224,6 +229,13 @@ pub use axum_identity_runtime::{
     Setting, SignInDecision, SignInEvent, SignInMethod, SignOutPage, SignedOutPage,
     TokenEndpointAuthMethod, User, escape_html, is_safe_link, require_access,
     require_authorization, require_sign_in, safe_return_path,
+};
+
+// Azure managed identities: app-only tokens with no secret, and the client assertion of a
+// federated credential (see `guide::no_secrets`).
+#[doc(inline)]
+pub use axum_identity_runtime::{
+    ManagedIdentity, ManagedIdentityBuilder, ManagedIdentityId, ManagedIdentitySource,
 };
 
 /// The session layer this crate builds on (tower-sessions 0.14), re-exported so an application

@@ -55,6 +55,9 @@ pub use core::grants::GroupsOverage;
 pub use core::params::{Prompt, TokenEndpointAuthMethod};
 pub use core::return_path::safe_return_path;
 pub use core::setting::{ConfigError, Flow, Setting};
+pub use oidc::managed_identity::{
+    ManagedIdentity, ManagedIdentityBuilder, ManagedIdentityId, ManagedIdentitySource,
+};
 pub use services::app_tokens::ClientToken;
 pub use store::claims::ClaimsError;
 #[cfg(feature = "postgres")]

@@ -17,6 +17,8 @@
 //! - [`assert`](mod@assert): how a sign-in ended (signed in, rejected), said once for every suite.
 //! - [`logs`]: what the runtime logged, such as the reason behind an error page's reference.
 //! - [`load`]: the benchmarks' load generator.
+//! - [`managed_identity`]: Azure's managed-identity endpoints (App Service and IMDS shapes),
+//!   on loopback.
 
 pub mod app;
 pub mod assert;
@@ -29,6 +31,7 @@ pub mod hostile;
 pub mod kernel;
 pub mod load;
 pub mod logs;
+pub mod managed_identity;
 pub mod microsoft;
 pub mod provider;
 pub mod proxy;

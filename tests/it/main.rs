@@ -13,6 +13,7 @@ mod grpc;
 mod handler_shapes;
 mod hardening;
 mod http_conventions;
+mod managed_identity;
 mod mcp_server;
 mod microsoft;
 mod misconfiguration;

@@ -72,6 +72,22 @@ pub enum Setting {
     Resource,
     /// `backchannel_logout_key`, `BACKCHANNEL_LOGOUT_KEY`.
     BackchannelLogoutKey,
+    /// `client_assertion_managed_identity`, `CLIENT_ASSERTION_MANAGED_IDENTITY` (`system`, or
+    /// the client id of a user-assigned identity): a managed identity's token as the client
+    /// assertion of a federated credential.
+    ClientAssertionManagedIdentity,
+    /// [`ManagedIdentity::from_env`](crate::ManagedIdentity::from_env)'s identity,
+    /// `MANAGED_IDENTITY_CLIENT_ID` (`system`, or a user-assigned identity's client id).
+    ManagedIdentityClientId,
+    /// [`ManagedIdentityBuilder::app_service_endpoint`](crate::ManagedIdentityBuilder::app_service_endpoint)'s
+    /// endpoint, `IDENTITY_ENDPOINT` (set by App Service, Functions and Container Apps).
+    IdentityEndpoint,
+    /// [`ManagedIdentityBuilder::app_service_endpoint`](crate::ManagedIdentityBuilder::app_service_endpoint)'s
+    /// header value, `IDENTITY_HEADER` (set next to `IDENTITY_ENDPOINT`).
+    IdentityHeader,
+    /// [`ManagedIdentityBuilder::imds_endpoint`](crate::ManagedIdentityBuilder::imds_endpoint),
+    /// `AZURE_POD_IDENTITY_AUTHORITY_HOST`: the instance metadata service's base address.
+    ImdsEndpoint,
 }
 
 impl Setting {
@@ -105,6 +121,10 @@ impl Setting {
             Setting::TokenEndpointAuthMethod => "token_endpoint_auth_method",
             Setting::Resource => "resource",
             Setting::BackchannelLogoutKey => "backchannel_logout_key",
+            Setting::ClientAssertionManagedIdentity => "client_assertion_managed_identity",
+            Setting::ManagedIdentityClientId => "ManagedIdentity::builder",
+            Setting::IdentityEndpoint | Setting::IdentityHeader => "app_service_endpoint",
+            Setting::ImdsEndpoint => "imds_endpoint",
         }
     }
 
@@ -132,6 +152,11 @@ impl Setting {
             Setting::AllowedTenants => Some("ALLOWED_TENANTS"),
             Setting::AllowedEmailDomains => Some("ALLOWED_EMAIL_DOMAINS"),
             Setting::Providers => Some("IDENTITY_PROVIDERS"),
+            Setting::ClientAssertionManagedIdentity => Some("CLIENT_ASSERTION_MANAGED_IDENTITY"),
+            Setting::ManagedIdentityClientId => Some("MANAGED_IDENTITY_CLIENT_ID"),
+            Setting::IdentityEndpoint => Some("IDENTITY_ENDPOINT"),
+            Setting::IdentityHeader => Some("IDENTITY_HEADER"),
+            Setting::ImdsEndpoint => Some("AZURE_POD_IDENTITY_AUTHORITY_HOST"),
             Setting::Scopes
             | Setting::PostLogoutRedirect
             | Setting::LoginPath

@@ -197,7 +197,7 @@ pub(crate) fn check_auth_method(
         TokenEndpointAuthMethod::PrivateKeyJwt => {
             matches!(
                 credential,
-                Credential::Key(_) | Credential::AssertionFile(_)
+                Credential::Key(_) | Credential::AssertionFile(_) | Credential::ManagedIdentity(_)
             )
         }
     };

@@ -110,7 +110,7 @@ impl Client {
 
     /// The client assertion parameters (RFC 7523 §2.2) of a request to the token endpoint, when
     /// the client authenticates with one: every token request adds them.
-    pub(crate) fn assertion_params(
+    pub(crate) async fn assertion_params(
         &self,
         meta: &Metadata,
     ) -> Result<Vec<(&'static str, String)>, Error> {
@@ -122,7 +122,8 @@ impl Client {
         Ok(
             match self
                 .credential
-                .assertion(&self.id, audience.as_str(), accepted)?
+                .assertion(&self.id, audience.as_str(), accepted)
+                .await?
             {
                 Some(assertion) => vec![
                     ("client_assertion_type", JWT_BEARER.to_owned()),
@@ -161,7 +162,7 @@ impl Client {
                 client = client.set_client_secret(ClientSecret::new(secret.clone()));
             }
             // The client id goes in the body, next to the assertion the request adds.
-            Credential::Key(_) | Credential::AssertionFile(_) => {
+            Credential::Key(_) | Credential::AssertionFile(_) | Credential::ManagedIdentity(_) => {
                 client = client.set_auth_type(AuthType::RequestBody);
             }
             Credential::None => {}
@@ -198,7 +199,7 @@ impl Client {
                 form.push(("client_id".into(), self.id.clone()));
                 // Revocation and device endpoints take the same assertion as the token
                 // endpoint, whose URL is its audience (RFC 7523 §3).
-                for (name, value) in self.assertion_params(meta)? {
+                for (name, value) in self.assertion_params(meta).await? {
                     form.push((name.into(), value));
                 }
             }
@@ -325,7 +326,9 @@ pub(crate) fn refusal_fix(code: &str, flow: Flow) -> Option<String> {
     };
     let fix = match code {
         "invalid_client" => format!(
-            "CLIENT_ID and the client's credential (CLIENT_SECRET or CLIENT_CERTIFICATE), and \
+            "CLIENT_ID and the client's credential (CLIENT_SECRET or CLIENT_CERTIFICATE; for a \
+             federated assertion, the registration's federated credential: its issuer, subject \
+             and audience), and \
              TOKEN_ENDPOINT_AUTH_METHOD when the client is registered for another authentication \
              method{device}"
         ),

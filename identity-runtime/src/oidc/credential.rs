@@ -1,7 +1,8 @@
 //! How this application proves who it is at the token endpoint: a secret, a signed client
 //! assertion (RFC 7523 `private_key_jwt`, with a certificate's key or a plain key), a client
-//! assertion another system writes to a file (federated credentials, workload identity), or
-//! nothing (a public client).
+//! assertion another system writes to a file (federated credentials, workload identity), a
+//! managed identity's token as that assertion (`managed_identity.rs`), or nothing (a public
+//! client).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +14,7 @@ use serde_json::json;
 use sha2::Digest as _;
 
 use crate::core::error::{ConfigError, Error, Setting};
+use crate::oidc::managed_identity::ManagedIdentity;
 
 mod material;
 
@@ -39,6 +41,9 @@ pub(crate) enum Credential {
     Key(Arc<SigningKey>),
     /// A client assertion read from this file on each use, so that a rotated file is picked up.
     AssertionFile(PathBuf),
+    /// A client assertion asked of a managed identity (a token for
+    /// `api://AzureADTokenExchange`), cached by it until shortly before it expires.
+    ManagedIdentity(ManagedIdentity),
 }
 
 impl std::fmt::Debug for Credential {
@@ -48,6 +53,7 @@ impl std::fmt::Debug for Credential {
             Credential::Secret(_) => f.write_str("Secret(..)"),
             Credential::Key(key) => write!(f, "Key(kid: {:?})", key.kid),
             Credential::AssertionFile(path) => write!(f, "AssertionFile({})", path.display()),
+            Credential::ManagedIdentity(identity) => write!(f, "ManagedIdentity({identity:?})"),
         }
     }
 }
@@ -104,6 +110,7 @@ impl Credential {
         certificate: Option<KeySource>,
         kid: Option<String>,
         assertion_file: Option<PathBuf>,
+        managed_identity: Option<ManagedIdentity>,
         allow_readable_key: bool,
     ) -> Result<Credential, ConfigError> {
         let conflict = |first, second| ConfigError::Conflict {
@@ -128,6 +135,21 @@ impl Credential {
                 ));
             }
             _ => {}
+        }
+        if managed_identity.is_some() {
+            let other = [
+                (secret.is_some(), Setting::ClientSecret),
+                (certificate.is_some(), Setting::ClientCertificate),
+                (assertion_file.is_some(), Setting::ClientAssertionFile),
+            ]
+            .into_iter()
+            .find_map(|(set, setting)| set.then_some(setting));
+            if let Some(other) = other {
+                return Err(conflict(other, Setting::ClientAssertionManagedIdentity));
+            }
+        }
+        if let Some(identity) = managed_identity {
+            return Ok(Credential::ManagedIdentity(identity));
         }
         if let Some(secret) = secret {
             return Ok(Credential::Secret(secret));
@@ -166,7 +188,7 @@ impl Credential {
     /// The `client_assertion` for a request to `audience` (the token endpoint), when the
     /// credential is an assertion; `accepted`: the signing algorithms the provider lists for
     /// client authentication (empty when it lists none).
-    pub(crate) fn assertion(
+    pub(crate) async fn assertion(
         &self,
         client_id: &str,
         audience: &str,
@@ -178,6 +200,7 @@ impl Credential {
                 .assertion(client_id, audience, now(), accepted)
                 .map(Some),
             Credential::AssertionFile(path) => read_assertion(path, now()).map(Some),
+            Credential::ManagedIdentity(identity) => identity.assertion().await.map(Some),
         }
     }
 }

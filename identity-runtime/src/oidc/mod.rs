@@ -16,5 +16,6 @@ pub(crate) mod credential;
 pub(crate) mod id_token;
 pub(crate) mod jws;
 pub(crate) mod keys;
+pub(crate) mod managed_identity;
 pub(crate) mod provider;
 pub(crate) mod provider_options;

@@ -203,7 +203,8 @@ async fn request(
         request = request.add_scope(Scope::new(scope.clone()));
     }
     for (name, value) in client
-        .assertion_params(&meta)?
+        .assertion_params(&meta)
+        .await?
         .into_iter()
         .chain(client.token_params())
     {

@@ -5,5 +5,6 @@
 
 pub(crate) mod app_tokens;
 pub(crate) mod backchannel;
+pub(crate) mod managed_identity;
 pub(crate) mod on_behalf_of;
 pub(crate) mod tokens;

@@ -20,8 +20,6 @@ use crate::store::lock::RefreshLock;
 use crate::store::seal::Sealer;
 use crate::store::session::{self, CachedToken, Record, SessionPolicy, SignedIn};
 
-/// The safety margin before expiry, at most: MSAL's five minutes.
-const MAX_MARGIN: i64 = 300;
 /// How long a finished refresh is remembered, so a request that read the session before the
 /// refresh was written uses its result instead of presenting the rotated refresh token again.
 const REMEMBER_FLIGHT: i64 = 60;
@@ -50,14 +48,9 @@ pub(crate) enum Failure {
     Error(Error),
 }
 
-/// Whether a cached token is still good for the next request: the margin is a fraction of
-/// the token's own lifetime, so a 60-second token is used for ~45 seconds rather than being
-/// refreshed on every request.
-pub(crate) fn is_fresh(token: &CachedToken, now: i64) -> bool {
-    let lifetime = (token.expires_at - token.obtained_at).max(0);
-    let margin = (lifetime / 4).min(MAX_MARGIN);
-    now < token.expires_at - margin
-}
+/// Whether a cached token is still good for the next request (kept with the token, so the
+/// managed identity's cache below this floor keeps the same margin).
+pub(crate) use crate::store::session::is_fresh;
 
 fn covers(token: &CachedToken, scopes: &[&str]) -> bool {
     scopes.iter().all(|s| token.scopes.iter().any(|t| t == s))
@@ -307,7 +300,8 @@ async fn refresh(
         request = request.add_scope(Scope::new((*scope).to_owned()));
     }
     for (name, value) in client
-        .assertion_params(&meta)?
+        .assertion_params(&meta)
+        .await?
         .into_iter()
         .chain(client.token_params())
     {

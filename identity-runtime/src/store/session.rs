@@ -200,6 +200,18 @@ pub(crate) struct CachedToken {
     pub(crate) obtained_at: i64,
 }
 
+/// The safety margin before expiry, at most: MSAL's five minutes.
+const MAX_MARGIN: i64 = 300;
+
+/// Whether a cached token is still good for the next request: the margin is a fraction of
+/// the token's own lifetime, so a 60-second token is used for ~45 seconds rather than being
+/// refreshed on every request.
+pub(crate) fn is_fresh(token: &CachedToken, now: i64) -> bool {
+    let lifetime = (token.expires_at - token.obtained_at).max(0);
+    let margin = (lifetime / 4).min(MAX_MARGIN);
+    now < token.expires_at - margin
+}
+
 /// How long a session lives: a signed-in one, and one that holds only sign-ins in progress.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct SessionPolicy {

@@ -589,6 +589,7 @@ impl ApiAuthBuilder {
             self.client_certificate,
             None,
             None,
+            None,
             // An API's key file is held to the same rule as a web app's: not readable by all.
             false,
         )?;

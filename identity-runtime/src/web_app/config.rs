@@ -9,6 +9,7 @@ use crate::core::error::BoxError;
 use crate::core::error::ConfigError;
 use crate::core::params::{Prompt, TokenEndpointAuthMethod, comma_list};
 use crate::oidc::credential::KeySource;
+use crate::oidc::managed_identity::{ManagedIdentity, ManagedIdentityId};
 use crate::oidc::provider_options::{ProviderOptions, provider_setters};
 use crate::store::lock::RefreshLock;
 use crate::web_app::admission::{self, Hook, SignInDecision, SignInEvent};
@@ -62,6 +63,8 @@ impl AuthBuilder {
             client_certificate: var("CLIENT_CERTIFICATE").map(|p| KeySource::File(p.into())),
             client_key_id: var("CLIENT_KEY_ID"),
             client_assertion_file: var("AZURE_FEDERATED_TOKEN_FILE").map(PathBuf::from),
+            client_assertion_managed_identity: var("CLIENT_ASSERTION_MANAGED_IDENTITY")
+                .map(|raw| managed_identity_from_var(&raw)),
             redirect_uri: var("REDIRECT_URI"),
             token_endpoint_auth_method: var("TOKEN_ENDPOINT_AUTH_METHOD")
                 .map(|raw| raw.parse::<TokenEndpointAuthMethod>()),
@@ -108,6 +111,8 @@ pub struct AuthBuilder {
     client_certificate: Option<KeySource>,
     client_key_id: Option<String>,
     client_assertion_file: Option<PathBuf>,
+    /// From the builder, or made from the variable (its mistake reported by `build`).
+    client_assertion_managed_identity: Option<Result<ManagedIdentity, ConfigError>>,
     /// From the builder, or the raw variable (checked in `build`).
     token_endpoint_auth_method: Option<Result<TokenEndpointAuthMethod, String>>,
     resources: Vec<String>,
@@ -217,6 +222,31 @@ impl AuthBuilder {
     /// Variable: `AZURE_FEDERATED_TOKEN_FILE`.
     pub fn client_assertion_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.client_assertion_file = Some(path.into());
+        self
+    }
+
+    /// Authenticates with a managed identity's token as the client assertion (a federated
+    /// credential of the app registration whose issuer and subject are the managed
+    /// identity's): no secret, certificate or file anywhere. Each request to the token endpoint
+    /// carries the identity's token for `api://AzureADTokenExchange`, which the identity caches
+    /// until shortly before it expires. Variable: `CLIENT_ASSERTION_MANAGED_IDENTITY` (`system`,
+    /// or the client id of a user-assigned identity).
+    ///
+    /// ```no_run
+    /// use axum_identity_runtime::{Auth, ManagedIdentity, ManagedIdentityId};
+    ///
+    /// # fn build() -> Result<Auth, Box<dyn std::error::Error>> {
+    /// let identity = ManagedIdentity::builder(ManagedIdentityId::SystemAssigned).build()?;
+    /// let auth = Auth::builder()
+    ///     .authority("https://login.microsoftonline.com/contoso.onmicrosoft.com")
+    ///     .client_id("5c2f1f3e-8d0a-4b61-9f5e-2a7d3c4b1e90")
+    ///     .client_assertion_managed_identity(identity)
+    ///     .redirect_uri("https://app.contoso.com/redirect")
+    ///     .build()?;
+    /// # Ok(auth) }
+    /// ```
+    pub fn client_assertion_managed_identity(mut self, identity: ManagedIdentity) -> Self {
+        self.client_assertion_managed_identity = Some(Ok(identity));
         self
     }
 
@@ -578,6 +608,17 @@ impl AuthBuilder {
 mod build;
 mod several;
 
+/// The managed identity `CLIENT_ASSERTION_MANAGED_IDENTITY` names (`system` or a client id).
+fn managed_identity_from_var(raw: &str) -> Result<ManagedIdentity, ConfigError> {
+    let id: ManagedIdentityId = raw.parse().map_err(|reason| {
+        ConfigError::invalid(
+            crate::core::error::Setting::ClientAssertionManagedIdentity,
+            reason,
+        )
+    })?;
+    ManagedIdentity::builder(id).build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -870,5 +911,71 @@ mod tests {
             "{err}"
         );
         assert!(err.to_string().contains("APPLICATION_ROOT"), "{err}");
+    }
+
+    #[test]
+    fn the_managed_identity_variable_is_a_credential_of_its_own() {
+        let vars = |pairs: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        let common = [
+            ("CLIENT_ID", "id"),
+            ("OIDC_AUTHORITY", "https://idp.example"),
+            ("REDIRECT_URI", "http://localhost:5000/redirect"),
+        ];
+        let with =
+            |more: &[(&'static str, &'static str)]| -> &'static [(&'static str, &'static str)] {
+                Box::leak([&common[..], more].concat().into_boxed_slice())
+            };
+        // `system` (or a client id) makes the managed identity the client's credential: an
+        // assertion, so `private_key_jwt` fits it.
+        AuthBuilder::from_vars(&vars(with(&[
+            ("CLIENT_ASSERTION_MANAGED_IDENTITY", "system"),
+            ("TOKEN_ENDPOINT_AUTH_METHOD", "private_key_jwt"),
+        ])))
+        .build()
+        .unwrap();
+        // Next to a secret: one credential, and the error names both variables.
+        let err = AuthBuilder::from_vars(&vars(with(&[
+            ("CLIENT_ASSERTION_MANAGED_IDENTITY", "system"),
+            ("CLIENT_SECRET", "s"),
+        ])))
+        .build()
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("CLIENT_SECRET") && text.contains("CLIENT_ASSERTION_MANAGED_IDENTITY"),
+            "{text}"
+        );
+        // Neither `system` nor a client id.
+        let err = AuthBuilder::from_vars(&vars(with(&[(
+            "CLIENT_ASSERTION_MANAGED_IDENTITY",
+            "my identity",
+        )])))
+        .build()
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::Invalid {
+                    setting: Setting::ClientAssertionManagedIdentity,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        // MANAGED_IDENTITY_CLIENT_ID alone does not make the identity the app's credential.
+        let err = AuthBuilder::from_vars(&vars(with(&[
+            ("MANAGED_IDENTITY_CLIENT_ID", "system"),
+            ("TOKEN_ENDPOINT_AUTH_METHOD", "private_key_jwt"),
+        ])))
+        .build()
+        .unwrap_err();
+        assert!(err.to_string().contains("CLIENT_CERTIFICATE"), "{err}");
     }
 }

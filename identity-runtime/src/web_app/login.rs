@@ -322,7 +322,8 @@ pub(crate) async fn callback(
         .set_pkce_verifier(PkceCodeVerifier::new(pending.verifier.clone()));
     for (name, value) in auth
         .client()
-        .assertion_params(&meta)?
+        .assertion_params(&meta)
+        .await?
         .into_iter()
         .chain(auth.client().token_params())
     {

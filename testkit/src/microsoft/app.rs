@@ -67,13 +67,30 @@ pub async fn start_app(
     microsoft: &Microsoft,
     configure: impl FnOnce(AuthBuilder) -> AuthBuilder + Send + 'static,
 ) -> TestApp {
+    start(microsoft, CLIENT_SECRET, configure).await
+}
+
+/// Like [`start_app`], with no client secret: `configure` gives the app its credential (a
+/// certificate, a federated credential's assertion).
+pub async fn start_app_without_secret(
+    microsoft: &Microsoft,
+    configure: impl FnOnce(AuthBuilder) -> AuthBuilder + Send + 'static,
+) -> TestApp {
+    start(microsoft, "", configure).await
+}
+
+async fn start(
+    microsoft: &Microsoft,
+    secret: &str,
+    configure: impl FnOnce(AuthBuilder) -> AuthBuilder + Send + 'static,
+) -> TestApp {
     let http = microsoft.http_client();
     let routes = Router::new()
         .route("/", get(home))
         .route("/profile", get(profile));
     launch(routes)
         .configured_provider()
-        .client(CLIENT_ID, CLIENT_SECRET)
+        .client(CLIENT_ID, secret)
         .auth(move |b| configure(b.http_client(http).app_name("Microsoft-shaped")))
         .start()
         .await

@@ -24,7 +24,8 @@
 //!
 //! The modules: `tenants` (who is who), `site` (the authorities and their documents),
 //! `server` (the provider's state and router), `authorize` and `token` (the endpoints),
-//! `on_behalf_of` (Entra's grant for web APIs), `tls` (certificates and the loopback-only
+//! `on_behalf_of` (Entra's grant for web APIs), `federated` (federated credentials' client
+//! assertions, checked as Entra checks them), `tls` (certificates and the loopback-only
 //! resolver), `app` (the app under test) and [`entra`] (a plain-HTTP Entra key server for
 //! bearer tokens signed by the test).
 
@@ -41,6 +42,7 @@ use crate::kernel::{Codes, TokenRequest};
 mod app;
 mod authorize;
 pub mod entra;
+mod federated;
 mod on_behalf_of;
 mod server;
 mod site;
@@ -48,7 +50,8 @@ mod tenants;
 mod tls;
 mod token;
 
-pub use app::start_app;
+pub use app::{start_app, start_app_without_secret};
+pub use federated::{FederatedCredential, TOKEN_EXCHANGE_AUDIENCE};
 pub use on_behalf_of::{MFA_CLAIMS, NEEDS_MFA};
 pub use server::Authorization;
 pub use site::Site;
@@ -91,6 +94,7 @@ impl Microsoft {
             token_requests: Mutex::new(Vec::new()),
             requests: Mutex::new(Vec::new()),
             sequence: std::sync::atomic::AtomicUsize::new(0),
+            federated: Mutex::new(Vec::new()),
         });
         let (listener, accepting) = TlsListener::new(tcp);
         let router = Router::new().fallback(handle).with_state(shared.clone());
@@ -161,6 +165,13 @@ impl Microsoft {
     /// Every token request so far, in order, with the authority it was sent to.
     pub fn token_requests(&self) -> Vec<(Site, TokenRequest)> {
         self.shared.token_requests.lock().unwrap().clone()
+    }
+
+    /// Registers a federated identity credential on the application ([`CLIENT_ID`]): from now
+    /// on a client assertion for `api://AzureADTokenExchange` is accepted when its issuer,
+    /// subject, signature (by `credential.key`) and lifetime match one, as Entra ID checks them.
+    pub fn add_federated_credential(&self, credential: FederatedCredential) {
+        self.shared.federated.lock().unwrap().push(credential);
     }
 
     /// Every request so far, as `METHOD https://host/path`.

@@ -60,6 +60,8 @@ pub(super) struct Shared {
     /// Every request as `METHOD https://host/path`.
     pub(super) requests: Mutex<Vec<String>>,
     pub(super) sequence: std::sync::atomic::AtomicUsize,
+    /// The federated identity credentials registered on the application.
+    pub(super) federated: Mutex<Vec<super::federated::FederatedCredential>>,
 }
 
 pub(super) async fn handle(

@@ -5,6 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::federated::{check, is_federated};
 use super::on_behalf_of::on_behalf_of;
 use super::server::Shared;
 use super::site::Site;
@@ -21,8 +22,18 @@ impl Shared {
             .unwrap()
             .push((site.clone(), request.clone()));
 
-        // A client assertion is taken as it comes (the real provider's tests check signatures);
-        // the test reads it from `token_requests` to check Entra's header fields.
+        // A federated credential's assertion (audience `api://AzureADTokenExchange`) is checked
+        // as Entra checks it, against the credentials registered on the application.
+        if let Some(assertion) = form.get("client_assertion")
+            && is_federated(assertion)
+        {
+            let registered = self.federated.lock().unwrap().clone();
+            if let Err(description) = check(assertion, &registered) {
+                return oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", &description);
+            }
+        }
+        // Any other client assertion is taken as it comes (the real provider's tests check
+        // signatures); the test reads it from `token_requests` to check Entra's header fields.
         let asserted = form.get("client_id").map(String::as_str) == Some(CLIENT_ID)
             && form.get("client_assertion_type").map(String::as_str)
                 == Some("urn:ietf:params:oauth:client-assertion-type:jwt-bearer")

@@ -315,6 +315,7 @@ impl AuthBuilder {
             self.client_certificate.take(),
             self.client_key_id.take(),
             self.client_assertion_file.take(),
+            self.client_assertion_managed_identity.take().transpose()?,
             self.allow_readable_key_file,
         )?;
         let auth_method = check_auth_method(self.token_endpoint_auth_method.take(), &credential)?;

@@ -132,7 +132,8 @@ impl AuthBuilder {
         or(&mut self.client_id, &app.client_id);
         let has_credential = self.client_secret.is_some()
             || self.client_certificate.is_some()
-            || self.client_assertion_file.is_some();
+            || self.client_assertion_file.is_some()
+            || self.client_assertion_managed_identity.is_some();
         if !has_credential {
             self.client_secret.clone_from(&app.client_secret);
         }
