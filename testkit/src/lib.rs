@@ -17,6 +17,7 @@
 //! - [`assert`](mod@assert): how a sign-in ended (signed in, rejected), said once for every suite.
 //! - [`logs`]: what the runtime logged, such as the reason behind an error page's reference.
 //! - [`load`]: the benchmarks' load generator.
+//! - [`graph`]: a stand-in for Microsoft Graph's `getMemberObjects` (the groups of an overage).
 
 pub mod app;
 pub mod assert;
@@ -25,6 +26,7 @@ pub mod browser;
 pub mod credentials;
 pub mod django;
 pub mod example;
+pub mod graph;
 pub mod hostile;
 pub mod kernel;
 pub mod load;

@@ -72,6 +72,12 @@ pub enum Setting {
     Resource,
     /// `backchannel_logout_key`, `BACKCHANNEL_LOGOUT_KEY`.
     BackchannelLogoutKey,
+    /// [`DownstreamApi::new`](crate::DownstreamApi::new): a downstream API's base URL and scopes.
+    DownstreamApi,
+    /// `resolve_group_overage`, `RESOLVE_GROUP_OVERAGE`.
+    ResolveGroupOverage,
+    /// `graph_base_url`, `GRAPH_BASE_URL`.
+    GraphBaseUrl,
 }
 
 impl Setting {
@@ -105,6 +111,9 @@ impl Setting {
             Setting::TokenEndpointAuthMethod => "token_endpoint_auth_method",
             Setting::Resource => "resource",
             Setting::BackchannelLogoutKey => "backchannel_logout_key",
+            Setting::DownstreamApi => "DownstreamApi::new",
+            Setting::ResolveGroupOverage => "resolve_group_overage",
+            Setting::GraphBaseUrl => "graph_base_url",
         }
     }
 
@@ -132,7 +141,10 @@ impl Setting {
             Setting::AllowedTenants => Some("ALLOWED_TENANTS"),
             Setting::AllowedEmailDomains => Some("ALLOWED_EMAIL_DOMAINS"),
             Setting::Providers => Some("IDENTITY_PROVIDERS"),
-            Setting::Scopes
+            Setting::ResolveGroupOverage => Some("RESOLVE_GROUP_OVERAGE"),
+            Setting::GraphBaseUrl => Some("GRAPH_BASE_URL"),
+            Setting::DownstreamApi
+            | Setting::Scopes
             | Setting::PostLogoutRedirect
             | Setting::LoginPath
             | Setting::LogoutPath
