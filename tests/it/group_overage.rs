@@ -8,7 +8,7 @@ use axum_identity_testkit as support;
 use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
-use axum_identity::{Context, login_required};
+use axum_identity::{BoxError, Context, SignInDecision, SignInEvent, login_required};
 use reqwest::StatusCode;
 use serde_json::json;
 use support::app::{TestApp, launch};
@@ -25,11 +25,26 @@ async fn groups(context: Context) -> Html<String> {
     })
 }
 
+/// How many groups the sign-in hook saw, as it kept it with the session.
+#[login_required]
+async fn hook(context: Context) -> String {
+    format!("hook saw {}", context.user.app_data()["groups_seen"])
+}
+
+/// The sign-in hook: it admits everyone and keeps how many groups it saw (`null`: the overage).
+async fn count_groups(event: SignInEvent) -> Result<SignInDecision, BoxError> {
+    let seen = event.user.groups().map(|groups| groups.len()).ok();
+    Ok(SignInDecision::allow().with_data("groups_seen", seen))
+}
+
 /// An app at the Microsoft-shaped provider's `TENANT_A` that resolves the overage at `graph`.
 async fn start_app(microsoft: &Microsoft, graph: &Graph) -> TestApp {
     let http = microsoft.http_client();
     let graph_url = graph.url.clone();
-    launch(Router::new().route("/groups", get(groups)))
+    let routes = Router::new()
+        .route("/groups", get(groups))
+        .route("/hook", get(hook));
+    launch(routes)
         .configured_provider()
         .client(ms::CLIENT_ID, ms::CLIENT_SECRET)
         .auth(move |b| {
@@ -40,6 +55,7 @@ async fn start_app(microsoft: &Microsoft, graph: &Graph) -> TestApp {
                 ))
                 .resolve_group_overage(true)
                 .graph_base_url(graph_url)
+                .on_sign_in(count_groups)
         })
         .start()
         .await
@@ -99,6 +115,9 @@ async fn a_user_in_250_groups_gets_all_of_them_with_one_graph_call_per_session()
         "{:?}",
         authorization.scopes()
     );
+
+    // The sign-in hook saw them too, before the session was stored.
+    assert_eq!(browser.get(app.url("/hook")).await.body, "hook saw 250");
 
     // Later requests of the session read the stored groups: no Graph call.
     for _ in 0..5 {
@@ -162,9 +181,10 @@ async fn a_graph_failure_leaves_the_overage_error_and_the_sign_in_goes_on() {
     for failure in [Failure::Forbidden, Failure::Unavailable, Failure::NotJson] {
         graph.fail_with(Some(failure.clone()));
         let before = graph.calls().len();
-        let (_, body) = signed_in(&microsoft, &app).await;
+        let (browser, body) = signed_in(&microsoft, &app).await;
         assert!(body.starts_with("overage: "), "{failure:?}: {body}");
         assert!(body.contains("more groups than fit"), "{body}");
+        assert_eq!(browser.get(app.url("/hook")).await.body, "hook saw null");
         assert_eq!(
             graph.calls().len(),
             before + 1,

@@ -32,7 +32,31 @@ const DEFAULT_MAX_BODY: usize = 4 << 20;
 /// Where a [`DownstreamApi`] call gets its bearer token: the signed-in user's
 /// [`Context`](crate::Context) (from the session's token cache), a web API's
 /// [`ApiContext`](crate::ApiContext) (on behalf of its caller) or
-/// [`AppOnly`](crate::AppOnly) (the application itself).
+/// [`AppOnly`](crate::AppOnly) (the application itself). An application implements it for a
+/// source of its own (a token another library keeps, a fixed token in a test).
+///
+/// ```
+/// use axum_identity_runtime::{DownstreamError, Error, TokenSource};
+///
+/// /// A token the application got elsewhere, which it cannot replace.
+/// struct Fixed(String);
+///
+/// impl TokenSource for Fixed {
+///     async fn token(&self, _scopes: &[&str], refused: Option<&str>) -> Result<String, DownstreamError> {
+///         match refused {
+///             Some(_) => Err(DownstreamError::Request("the fixed token was refused".into())),
+///             None => Ok(self.0.clone()),
+///         }
+///     }
+///
+///     fn claims_challenge(&self, claims: &str, _scopes: &[&str]) -> DownstreamError {
+///         DownstreamError::Token(Error::InteractionRequired {
+///             detail: "the API wants more claims".into(),
+///             claims: Some(claims.to_owned()),
+///         })
+///     }
+/// }
+/// ```
 pub trait TokenSource: Send + Sync {
     /// An access token for `scopes`. `refused` is a token the API has just answered with
     /// `invalid_token`: the source must not hand it out again from a cache.
@@ -225,6 +249,28 @@ impl DownstreamApi {
 
 /// One call to a [`DownstreamApi`], like a `reqwest::RequestBuilder`: add a body, a query or
 /// headers, then [`send`](Self::send) (or [`fetch_json`](Self::fetch_json)).
+///
+/// ```no_run
+/// use axum::Json;
+/// use axum::extract::State;
+/// use axum_identity_runtime::{Context, DownstreamApi, DownstreamError};
+/// use reqwest::Method;
+/// use serde_json::{Value, json};
+///
+/// // With `#[login_required(scopes = ["api://orders/write"])]` on it.
+/// async fn order(
+///     State(orders): State<DownstreamApi>,
+///     context: Context,
+/// ) -> Result<Json<Value>, DownstreamError> {
+///     let created = orders
+///         .request(&context, Method::POST, "/orders")
+///         .query(&[("dry_run", "false")])
+///         .json(&json!({"item": "book", "quantity": 1}))
+///         .fetch_json()
+///         .await?;
+///     Ok(Json(created))
+/// }
+/// ```
 #[must_use = "a request does nothing until it is sent"]
 pub struct DownstreamRequest<'a, S> {
     api: &'a DownstreamApi,

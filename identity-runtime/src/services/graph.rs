@@ -29,8 +29,8 @@ pub(crate) enum GraphError {
         status: reqwest::StatusCode,
         head: String,
     },
-    #[error("Microsoft Graph could not be reached")]
-    Transport(#[source] reqwest::Error),
+    #[error("Microsoft Graph could not be reached: {0}")]
+    Transport(reqwest::Error),
     #[error("Microsoft Graph's answer is unreadable: {0}")]
     Unreadable(String),
     #[error("Microsoft Graph's paging is unusable: {0}")]

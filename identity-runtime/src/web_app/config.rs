@@ -672,6 +672,58 @@ mod tests {
     }
 
     #[test]
+    fn the_group_overage_settings_are_checked_and_ask_for_graphs_scope() {
+        let entra =
+            || base().authority("https://login.microsoftonline.com/contoso.onmicrosoft.com");
+        let auth = entra().resolve_group_overage(true).build().unwrap();
+        let graph = auth.settings().graph.as_ref().map(url::Url::as_str);
+        assert_eq!(graph, Some("https://graph.microsoft.com/"));
+        assert!(auth.settings().scopes.iter().any(|s| s == "User.Read"));
+        let off = entra()
+            .graph_base_url("https://graph.microsoft.us")
+            .build()
+            .unwrap();
+        assert!(off.settings().graph.is_none());
+        assert!(!off.settings().scopes.iter().any(|s| s == "User.Read"));
+        let loopback = entra()
+            .resolve_group_overage(true)
+            .graph_base_url("http://127.0.0.1:9")
+            .build()
+            .unwrap();
+        assert!(loopback.settings().graph.is_some());
+        for bad in [
+            "http://graph.example",
+            "not a url",
+            "https://graph.example/?x=1",
+        ] {
+            let err = entra()
+                .resolve_group_overage(true)
+                .graph_base_url(bad)
+                .build()
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        setting: Setting::GraphBaseUrl,
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
+        }
+        let mut builder = entra();
+        builder.resolve_group_overage = Some(parse_flag("maybe"));
+        assert_eq!(
+            builder.build().unwrap_err().to_string(),
+            "`resolve_group_overage` (environment variable RESOLVE_GROUP_OVERAGE) is invalid: \
+             `maybe` is neither `true` nor `false`"
+        );
+        assert_eq!(parse_flag(" Yes "), Ok(true));
+        assert_eq!(parse_flag("0"), Ok(false));
+    }
+
+    #[test]
     fn resources_are_absolute_uris_without_fragments() {
         let oidc = || base().oidc_authority("http://127.0.0.1:3000");
         assert!(
