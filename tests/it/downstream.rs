@@ -35,6 +35,8 @@ enum Mode {
     AlwaysInvalid,
     /// This status, with a short JSON body.
     Status(u16),
+    /// `307` to the same API, elsewhere on the same server.
+    Moved,
 }
 
 /// The API's state: how it answers and the bearer tokens it saw, in order.
@@ -80,6 +82,11 @@ async fn start_api(mode: Mode) -> (String, Api) {
                 r#"Bearer realm="api", error="invalid_token", error_description="revoked""#.into(),
             ),
             Mode::AlwaysInvalid => refuse(r#"Bearer realm="api", error="invalid_token""#.into()),
+            Mode::Moved => (
+                AxumStatus::TEMPORARY_REDIRECT,
+                [("location", "/api/report?moved=1")],
+            )
+                .into_response(),
             Mode::Status(status) => (
                 AxumStatus::from_u16(status).unwrap(),
                 Json(json!({"error": format!("answer {status}")})),
@@ -427,5 +434,23 @@ async fn the_on_behalf_of_source_attaches_the_exchanged_token_and_passes_a_claim
     assert_eq!(
         challenge,
         format!("Bearer error=\"insufficient_claims\", claims=\"{encoded}\"")
+    );
+}
+
+#[tokio::test]
+async fn the_token_never_follows_a_redirect() {
+    let (base, api) = start_api(Mode::Moved).await;
+    let app = start_app(&base).await;
+    let downstream = DownstreamApi::new(&format!("{base}/api"), ["api.read"]).unwrap();
+    let response = downstream
+        .get(&AppOnly::new(app.auth.clone()), "/report")
+        .send()
+        .await
+        .expect("a redirect is an answer, not an error");
+    assert_eq!(response.status(), StatusCode::TEMPORARY_REDIRECT);
+    assert_eq!(
+        api.seen().len(),
+        1,
+        "not followed: the token went nowhere else"
     );
 }
