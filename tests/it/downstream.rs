@@ -435,6 +435,8 @@ async fn the_on_behalf_of_source_attaches_the_exchanged_token_and_passes_a_claim
         challenge,
         format!("Bearer error=\"insufficient_claims\", claims=\"{encoded}\"")
     );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "insufficient_claims", "{body}");
 }
 
 #[tokio::test]

@@ -7,6 +7,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 use crate::core::error::Error;
 use crate::core::response::NO_STORE;
+use crate::core::www_authenticate::bearer_error;
 
 /// A claims challenge turned into a sign-in: returned from a handler (with `?`), it sends the
 /// browser through sign-in with the challenge's claims, back to the page it came from, where
@@ -71,7 +72,8 @@ impl IntoResponse for ClaimsChallenge {
 ///   gone) in a web app — `303` to sign-in, back to the page;
 /// - [`Token`](DownstreamError::Token): no token could be had — the error's own status; for a
 ///   web API whose downstream API sent a claims challenge, [`Error::InteractionRequired`], a
-///   `403` whose `WWW-Authenticate` passes the challenge on to the API's caller;
+///   `403` whose `WWW-Authenticate` (and RFC 6750 JSON body) passes the challenge on to the
+///   API's caller;
 /// - [`Status`](DownstreamError::Status): the API answered with an error — its status is kept
 ///   (a `404` stays a `404`), while its `5xx`, and a `401` that a fresh token did not cure,
 ///   become `502 Bad Gateway`;
@@ -176,8 +178,14 @@ impl IntoResponse for DownstreamError {
             ),
         };
         tracing::warn!(error = %crate::core::error::escape_controls(&chain(&self)), %status, "a downstream API call failed");
-        let mut response = (status, NO_STORE, message).into_response();
-        if let Some(value) = challenge.and_then(|c| HeaderValue::from_str(&c).ok()) {
+        let Some(challenge) = challenge else {
+            return (status, NO_STORE, message).into_response();
+        };
+        // A challenge is for a program (a web API's caller): RFC 6750's JSON beside it.
+        let code = bearer_error(challenge.as_bytes()).unwrap_or_else(|| "invalid_token".into());
+        let body = serde_json::json!({ "error": code, "error_description": message });
+        let mut response = (status, NO_STORE, axum::Json(body)).into_response();
+        if let Ok(value) = HeaderValue::from_str(&challenge) {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, value);
@@ -247,5 +255,6 @@ mod tests {
             .to_str()
             .unwrap();
         assert!(challenge.starts_with(r#"Bearer error="insufficient_claims", claims=""#));
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
     }
 }
