@@ -64,16 +64,18 @@ fn covers(token: &CachedToken, scopes: &[&str]) -> bool {
     scopes.iter().all(|s| token.scopes.iter().any(|t| t == s))
 }
 
-/// A fresh cached token that covers `scopes` and is not the one an API `refused`.
+/// A fresh cached token that covers `scopes` and is not the one an API `refused`: the newest
+/// (a token from a sign-in with a claims challenge wins over an older one the API refused).
 fn cached<'a>(
     user: &'a SignedIn,
     scopes: &[&str],
     now: i64,
     refused: Option<&str>,
 ) -> Option<&'a CachedToken> {
-    user.tokens
-        .iter()
-        .find(|t| covers(t, scopes) && is_fresh(t, now) && refused != Some(t.access_token.as_str()))
+    let usable = |t: &&CachedToken| {
+        covers(t, scopes) && is_fresh(t, now) && refused != Some(t.access_token.as_str())
+    };
+    user.tokens.iter().rev().find(usable)
 }
 
 /// Puts a token into the user's cache, replacing those it supersedes (for the same scopes or

@@ -80,11 +80,16 @@ fn a_token_for_more_scopes_supersedes_those_for_fewer_and_a_refused_token_is_no_
             vec!["a".into(), "b".into()]
         ]
     );
-    // The first token that covers `a` is the one for `a c`; refused, the next one answers.
-    assert_eq!(cached(&user, &["a"], 60, None).unwrap().access_token, "at");
+    // The newest token that covers `a` answers; refused, the older one does.
     assert_eq!(
-        cached(&user, &["a"], 60, Some("at")).unwrap().access_token,
+        cached(&user, &["a"], 60, None).unwrap().access_token,
         "wider"
+    );
+    assert_eq!(
+        cached(&user, &["a"], 60, Some("wider"))
+            .unwrap()
+            .access_token,
+        "at"
     );
     assert!(cached(&user, &["b"], 60, Some("wider")).is_none());
 }
