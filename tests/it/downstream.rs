@@ -437,6 +437,26 @@ async fn the_on_behalf_of_source_attaches_the_exchanged_token_and_passes_a_claim
     );
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["error"], "insufficient_claims", "{body}");
+
+    // The downstream API refuses the exchanged token: one new exchange, one retry.
+    *api.mode.lock().unwrap() = Mode::InvalidFirst;
+    api.seen.lock().unwrap().clear();
+    let exchanges = microsoft.token_requests().len();
+    let response = http
+        .get(format!("{relay}/relay"))
+        .bearer_auth(&incoming)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let seen = api.seen();
+    assert_eq!(seen.len(), 2, "{seen:?}");
+    assert_ne!(seen[0], seen[1], "a newly exchanged token");
+    assert_eq!(
+        microsoft.token_requests().len(),
+        exchanges + 1,
+        "one new exchange"
+    );
 }
 
 #[tokio::test]
