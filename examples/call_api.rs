@@ -12,6 +12,11 @@
 //! `#[login_required(scopes = ["User.Read"])]` on the handler does the same. Without SCOPE the
 //! page says what to set. With nothing configured, it signs in against the local test provider
 //! with SCOPE=api.read, and calls ENDPOINT only if you set one.
+//!
+//! The call goes through [`DownstreamApi`]: it attaches the user's token for SCOPE, sends the
+//! user through sign-in again (and back here) when the API answers with a claims challenge,
+//! replaces a token the API refuses as `invalid_token` once, and keeps the status of any other
+//! failure.
 
 #[path = "support/local.rs"]
 mod local;
@@ -22,18 +27,19 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
-use axum::response::Html;
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum_identity::tower_sessions::MemoryStore;
 use axum_identity::{
-    Auth, Context, LoginRejection, escape_html, identity_routes, login_required, require_sign_in,
+    Auth, Context, DownstreamApi, DownstreamError, LoginRejection, escape_html, identity_routes,
+    login_required, require_sign_in,
 };
 
 #[derive(Clone)]
 struct AppState {
     scopes: Vec<String>,
-    endpoint: Option<String>,
-    http: reqwest::Client,
+    /// ENDPOINT (its base URL, and its query if it has one), called with a token for SCOPE.
+    api: Option<(DownstreamApi, String)>,
 }
 
 /// A `Context` with an access token for SCOPE.
@@ -72,28 +78,24 @@ async fn call_api(context: Context) -> Html<String> {
 async fn call_api_with_token(
     State(state): State<AppState>,
     ApiContext(context): ApiContext,
-) -> Html<String> {
+) -> Response {
     let summary = format!(
         "<p>A {} token for <code>{}</code>, valid for {} more seconds.</p>",
         escape_html(&context.token_type),
         escape_html(&context.scopes.join(" ")),
         context.expires_in
     );
-    let Some(endpoint) = &state.endpoint else {
+    let Some((api, query)) = &state.api else {
         return page(&format!(
             "{summary}<p>Set ENDPOINT to call an API with it.</p><p><a href=\"/\">Back</a></p>"
-        ));
+        ))
+        .into_response();
     };
-    let result = state
-        .http
-        .get(endpoint)
-        .bearer_auth(&context.access_token)
-        .send()
-        .await;
-    let shown = match result {
+    let endpoint = api.base_url();
+    let shown = match api.get(&context, query).send().await {
         Ok(response) => {
             let status = response.status();
-            let text = response.text().await.unwrap_or_default();
+            let text = api.text(response).await.unwrap_or_default();
             let pretty = serde_json::from_str::<serde_json::Value>(&text)
                 .ok()
                 .and_then(|json| serde_json::to_string_pretty(&json).ok())
@@ -104,13 +106,20 @@ async fn call_api_with_token(
                 escape_html(&pretty)
             )
         }
+        // The API wants more claims (or the grant is gone): sign in again, back to this page.
+        Err(DownstreamError::SignIn(challenge)) => return challenge.into_response(),
+        Err(DownstreamError::Status { status, body, .. }) => format!(
+            "<p>{} answered {status}:</p><pre>{}</pre>",
+            escape_html(endpoint),
+            escape_html(&body)
+        ),
         Err(error) => format!(
             "<p>Calling {} failed: {}</p>",
             escape_html(endpoint),
             escape_html(&error.to_string())
         ),
     };
-    page(&format!("{summary}{shown}<p><a href=\"/\">Back</a></p>"))
+    page(&format!("{summary}{shown}<p><a href=\"/\">Back</a></p>")).into_response()
 }
 
 fn page(body: &str) -> Html<String> {
@@ -149,11 +158,23 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .split_whitespace()
         .map(str::to_owned)
         .collect();
+    let api = match var("ENDPOINT") {
+        Some(endpoint) if !scopes.is_empty() => {
+            // A query stays a query of the call; the rest is the API's base URL.
+            let base = endpoint.split('?').next().unwrap_or_default();
+            let api = DownstreamApi::new(base, scopes.iter().map(String::as_str))?
+                .with_http_client(
+                    reqwest::Client::builder()
+                        .redirect(reqwest::redirect::Policy::none())
+                        .timeout(Duration::from_secs(10))
+                        .build()?,
+                );
+            Some((api, endpoint[base.len()..].to_owned()))
+        }
+        _ => None,
+    };
     let state = AppState {
-        endpoint: var("ENDPOINT"),
-        http: reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()?,
+        api,
         scopes: scopes.clone(),
     };
     let api_route = if scopes.is_empty() {

@@ -222,13 +222,14 @@ pub mod test_util {
 
 #[doc(inline)]
 pub use axum_identity_runtime::{
-    ApiAuth, ApiAuthBuilder, ApiClaims, ApiContext, ApiRejection, Auth, AuthBuilder, AuthLayer,
-    Bearer, BearerLayer, BoxError, ClaimsChallenge, ClaimsError, ClientToken, Clock, ConfigError,
-    Context, DefaultPages, DeviceCodePage, DeviceCodeStartPage, Error, ErrorPage, Flow,
-    GroupsOverage, LoginRejection, LoginUrl, Pages, Prompt, ProviderChoicePage, Realm, RefreshLock,
-    Setting, SignInDecision, SignInEvent, SignInMethod, SignOutPage, SignedOutPage,
-    TokenEndpointAuthMethod, User, escape_html, is_safe_link, require_access,
-    require_authorization, require_sign_in, safe_return_path,
+    ApiAuth, ApiAuthBuilder, ApiClaims, ApiContext, ApiRejection, AppOnly, Auth, AuthBuilder,
+    AuthLayer, Bearer, BearerLayer, BoxError, ClaimsChallenge, ClaimsError, ClientToken, Clock,
+    ConfigError, Context, DefaultPages, DeviceCodePage, DeviceCodeStartPage, DownstreamApi,
+    DownstreamError, DownstreamRequest, Error, ErrorPage, Flow, GroupsOverage, LoginRejection,
+    LoginUrl, Pages, Prompt, ProviderChoicePage, Realm, RefreshLock, Setting, SignInDecision,
+    SignInEvent, SignInMethod, SignOutPage, SignedOutPage, TokenEndpointAuthMethod, TokenSource,
+    User, escape_html, is_safe_link, require_access, require_authorization, require_sign_in,
+    safe_return_path,
 };
 
 // Azure managed identities: app-only tokens with no secret, and the client assertion of a

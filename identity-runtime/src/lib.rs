@@ -9,7 +9,7 @@
 //! 3. `oidc`: authorities and issuer rules, discovery and keys, the client and its
 //!    credential, ID-token and access-token verification;
 //! 4. `services`: the user's token cache, back-channel logout markers, app-only and
-//!    on-behalf-of tokens;
+//!    on-behalf-of tokens, the downstream-API client, the groups of an overage from Graph;
 //! 5. `web_app`: `Auth` (the composition root), its builder, the flows, extractors, layer,
 //!    routes and pages;
 //! 6. `web_api`: `ApiAuth`, the bearer extractors, the cache of verified tokens.
@@ -59,6 +59,8 @@ pub use oidc::managed_identity::{
     ManagedIdentity, ManagedIdentityBuilder, ManagedIdentityId, ManagedIdentitySource,
 };
 pub use services::app_tokens::ClientToken;
+pub use services::downstream::{DownstreamApi, DownstreamRequest, TokenSource};
+pub use services::downstream_error::{ClaimsChallenge, DownstreamError};
 pub use store::claims::ClaimsError;
 #[cfg(feature = "postgres")]
 pub use store::lock::PostgresRefreshLock;
@@ -77,9 +79,9 @@ pub use web_api::layer::{Bearer, BearerLayer};
 pub use web_api::openapi::{BearerSecurity, OPENAPI_SECURITY_SCHEME};
 pub use web_app::admission::{SignInDecision, SignInEvent, SignInMethod};
 pub use web_app::auth::Auth;
-pub use web_app::challenge::ClaimsChallenge;
 pub use web_app::config::AuthBuilder;
 pub use web_app::context::{Context, User};
+pub use web_app::downstream::AppOnly;
 pub use web_app::extract::{
     LoginGuard, LoginRequired, NoScopes, Scopes, require_access, require_sign_in,
 };

@@ -19,6 +19,7 @@
 //! - [`load`]: the benchmarks' load generator.
 //! - [`managed_identity`]: Azure's managed-identity endpoints (App Service and IMDS shapes),
 //!   on loopback.
+//! - [`graph`]: a stand-in for Microsoft Graph's `getMemberObjects` (the groups of an overage).
 
 pub mod app;
 pub mod assert;
@@ -27,6 +28,7 @@ pub mod browser;
 pub mod credentials;
 pub mod django;
 pub mod example;
+pub mod graph;
 pub mod hostile;
 pub mod kernel;
 pub mod load;

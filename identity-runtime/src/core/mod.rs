@@ -4,7 +4,8 @@
 //! the claims read with them (`claim_set`, the core of `User` and `ApiClaims`), request parameters
 //! and scope lists (`params`), the headers, redirect and challenge quoting of the library's own
 //! answers (`response`), local return paths (`return_path`), the HTTP client's rules (`http`) and a
-//! limit of starts per minute (`start_limit`). Nothing here holds state across requests, talks to a
+//! limit of starts per minute (`start_limit`), and the reading of an API's `WWW-Authenticate`
+//! challenge (`www_authenticate`). Nothing here holds state across requests, talks to a
 //! provider or touches a session.
 
 pub(crate) mod claim_set;
@@ -17,3 +18,4 @@ pub(crate) mod response;
 pub(crate) mod return_path;
 pub(crate) mod setting;
 pub(crate) mod start_limit;
+pub(crate) mod www_authenticate;

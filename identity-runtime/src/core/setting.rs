@@ -88,6 +88,12 @@ pub enum Setting {
     /// [`ManagedIdentityBuilder::imds_endpoint`](crate::ManagedIdentityBuilder::imds_endpoint),
     /// `AZURE_POD_IDENTITY_AUTHORITY_HOST`: the instance metadata service's base address.
     ImdsEndpoint,
+    /// [`DownstreamApi::new`](crate::DownstreamApi::new): a downstream API's base URL and scopes.
+    DownstreamApi,
+    /// `resolve_group_overage`, `RESOLVE_GROUP_OVERAGE`.
+    ResolveGroupOverage,
+    /// `graph_base_url`, `GRAPH_BASE_URL`.
+    GraphBaseUrl,
 }
 
 impl Setting {
@@ -125,6 +131,9 @@ impl Setting {
             Setting::ManagedIdentityClientId => "ManagedIdentity::builder",
             Setting::IdentityEndpoint | Setting::IdentityHeader => "app_service_endpoint",
             Setting::ImdsEndpoint => "imds_endpoint",
+            Setting::DownstreamApi => "DownstreamApi::new",
+            Setting::ResolveGroupOverage => "resolve_group_overage",
+            Setting::GraphBaseUrl => "graph_base_url",
         }
     }
 
@@ -157,7 +166,10 @@ impl Setting {
             Setting::IdentityEndpoint => Some("IDENTITY_ENDPOINT"),
             Setting::IdentityHeader => Some("IDENTITY_HEADER"),
             Setting::ImdsEndpoint => Some("AZURE_POD_IDENTITY_AUTHORITY_HOST"),
-            Setting::Scopes
+            Setting::ResolveGroupOverage => Some("RESOLVE_GROUP_OVERAGE"),
+            Setting::GraphBaseUrl => Some("GRAPH_BASE_URL"),
+            Setting::DownstreamApi
+            | Setting::Scopes
             | Setting::PostLogoutRedirect
             | Setting::LoginPath
             | Setting::LogoutPath

@@ -108,27 +108,36 @@ struct State {
 }
 
 impl AppTokens {
-    /// A token for `scopes`: the cached one while it is fresh, else one client credentials
-    /// request, made once for every caller waiting at the time.
+    /// A token for `scopes`: the cached one while it is fresh (and not `refused`), else one
+    /// client credentials request, made once for every caller waiting at the time.
     pub(crate) async fn get(
         &self,
         client: &Client,
         provider: &Provider,
         clock: &Clock,
         scopes: &[&str],
+        refused: Option<&str>,
     ) -> Result<ClientToken, Arc<Error>> {
         let sorted = scope_set(scopes)?;
         let key = sorted.join(" ");
-        self.cached(key, clock, request(client, provider, clock, &sorted))
-            .await
+        self.cached(
+            key,
+            clock,
+            refused,
+            request(client, provider, clock, &sorted),
+        )
+        .await
     }
 
     /// The token cached under `key` while it is fresh, else the outcome of `fetch`, awaited once
-    /// for every caller waiting at the time (the others drop theirs unpolled).
+    /// for every caller waiting at the time (the others drop theirs unpolled). A cached token
+    /// that is `refused` (an API answered it with `invalid_token`) counts as expired, so the
+    /// callers that saw it refused make one request between them.
     pub(crate) async fn cached(
         &self,
         key: String,
         clock: &Clock,
+        refused: Option<&str>,
         fetch: impl Future<Output = Result<CachedToken, Error>>,
     ) -> Result<ClientToken, Arc<Error>> {
         // One slot per key, also for callers arriving at the same moment.
@@ -137,7 +146,11 @@ impl AppTokens {
             .get_with_by_ref(&key, || Arc::new(Slot::default()));
         let seen = slot.finished.load(Ordering::Acquire);
         let mut state = slot.state.lock().await;
-        if let Some(token) = state.token.as_ref().filter(|t| is_fresh(t, clock.now())) {
+        if let Some(token) = state
+            .token
+            .as_ref()
+            .filter(|t| is_fresh(t, clock.now()) && refused != Some(t.access_token.as_str()))
+        {
             return Ok(token.into());
         }
         // A request finished while this caller waited, and failed: its answer is this caller's

@@ -26,7 +26,7 @@ const ACCESS_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:access_token";
 
 /// A token for `scopes` on behalf of the user whose access token is `incoming`, cached per
 /// incoming token and scope set (the callers of one request, or of many requests with the same
-/// token, share one grant).
+/// token, share one grant); a cached token that is `refused` is exchanged again.
 pub(crate) async fn token_on_behalf_of(
     cache: &AppTokens,
     client: &Client,
@@ -34,6 +34,7 @@ pub(crate) async fn token_on_behalf_of(
     clock: &Clock,
     incoming: &str,
     scopes: &[&str],
+    refused: Option<&str>,
 ) -> Result<ClientToken, Arc<Error>> {
     let scopes = scope_set(scopes)?;
     if incoming.trim().is_empty() {
@@ -49,6 +50,7 @@ pub(crate) async fn token_on_behalf_of(
         .cached(
             key,
             clock,
+            refused,
             exchange(client, provider, clock, incoming, &scopes),
         )
         .await

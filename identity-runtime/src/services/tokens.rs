@@ -13,6 +13,7 @@ use tower_sessions::Session;
 
 use crate::core::clock::Clock;
 use crate::core::error::{Error, Flow};
+use crate::core::params::api_scopes;
 use crate::oidc::client::{Client, cached_token, granted_scopes, token_error};
 use crate::oidc::id_token::{self, NoNonce, TimeRules};
 use crate::oidc::provider::Provider;
@@ -56,18 +57,26 @@ fn covers(token: &CachedToken, scopes: &[&str]) -> bool {
     scopes.iter().all(|s| token.scopes.iter().any(|t| t == s))
 }
 
-/// A fresh cached token that covers `scopes`.
-fn cached<'a>(user: &'a SignedIn, scopes: &[&str], now: i64) -> Option<&'a CachedToken> {
-    user.tokens
-        .iter()
-        .find(|t| covers(t, scopes) && is_fresh(t, now))
+/// A fresh cached token that covers `scopes` and is not the one an API `refused`: the newest
+/// (a token from a sign-in with a claims challenge wins over an older one the API refused).
+fn cached<'a>(
+    user: &'a SignedIn,
+    scopes: &[&str],
+    now: i64,
+    refused: Option<&str>,
+) -> Option<&'a CachedToken> {
+    let usable = |t: &&CachedToken| {
+        covers(t, scopes) && is_fresh(t, now) && refused != Some(t.access_token.as_str())
+    };
+    user.tokens.iter().rev().find(usable)
 }
 
-/// Puts a token into the user's cache, replacing one for the same scopes and dropping expired
-/// ones.
+/// Puts a token into the user's cache, replacing those it supersedes (for the same scopes or
+/// fewer: a token from a sign-in with a claims challenge must be found before the one the API
+/// refused) and dropping expired ones.
 pub(crate) fn keep(user: &mut SignedIn, token: CachedToken, now: i64) {
     user.tokens
-        .retain(|t| t.scopes != token.scopes && t.expires_at > now);
+        .retain(|t| !t.scopes.iter().all(|s| token.scopes.contains(s)) && t.expires_at > now);
     user.tokens.push(token);
 }
 
@@ -115,16 +124,63 @@ impl TokenCache {
         record: &mut Record,
         scopes: &[&str],
     ) -> Result<Acquired, Failure> {
+        self.acquire_replacing(upstream, session, record, scopes, None)
+            .await
+    }
+
+    /// A token for `scopes` from the session's own record (read now, stored again when a
+    /// refresh changed it), `refused` counting as expired: for a handler's call to an API
+    /// whose scopes it did not declare, or whose token the API refused.
+    pub(crate) async fn for_session(
+        &self,
+        upstream: Upstream<'_>,
+        session: &Session,
+        scopes: &[&str],
+        refused: Option<&str>,
+    ) -> Result<String, Failure> {
+        let mut record = session::load_with_tokens(session, upstream.sealer)
+            .await
+            .map_err(Failure::Error)?;
+        // Microsoft's authorities: the OpenID scopes need no access token.
+        let scopes = if upstream.provider.authority().is_microsoft() {
+            api_scopes(scopes)
+        } else {
+            scopes.to_vec()
+        };
+        let acquired = self
+            .acquire_replacing(upstream, session, &mut record, &scopes, refused)
+            .await?;
+        if acquired.changed {
+            let expiring = upstream.policy.at(upstream.clock.now());
+            session::store_with_tokens(session, &record, upstream.sealer, expiring)
+                .await
+                .map_err(Failure::Error)?;
+        }
+        Ok(acquired.token.access_token)
+    }
+
+    /// [`acquire`](Self::acquire), where the cached token `refused` (an API answered it with
+    /// `invalid_token`) counts as expired: the one refresh that replaces it happens once, and a
+    /// request that finds it already replaced (in the store, or by a refresh in flight) uses
+    /// the replacement.
+    pub(crate) async fn acquire_replacing(
+        &self,
+        upstream: Upstream<'_>,
+        session: &Session,
+        record: &mut Record,
+        scopes: &[&str],
+        refused: Option<&str>,
+    ) -> Result<Acquired, Failure> {
         let now = upstream.clock.now();
         let user = record.user.as_ref().ok_or(Failure::SignIn)?;
-        if let Some(token) = cached(user, scopes, now) {
+        if let Some(token) = cached(user, scopes, now, refused) {
             return Ok(Acquired {
                 token: token.clone(),
                 changed: false,
             });
         }
         let (Some(lock), Some(refresh_token)) = (&self.lock, user.refresh_token.as_deref()) else {
-            return self.acquire_here(upstream, record, scopes).await;
+            return self.acquire_here(upstream, record, scopes, refused).await;
         };
         let key = lock_key(refresh_token);
         let deadline = std::time::Instant::now() + LOCK_WAIT;
@@ -144,7 +200,7 @@ impl TokenCache {
             if let Some(token) = record
                 .user
                 .as_ref()
-                .and_then(|user| cached(user, scopes, now))
+                .and_then(|user| cached(user, scopes, now, refused))
             {
                 let token = token.clone();
                 if let Some(held) = &held {
@@ -157,7 +213,7 @@ impl TokenCache {
             }
             if let Some(held) = held {
                 let result = {
-                    let refresh = self.acquire_here(upstream, record, scopes);
+                    let refresh = self.acquire_here(upstream, record, scopes, refused);
                     tokio::pin!(refresh);
                     // The lease is renewed while the refresh is in flight.
                     let mut renewal = tokio::time::interval(self.lock_ttl / 3);
@@ -207,10 +263,11 @@ impl TokenCache {
         upstream: Upstream<'_>,
         record: &mut Record,
         scopes: &[&str],
+        refused: Option<&str>,
     ) -> Result<Acquired, Failure> {
         let now = upstream.clock.now();
         let user = record.user.as_mut().ok_or(Failure::SignIn)?;
-        if let Some(token) = cached(user, scopes, now) {
+        if let Some(token) = cached(user, scopes, now, refused) {
             return Ok(Acquired {
                 token: token.clone(),
                 changed: false,
@@ -227,7 +284,9 @@ impl TokenCache {
         let Some(refresh_token) = user.refresh_token.clone() else {
             return Err(Failure::SignIn);
         };
-        let flight = self.flights.join(flight_key(&refresh_token, scopes), now);
+        let flight = self
+            .flights
+            .join(flight_key(&refresh_token, scopes), now, refused);
         let refreshed = flight
             .cell
             .get_or_init(|| refresh(upstream, refresh_token.clone(), user.claims.map(), scopes))
@@ -359,14 +418,17 @@ struct Flight {
 }
 
 impl Flights {
-    fn join(&self, key: String, now: i64) -> Arc<Flight> {
+    fn join(&self, key: String, now: i64, refused: Option<&str>) -> Arc<Flight> {
         let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
         // A failed flight is not remembered: the next request may try again (the provider may
-        // be back).
+        // be back). Nor is one whose token an API refused: its replacement is a new flight.
         map.retain(|_, f| {
             now - f.started < REMEMBER_FLIGHT
                 && match f.cell.get() {
-                    Some(Ok(done)) => is_fresh(&done.token, now),
+                    Some(Ok(done)) => {
+                        is_fresh(&done.token, now)
+                            && refused != Some(done.token.access_token.as_str())
+                    }
                     Some(Err(_)) => false,
                     None => true,
                 }

@@ -225,6 +225,13 @@ impl ApiContext {
             })
     }
 
+    /// The incoming token and the downstream client that exchanges it, when the API has one.
+    pub(crate) fn downstream(&self) -> Option<(&str, &Auth)> {
+        self.downstream
+            .as_ref()
+            .map(|(incoming, client)| (&**incoming, client))
+    }
+
     /// Requires scopes known only at run time (from configuration), e.g. `SCOPE`: all of
     /// them, delegated. `#[authorization_required(scopes = [..])]` when they are known at
     /// compile time.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::response::Response;
+use tower_sessions::Session;
 use tower_sessions::session_store::SessionStore;
 use url::Url;
 
@@ -25,7 +26,7 @@ use crate::store::seal::Sealer;
 use crate::store::session::{Expiring, SessionPolicy, UserFlow};
 use crate::store::single_use::SingleUse;
 use crate::web_app::admission::Admission;
-use crate::web_app::context::Links;
+use crate::web_app::context::{Links, SessionTokens, TokenFuture};
 use crate::web_app::pages::{Pages, render_error};
 use crate::web_app::sign_in_params::LoginUrl;
 use crate::web_app::step_up::Needs;
@@ -113,6 +114,8 @@ pub(crate) struct Settings {
     pub(crate) backchannel: bool,
     /// Who may sign in: the allow-lists and the application's hook.
     pub(crate) admission: Admission,
+    /// Microsoft Graph, when a groups overage is resolved at sign-in.
+    pub(crate) graph: Option<Url>,
 }
 
 /// The B2C user flows besides sign-up/sign-in, each an authority of its own.
@@ -383,13 +386,25 @@ impl Auth {
     /// # Ok(()) }
     /// ```
     pub async fn token_for_client(&self, scopes: &[&str]) -> Result<ClientToken, Error> {
-        self.inner
+        self.token_for_client_replacing(scopes, None).await
+    }
+
+    /// [`Auth::token_for_client`], where the cached token `refused` (an API answered it with
+    /// `invalid_token`) is replaced by a new one.
+    pub(crate) async fn token_for_client_replacing(
+        &self,
+        scopes: &[&str],
+        refused: Option<&str>,
+    ) -> Result<ClientToken, Error> {
+        let inner = &self.inner;
+        inner
             .app_tokens
             .get(
-                &self.inner.client,
-                &self.inner.provider,
-                &self.inner.clock,
+                &inner.client,
+                &inner.provider,
+                &inner.clock,
                 scopes,
+                refused,
             )
             .await
             .map_err(Error::ClientToken)
@@ -406,13 +421,27 @@ impl Auth {
         incoming: &str,
         scopes: &[&str],
     ) -> Result<ClientToken, Error> {
+        self.token_on_behalf_of_replacing(incoming, scopes, None)
+            .await
+    }
+
+    /// [`Auth::token_on_behalf_of`], where the cached token `refused` (an API answered it with
+    /// `invalid_token`) is exchanged for again.
+    pub(crate) async fn token_on_behalf_of_replacing(
+        &self,
+        incoming: &str,
+        scopes: &[&str],
+        refused: Option<&str>,
+    ) -> Result<ClientToken, Error> {
+        let inner = &self.inner;
         on_behalf_of::token_on_behalf_of(
-            &self.inner.app_tokens,
-            &self.inner.client,
-            &self.inner.provider,
-            &self.inner.clock,
+            &inner.app_tokens,
+            &inner.client,
+            &inner.provider,
+            &inner.clock,
             incoming,
             scopes,
+            refused,
         )
         .await
         .map_err(Error::ClientToken)
@@ -475,14 +504,12 @@ impl Auth {
 
     /// Where token refreshes go.
     pub(crate) fn upstream(&self) -> Upstream<'_> {
-        Upstream {
-            client: &self.inner.client,
-            provider: &self.inner.provider,
-            clock: &self.inner.clock,
-            leeway: self.inner.settings.clock_skew.as_secs() as i64,
-            sealer: &self.inner.sealer,
-            policy: &self.inner.settings.session,
-        }
+        self.inner.upstream()
+    }
+
+    /// This `Auth`'s token cache, for a context to reach from a handler (one reference count).
+    pub(crate) fn session_tokens(&self) -> Arc<dyn SessionTokens> {
+        self.inner.clone()
     }
 
     /// How a record stored now expires.
@@ -536,5 +563,32 @@ impl Auth {
             inner: other.inner.clone(),
             store: self.store.clone(),
         }
+    }
+}
+
+impl Inner {
+    fn upstream(&self) -> Upstream<'_> {
+        Upstream {
+            client: &self.client,
+            provider: &self.provider,
+            clock: &self.clock,
+            leeway: self.settings.clock_skew.as_secs() as i64,
+            sealer: &self.sealer,
+            policy: &self.settings.session,
+        }
+    }
+}
+
+impl SessionTokens for Inner {
+    fn token<'a>(
+        &'a self,
+        session: &'a Session,
+        scopes: &'a [&'a str],
+        refused: Option<&'a str>,
+    ) -> TokenFuture<'a> {
+        Box::pin(
+            self.tokens
+                .for_session(self.upstream(), session, scopes, refused),
+        )
     }
 }

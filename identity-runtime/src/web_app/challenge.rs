@@ -3,68 +3,11 @@
 //! claims="<base64 JSON>"`, and the user signs in again with those claims and comes back to the
 //! page with a token that satisfies them.
 
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
-use base64::Engine as _;
-use serde_json::Value;
-
 use crate::core::params::encode;
-use crate::core::response::NO_STORE;
 use crate::core::return_path::under_root;
+use crate::core::www_authenticate::claims_of;
+use crate::services::downstream_error::ClaimsChallenge;
 use crate::web_app::context::Context;
-
-/// The largest claims challenge taken, in bytes of its base64 text.
-const MAX_CHALLENGE_BYTES: usize = 4096;
-
-/// A claims challenge turned into a sign-in: returned from a handler (with `?`), it sends the
-/// browser through sign-in with the challenge's claims, back to the page it came from, where
-/// the handler runs again with a new token. Made by [`Context::challenge`].
-///
-/// ```
-/// use axum::http::HeaderValue;
-/// use axum::response::IntoResponse;
-/// use axum_identity_runtime::{Context, User};
-///
-/// let context = Context::new(User::from_claims(Default::default()));
-/// let header = HeaderValue::from_static(
-///     r#"Bearer realm="", error="insufficient_claims", claims="eyJhY2Nlc3NfdG9rZW4iOnsibmJmIjp7ImVzc2VudGlhbCI6dHJ1ZSwgInZhbHVlIjoiMTcwMDAwMDAwMCJ9fX0=""#,
-/// );
-/// let challenge = context.challenge(&header).unwrap_err();
-/// let response = challenge.into_response();
-/// assert_eq!(response.status(), 303);
-/// assert!(response.headers()["location"].to_str()?.starts_with("/login?"));
-/// # Ok::<(), Box<dyn std::error::Error>>(())
-/// ```
-#[derive(Debug, Clone)]
-pub struct ClaimsChallenge {
-    login_url: String,
-}
-
-impl ClaimsChallenge {
-    /// The login URL the browser is sent to.
-    pub fn login_url(&self) -> &str {
-        &self.login_url
-    }
-}
-
-impl std::fmt::Display for ClaimsChallenge {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("the API asked for more claims: the user signs in again")
-    }
-}
-
-impl std::error::Error for ClaimsChallenge {}
-
-impl IntoResponse for ClaimsChallenge {
-    fn into_response(self) -> Response {
-        (
-            StatusCode::SEE_OTHER,
-            NO_STORE,
-            Redirect::to(&self.login_url),
-        )
-            .into_response()
-    }
-}
 
 impl Context {
     /// Reads an API's `WWW-Authenticate` answer: a claims challenge
@@ -101,6 +44,15 @@ impl Context {
         let Some(claims) = claims_of(www_authenticate.as_ref()) else {
             return Ok(());
         };
+        Err(self.sign_in_again(&self.scopes, Some(&claims)))
+    }
+
+    /// A sign-in for `scopes` (and `claims`, a claims request) that comes back to this page.
+    pub(crate) fn sign_in_again<S: AsRef<str>>(
+        &self,
+        scopes: &[S],
+        claims: Option<&str>,
+    ) -> ClaimsChallenge {
         let links = &self.links;
         let next = self
             .page
@@ -109,89 +61,24 @@ impl Context {
             .map(|pq| under_root(&links.root, pq.as_str()))
             .unwrap_or_else(|| format!("{}/", links.root));
         let mut login_url = format!("{}?next={}", links.login, encode(&next));
-        if !self.scopes.is_empty() {
+        if !scopes.is_empty() {
+            let scopes: Vec<&str> = scopes.iter().map(AsRef::as_ref).collect();
             login_url.push_str("&scope=");
-            login_url.push_str(&encode(&self.scopes.join(" ")));
+            login_url.push_str(&encode(&scopes.join(" ")));
         }
-        login_url.push_str("&claims=");
-        login_url.push_str(&encode(&claims));
-        Err(ClaimsChallenge { login_url })
+        if let Some(claims) = claims {
+            login_url.push_str("&claims=");
+            login_url.push_str(&encode(claims));
+        }
+        ClaimsChallenge::new(login_url)
     }
-}
-
-/// The claims request (a JSON object, as text) of a `WWW-Authenticate` value that is a claims
-/// challenge.
-fn claims_of(header: &[u8]) -> Option<String> {
-    let header = std::str::from_utf8(header).ok()?;
-    let params = auth_params(header.trim().strip_prefix("Bearer")?);
-    let value = |name: &str| {
-        params
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
-    if value("error") != Some("insufficient_claims") {
-        return None;
-    }
-    let encoded = value("claims").filter(|c| c.len() <= MAX_CHALLENGE_BYTES)?;
-    // Entra sends standard base64 with padding; accept the URL-safe form too.
-    let bytes = [
-        base64::engine::general_purpose::STANDARD,
-        base64::engine::general_purpose::URL_SAFE,
-    ]
-    .iter()
-    .find_map(|engine| engine.decode(encoded).ok())
-    .or_else(|| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .decode(encoded.trim_end_matches('='))
-            .ok()
-    })?;
-    let claims: Value = serde_json::from_slice(&bytes).ok()?;
-    claims.is_object().then(|| claims.to_string())
-}
-
-/// The `name=value` parameters of a challenge (RFC 9110 §11.2), quoted or not.
-fn auth_params(text: &str) -> Vec<(String, String)> {
-    let mut params = Vec::new();
-    let mut rest = text.trim_start();
-    while !rest.is_empty() {
-        let Some(eq) = rest.find('=') else { break };
-        let name = rest[..eq].trim().trim_start_matches(',').trim().to_owned();
-        rest = rest[eq + 1..].trim_start();
-        let value = if let Some(quoted) = rest.strip_prefix('"') {
-            let mut value = String::new();
-            let mut chars = quoted.char_indices();
-            let mut end = quoted.len();
-            while let Some((i, c)) = chars.next() {
-                match c {
-                    '\\' => {
-                        if let Some((_, escaped)) = chars.next() {
-                            value.push(escaped);
-                        }
-                    }
-                    '"' => {
-                        end = i + 1;
-                        break;
-                    }
-                    c => value.push(c),
-                }
-            }
-            rest = &quoted[end.min(quoted.len())..];
-            value
-        } else {
-            let end = rest.find(',').unwrap_or(rest.len());
-            let value = rest[..end].trim().to_owned();
-            rest = &rest[end..];
-            value
-        };
-        params.push((name, value));
-        rest = rest.trim_start().trim_start_matches(',').trim_start();
-    }
-    params
 }
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine as _;
+    use serde_json::Value;
+
     use super::*;
     use crate::web_app::context::User;
 
@@ -244,18 +131,5 @@ mod tests {
             assert!(context.challenge(&other).is_ok(), "{other}");
         }
         assert!(context.challenge([0xff, 0xfe]).is_ok());
-    }
-
-    #[test]
-    fn parameters_are_read_quoted_or_not() {
-        let params = auth_params(r#" realm="a \"b\", c", error=insufficient_claims ,x="""#);
-        assert_eq!(
-            params,
-            [
-                ("realm".to_owned(), r#"a "b", c"#.to_owned()),
-                ("error".to_owned(), "insufficient_claims".to_owned()),
-                ("x".to_owned(), String::new()),
-            ]
-        );
     }
 }

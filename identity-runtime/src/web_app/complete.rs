@@ -6,10 +6,13 @@ use openidconnect::core::CoreTokenResponse;
 use openidconnect::{OAuth2TokenResponse, TokenResponse};
 use serde_json::{Map, Value};
 use tower_sessions::Session;
+use url::Url;
 
 use crate::core::error::Error;
+use crate::core::grants;
 use crate::core::response::redirect;
 use crate::oidc::client::{cached_token, granted_scopes};
+use crate::services::graph::{self, is_graph_user_read};
 use crate::services::tokens;
 use crate::store::session::{self, Record, SignedIn};
 use crate::web_app::admission::{SignInEvent, SignInMethod};
@@ -40,7 +43,7 @@ pub(crate) async fn complete_sign_in(
 ) -> Result<Response, Error> {
     let Completed {
         response,
-        claims,
+        mut claims,
         asked,
         next,
         method,
@@ -49,6 +52,12 @@ pub(crate) async fn complete_sign_in(
     let now = auth.clock().now();
     let keep_oidc = !auth.provider().authority().is_microsoft();
     let granted = granted_scopes(response, asked, &auth.settings().scopes, keep_oidc);
+    if let Some(graph) = &auth.settings().graph
+        && grants::groups(&claims).is_err()
+    {
+        let token = response.access_token().secret();
+        resolve_group_overage(auth, graph, token, &granted, &mut claims).await;
+    }
     let event = SignInEvent {
         user: User::from_claims(claims.clone()),
         access_token: Some(response.access_token().secret().clone()).filter(|t| !t.is_empty()),
@@ -112,4 +121,41 @@ pub(crate) async fn complete_sign_in(
     session::store_with_tokens(session, &record, auth.sealer(), auth.expiring()).await?;
     tracing::info!("signed in");
     Ok(redirect(next))
+}
+
+/// Reads the groups of an overage from Microsoft Graph with the sign-in's token (for Graph's
+/// `User.Read`) and keeps them in the claims as `groups`, as a token with fewer groups would
+/// have carried them: once per sign-in, so every later request of the session reads them with
+/// no network call. A failure leaves the claims as they are, so `groups()` goes on reporting
+/// the overage, never an empty list; the sign-in itself goes on.
+async fn resolve_group_overage(
+    auth: &Auth,
+    graph: &Url,
+    token: &str,
+    granted: &[String],
+    claims: &mut Map<String, Value>,
+) {
+    if token.is_empty() || !granted.iter().any(|s| is_graph_user_read(s, graph)) {
+        tracing::warn!(
+            ?granted,
+            "the groups overage is not resolved: the sign-in's access token is not for Microsoft Graph's `User.Read`, so `groups()` reports the overage"
+        );
+        return;
+    }
+    match graph::member_objects(auth.provider().http(), graph, token).await {
+        Ok(groups) => {
+            tracing::info!(
+                groups = groups.len(),
+                "the groups overage was resolved through Microsoft Graph"
+            );
+            claims.insert(
+                "groups".into(),
+                Value::Array(groups.into_iter().map(Value::String).collect()),
+            );
+        }
+        Err(error) => tracing::warn!(
+            error = %crate::core::error::escape_controls(&error.to_string()),
+            "the groups overage could not be resolved through Microsoft Graph, so `groups()` reports the overage"
+        ),
+    }
 }

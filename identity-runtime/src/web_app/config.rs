@@ -85,6 +85,8 @@ impl AuthBuilder {
             allowed_email_domains: var("ALLOWED_EMAIL_DOMAINS")
                 .map(|raw| comma_list(&raw))
                 .unwrap_or_default(),
+            resolve_group_overage: var("RESOLVE_GROUP_OVERAGE").map(|raw| parse_flag(&raw)),
+            graph_base_url: var("GRAPH_BASE_URL"),
             client_capabilities: var("CLIENT_CAPABILITIES")
                 .map(|raw| comma_list(&raw))
                 .unwrap_or_default(),
@@ -153,6 +155,19 @@ pub struct AuthBuilder {
     client_capabilities: Vec<String>,
     /// Named providers ([`AuthBuilder::provider`]), in order: the first is the default.
     named: Vec<(String, AuthBuilder)>,
+    /// From the builder, or the raw variable (checked in `build`).
+    resolve_group_overage: Option<Result<bool, String>>,
+    graph_base_url: Option<String>,
+}
+
+/// A yes-or-no variable: `true`/`false`, `1`/`0`, `yes`/`no`, `on`/`off`; anything else is
+/// kept as it came, for `build` to refuse by name.
+fn parse_flag(raw: &str) -> Result<bool, String> {
+    match raw.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(raw.to_owned()),
+    }
 }
 
 impl std::fmt::Debug for AuthBuilder {
@@ -575,6 +590,44 @@ impl AuthBuilder {
         self
     }
 
+    /// Resolves Entra's groups overage: when a user is in more groups than an ID token carries
+    /// (over 200), the token names Graph instead of listing them (`_claim_names`, or
+    /// `hasgroups`), and [`User::groups`](crate::User::groups) fails with
+    /// [`GroupsOverage`](crate::GroupsOverage). With this on, the library asks Microsoft Graph
+    /// for them once, when the user signs in (`POST /v1.0/me/getMemberObjects` with the user's
+    /// token for `User.Read`, which sign-ins then ask for, every page of the answer), and
+    /// keeps them with the session: `groups()` returns them on every later request with no
+    /// network call, and the [sign-in hook](AuthBuilder::on_sign_in) sees them too. If Graph
+    /// cannot answer (down, `403`, an unreadable answer), the sign-in goes on, a warning is
+    /// logged, and `groups()` still reports the overage: never an empty list. Variable:
+    /// `RESOLVE_GROUP_OVERAGE` (`true`/`false`).
+    ///
+    /// ```
+    /// use axum_identity_runtime::Auth;
+    ///
+    /// let auth = Auth::builder()
+    ///     .client_id("id")
+    ///     .client_secret("secret")
+    ///     .redirect_uri("http://localhost:5000/redirect")
+    ///     .authority("https://login.microsoftonline.com/contoso.onmicrosoft.com")
+    ///     .resolve_group_overage(true)
+    ///     .build()?;
+    /// # Ok::<(), axum_identity_runtime::ConfigError>(())
+    /// ```
+    pub fn resolve_group_overage(mut self, resolve: bool) -> Self {
+        self.resolve_group_overage = Some(Ok(resolve));
+        self
+    }
+
+    /// Where Microsoft Graph is, for [`resolve_group_overage`](AuthBuilder::resolve_group_overage):
+    /// `https://graph.microsoft.com` by default; a national cloud's Graph
+    /// (`https://graph.microsoft.us`, `https://microsoftgraph.chinacloudapi.cn`), or a stand-in
+    /// on loopback (`http` is taken only there). Variable: `GRAPH_BASE_URL`.
+    pub fn graph_base_url(mut self, url: impl Into<String>) -> Self {
+        self.graph_base_url = Some(url.into());
+        self
+    }
+
     /// How long the [sign-in hook](AuthBuilder::on_sign_in) may take before the sign-in fails
     /// (and the user is not signed in). Default 10 seconds.
     pub fn sign_in_hook_timeout(mut self, timeout: Duration) -> Self {
@@ -657,6 +710,58 @@ mod tests {
                 .contains("`client_secret_jwt` is not one of"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_group_overage_settings_are_checked_and_ask_for_graphs_scope() {
+        let entra =
+            || base().authority("https://login.microsoftonline.com/contoso.onmicrosoft.com");
+        let auth = entra().resolve_group_overage(true).build().unwrap();
+        let graph = auth.settings().graph.as_ref().map(url::Url::as_str);
+        assert_eq!(graph, Some("https://graph.microsoft.com/"));
+        assert!(auth.settings().scopes.iter().any(|s| s == "User.Read"));
+        let off = entra()
+            .graph_base_url("https://graph.microsoft.us")
+            .build()
+            .unwrap();
+        assert!(off.settings().graph.is_none());
+        assert!(!off.settings().scopes.iter().any(|s| s == "User.Read"));
+        let loopback = entra()
+            .resolve_group_overage(true)
+            .graph_base_url("http://127.0.0.1:9")
+            .build()
+            .unwrap();
+        assert!(loopback.settings().graph.is_some());
+        for bad in [
+            "http://graph.example",
+            "not a url",
+            "https://graph.example/?x=1",
+        ] {
+            let err = entra()
+                .resolve_group_overage(true)
+                .graph_base_url(bad)
+                .build()
+                .unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    ConfigError::Invalid {
+                        setting: Setting::GraphBaseUrl,
+                        ..
+                    }
+                ),
+                "{bad}: {err}"
+            );
+        }
+        let mut builder = entra();
+        builder.resolve_group_overage = Some(parse_flag("maybe"));
+        assert_eq!(
+            builder.build().unwrap_err().to_string(),
+            "`resolve_group_overage` (environment variable RESOLVE_GROUP_OVERAGE) is invalid: \
+             `maybe` is neither `true` nor `false`"
+        );
+        assert_eq!(parse_flag(" Yes "), Ok(true));
+        assert_eq!(parse_flag("0"), Ok(false));
     }
 
     #[test]

@@ -1,14 +1,18 @@
 //! What a handler gets: [`Context`], the signed-in user and, with scopes, a fresh access
 //! token; and [`User`], the user's claims with typed accessors.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::http::Uri;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use tower_sessions::Session;
 
 use crate::core::claim_set::ClaimSet;
 use crate::core::grants::GroupsOverage;
+use crate::services::tokens::Failure;
 use crate::store::claims::{ClaimsError, typed};
 
 /// The signed-in user and, when the handler declared scopes, a fresh access token for them —
@@ -53,6 +57,32 @@ pub struct Context {
     pub(crate) links: Arc<Links>,
     /// The page asked for, where a claims challenge returns to.
     pub(crate) page: Option<Uri>,
+    /// The session the context came from, for tokens the handler did not declare.
+    pub(crate) origin: Option<Origin>,
+}
+
+/// Where a request's context came from: its session, and the `Auth` that keeps the session's
+/// tokens (behind [`SessionTokens`], which `Auth` implements: this file cannot name it). A
+/// downstream call gets a token for other scopes, or a fresh one, through it.
+#[derive(Clone)]
+pub(crate) struct Origin {
+    pub(crate) tokens: Arc<dyn SessionTokens>,
+    pub(crate) session: Session,
+}
+
+/// The future of [`SessionTokens::token`].
+pub(crate) type TokenFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<String, Failure>> + Send + 'a>>;
+
+/// The token cache of a session's `Auth`, as a context reaches it.
+pub(crate) trait SessionTokens: Send + Sync {
+    /// A token for `scopes` from `session`'s cache, or one refresh; `refused` counts as expired.
+    fn token<'a>(
+        &'a self,
+        session: &'a Session,
+        scopes: &'a [&'a str],
+        refused: Option<&'a str>,
+    ) -> TokenFuture<'a>;
 }
 
 /// The library's paths a handler's context links to: shared by every request's `Context`.
@@ -128,6 +158,7 @@ impl Context {
             scopes: Vec::new(),
             links: Arc::default(),
             page: None,
+            origin: None,
         }
     }
 

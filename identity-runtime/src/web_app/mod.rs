@@ -2,8 +2,9 @@
 //! (`config`), the sign-in, sign-out and Device Code flows (`login`, `logout`, `device`), the
 //! extractors handlers take (`extract`), the tower layer (`layer`), the routes (`routes`) and
 //! the pages (`pages`); who may sign in (`admission`: allow-lists and the sign-in hook), a
-//! sign-in's own parameters (`sign_in_params`), step-up (`step_up`) and claims challenges
-//! (`challenge`). May use every folder but `web_api`.
+//! sign-in's own parameters (`sign_in_params`), step-up (`step_up`), claims challenges
+//! (`challenge`) and the token sources of the downstream-API client (`downstream`: the user's
+//! `Context`, the application's `AppOnly`). May use every folder but `web_api`.
 
 pub(crate) mod admission;
 pub(crate) mod auth;
@@ -12,6 +13,7 @@ pub(crate) mod complete;
 pub(crate) mod config;
 pub(crate) mod context;
 pub(crate) mod device;
+pub(crate) mod downstream;
 pub(crate) mod extract;
 pub(crate) mod layer;
 pub(crate) mod login;

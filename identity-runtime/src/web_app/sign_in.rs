@@ -12,7 +12,7 @@ use crate::core::params::{api_scopes, encode};
 use crate::services::tokens::Failure;
 use crate::store::session::{self, Record};
 use crate::web_app::auth::Auth;
-use crate::web_app::context::{Context, User};
+use crate::web_app::context::{Context, Origin, User};
 use crate::web_app::rejection::{LoginRejection, sign_in_needed};
 use crate::web_app::step_up::Needs;
 
@@ -129,6 +129,10 @@ pub(crate) async fn current_context(
         scopes: Vec::new(),
         links,
         page: Some(page),
+        origin: Some(Origin {
+            tokens: auth.session_tokens(),
+            session: session.clone(),
+        }),
     };
     if api_scopes.is_empty() {
         if dirty {

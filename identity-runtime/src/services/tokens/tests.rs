@@ -62,12 +62,71 @@ fn keeping_a_token_replaces_the_one_for_the_same_scopes_and_drops_expired_ones()
 }
 
 #[test]
+fn a_token_for_more_scopes_supersedes_those_for_fewer_and_a_refused_token_is_no_hit() {
+    let mut user = SignedIn::new(Default::default(), 0);
+    user.tokens = vec![
+        token(&["a"], 0, 100),
+        token(&["a", "c"], 0, 100),
+        token(&["b"], 0, 100),
+    ];
+    let mut wider = token(&["a", "b"], 50, 100);
+    wider.access_token = "wider".into();
+    keep(&mut user, wider, 50);
+    let kept: Vec<Vec<String>> = user.tokens.iter().map(|t| t.scopes.clone()).collect();
+    assert_eq!(
+        kept,
+        vec![
+            vec!["a".to_owned(), "c".to_owned()],
+            vec!["a".into(), "b".into()]
+        ]
+    );
+    // The newest token that covers `a` answers; refused, the older one does.
+    assert_eq!(
+        cached(&user, &["a"], 60, None).unwrap().access_token,
+        "wider"
+    );
+    assert_eq!(
+        cached(&user, &["a"], 60, Some("wider"))
+            .unwrap()
+            .access_token,
+        "at"
+    );
+    assert!(cached(&user, &["b"], 60, Some("wider")).is_none());
+}
+
+#[test]
+fn a_finished_flight_whose_token_was_refused_is_not_joined_again() {
+    let flights = Flights::default();
+    let done = flights.join("k".into(), 0, None);
+    let mut refreshed = token(&["a"], 0, 3600);
+    refreshed.access_token = "first".into();
+    done.cell
+        .set(Ok(Refreshed {
+            token: refreshed,
+            refresh_token: None,
+            claims: None,
+        }))
+        .unwrap();
+    assert!(Arc::ptr_eq(&done, &flights.join("k".into(), 1, None)));
+    assert!(Arc::ptr_eq(
+        &done,
+        &flights.join("k".into(), 1, Some("other"))
+    ));
+    let again = flights.join("k".into(), 1, Some("first"));
+    assert!(
+        !Arc::ptr_eq(&done, &again),
+        "a new flight replaces the refused token"
+    );
+    assert!(again.cell.get().is_none());
+}
+
+#[test]
 fn flights_are_keyed_by_grant_and_scope_set_in_any_order() {
     assert_eq!(flight_key("r", &["b", "a"]), flight_key("r", &["a", "b"]));
     assert_ne!(flight_key("r", &["a"]), flight_key("q", &["a"]));
     let flights = Flights::default();
-    let first = flights.join(flight_key("r", &["a"]), 0);
-    let second = flights.join(flight_key("r", &["a"]), 1);
+    let first = flights.join(flight_key("r", &["a"]), 0, None);
+    let second = flights.join(flight_key("r", &["a"]), 1, None);
     assert!(
         Arc::ptr_eq(&first, &second),
         "one refresh for concurrent requests"
@@ -83,7 +142,7 @@ fn flights_are_keyed_by_grant_and_scope_set_in_any_order() {
 #[test]
 fn finished_flights_are_kept_while_fresh_and_failed_ones_are_not() {
     let flights = Flights::default();
-    let done = flights.join("ok".into(), 0);
+    let done = flights.join("ok".into(), 0, None);
     done.cell
         .set(Ok(Refreshed {
             token: token(&["a"], 0, 3600),
@@ -91,13 +150,13 @@ fn finished_flights_are_kept_while_fresh_and_failed_ones_are_not() {
             claims: None,
         }))
         .unwrap();
-    let failed = flights.join("failed".into(), 0);
+    let failed = flights.join("failed".into(), 0, None);
     failed
         .cell
         .set(Err(Arc::new(Error::unavailable("down"))))
         .unwrap();
-    let _pending = flights.join("pending".into(), 0);
-    let again = flights.join("ok".into(), 10);
+    let _pending = flights.join("pending".into(), 0, None);
+    let again = flights.join("ok".into(), 10, None);
     assert!(
         Arc::ptr_eq(&done, &again),
         "a late reader gets the finished refresh"
@@ -107,7 +166,7 @@ fn finished_flights_are_kept_while_fresh_and_failed_ones_are_not() {
         2,
         "the failed flight is forgotten, so the next one retries"
     );
-    flights.join("new".into(), REMEMBER_FLIGHT + 1);
+    flights.join("new".into(), REMEMBER_FLIGHT + 1, None);
     assert_eq!(flights.len(), 1, "flights older than a minute are dropped");
 }
 
@@ -224,7 +283,10 @@ async fn an_unreachable_provider_is_an_error_and_is_tried_again_next_time() {
     );
     assert_eq!(rig.cache.flights.len(), 1);
     rig.clock.advance(Duration::from_secs(1));
-    let _ = rig.cache.flights.join("other".into(), rig.clock.now());
+    let _ = rig
+        .cache
+        .flights
+        .join("other".into(), rig.clock.now(), None);
     assert_eq!(
         rig.cache.flights.len(),
         1,

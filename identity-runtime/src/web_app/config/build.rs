@@ -11,7 +11,7 @@ use super::AuthBuilder;
 use crate::core::error::{ConfigError, Setting};
 use crate::core::params::is_single_scope;
 use crate::core::return_path::safe_return_path;
-use crate::oidc::authority::{Authority, AuthorityKind};
+use crate::oidc::authority::{Authority, AuthorityKind, is_loopback};
 use crate::oidc::checks::{
     B2c, check_auth_method, check_cookie_name, check_path, check_resources, check_root,
     check_token_keys, parse_redirect_uri,
@@ -20,6 +20,7 @@ use crate::oidc::client::Client;
 use crate::oidc::credential::Credential;
 use crate::oidc::provider::Provider;
 use crate::services::backchannel::LogoutMarkers;
+use crate::services::graph::{DEFAULT_GRAPH_URL, GRAPH_SCOPE};
 use crate::services::tokens::TokenCache;
 use crate::store::session::SessionPolicy;
 use crate::store::single_use::SingleUse;
@@ -105,6 +106,11 @@ impl AuthBuilder {
             settings.scopes.push("email".to_owned());
         }
         settings.admission = self.admission(&authority)?;
+        settings.graph = self.graph()?;
+        // Graph's groups of an overage are read with the user's token for `User.Read`.
+        if settings.graph.is_some() && !settings.scopes.iter().any(|s| s == GRAPH_SCOPE) {
+            settings.scopes.push(GRAPH_SCOPE.to_owned());
+        }
         let sealer = check_token_keys(
             self.token_encryption_key.as_deref(),
             &self.token_decryption_keys,
@@ -300,7 +306,39 @@ impl AuthBuilder {
             },
             backchannel: self.backchannel,
             admission: Admission::default(),
+            graph: None,
         })
+    }
+
+    /// Microsoft Graph's URL when the groups overage is resolved: https, or http on loopback.
+    fn graph(&mut self) -> Result<Option<Url>, ConfigError> {
+        let resolve = match self.resolve_group_overage.take() {
+            None => false,
+            Some(Ok(resolve)) => resolve,
+            Some(Err(raw)) => {
+                return Err(ConfigError::invalid(
+                    Setting::ResolveGroupOverage,
+                    format!("`{raw}` is neither `true` nor `false`"),
+                ));
+            }
+        };
+        let raw = self.graph_base_url.take();
+        let raw = raw.as_deref().unwrap_or(DEFAULT_GRAPH_URL).trim();
+        let url = Url::parse(raw)
+            .ok()
+            .filter(|url| {
+                (url.scheme() == "https" || url.scheme() == "http" && is_loopback(url))
+                    && url.host_str().is_some()
+                    && url.query().is_none()
+                    && url.fragment().is_none()
+            })
+            .ok_or_else(|| {
+                ConfigError::invalid(
+                    Setting::GraphBaseUrl,
+                    format!("`{raw}` is not an https URL (http only on loopback) without a query"),
+                )
+            })?;
+        Ok(resolve.then_some(url))
     }
 
     /// This application's registration: its one credential, how it authenticates at the token

@@ -144,6 +144,8 @@ impl AuthBuilder {
         or(&mut self.provider.http_client, &app.provider.http_client);
         or(&mut self.provider.http_timeout, &app.provider.http_timeout);
         or(&mut self.provider.metadata_ttl, &app.provider.metadata_ttl);
+        or(&mut self.resolve_group_overage, &app.resolve_group_overage);
+        or(&mut self.graph_base_url, &app.graph_base_url);
         self.allow_readable_key_file |= app.allow_readable_key_file;
         // The application's, always: every provider's `Auth` serves the same routes, cookie
         // and sessions.
