@@ -49,7 +49,7 @@ fn the_facade_reexports_every_public_item_of_the_runtime() {
         .iter()
         .filter(|n| !runtime.contains(n))
         .filter(|n| {
-            !["login_required", "authorization_required", "tower_sessions"].contains(&n.as_str())
+            !["login_required", "authorization_required"].contains(&n.as_str())
         })
         .collect();
     assert!(

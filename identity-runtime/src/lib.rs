@@ -39,6 +39,7 @@
 //! # Ok::<(), axum_identity_runtime::ConfigError>(())
 //! ```
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -58,6 +59,7 @@ pub use core::setting::{ConfigError, Flow, Setting};
 pub use services::app_tokens::ClientToken;
 pub use store::claims::ClaimsError;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use store::lock::PostgresRefreshLock;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
@@ -89,6 +91,24 @@ pub use web_app::rejection::LoginRejection;
 #[doc(hidden)]
 pub use web_app::routes::routes;
 pub use web_app::sign_in_params::LoginUrl;
+
+/// The session layer this crate builds on (tower-sessions 0.14), re-exported so an application
+/// names the same version.
+pub use tower_sessions;
+
+/// The HTTP client this crate reaches providers with (reqwest 0.12), re-exported for
+/// `AuthBuilder::http_client` and `ApiAuthBuilder::http_client`.
+pub use reqwest;
+
+/// sqlx 0.8 (with PostgreSQL), re-exported for the pool [`PostgresRefreshLock`] takes.
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use sqlx;
+
+/// fred 10 (the Redis client), re-exported for the client or pool [`RedisRefreshLock`] wraps.
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use fred;
 
 /// Signed-in sessions for an application's own tests (feature `test-util`): call its protected
 /// routes with `tower::ServiceExt::oneshot`, no provider needed. See [`test_util::signed_in`].

@@ -170,8 +170,9 @@ impl PostgresRefreshLock {
         }
     }
 
-    /// Creates the table if it does not exist yet.
-    pub async fn migrate(&self) -> Result<(), sqlx::Error> {
+    /// Creates the table if it does not exist yet. The error is sqlx's, boxed, so that sqlx's
+    /// version is not part of this signature.
+    pub async fn migrate(&self) -> Result<(), crate::core::error::BoxError> {
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {} (key TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL)",
             self.table
