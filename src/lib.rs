@@ -99,9 +99,9 @@
 //! [`tower_sessions`] (0.14: `Session`, `MemoryStore`, the `SessionStore` trait every store
 //! implements), [`reqwest`] (0.12: the client of `http_client`), `sqlx` (0.8, feature
 //! `postgres`: the pool of `PostgresRefreshLock`) and `fred` (10, feature `redis`: the client
-//! of `RedisRefreshLock`). Errors from a store, a lock or the network are boxed in [`Error`]
-//! and [`BoxError`], so those crates' error types are not part of the API. axum 0.8 is the
-//! framework the handlers, extractors and layers plug into.
+//! of `RedisRefreshLock`). Errors from a store, a lock or the network are boxed in [`Error`],
+//! [`LockError`] and [`BoxError`], so those crates' error types are not part of the API. axum
+//! 0.8 is the framework the handlers, extractors and layers plug into.
 //!
 //! A new major version of any of them (axum 0.9, tower-sessions 0.15, reqwest 0.13, sqlx 0.9,
 //! fred 11) changes this crate's API, so adopting it is a breaking release of this crate (0.2
@@ -216,6 +216,8 @@ pub mod test_util {
     pub use axum_identity_runtime::test_util::{TestUser, signed_in};
 }
 
+#[doc(inline)]
+pub use axum_identity_runtime::LockError;
 #[doc(inline)]
 pub use axum_identity_runtime::{
     ApiAuth, ApiAuthBuilder, ApiClaims, ApiContext, ApiRejection, Auth, AuthBuilder, AuthLayer,

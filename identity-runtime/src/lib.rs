@@ -64,7 +64,7 @@ pub use store::lock::PostgresRefreshLock;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use store::lock::RedisRefreshLock;
-pub use store::lock::{LockFuture, RefreshLock};
+pub use store::lock::{LockError, LockFuture, RefreshLock};
 pub use web_api::auth::{ApiAuth, ApiAuthBuilder};
 pub use web_api::challenge::Realm;
 pub use web_api::extract::{
