@@ -20,7 +20,9 @@ patches=()
 for crate in "${crates[@]}"; do
   dir="$out/$crate-$version"
   rm -rf "$dir"
-  tar -xzf "$out/$crate-$version.crate" -C "$out"
+  # `--touch`: the files' times are now, not the archive's, so that Cargo rebuilds a crate it
+  # built from an earlier package at this path.
+  tar -xzf "$out/$crate-$version.crate" -C "$out" --touch
   # Its own workspace: otherwise Cargo takes the repository's for this crate's.
   printf '\n[workspace]\n' >>"$dir/Cargo.toml"
   patches+=(--config "patch.crates-io.$crate.path=\"$dir\"")
@@ -42,6 +44,14 @@ run() {
   }
 }
 run axum-identity-macros --lib
+# The macros' doctests use them the way users do, through the facade; the facade depends on
+# the macros, so the packaged macros cannot list it (packaging one would wait for the other)
+# and Cargo drops that path-only dev-dependency. Here it is given back, as the packaged
+# facade, to check the packaged macros' documentation against it; the repository's lockfile
+# pins what the facade brings.
+macros="$out/axum-identity-macros-$version"
+printf '\n[dev-dependencies.axum-identity]\nversion = "=%s"\n' "$version" >>"$macros/Cargo.toml"
+cp Cargo.lock "$macros/Cargo.lock"
 run axum-identity-macros --doc
 # Every feature: the refresh locks' tests use Redis and PostgreSQL on loopback, as in the
 # repository. The one test left out checks that ARCHITECTURE.md, a file of the repository and
