@@ -76,7 +76,8 @@
 //! axum-identity = { version = "0.1", default-features = false, features = ["native-tls"] }
 //! ```
 //!
-//! With none of the three, as with reqwest without TLS, providers are reached over plain HTTP
+//! With a rustls feature and `native-tls` both on (`--all-features`), rustls is used. With
+//! none of the three, as with reqwest without TLS, providers are reached over plain HTTP
 //! only, which this crate allows on loopback only (development and tests): an `https`
 //! authority is then a configuration error that names the features.
 //!
