@@ -83,12 +83,11 @@
 //!
 //! The rest add APIs:
 //!
-//! - `redis`: `RedisRefreshLock`, so several instances sharing a
-//!   Redis session store refresh a user's token one at a time; re-exports `fred`.
-//! - `postgres`: `PostgresRefreshLock`, the same through
-//!   PostgreSQL; re-exports `sqlx`.
-//! - `test-util`: `test_util::signed_in`, a signed-in session
-//!   for your own tests of protected routes (`tower::ServiceExt::oneshot`, no provider).
+//! - `redis`: `RedisRefreshLock`, so several instances sharing a Redis session store refresh
+//!   a user's token one at a time; re-exports `fred`.
+//! - `postgres`: `PostgresRefreshLock`, the same through PostgreSQL; re-exports `sqlx`.
+//! - `test-util`: `test_util::signed_in`, a signed-in session for your own tests of protected
+//!   routes (`tower::ServiceExt::oneshot`, no provider).
 //! - `openapi`: `BearerSecurity` and `ApiAuth` as `utoipa::Modify`, the API's security scheme
 //!   in a `utoipa` OpenAPI document; `#[authorization_required]` above `#[utoipa::path]` adds
 //!   the handler's scopes and roles to the operation's `security`.

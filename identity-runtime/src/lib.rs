@@ -38,6 +38,14 @@
 //!     .layer(auth.layer(MemoryStore::default()));
 //! # Ok::<(), axum_identity_runtime::ConfigError>(())
 //! ```
+//!
+//! # Features
+//!
+//! The facade's, which forwards them here: `rustls-tls-native-roots` (default),
+//! `rustls-tls-webpki-roots` and `native-tls` choose how providers are reached over HTTPS
+//! (reqwest's features of the same names); `redis`, `postgres`, `openapi` and `test-util` add
+//! the refresh locks, the OpenAPI security scheme and the test helper. The facade's crate
+//! documentation describes each, and the version policy.
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
