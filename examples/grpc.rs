@@ -23,8 +23,6 @@ mod notes_grpc;
 use std::error::Error;
 
 use axum_identity::ApiAuth;
-use axum_identity_testkit::provider::TestProvider;
-use serde_json::json;
 use tonic::transport::Server;
 use tonic::transport::server::TcpIncoming;
 
@@ -44,13 +42,11 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .map(str::to_owned)
         .collect();
 
-    let mut _local_provider = None;
     let api = if local::configured() {
         ApiAuth::from_env()?
     } else {
-        let (provider, api) = local_provider(port, &scopes).await?;
-        _local_provider = Some(provider);
-        api
+        // With no provider configured: the local test provider. Not in a real service.
+        local_api(port, &scopes).await?
     };
     match api.warm_up().await {
         Ok(()) => {}
@@ -77,33 +73,14 @@ async fn run() -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// The local test provider with this service as a resource server and a daemon client for
-/// app-only tokens.
-async fn local_provider(
-    port: u16,
-    scopes: &[String],
-) -> Result<(TestProvider, ApiAuth), Box<dyn Error>> {
-    let provider_port = std::env::var("PROVIDER_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(5100);
+/// The `ApiAuth` of this service at the local test provider (started with this service as a
+/// resource server and a daemon client for app-only tokens), with how to call it.
+async fn local_api(port: u16, scopes: &[String]) -> Result<ApiAuth, Box<dyn Error>> {
     let mut known = scopes.to_vec();
     // A scope the service does not require, so that a token without the required one can be
     // asked for and seen refused.
     known.push("notes.write".to_owned());
-    let local = TestProvider::start(json!({
-        "port": provider_port,
-        "clients": [{
-            "client_id": "daemon",
-            "client_secret": "daemon-secret",
-            "grant_types": ["client_credentials"],
-            "response_types": [],
-            "redirect_uris": [],
-        }],
-        "apiResource": {"indicator": "api://notes-grpc", "scopes": known},
-    }))
-    .await?;
-    let issuer = &local.issuer;
+    let issuer = &local::resource_provider("api://notes-grpc", &known).await?;
     let scope = scopes.join(" ");
     println!(
         "No CLIENT_ID/AUTHORITY configured: using the local OpenID provider at {issuer}.\n\n\
@@ -118,5 +95,5 @@ async fn local_provider(
         .client_id("notes-grpc")
         .oidc_authority(issuer)
         .build()?;
-    Ok((local, api))
+    Ok(api)
 }

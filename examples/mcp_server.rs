@@ -25,7 +25,6 @@ use std::error::Error;
 
 use axum::Router;
 use axum_identity::{ApiAuth, ApiContext};
-use axum_identity_testkit::provider::TestProvider;
 use rmcp::handler::server::tool::Extension;
 use rmcp::model::{CallToolResult, ServerCapabilities, ServerConfig};
 use rmcp::transport::streamable_http_server::session::local::LocalSessionManager;
@@ -88,7 +87,6 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .map(str::to_owned)
         .collect();
 
-    let mut _local_provider = None;
     let api = if local::configured() {
         if var("RESOURCE").is_none() {
             return Err("set RESOURCE to the URL MCP clients call this server at \
@@ -100,9 +98,8 @@ async fn run() -> Result<(), Box<dyn Error>> {
             .resource_name("axum-identity MCP example")
             .build()?
     } else {
-        let (provider, api) = local_provider(port, &scopes).await?;
-        _local_provider = Some(provider);
-        api
+        // With no provider configured: the local test provider. Not in a real server.
+        local_api(port, &scopes).await?
     };
     match api.warm_up().await {
         Ok(()) => {}
@@ -138,30 +135,12 @@ async fn run() -> Result<(), Box<dyn Error>> {
     local::serve(app, port).await
 }
 
-/// The local test provider with this server as a resource server (its resource URI on
-/// loopback) and a daemon client for app-only tokens.
-async fn local_provider(
-    port: u16,
-    scopes: &[String],
-) -> Result<(TestProvider, ApiAuth), Box<dyn Error>> {
-    let provider_port = std::env::var("PROVIDER_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(5100);
+/// The `ApiAuth` of this server at the local test provider (started with this server as a
+/// resource server, its resource URI on loopback, and a daemon client for app-only tokens),
+/// with how to call it.
+async fn local_api(port: u16, scopes: &[String]) -> Result<ApiAuth, Box<dyn Error>> {
     let resource = format!("http://127.0.0.1:{port}/mcp");
-    let local = TestProvider::start(json!({
-        "port": provider_port,
-        "clients": [{
-            "client_id": "daemon",
-            "client_secret": "daemon-secret",
-            "grant_types": ["client_credentials"],
-            "response_types": [],
-            "redirect_uris": [],
-        }],
-        "apiResource": {"indicator": resource, "scopes": scopes},
-    }))
-    .await?;
-    let issuer = &local.issuer;
+    let issuer = &local::resource_provider(&resource, scopes).await?;
     let scope = scopes.join(" ");
     println!(
         "No CLIENT_ID/AUTHORITY configured: using the local OpenID provider at {issuer}.\n\n\
@@ -180,5 +159,5 @@ async fn local_provider(
         .resource_name("axum-identity MCP example")
         .scopes_supported(scopes.to_vec())
         .build()?;
-    Ok((local, api))
+    Ok(api)
 }

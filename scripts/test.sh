@@ -60,6 +60,30 @@ if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then
   done
 fi
 
+echo "== installing OpenSSL's development files for the native-tls feature (Debian's libssl-dev)"
+# `--all-features` includes `native-tls`, which builds against the system's OpenSSL.
+if ! pkg-config --exists openssl 2>/dev/null; then
+  if ! command -v apt-get >/dev/null 2>&1; then
+    echo "error: OpenSSL's development files are missing and there is no apt-get to install them" >&2
+    echo "       (install Debian's packages 'libssl-dev' and 'pkg-config')" >&2
+    exit 1
+  fi
+  sudo=""
+  if [ "$(id -u)" -ne 0 ]; then
+    need sudo "installing libssl-dev as a non-root user"
+    sudo="sudo"
+  fi
+  apt_log="$(mktemp)"
+  if ! { $sudo apt-get update -qq \
+      && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq libssl-dev pkg-config; } \
+      >"$apt_log" 2>&1; then
+    cat "$apt_log" >&2
+    echo "error: 'apt-get install libssl-dev pkg-config' failed (output above); the native-tls feature needs them" >&2
+    exit 1
+  fi
+  rm -f "$apt_log"
+fi
+
 echo "== checking the services the tests use"
 # Redis and PostgreSQL on loopback: the session-store, two-instance and refresh-lock tests use
 # real servers. Say which is missing instead of failing somewhere in the middle.
@@ -78,6 +102,9 @@ export RUST_TEST_THREADS="${RUST_TEST_THREADS:-4}"
 status=0
 mkdir -p target/tmp
 cargo test --workspace --all-features --no-fail-fast 2>&1 | tee target/tmp/test.log || status=$?
+
+echo "== checking the packages: each published crate's own tests, run from its .crate file"
+bash scripts/package.sh || status=1
 
 echo "== checking formatting, lints and documentation"
 cargo fmt --all --check || status=1

@@ -62,15 +62,56 @@
 //!
 //! # Features
 //!
+//! HTTPS to the provider, under reqwest's names for the same choices (exactly one TLS stack is
+//! compiled for any one of them):
+//!
+//! - `rustls-tls-native-roots` (default): rustls, trusting the operating system's certificate
+//!   store.
+//! - `rustls-tls-webpki-roots`: rustls with Mozilla's root certificates compiled in, for
+//!   scratch or distroless images that have no certificate store.
+//! - `native-tls`: the platform's TLS library (OpenSSL on Linux, which needs its development
+//!   headers to build; Security.framework on macOS; SChannel on Windows).
+//!
+//! Choose another than the default with `default-features = false`:
+//!
+//! ```toml
+//! axum-identity = { version = "0.1", default-features = false, features = ["native-tls"] }
+//! ```
+//!
+//! With a rustls feature and `native-tls` both on (`--all-features`), rustls is used. With
+//! none of the three, as with reqwest without TLS, providers are reached over plain HTTP
+//! only, which this crate allows on loopback only (development and tests): an `https`
+//! authority is then a configuration error that names the features.
+//!
+//! The rest add APIs:
+//!
 //! - `redis`: `RedisRefreshLock`, so several instances sharing a Redis session store refresh
-//!   a user's token one at a time.
-//! - `postgres`: `PostgresRefreshLock`, the same through PostgreSQL.
-//! - `test-util`: [`test_util::signed_in`], a signed-in session for your own tests of protected
+//!   a user's token one at a time; re-exports `fred`.
+//! - `postgres`: `PostgresRefreshLock`, the same through PostgreSQL; re-exports `sqlx`.
+//! - `test-util`: `test_util::signed_in`, a signed-in session for your own tests of protected
 //!   routes (`tower::ServiceExt::oneshot`, no provider).
 //! - `openapi`: `BearerSecurity` and `ApiAuth` as `utoipa::Modify`, the API's security scheme
 //!   in a `utoipa` OpenAPI document; `#[authorization_required]` above `#[utoipa::path]` adds
 //!   the handler's scopes and roles to the operation's `security`.
+//!
+//! # Version policy
+//!
+//! The crates whose types appear in this API are re-exported, so an application names the
+//! versions this crate was built with instead of matching them by hand:
+//! [`tower_sessions`] (0.14: `Session`, `MemoryStore`, the `SessionStore` trait every store
+//! implements), [`reqwest`] (0.12: the client of `http_client`), `sqlx` (0.8, feature
+//! `postgres`: the pool of `PostgresRefreshLock`) and `fred` (10, feature `redis`: the client
+//! of `RedisRefreshLock`). Errors from a store, a lock or the network are boxed in [`Error`],
+//! [`LockError`] and [`BoxError`], so those crates' error types are not part of the API. axum
+//! 0.8 is the framework the handlers, extractors and layers plug into.
+//!
+//! A new major version of any of them (axum 0.9, tower-sessions 0.15, reqwest 0.13, sqlx 0.9,
+//! fred 11) changes this crate's API, so adopting it is a breaking release of this crate (0.2
+//! while it is 0.x), listed in the changelog. Patch and minor updates of a dependency that keep
+//! its API are not. The minimum supported Rust version (`rust-version`, 1.88) rises only in a
+//! minor release.
 
+#![forbid(unsafe_code)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 /// Guides to what the crate does, each with compiled examples: the crate's manual.
@@ -221,6 +262,8 @@ pub mod test_util {
 }
 
 #[doc(inline)]
+pub use axum_identity_runtime::LockError;
+#[doc(inline)]
 pub use axum_identity_runtime::{
     ApiAuth, ApiAuthBuilder, ApiClaims, ApiContext, ApiRejection, AppOnly, Auth, AuthBuilder,
     AuthLayer, Bearer, BearerLayer, BoxError, ClaimsChallenge, ClaimsError, ClientToken, Clock,
@@ -260,6 +303,57 @@ pub use axum_identity_runtime::{
 /// # let _ = MemoryStore::default();
 /// ```
 pub use tower_sessions;
+
+/// The HTTP client this crate reaches providers with (reqwest 0.12), re-exported so that a
+/// client passed to `http_client` (a proxy, extra root certificates) is of the same version.
+///
+/// ```
+/// use axum_identity::reqwest;
+///
+/// let client = reqwest::Client::builder()
+///     .redirect(reqwest::redirect::Policy::none())
+///     .timeout(std::time::Duration::from_secs(10))
+///     .build()?;
+/// let builder = axum_identity::Auth::builder().http_client(client);
+/// # let _ = builder;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub use axum_identity_runtime::reqwest;
+
+/// sqlx 0.8 with PostgreSQL (feature `postgres`), re-exported for the pool
+/// [`PostgresRefreshLock`] takes: `axum_identity::sqlx::PgPool`. The pool of
+/// `tower-sessions-sqlx-store` 0.15's `PostgresStore` is the same type.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum_identity::{Auth, PostgresRefreshLock, sqlx};
+///
+/// let pool = sqlx::PgPool::connect("postgres://127.0.0.1/app").await?;
+/// let lock = PostgresRefreshLock::new(pool);
+/// lock.migrate().await?;
+/// let auth = Auth::builder_from_env().refresh_lock(lock).build()?;
+/// # let _ = auth; Ok(()) }
+/// ```
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use axum_identity_runtime::sqlx;
+
+/// fred 10, the Redis client (feature `redis`), re-exported for the client or pool
+/// [`RedisRefreshLock`] wraps. `tower-sessions-redis-store` 0.16 uses the same fred.
+///
+/// ```no_run
+/// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
+/// use axum_identity::fred::prelude::*;
+/// use axum_identity::{Auth, RedisRefreshLock};
+///
+/// let pool = Pool::new(Config::from_url("redis://127.0.0.1:6379")?, None, None, None, 4)?;
+/// pool.init().await?;
+/// let auth = Auth::builder_from_env().refresh_lock(RedisRefreshLock::new(pool)).build()?;
+/// # let _ = auth; Ok(()) }
+/// ```
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use axum_identity_runtime::fred;
 
 /// What the macros' generated code names. Not a public API: it may change in any release.
 #[doc(hidden)]

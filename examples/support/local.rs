@@ -144,3 +144,62 @@ pub async fn serve(app: Router, port: u16) -> Result<(), Box<dyn Error>> {
         .await?;
     Ok(())
 }
+
+/// The local providers started by the helpers below, kept for as long as the example runs. A
+/// provider exits by itself when the example does (its stdin closes).
+static KEPT: std::sync::Mutex<Vec<TestProvider>> = std::sync::Mutex::new(Vec::new());
+
+/// Keeps `provider` running until the example exits.
+fn keep(provider: TestProvider) {
+    KEPT.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(provider);
+}
+
+/// `Auth::from_env()` (after reading `.env`) when the environment names a provider; otherwise
+/// the local OpenID provider the tests use, started now with a confidential client
+/// `client_id` whose redirect URI is `http://127.0.0.1:<port>/redirect` (under
+/// `APPLICATION_ROOT`, when set), and an `Auth` for it. The one line an example calls to run
+/// with no configuration; in a real app, that line is `let auth = Auth::from_env()?;`.
+#[allow(dead_code)]
+pub async fn auth_or_local(client_id: &str, port: u16) -> Result<Auth, Box<dyn Error>> {
+    dotenvy::dotenv().ok();
+    if configured() {
+        return Ok(Auth::from_env()?);
+    }
+    let root = std::env::var("APPLICATION_ROOT").unwrap_or_default();
+    let (provider, builder) = self::provider(port, client_id, true, &root).await?;
+    keep(provider);
+    Ok(builder.build()?)
+}
+
+/// A local OpenID provider for a resource server (a web API, a gRPC or MCP server) started when
+/// the environment names no provider: a resource `resource` with `scopes`, and a daemon client
+/// (`daemon`/`daemon-secret`, client credentials) to get tokens for it. On `PROVIDER_PORT`
+/// (default 5100), so that the commands it prints stay the same from run to run. Returns its
+/// issuer; the provider runs until the example exits.
+#[allow(dead_code)]
+pub async fn resource_provider(
+    resource: &str,
+    scopes: &[String],
+) -> Result<String, Box<dyn Error>> {
+    let provider_port = std::env::var("PROVIDER_PORT")
+        .ok()
+        .and_then(|p| p.parse::<u16>().ok())
+        .unwrap_or(5100);
+    let provider = TestProvider::start(serde_json::json!({
+        "port": provider_port,
+        "clients": [{
+            "client_id": "daemon",
+            "client_secret": "daemon-secret",
+            "grant_types": ["client_credentials"],
+            "response_types": [],
+            "redirect_uris": [],
+        }],
+        "apiResource": {"indicator": resource, "scopes": scopes},
+    }))
+    .await?;
+    let issuer = provider.issuer.clone();
+    keep(provider);
+    Ok(issuer)
+}

@@ -38,7 +38,16 @@
 //!     .layer(auth.layer(MemoryStore::default()));
 //! # Ok::<(), axum_identity_runtime::ConfigError>(())
 //! ```
+//!
+//! # Features
+//!
+//! The facade's, which forwards them here: `rustls-tls-native-roots` (default),
+//! `rustls-tls-webpki-roots` and `native-tls` choose how providers are reached over HTTPS
+//! (reqwest's features of the same names); `redis`, `postgres`, `openapi` and `test-util` add
+//! the refresh locks, the OpenAPI security scheme and the test helper. The facade's crate
+//! documentation describes each, and the version policy.
 
+#![forbid(unsafe_code)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -63,11 +72,12 @@ pub use services::downstream::{DownstreamApi, DownstreamRequest, TokenSource};
 pub use services::downstream_error::{ClaimsChallenge, DownstreamError};
 pub use store::claims::ClaimsError;
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use store::lock::PostgresRefreshLock;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use store::lock::RedisRefreshLock;
-pub use store::lock::{LockFuture, RefreshLock};
+pub use store::lock::{LockError, LockFuture, RefreshLock};
 pub use web_api::auth::{ApiAuth, ApiAuthBuilder};
 pub use web_api::challenge::Realm;
 pub use web_api::extract::{
@@ -94,6 +104,24 @@ pub use web_app::rejection::LoginRejection;
 #[doc(hidden)]
 pub use web_app::routes::routes;
 pub use web_app::sign_in_params::LoginUrl;
+
+/// The session layer this crate builds on (tower-sessions 0.14), re-exported so an application
+/// names the same version.
+pub use tower_sessions;
+
+/// The HTTP client this crate reaches providers with (reqwest 0.12), re-exported for
+/// `AuthBuilder::http_client` and `ApiAuthBuilder::http_client`.
+pub use reqwest;
+
+/// sqlx 0.8 (with PostgreSQL), re-exported for the pool [`PostgresRefreshLock`] takes.
+#[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+pub use sqlx;
+
+/// fred 10 (the Redis client), re-exported for the client or pool [`RedisRefreshLock`] wraps.
+#[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
+pub use fred;
 
 /// Signed-in sessions for an application's own tests (feature `test-util`): call its protected
 /// routes with `tower::ServiceExt::oneshot`, no provider needed. See [`test_util::signed_in`].

@@ -242,3 +242,22 @@ async fn the_two_providers_example_reads_its_providers_from_the_environment() {
         page.body
     );
 }
+
+#[tokio::test]
+async fn the_hello_example_greets_the_signed_in_user_by_name_and_offers_sign_out() {
+    let (_child, _, base) = start("hello").await;
+    let browser = Browser::new();
+    // Not signed in: the page sends the browser to sign in first.
+    let page = browser.get_no_follow(format!("{base}/")).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    let page = browser.get(format!("{base}/")).await;
+    let page = browser.sign_in(page, "alice").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.url.as_str().starts_with(&format!("{base}/")),
+        "back on the app: {}",
+        page.url
+    );
+    assert!(page.body.contains("Hello Alice!"), "{}", page.body);
+    assert!(page.body.contains("href=\"/logout"), "{}", page.body);
+}

@@ -95,13 +95,14 @@ pub enum Error {
     /// which throttles the whole application when there are too many.
     #[error("too many sign-ins started in the last minute")]
     TooManySignIns,
-    /// The session store failed.
+    /// The session store failed. The cause is boxed (a `tower_sessions::session::Error`, or
+    /// the store's own), so the store's error type is not part of this API.
     #[error("the session store is unavailable")]
-    SessionStore(#[source] tower_sessions::session::Error),
+    SessionStore(#[source] BoxError),
     /// Signing out could not end the session in the store (it is down): the cookie was
     /// expired, but the session may live on until the store is back.
     #[error("signing out could not complete: the session store is unavailable")]
-    SignOutIncomplete(#[source] tower_sessions::session::Error),
+    SignOutIncomplete(#[source] BoxError),
     /// The provider wants the user to do something first (multi-factor authentication, consent)
     /// before it issues a token on their behalf: a 403 whose
     /// [`www_authenticate`](Error::www_authenticate) challenge lets the API's client act on it.
@@ -192,7 +193,7 @@ impl Error {
 
     /// A session-store failure outside a [`tower_sessions::Session`] (the logout markers).
     pub(crate) fn store(error: tower_sessions::session_store::Error) -> Self {
-        Error::SessionStore(tower_sessions::session::Error::Store(error))
+        Error::SessionStore(Box::new(tower_sessions::session::Error::Store(error)))
     }
 
     /// The error itself, seen through a shared refresh.
@@ -433,7 +434,7 @@ pub(crate) fn escape_controls(text: &str) -> String {
 
 impl From<tower_sessions::session::Error> for Error {
     fn from(error: tower_sessions::session::Error) -> Self {
-        Error::SessionStore(error)
+        Error::SessionStore(Box::new(error))
     }
 }
 

@@ -54,7 +54,25 @@ pub(crate) fn untrusted_certificate(error: &(dyn std::error::Error + 'static)) -
 
 /// The client used unless the application brings its own.
 pub(crate) fn default_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
+    let builder = reqwest::Client::builder();
+    // The TLS stack this crate's features chose, whatever another crate turned on in the same
+    // reqwest: rustls when a rustls feature is on (the default, also with `native-tls` beside
+    // it), native-tls when it alone is. reqwest by itself prefers native-tls whenever it is
+    // compiled in.
+    #[cfg(any(
+        feature = "rustls-tls-native-roots",
+        feature = "rustls-tls-webpki-roots"
+    ))]
+    let builder = builder.use_rustls_tls();
+    #[cfg(all(
+        feature = "native-tls",
+        not(any(
+            feature = "rustls-tls-native-roots",
+            feature = "rustls-tls-webpki-roots"
+        ))
+    ))]
+    let builder = builder.use_native_tls();
+    builder
         // Following redirects would let a hostile document point us anywhere (SSRF), and the
         // OAuth endpoints never legitimately redirect.
         .redirect(reqwest::redirect::Policy::none())

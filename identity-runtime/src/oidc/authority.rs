@@ -310,11 +310,25 @@ fn trim_slash(url: &str) -> String {
     url.trim_end_matches('/').to_owned()
 }
 
+/// Whether this build can reach a provider over https: one of the TLS features is on. Without
+/// them reqwest speaks plain HTTP only, so an https authority is refused at configuration
+/// rather than failing at the first sign-in.
+const TLS: bool = cfg!(any(
+    feature = "rustls-tls-native-roots",
+    feature = "rustls-tls-webpki-roots",
+    feature = "native-tls"
+));
+
 /// Providers are reached over https; plain http is accepted only on loopback, for development
 /// and tests.
 pub(crate) fn parse_https_or_loopback(raw: &str) -> Result<Url, String> {
     let url = Url::parse(raw.trim()).map_err(|e| format!("`{raw}` is not a URL ({e})"))?;
     match url.scheme() {
+        "https" if !TLS => Err(format!(
+            "`{raw}` needs https, and this build has no TLS: enable one of axum-identity's \
+             features `rustls-tls-native-roots` (the default), `rustls-tls-webpki-roots` or \
+             `native-tls`"
+        )),
         "https" => Ok(url),
         "http" if is_loopback(&url) => Ok(url),
         "http" => Err(format!(
@@ -808,5 +822,17 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn an_https_authority_needs_a_tls_feature_and_loopback_http_never_does() {
+        let https = parse_https_or_loopback("https://idp.example/tenant");
+        if TLS {
+            assert!(https.is_ok(), "{https:?}");
+        } else {
+            let message = https.expect_err("no TLS compiled");
+            assert!(message.contains("rustls-tls-native-roots"), "{message}");
+        }
+        assert!(parse_https_or_loopback("http://127.0.0.1:3000").is_ok());
     }
 }

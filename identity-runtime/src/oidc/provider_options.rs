@@ -87,6 +87,8 @@ macro_rules! provider_setters {
         /// The HTTP client for requests to the provider, for proxies or extra root
         /// certificates. It must not follow redirects (build it with
         /// `redirect::Policy::none()`), and should have timeouts; the default client has both.
+        /// Build it with the reqwest this crate re-exports (`axum_identity::reqwest`), so its
+        /// version always matches.
         pub fn http_client(mut self, client: reqwest::Client) -> Self {
             self.provider.http_client = Some(client);
             self

@@ -41,6 +41,38 @@ pub trait RefreshLock: Send + Sync + 'static {
     }
 }
 
+/// A refresh lock's database failed (creating [`PostgresRefreshLock`]'s table): the database
+/// client's error, boxed, so that its type and version are not part of this API. Its message
+/// is the client's; [`source`](std::error::Error::source) goes on down the chain.
+///
+/// ```
+/// use axum_identity_runtime::LockError;
+///
+/// let error = LockError::from(Box::<dyn std::error::Error + Send + Sync>::from("permission denied"));
+/// assert_eq!(error.to_string(), "permission denied");
+/// let _: Box<dyn std::error::Error> = error.into();
+/// ```
+#[derive(Debug)]
+pub struct LockError(crate::core::error::BoxError);
+
+impl From<crate::core::error::BoxError> for LockError {
+    fn from(error: crate::core::error::BoxError) -> Self {
+        LockError(error)
+    }
+}
+
+impl std::fmt::Display for LockError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for LockError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
 /// A [`RefreshLock`] in Redis: `SET key token NX PX ttl` to take it, a compare-and-delete script
 /// to release it. Use the same Redis as the session store.
 ///
@@ -171,12 +203,15 @@ impl PostgresRefreshLock {
     }
 
     /// Creates the table if it does not exist yet.
-    pub async fn migrate(&self) -> Result<(), sqlx::Error> {
+    pub async fn migrate(&self) -> Result<(), LockError> {
         let sql = format!(
             "CREATE TABLE IF NOT EXISTS {} (key TEXT PRIMARY KEY, token TEXT NOT NULL, expires_at TIMESTAMPTZ NOT NULL)",
             self.table
         );
-        sqlx::query(&sql).execute(&self.pool).await?;
+        sqlx::query(&sql)
+            .execute(&self.pool)
+            .await
+            .map_err(|e| LockError(Box::new(e)))?;
         Ok(())
     }
 }

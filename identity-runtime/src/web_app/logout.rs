@@ -153,7 +153,7 @@ pub(crate) async fn logout(auth: &Auth, session: &Session) -> Result<Response, E
 
 /// The session could not be ended: say so plainly (never the signed-out page while the session
 /// lives on in the store), and expire the cookie so this browser at least is signed out.
-fn store_down(auth: &Auth, cause: tower_sessions::session::Error) -> Response {
+fn store_down(auth: &Auth, cause: crate::core::error::BoxError) -> Response {
     let mut response = auth.render_error(&Error::SignOutIncomplete(cause));
     let mut cookie = format!(
         "{}=; Max-Age=0; Path=/; HttpOnly; SameSite=Lax",
