@@ -22,15 +22,7 @@ mod local;
 
 use std::process::ExitCode;
 
-use axum::Json;
-use axum::http::HeaderMap;
-use axum::routing::get;
 use axum_identity::{Auth, ClientToken, ManagedIdentity, ManagedIdentityId};
-use axum_identity_testkit::credentials::{
-    certificate, certificate_pem, jwks, private_key_jwt_client, thumbprint,
-};
-use axum_identity_testkit::provider::TestProvider;
-use serde_json::{Value, json};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -68,8 +60,6 @@ fn managed_identity_configured() -> bool {
 }
 
 async fn run() -> Result<(), Box<dyn std::error::Error>> {
-    // Keep the local provider and API alive while the daemon runs.
-    let mut _local = None;
     let (credential, scope, endpoint) = if managed_identity_configured() {
         let scope = std::env::var("SCOPE").map_err(|_| "SCOPE is not set")?;
         let endpoint = std::env::var("ENDPOINT").map_err(|_| "ENDPOINT is not set")?;
@@ -86,8 +76,9 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         let endpoint = std::env::var("ENDPOINT").map_err(|_| "ENDPOINT is not set")?;
         (Credential::App(Auth::from_env()?), scope, endpoint)
     } else {
-        let (provider, auth, endpoint) = local_setup().await?;
-        _local = Some(provider);
+        // Nothing configured: the local provider and a small API to call (drop this branch in
+        // a real daemon).
+        let (auth, endpoint) = local::daemon().await?;
         (Credential::App(auth), "api.read".to_owned(), endpoint)
     };
     let scopes: Vec<&str> = scope.split_whitespace().collect();
@@ -112,56 +103,4 @@ async fn run() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     Ok(())
-}
-
-/// The local provider with this daemon registered by certificate, and an API that answers with
-/// what it received.
-async fn local_setup() -> Result<(TestProvider, Auth, String), Box<dyn std::error::Error>> {
-    let kid = thumbprint(&certificate(0).1);
-    let mut client = json!({ "client_id": "daemon", "redirect_uris": [], "response_types": [] });
-    client.as_object_mut().unwrap().extend(
-        private_key_jwt_client(jwks(0, &kid))
-            .as_object()
-            .unwrap()
-            .clone(),
-    );
-    client["grant_types"] = json!(["client_credentials"]);
-    let provider = TestProvider::start(json!({ "clients": [client] })).await?;
-    println!(
-        "No CLIENT_ID/AUTHORITY configured: using the local OpenID provider at {}, \
-         authenticating with a test certificate.",
-        provider.issuer
-    );
-    let auth = Auth::builder()
-        .client_id("daemon")
-        .oidc_authority(&provider.issuer)
-        .client_certificate_pem(certificate_pem(0, 0))
-        .build()?;
-
-    let api = axum::Router::new().route(
-        "/api",
-        get(|headers: HeaderMap| async move {
-            let token = headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .unwrap_or_default()
-                .to_owned();
-            let tail: String = token
-                .chars()
-                .rev()
-                .take(6)
-                .collect::<Vec<_>>()
-                .into_iter()
-                .rev()
-                .collect();
-            Json::<Value>(json!({ "hello": "daemon", "token_ends_with": tail }))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let endpoint = format!("http://{}/api", listener.local_addr()?);
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, api).await;
-    });
-    Ok((provider, auth, endpoint))
 }

@@ -27,7 +27,6 @@ use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
 use axum_identity::{ApiAuth, ApiContext, ApiRejection};
-use axum_identity_testkit::provider::TestProvider;
 use serde_json::{Value, json};
 
 /// The scopes `/resource` requires, read at run time (SCOPE).
@@ -59,15 +58,6 @@ async fn resource(
     })))
 }
 
-/// The port of the local provider when nothing is configured (`PROVIDER_PORT` to change), fixed
-/// so that call_api can be pointed at it.
-fn local_provider_port() -> u16 {
-    std::env::var("PROVIDER_PORT")
-        .ok()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or(5100)
-}
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     local::exit_code(run().await)
@@ -84,13 +74,11 @@ async fn run() -> Result<(), Box<dyn Error>> {
         .map(str::to_owned)
         .collect();
 
-    let mut _local_provider = None;
     let api = if local::configured() {
         ApiAuth::from_env()?
     } else {
-        let (provider, api) = local_provider(port, &scopes).await?;
-        _local_provider = Some(provider);
-        api
+        // Nothing configured: the local provider (drop this branch in a real API).
+        local::web_api(port, &scopes).await?
     };
     // Reports a misconfigured provider now rather than at the first request.
     match api.warm_up().await {
@@ -113,48 +101,4 @@ async fn run() -> Result<(), Box<dyn Error>> {
         app = app.merge(api.metadata_routes());
     }
     local::serve(app, port).await
-}
-
-/// The local test provider with this API as a resource server, a daemon client for app-only
-/// tokens, and a web client for `examples/call_api.rs` on the next port.
-async fn local_provider(
-    port: u16,
-    scopes: &[String],
-) -> Result<(TestProvider, ApiAuth), Box<dyn Error>> {
-    let web_port = port + 1;
-    let redirect_uri = format!("http://127.0.0.1:{web_port}/redirect");
-    let local = TestProvider::start(json!({
-        "port": local_provider_port(),
-        "clients": [
-            TestProvider::web_client("call-api", "call-api-secret", &[&redirect_uri], &[]),
-            {
-                "client_id": "daemon",
-                "client_secret": "daemon-secret",
-                "grant_types": ["client_credentials"],
-                "response_types": [],
-                "redirect_uris": [],
-            },
-        ],
-        "apiResource": {"indicator": "api://web-api", "scopes": scopes},
-        "autoConsent": true,
-    }))
-    .await?;
-    let issuer = &local.issuer;
-    let scope = scopes.join(" ");
-    println!(
-        "No CLIENT_ID/AUTHORITY configured: using the local OpenID provider at {issuer}.\n\n\
-         An app-only token:\n  \
-         TOKEN=$(curl -s -u daemon:daemon-secret -d grant_type=client_credentials \
-         -d 'scope={scope}' -d resource=api://web-api {issuer}/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n  \
-         curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:{port}/resource\n\n\
-         A signed-in user's token, through the web app example (then open http://127.0.0.1:{web_port}/call_api):\n  \
-         PORT={web_port} CLIENT_ID=call-api CLIENT_SECRET=call-api-secret OIDC_AUTHORITY={issuer} \
-         REDIRECT_URI={redirect_uri} SCOPE='{scope}' ENDPOINT=http://127.0.0.1:{port}/resource \
-         cargo run --example call_api\n"
-    );
-    let api = ApiAuth::builder()
-        .client_id("web-api")
-        .oidc_authority(issuer)
-        .build()?;
-    Ok((local, api))
 }

@@ -203,3 +203,121 @@ pub async fn resource_provider(
     keep(provider);
     Ok(issuer)
 }
+
+/// The local provider with the daemon example registered by certificate (`daemon`), and an API
+/// on loopback that answers with what it received: an `Auth` for the daemon and the API's URL.
+/// The provider runs until the example exits.
+#[allow(dead_code)]
+pub async fn daemon() -> Result<(Auth, String), Box<dyn Error>> {
+    use axum::Json;
+    use axum::http::HeaderMap;
+    use axum::routing::get;
+    use credentials::{certificate, certificate_pem, jwks, private_key_jwt_client, thumbprint};
+    use serde_json::{Value, json};
+
+    let kid = thumbprint(&certificate(0).1);
+    let mut client = json!({ "client_id": "daemon", "redirect_uris": [], "response_types": [] });
+    client.as_object_mut().unwrap().extend(
+        private_key_jwt_client(jwks(0, &kid))
+            .as_object()
+            .unwrap()
+            .clone(),
+    );
+    client["grant_types"] = json!(["client_credentials"]);
+    let provider = TestProvider::start(json!({ "clients": [client] })).await?;
+    println!(
+        "No CLIENT_ID/AUTHORITY configured: using the local OpenID provider at {}, \
+         authenticating with a test certificate.",
+        provider.issuer
+    );
+    let auth = Auth::builder()
+        .client_id("daemon")
+        .oidc_authority(&provider.issuer)
+        .client_certificate_pem(certificate_pem(0, 0))
+        .build()?;
+
+    let api = axum::Router::new().route(
+        "/api",
+        get(|headers: HeaderMap| async move {
+            let token = headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or_default()
+                .to_owned();
+            let tail: String = token
+                .chars()
+                .rev()
+                .take(6)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            Json::<Value>(json!({ "hello": "daemon", "token_ends_with": tail }))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let endpoint = format!("http://{}/api", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, api).await;
+    });
+    keep(provider);
+    Ok((auth, endpoint))
+}
+
+/// The local test provider with the web API example as a resource server, a daemon client for app-only
+/// tokens, and a web client for `examples/call_api.rs` on the next port.
+/// The provider runs until the example exits.
+#[allow(dead_code)]
+pub async fn web_api(
+    port: u16,
+    scopes: &[String],
+) -> Result<axum_identity::ApiAuth, Box<dyn Error>> {
+    use serde_json::json;
+    let web_port = port + 1;
+    let redirect_uri = format!("http://127.0.0.1:{web_port}/redirect");
+    let local = TestProvider::start(json!({
+        "port": local_provider_port(),
+        "clients": [
+            TestProvider::web_client("call-api", "call-api-secret", &[&redirect_uri], &[]),
+            {
+                "client_id": "daemon",
+                "client_secret": "daemon-secret",
+                "grant_types": ["client_credentials"],
+                "response_types": [],
+                "redirect_uris": [],
+            },
+        ],
+        "apiResource": {"indicator": "api://web-api", "scopes": scopes},
+        "autoConsent": true,
+    }))
+    .await?;
+    let issuer = &local.issuer;
+    let scope = scopes.join(" ");
+    println!(
+        "No CLIENT_ID/AUTHORITY configured: using the local OpenID provider at {issuer}.\n\n\
+         An app-only token:\n  \
+         TOKEN=$(curl -s -u daemon:daemon-secret -d grant_type=client_credentials \
+         -d 'scope={scope}' -d resource=api://web-api {issuer}/token | sed 's/.*\"access_token\":\"\\([^\"]*\\)\".*/\\1/')\n  \
+         curl -H \"Authorization: Bearer $TOKEN\" http://127.0.0.1:{port}/resource\n\n\
+         A signed-in user's token, through the web app example (then open http://127.0.0.1:{web_port}/call_api):\n  \
+         PORT={web_port} CLIENT_ID=call-api CLIENT_SECRET=call-api-secret OIDC_AUTHORITY={issuer} \
+         REDIRECT_URI={redirect_uri} SCOPE='{scope}' ENDPOINT=http://127.0.0.1:{port}/resource \
+         cargo run --example call_api\n"
+    );
+    let api = axum_identity::ApiAuth::builder()
+        .client_id("web-api")
+        .oidc_authority(issuer)
+        .build()?;
+    keep(local);
+    Ok(api)
+}
+
+/// The port of the local provider when nothing is configured (`PROVIDER_PORT` to change), fixed
+/// so that call_api can be pointed at it.
+fn local_provider_port() -> u16 {
+    std::env::var("PROVIDER_PORT")
+        .ok()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(5100)
+}

@@ -7,9 +7,9 @@
 
 pub(crate) mod app_tokens;
 pub(crate) mod backchannel;
-pub(crate) mod managed_identity;
 pub(crate) mod downstream;
 pub(crate) mod downstream_error;
 pub(crate) mod graph;
+pub(crate) mod managed_identity;
 pub(crate) mod on_behalf_of;
 pub(crate) mod tokens;
