@@ -51,6 +51,11 @@ pub const PROVIDER_SETTINGS: &[&str] = &[
     "ALLOWED_EMAIL_DOMAINS",
     "ALLOWED_TENANTS",
     "IDENTITY_PROVIDERS",
+    "IDENTITY_ENDPOINT",
+    "IDENTITY_HEADER",
+    "MANAGED_IDENTITY_CLIENT_ID",
+    "CLIENT_ASSERTION_MANAGED_IDENTITY",
+    "AZURE_FEDERATED_TOKEN_FILE",
 ];
 
 /// Starts example `name` as a user does — from the repository root, with none of the provider
