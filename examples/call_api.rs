@@ -31,7 +31,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use axum_identity::tower_sessions::MemoryStore;
 use axum_identity::{
-    Auth, Context, DownstreamApi, DownstreamError, LoginRejection, escape_html, identity_routes,
+    Context, DownstreamApi, DownstreamError, LoginRejection, escape_html, identity_routes,
     login_required, require_sign_in,
 };
 
@@ -140,17 +140,11 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let port = local::port();
     let var = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
 
-    let mut _local_provider = None;
-    let (auth, default_scope) = if local::configured() {
-        (Auth::from_env()?, None)
-    } else {
-        let (provider, builder) = local::provider(port, "call-api", true, "").await?;
-        _local_provider = Some(provider);
-        (
-            builder.app_name("axum-identity call_api").build()?,
-            Some("api.read"),
-        )
-    };
+    // The local provider knows the scope `api.read`; yours has its own (SCOPE).
+    let default_scope = (!local::configured()).then_some("api.read");
+    // The local provider when nothing is configured; in a real app: `Auth::builder_from_env()`.
+    let builder = local::builder_or_local("call-api", port).await?;
+    let auth = builder.app_name("axum-identity call_api").build()?;
     local::warm_up(&auth).await?;
     let scopes: Vec<String> = var("SCOPE")
         .or(default_scope.map(str::to_owned))

@@ -22,7 +22,7 @@ use axum::middleware::from_extractor;
 use axum::response::Html;
 use axum::routing::get;
 use axum_identity::tower_sessions::MemoryStore;
-use axum_identity::{Auth, Context, escape_html};
+use axum_identity::{Context, escape_html};
 
 /// Public: works signed in or not.
 async fn home(context: Option<Context>) -> Html<String> {
@@ -73,14 +73,9 @@ async fn run() -> Result<(), Box<dyn Error>> {
     dotenvy::dotenv().ok();
     let port = local::port();
 
-    let mut _local_provider = None;
-    let auth = if local::configured() {
-        Auth::from_env()?
-    } else {
-        let (provider, builder) = local::provider(port, "protected-router", true, "").await?;
-        _local_provider = Some(provider);
-        builder.app_name("axum-identity protected_router").build()?
-    };
+    // The local provider when nothing is configured; in a real app: `Auth::builder_from_env()`.
+    let builder = local::builder_or_local("protected-router", port).await?;
+    let auth = builder.app_name("axum-identity protected_router").build()?;
     local::warm_up(&auth).await?;
 
     let admin = Router::new()

@@ -24,7 +24,7 @@ use axum::Router;
 use axum::response::Html;
 use axum::routing::get;
 use axum_identity::tower_sessions::session_store::ExpiredDeletion;
-use axum_identity::{Auth, Context, identity_routes, login_required};
+use axum_identity::{Context, identity_routes, login_required};
 use tower_sessions_sqlx_store::SqliteStore;
 use tower_sessions_sqlx_store::sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 
@@ -48,16 +48,9 @@ async fn run() -> Result<(), Box<dyn Error>> {
     dotenvy::dotenv().ok();
     let port = local::port();
 
-    // Keeps the local provider alive as long as the app runs.
-    let mut _local_provider = None;
-    let auth = if local::configured() {
-        Auth::from_env()?
-    } else {
-        let root = std::env::var("APPLICATION_ROOT").unwrap_or_default();
-        let (provider, builder) = local::provider(port, "quickstart", true, &root).await?;
-        _local_provider = Some(provider);
-        builder.app_name("axum-identity quickstart").build()?
-    };
+    // The local provider when nothing is configured; in a real app: `Auth::builder_from_env()`.
+    let builder = local::builder_or_local("quickstart", port).await?;
+    let auth = builder.app_name("axum-identity quickstart").build()?;
     // A wrong authority or a refused configuration stops the app here, not at the first user.
     local::warm_up(&auth).await?;
 

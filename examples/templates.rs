@@ -21,7 +21,7 @@ use axum::http::StatusCode;
 use axum::response::Html;
 use axum::routing::get;
 use axum_identity::tower_sessions::MemoryStore;
-use axum_identity::{Auth, Context, login_required};
+use axum_identity::{Context, login_required};
 use minijinja::{Environment, context};
 
 const LAYOUT: &str = r#"<!doctype html>
@@ -91,14 +91,11 @@ async fn run() -> Result<(), Box<dyn Error>> {
     let port = local::port();
     let app_name = "axum-identity templates";
 
-    let mut _local_provider = None;
-    let auth = if local::configured() {
-        Auth::builder_from_env().app_name(app_name).build()?
-    } else {
-        let (provider, builder) = local::provider(port, "templates", true, "").await?;
-        _local_provider = Some(provider);
-        builder.app_name(app_name).build()?
-    };
+    // The local provider when nothing is configured; in a real app: `Auth::builder_from_env()`.
+    let auth = local::builder_or_local("templates", port)
+        .await?
+        .app_name(app_name)
+        .build()?;
     local::warm_up(&auth).await?;
 
     let mut templates = Environment::new();

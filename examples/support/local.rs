@@ -163,14 +163,21 @@ fn keep(provider: TestProvider) {
 /// with no configuration; in a real app, that line is `let auth = Auth::from_env()?;`.
 #[allow(dead_code)]
 pub async fn auth_or_local(client_id: &str, port: u16) -> Result<Auth, Box<dyn Error>> {
+    Ok(builder_or_local(client_id, port).await?.build()?)
+}
+
+/// Like [`auth_or_local`], but the builder, for an example that adds settings of its own: in a
+/// real app, that line is `Auth::builder_from_env()`.
+#[allow(dead_code)]
+pub async fn builder_or_local(client_id: &str, port: u16) -> Result<AuthBuilder, Box<dyn Error>> {
     dotenvy::dotenv().ok();
     if configured() {
-        return Ok(Auth::from_env()?);
+        return Ok(Auth::builder_from_env());
     }
     let root = std::env::var("APPLICATION_ROOT").unwrap_or_default();
     let (provider, builder) = self::provider(port, client_id, true, &root).await?;
     keep(provider);
-    Ok(builder.build()?)
+    Ok(builder)
 }
 
 /// A local OpenID provider for a resource server (a web API, a gRPC or MCP server) started when
