@@ -54,6 +54,11 @@ pub(crate) fn untrusted_certificate(error: &(dyn std::error::Error + 'static)) -
 
 /// The client used unless the application brings its own.
 pub(crate) fn default_client(timeout: Duration) -> Result<reqwest::Client, reqwest::Error> {
+    default_client_builder(timeout).build()
+}
+
+/// [`default_client`]'s settings, for a client that needs one more (no proxy, say).
+pub(crate) fn default_client_builder(timeout: Duration) -> reqwest::ClientBuilder {
     let builder = reqwest::Client::builder();
     // The TLS stack this crate's features chose, whatever another crate turned on in the same
     // reqwest: rustls when a rustls feature is on (the default, also with `native-tls` beside
@@ -79,7 +84,6 @@ pub(crate) fn default_client(timeout: Duration) -> Result<reqwest::Client, reqwe
         .timeout(timeout)
         .connect_timeout(timeout.min(Duration::from_secs(5)))
         .user_agent(concat!("axum-identity/", env!("CARGO_PKG_VERSION")))
-        .build()
 }
 
 /// The HTTP client the OAuth requests go through: reqwest, with the response size bounded.

@@ -9,14 +9,15 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use url::Url;
 
 use crate::core::clock::Clock;
 use crate::core::error::{ConfigError, Error, Setting};
-use crate::store::session::{CachedToken, is_fresh};
+use crate::core::http::default_client_builder;
+use crate::store::session::CachedToken;
+use crate::store::token_slot::TokenSlot;
 
 mod request;
 
@@ -121,7 +122,7 @@ struct Inner {
     retry: Retry,
     clock: Clock,
     /// One slot per resource: an application asks for a handful.
-    slots: std::sync::Mutex<HashMap<String, Arc<Slot>>>,
+    slots: std::sync::Mutex<HashMap<String, Arc<TokenSlot>>>,
 }
 
 /// The endpoint asked, with what it needs.
@@ -223,34 +224,15 @@ impl ManagedIdentity {
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             slots.entry(resource.to_owned()).or_default().clone()
         };
-        let seen = slot.finished.load(Ordering::Acquire);
-        let mut state = slot.state.lock().await;
-        let now = self.inner.clock.now();
-        if let Some(token) = state.token.as_ref().filter(|t| is_fresh(t, now)) {
-            return Ok(token.clone());
-        }
-        // A request finished while this caller waited, and failed: its answer is this
-        // caller's too (the next caller tries again).
-        if let Some(failure) = &state.failure
-            && slot.finished.load(Ordering::Acquire) != seen
-        {
-            return Err(failure.clone());
-        }
-        let outcome = request::fetch(&self.inner, resource).await;
-        slot.finished.fetch_add(1, Ordering::Release);
-        match outcome {
-            Ok(token) => {
-                state.token = Some(token.clone());
-                state.failure = None;
-                Ok(token)
-            }
-            Err(error) => {
-                let error = Arc::new(error);
-                state.token = None;
-                state.failure = Some(error.clone());
-                Err(error)
-            }
-        }
+        let fetch = request::fetch(&self.inner, resource);
+        slot.get(
+            &self.inner.clock,
+            None,
+            fetch,
+            |_| {},
+            |token| token.clone(),
+        )
+        .await
     }
 
     /// The client assertion of a federated credential: a token for
@@ -261,20 +243,6 @@ impl ManagedIdentity {
             .map(|token| token.access_token)
             .map_err(Error::ClientToken)
     }
-}
-
-/// A resource's token and the outcome of its last request.
-#[derive(Default)]
-struct Slot {
-    /// How many requests for this resource have finished.
-    finished: AtomicU64,
-    state: tokio::sync::Mutex<SlotState>,
-}
-
-#[derive(Default)]
-struct SlotState {
-    token: Option<CachedToken>,
-    failure: Option<Arc<Error>>,
 }
 
 /// The resource a managed identity's token is asked for: `<resource>/.default` asks for
@@ -442,12 +410,9 @@ impl ManagedIdentityBuilder {
         };
         let http = match self.http {
             Some(http) => http,
-            None => reqwest::Client::builder()
+            // The endpoints are local to the machine: no proxy may stand between.
+            None => default_client_builder(Duration::from_secs(10))
                 .no_proxy()
-                .redirect(reqwest::redirect::Policy::none())
-                .timeout(Duration::from_secs(10))
-                .connect_timeout(Duration::from_secs(5))
-                .user_agent(concat!("axum-identity/", env!("CARGO_PKG_VERSION")))
                 .build()
                 .map_err(|e| {
                     ConfigError::Provider(format!(

@@ -3,7 +3,7 @@
 //! that ask at the same time.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use openidconnect::Scope;
 
@@ -12,8 +12,8 @@ use crate::core::error::{ConfigError, Error, Flow, Setting};
 use crate::core::params::is_single_scope;
 use crate::oidc::client::{Client, application_token, token_error};
 use crate::oidc::provider::Provider;
-use crate::services::tokens::is_fresh;
 use crate::store::session::CachedToken;
+use crate::store::token_slot::TokenSlot;
 
 /// An access token of the application itself, not of a user: from
 /// [`Auth::token_for_client`](crate::Auth::token_for_client).
@@ -81,30 +81,20 @@ impl AppTokens {
     }
 }
 
-/// A scope set's token, and the outcome of its last request: callers that waited for a request
-/// share its failure instead of each making one more.
+/// A scope set's token (one request for every caller waiting at the time), and the bytes it
+/// holds, about, for the cache's bound: set before it is put back.
 struct Slot {
-    /// How many requests for this scope set have finished.
-    finished: AtomicU64,
-    /// The bytes it holds, about, for the cache's bound: set before it is put back.
+    token: TokenSlot,
     weight: AtomicU32,
-    state: tokio::sync::Mutex<State>,
 }
 
 impl Default for Slot {
     fn default() -> Self {
         Slot {
-            finished: AtomicU64::new(0),
+            token: TokenSlot::default(),
             weight: AtomicU32::new(EMPTY_SLOT),
-            state: tokio::sync::Mutex::default(),
         }
     }
-}
-
-#[derive(Default)]
-struct State {
-    token: Option<CachedToken>,
-    failure: Option<Arc<Error>>,
 }
 
 impl AppTokens {
@@ -144,45 +134,21 @@ impl AppTokens {
         let slot = self
             .slots
             .get_with_by_ref(&key, || Arc::new(Slot::default()));
-        let seen = slot.finished.load(Ordering::Acquire);
-        let mut state = slot.state.lock().await;
-        if let Some(token) = state
-            .token
-            .as_ref()
-            .filter(|t| is_fresh(t, clock.now()) && refused != Some(t.access_token.as_str()))
-        {
-            return Ok(token.into());
-        }
-        // A request finished while this caller waited, and failed: its answer is this caller's
-        // too (the next caller tries again).
-        if let Some(failure) = &state.failure
-            && slot.finished.load(Ordering::Acquire) != seen
-        {
-            return Err(failure.clone());
-        }
-        let outcome = fetch.await;
-        slot.finished.fetch_add(1, Ordering::Release);
-        match outcome {
-            Ok(token) => {
-                let answer = ClientToken::from(&token);
-                // Weighed again with its token: put back under its key.
-                let bytes = EMPTY_SLOT as usize
-                    + token.access_token.len()
-                    + token.token_type.len()
-                    + token.scopes.iter().map(|s| s.len() + 24).sum::<usize>();
-                slot.weight
-                    .store(u32::try_from(bytes).unwrap_or(u32::MAX), Ordering::Relaxed);
-                self.slots.insert(key, slot.clone());
-                state.token = Some(token);
-                state.failure = None;
-                Ok(answer)
-            }
-            Err(error) => {
-                let error = Arc::new(error);
-                state.failure = Some(error.clone());
-                Err(error)
-            }
-        }
+        let fetched = |token: &CachedToken| {
+            // Weighed again with its token: put back under its key.
+            let bytes = EMPTY_SLOT as usize
+                + token.access_token.len()
+                + token.token_type.len()
+                + token.scopes.iter().map(|s| s.len() + 24).sum::<usize>();
+            slot.weight
+                .store(u32::try_from(bytes).unwrap_or(u32::MAX), Ordering::Relaxed);
+            self.slots.insert(key, slot.clone());
+        };
+        slot.token
+            .get(clock, refused, fetch, fetched, |token| {
+                ClientToken::from(token)
+            })
+            .await
     }
 }
 

@@ -19,7 +19,7 @@ use crate::oidc::id_token::{self, NoNonce, TimeRules};
 use crate::oidc::provider::Provider;
 use crate::store::lock::RefreshLock;
 use crate::store::seal::Sealer;
-use crate::store::session::{self, CachedToken, Record, SessionPolicy, SignedIn};
+use crate::store::session::{self, CachedToken, Record, SessionPolicy, SignedIn, is_fresh};
 
 /// How long a finished refresh is remembered, so a request that read the session before the
 /// refresh was written uses its result instead of presenting the rotated refresh token again.
@@ -48,10 +48,6 @@ pub(crate) enum Failure {
     /// Something to show as an error page.
     Error(Error),
 }
-
-/// Whether a cached token is still good for the next request (kept with the token, so the
-/// managed identity's cache below this floor keeps the same margin).
-pub(crate) use crate::store::session::is_fresh;
 
 fn covers(token: &CachedToken, scopes: &[&str]) -> bool {
     scopes.iter().all(|s| token.scopes.iter().any(|t| t == s))
