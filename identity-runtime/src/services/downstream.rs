@@ -22,6 +22,7 @@ use crate::core::error::{ConfigError, Setting};
 use crate::core::http::{BodyError, default_client, read_limited};
 use crate::core::params::is_single_scope;
 use crate::core::www_authenticate::{bearer_error, claims_of};
+use crate::oidc::authority::is_loopback;
 use crate::services::downstream_error::DownstreamError;
 
 /// The most of an error answer an error keeps.
@@ -132,8 +133,7 @@ impl DownstreamApi {
         let invalid = |reason: String| ConfigError::invalid(Setting::DownstreamApi, reason);
         let mut base = Url::parse(base_url.trim())
             .map_err(|e| invalid(format!("the base URL `{base_url}` is not a URL: {e}")))?;
-        let loopback = matches!(base.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"));
-        if !(base.scheme() == "https" || base.scheme() == "http" && loopback)
+        if !(base.scheme() == "https" || base.scheme() == "http" && is_loopback(&base))
             || base.query().is_some()
             || base.fragment().is_some()
         {

@@ -57,6 +57,9 @@ pub(crate) async fn member_objects(
         .post(format!("{base}/v1.0/me/getMemberObjects"))
         .json(&serde_json::json!({ "securityEnabledOnly": false }));
     let mut ids: Vec<String> = Vec::new();
+    // Graph pages hold distinct ids, but a page may repeat one of an earlier page; up to
+    // 11,000 of them, so looked up in a set rather than in the list.
+    let mut seen = std::collections::HashSet::new();
     for _ in 0..MAX_PAGES {
         let response = request
             .bearer_auth(token)
@@ -82,7 +85,7 @@ pub(crate) async fn member_objects(
             GraphError::Unreadable(format!("not the JSON of getMemberObjects: {e}"))
         })?;
         for id in page.value {
-            if !ids.contains(&id) {
+            if seen.insert(id.clone()) {
                 ids.push(id);
             }
         }
