@@ -465,7 +465,7 @@ async fn a_conditional_access_requirement_is_a_403_with_the_claims_challenge() {
 /// A web API of the Microsoft-shaped provider's client in `TENANT_A`, calling a downstream API
 /// on behalf of its callers with its own secret.
 async fn entra_api_with_downstream(microsoft: &Microsoft) -> (String, tokio::task::JoinHandle<()>) {
-    use axum_identity::{ApiAuth, ApiContext, ApiRejection};
+    use axum_identity::{ApiContext, ApiRejection};
     async fn downstream(context: ApiContext) -> Result<Json<Value>, ApiRejection> {
         let token = context
             .token_on_behalf_of(&["api://downstream/.default"])
@@ -476,21 +476,7 @@ async fn entra_api_with_downstream(microsoft: &Microsoft) -> (String, tokio::tas
             "scopes": token.scopes,
         })))
     }
-    let authority = format!("https://login.microsoftonline.com/{TENANT_A}");
-    let client = Auth::builder()
-        .client_id(ms::CLIENT_ID)
-        .client_secret(ms::CLIENT_SECRET)
-        .authority(&authority)
-        .http_client(microsoft.http_client())
-        .build()
-        .unwrap();
-    let api = ApiAuth::builder()
-        .client_id(ms::CLIENT_ID)
-        .authority(&authority)
-        .http_client(microsoft.http_client())
-        .downstream_client(client)
-        .build()
-        .unwrap();
+    let api = microsoft.on_behalf_of_api();
     let app = Router::new()
         .route("/downstream", get(downstream))
         .layer(api.layer());

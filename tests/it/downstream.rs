@@ -334,29 +334,14 @@ async fn the_app_only_source_attaches_the_applications_token_and_replaces_a_refu
 /// A web API of the Microsoft-shaped provider's client, calling the API at `base` on behalf
 /// of its callers through the downstream client.
 async fn entra_api_calling(microsoft: &support::microsoft::Microsoft, base: &str) -> String {
-    use axum_identity::{ApiAuth, ApiContext, Auth};
-    use support::microsoft as ms;
+    use axum_identity::ApiContext;
     async fn relay(
         State(api): State<DownstreamApi>,
         context: ApiContext,
     ) -> Result<Json<Value>, DownstreamError> {
         Ok(Json(api.get(&context, "/report").fetch_json().await?))
     }
-    let authority = format!("https://login.microsoftonline.com/{}", ms::TENANT_A);
-    let client = Auth::builder()
-        .client_id(ms::CLIENT_ID)
-        .client_secret(ms::CLIENT_SECRET)
-        .authority(&authority)
-        .http_client(microsoft.http_client())
-        .build()
-        .unwrap();
-    let api = ApiAuth::builder()
-        .client_id(ms::CLIENT_ID)
-        .authority(&authority)
-        .http_client(microsoft.http_client())
-        .downstream_client(client)
-        .build()
-        .unwrap();
+    let api = microsoft.on_behalf_of_api();
     let downstream =
         DownstreamApi::new(&format!("{base}/api"), ["api://downstream/.default"]).unwrap();
     let app = Router::new()

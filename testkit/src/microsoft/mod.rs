@@ -119,6 +119,26 @@ impl Microsoft {
             .expect("the app's HTTP client")
     }
 
+    /// A web API of tenant A's registration, with the registration's secret as its downstream
+    /// client: it accepts this provider's tokens and exchanges them on behalf of their users.
+    pub fn on_behalf_of_api(&self) -> axum_identity::ApiAuth {
+        let authority = format!("https://login.microsoftonline.com/{TENANT_A}");
+        let client = axum_identity::Auth::builder()
+            .client_id(CLIENT_ID)
+            .client_secret(CLIENT_SECRET)
+            .authority(&authority)
+            .http_client(self.http_client())
+            .build()
+            .expect("the downstream client");
+        axum_identity::ApiAuth::builder()
+            .client_id(CLIENT_ID)
+            .authority(&authority)
+            .http_client(self.http_client())
+            .downstream_client(client)
+            .build()
+            .expect("the web API")
+    }
+
     /// A browser that reaches the app on loopback and this provider under Microsoft's names.
     pub fn browser(&self) -> Browser {
         Browser::with_client(
